@@ -1,0 +1,150 @@
+package orchestrator
+
+import (
+	"encoding/json"
+	"reflect"
+	"sort"
+
+	"github.com/docker/docker/api/types/swarm"
+)
+
+// ChangeKind says what a spec change does to running tasks.
+type ChangeKind int
+
+const (
+	// ChangeNone: the specs are the same after normalisation.
+	ChangeNone ChangeKind = iota
+	// ChangeMetadata: labels, update/rollback settings; no task is touched.
+	ChangeMetadata
+	// ChangeScale: only the replica count; tasks are added or removed, none restarted.
+	ChangeScale
+	// ChangeTaskTemplate: the task template or endpoint changed; Swarm rolls every task.
+	ChangeTaskTemplate
+)
+
+func (k ChangeKind) String() string {
+	switch k {
+	case ChangeNone:
+		return "none"
+	case ChangeMetadata:
+		return "metadata"
+	case ChangeScale:
+		return "scale"
+	case ChangeTaskTemplate:
+		return "rolling-update"
+	}
+	return "unknown"
+}
+
+// Classify compares an observed spec with a desired one and says what kind of change it is.
+// The strongest kind wins: a task-template change that also scales is a rolling update.
+func Classify(observed, desired swarm.ServiceSpec) ChangeKind {
+	o, d := NormaliseSpec(observed), NormaliseSpec(desired)
+	if !jsonEqual(o.TaskTemplate, d.TaskTemplate) || !jsonEqual(o.EndpointSpec, d.EndpointSpec) {
+		return ChangeTaskTemplate
+	}
+	kind := ChangeNone
+	if !jsonEqual(o.Mode, d.Mode) {
+		kind = ChangeScale
+	}
+	o.Mode, d.Mode = swarm.ServiceMode{}, swarm.ServiceMode{}
+	if kind == ChangeNone && !jsonEqual(o, d) {
+		kind = ChangeMetadata
+	}
+	return kind
+}
+
+// NormaliseSpec returns a copy of spec with the values the daemon fills in when they are left
+// out replaced by their zero value, and lists whose order the daemon does not keep sorted, so
+// that a spec as written and the same spec as read back compare equal.
+func NormaliseSpec(spec swarm.ServiceSpec) swarm.ServiceSpec {
+	var out swarm.ServiceSpec
+	b, _ := json.Marshal(spec)
+	_ = json.Unmarshal(b, &out) // deep copy
+	tt := &out.TaskTemplate
+	if cs := tt.ContainerSpec; cs != nil {
+		if cs.Isolation == "default" {
+			cs.Isolation = ""
+		}
+		if cs.DNSConfig != nil && len(cs.DNSConfig.Nameservers) == 0 && len(cs.DNSConfig.Search) == 0 && len(cs.DNSConfig.Options) == 0 {
+			cs.DNSConfig = nil
+		}
+		sort.Strings(cs.Env)
+		sort.Strings(cs.CapabilityAdd)
+		sort.Strings(cs.CapabilityDrop)
+		sort.Strings(cs.Hosts)
+		sort.Slice(cs.Ulimits, func(i, j int) bool { return cs.Ulimits[i].Name < cs.Ulimits[j].Name })
+	}
+	if tt.Runtime == "container" {
+		tt.Runtime = ""
+	}
+	if tt.Placement != nil {
+		sort.Strings(tt.Placement.Constraints)
+	}
+	if out.EndpointSpec != nil && out.EndpointSpec.Mode == swarm.ResolutionModeVIP && len(out.EndpointSpec.Ports) == 0 {
+		out.EndpointSpec = nil
+	}
+	if out.EndpointSpec != nil {
+		for i := range out.EndpointSpec.Ports {
+			p := &out.EndpointSpec.Ports[i]
+			if p.Protocol == "" {
+				p.Protocol = swarm.PortConfigProtocolTCP
+			}
+			if p.PublishMode == "" {
+				p.PublishMode = swarm.PortConfigPublishModeIngress
+			}
+		}
+	}
+	return out
+}
+
+// jsonEqual compares two values by their JSON form with empty values pruned, so that nil and
+// empty maps, slices and structs are the same.
+func jsonEqual(a, b any) bool {
+	return reflect.DeepEqual(pruned(a), pruned(b))
+}
+
+func pruned(v any) any {
+	b, _ := json.Marshal(v)
+	var generic any
+	_ = json.Unmarshal(b, &generic)
+	return prune(generic)
+}
+
+func prune(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, val := range x {
+			if p := prune(val); p != nil {
+				out[k] = p
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		if len(x) == 0 {
+			return nil
+		}
+		out := make([]any, len(x))
+		for i := range x {
+			out[i] = prune(x[i])
+		}
+		return out
+	case string:
+		if x == "" {
+			return nil
+		}
+	case float64:
+		if x == 0 {
+			return nil
+		}
+	case bool:
+		if !x {
+			return nil
+		}
+	}
+	return v
+}

@@ -1,0 +1,158 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/client"
+	"golang.org/x/sync/singleflight"
+)
+
+// ErrNotFound is returned when a service (or other object) does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Engine reconciles desired service specs against one Swarm cluster.
+type Engine struct {
+	cli  *client.Client
+	cfg  Config
+	host string
+
+	// PollInterval is how often convergence is re-checked.
+	PollInterval time.Duration
+	// SnapshotTTL is how long one cluster observation is shared between readers.
+	SnapshotTTL time.Duration
+
+	mu   sync.Mutex
+	snap *Snapshot
+	gen  uint64
+	sf   singleflight.Group
+}
+
+// New connects to the engine described by cfg and checks that it is a Swarm manager.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	cli, err := newDockerClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkManager(ctx, cli, cfg.host()); err != nil {
+		_ = cli.Close()
+		return nil, err
+	}
+	return &Engine{cli: cli, cfg: cfg, host: cfg.host(), PollInterval: 200 * time.Millisecond, SnapshotTTL: 5 * time.Second}, nil
+}
+
+// Close releases the engine's connections.
+func (e *Engine) Close() error { return e.cli.Close() }
+
+// Client exposes the Docker client for tests and tooling in this module.
+func (e *Engine) Client() *client.Client { return e.cli }
+
+// Snapshot is one observation of the cluster, taken with list calls.
+type Snapshot struct {
+	TakenAt  time.Time
+	Services map[string]swarm.Service
+	Tasks    map[string][]swarm.Task // by service ID
+	Nodes    map[string]swarm.Node
+	byName   map[string]string
+}
+
+// Service finds a service by ID, name or unique ID prefix.
+func (s *Snapshot) Service(idOrName string) (swarm.Service, bool) {
+	if svc, ok := s.Services[idOrName]; ok {
+		return svc, true
+	}
+	if id, ok := s.byName[idOrName]; ok {
+		return s.Services[id], true
+	}
+	return swarm.Service{}, false
+}
+
+// Snapshot returns the shared observation, taking a new one when the last is older than the TTL
+// or a write happened since. Concurrent callers share one set of list calls.
+func (e *Engine) Snapshot(ctx context.Context) (*Snapshot, error) {
+	e.mu.Lock()
+	if s := e.snap; s != nil && time.Since(s.TakenAt) < e.SnapshotTTL {
+		e.mu.Unlock()
+		return s, nil
+	}
+	gen := e.gen
+	e.mu.Unlock()
+
+	v, err, _ := e.sf.Do(strconv.FormatUint(gen, 10), func() (any, error) {
+		s, err := e.observe(ctx)
+		if err != nil {
+			return nil, err
+		}
+		e.mu.Lock()
+		if e.gen == gen {
+			e.snap = s
+		}
+		e.mu.Unlock()
+		return s, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Snapshot), nil
+}
+
+// Invalidate drops the shared observation; every write calls it.
+func (e *Engine) Invalidate() {
+	e.mu.Lock()
+	e.snap = nil
+	e.gen++
+	e.mu.Unlock()
+}
+
+func (e *Engine) observe(ctx context.Context) (*Snapshot, error) {
+	s := &Snapshot{TakenAt: time.Now(), Services: map[string]swarm.Service{}, Tasks: map[string][]swarm.Task{}, Nodes: map[string]swarm.Node{}, byName: map[string]string{}}
+	services, err := e.cli.ServiceList(ctx, swarm.ServiceListOptions{Status: true})
+	if err != nil {
+		return nil, e.wrap("list services", err)
+	}
+	for _, svc := range services {
+		s.Services[svc.ID] = svc
+		s.byName[svc.Spec.Name] = svc.ID
+	}
+	tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{})
+	if err != nil {
+		return nil, e.wrap("list tasks", err)
+	}
+	for _, t := range tasks {
+		s.Tasks[t.ServiceID] = append(s.Tasks[t.ServiceID], t)
+	}
+	nodes, err := e.cli.NodeList(ctx, swarm.NodeListOptions{})
+	if err != nil {
+		return nil, e.wrap("list nodes", err)
+	}
+	for _, n := range nodes {
+		s.Nodes[n.ID] = n
+	}
+	return s, nil
+}
+
+func (e *Engine) wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if client.IsErrConnectionFailed(err) || isNetError(err) {
+		return classifyConnectError(err, e.host)
+	}
+	return &APIError{Op: what, Err: err}
+}
+
+// APIError is an engine call that the engine refused.
+type APIError struct {
+	Op  string
+	Err error
+}
+
+func (e *APIError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *APIError) Unwrap() error { return e.Err }

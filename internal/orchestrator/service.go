@@ -1,0 +1,241 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/client"
+)
+
+// EngineLabelPrefix marks service labels the engine owns (scaling ownership, history).
+// Terraform never shows or removes them.
+const EngineLabelPrefix = "swarmform."
+
+// ServiceState is what the engine observed of one service.
+type ServiceState struct {
+	Service         swarm.Service
+	Tasks           []swarm.Task
+	RunningReplicas int
+}
+
+// Service returns the observed state of a service by ID or name from the shared snapshot.
+func (e *Engine) Service(ctx context.Context, idOrName string) (*ServiceState, error) {
+	snap, err := e.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	svc, ok := snap.Service(idOrName)
+	if !ok {
+		return nil, fmt.Errorf("service %q: %w", idOrName, ErrNotFound)
+	}
+	st := &ServiceState{Service: svc, Tasks: snap.Tasks[svc.ID]}
+	if svc.ServiceStatus != nil {
+		st.RunningReplicas = int(svc.ServiceStatus.RunningTasks)
+	} else {
+		for _, t := range st.Tasks {
+			if t.Status.State == swarm.TaskStateRunning {
+				st.RunningReplicas++
+			}
+		}
+	}
+	return st, nil
+}
+
+// WriteOptions tune how a desired spec is merged with what is observed.
+type WriteOptions struct {
+	// KeepReplicas re-sends the observed replica count: someone else (a scaling policy) owns it.
+	KeepReplicas bool
+}
+
+// Outcome says what a write did, in the manner of controllerutil.CreateOrUpdate.
+type Outcome string
+
+const (
+	OutcomeUnchanged Outcome = "unchanged"
+	OutcomeCreated   Outcome = "created"
+	OutcomeUpdated   Outcome = "updated"
+)
+
+// WriteResult reports a create or update.
+type WriteResult struct {
+	ID       string
+	Outcome  Outcome
+	Kind     ChangeKind
+	Warnings []string
+	// Since is when the write was made; convergence only counts tasks from then on.
+	Since time.Time
+}
+
+// CreateService creates a service from spec and returns its ID. It does not wait.
+func (e *Engine) CreateService(ctx context.Context, spec swarm.ServiceSpec) (WriteResult, error) {
+	defer e.Invalidate()
+	res := WriteResult{Outcome: OutcomeCreated, Kind: ChangeTaskTemplate}
+	auth, err := encodedAuthFor(e.cfg.RegistryAuth, imageOf(spec))
+	if err != nil {
+		return res, err
+	}
+	res.Warnings = append(res.Warnings, e.pinImage(ctx, &spec, auth)...)
+	res.Since = time.Now()
+	resp, err := e.cli.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{EncodedRegistryAuth: auth})
+	if err != nil {
+		return res, e.wrap("create service "+spec.Name, err)
+	}
+	res.ID = resp.ID
+	res.Warnings = append(res.Warnings, resp.Warnings...)
+	return res, nil
+}
+
+// UpdateService makes the service match spec: get, merge the fields Terraform does not own,
+// compare, and write with the observed Version; a version conflict re-reads and retries.
+func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.ServiceSpec, opts WriteOptions) (WriteResult, error) {
+	defer e.Invalidate()
+	res := WriteResult{ID: id, Outcome: OutcomeUnchanged, Kind: ChangeNone}
+	auth, err := encodedAuthFor(e.cfg.RegistryAuth, imageOf(spec))
+	if err != nil {
+		return res, err
+	}
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		observed, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+		if err != nil {
+			if client.IsErrNotFound(err) {
+				return res, fmt.Errorf("service %s: %w", id, ErrNotFound)
+			}
+			return res, e.wrap("inspect service "+id, err)
+		}
+		desired := mergeDesired(spec, observed.Spec, opts)
+		if imageOf(desired) != imageOf(observed.Spec) {
+			res.Warnings = append(res.Warnings, e.pinImage(ctx, &desired, auth)...)
+		}
+		res.Kind = Classify(observed.Spec, desired)
+		if res.Kind == ChangeNone {
+			return res, nil
+		}
+		res.Since = time.Now()
+		resp, err := e.cli.ServiceUpdate(ctx, id, observed.Version, desired, swarm.ServiceUpdateOptions{EncodedRegistryAuth: auth})
+		if err != nil {
+			if isOutOfSequence(err) && attempt < attempts {
+				continue
+			}
+			return res, e.wrap("update service "+observed.Spec.Name, err)
+		}
+		res.Outcome = OutcomeUpdated
+		res.Warnings = append(res.Warnings, resp.Warnings...)
+		return res, nil
+	}
+}
+
+// DeleteService removes a service and waits until its tasks are gone, so that networks,
+// secrets and configs it used can be removed next. A missing service is not an error.
+func (e *Engine) DeleteService(ctx context.Context, id string) error {
+	defer e.Invalidate()
+	if err := e.cli.ServiceRemove(ctx, id); err != nil && !client.IsErrNotFound(err) {
+		return e.wrap("remove service "+id, err)
+	}
+	tick := time.NewTicker(e.PollInterval)
+	defer tick.Stop()
+	for {
+		tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", id))})
+		if err != nil {
+			return e.wrap("list tasks", err)
+		}
+		if len(tasks) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("service %s was removed but %d of its tasks were still shutting down: %w", id, len(tasks), ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func isOutOfSequence(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "update out of sequence")
+}
+
+func imageOf(spec swarm.ServiceSpec) string {
+	if spec.TaskTemplate.ContainerSpec == nil {
+		return ""
+	}
+	return spec.TaskTemplate.ContainerSpec.Image
+}
+
+// mergeDesired is the "mutate" step: the desired spec, plus what Terraform does not own taken
+// from the observed spec.
+func mergeDesired(desired, observed swarm.ServiceSpec, opts WriteOptions) swarm.ServiceSpec {
+	out := desired
+	if out.TaskTemplate.ContainerSpec != nil && observed.TaskTemplate.ContainerSpec != nil {
+		cs := *out.TaskTemplate.ContainerSpec
+		// The same image without a digest: keep the digest the engine pinned, so metadata-only
+		// changes never roll tasks onto whatever the tag points at today.
+		if !HasDigest(cs.Image) && StripDigest(observed.TaskTemplate.ContainerSpec.Image) == cs.Image {
+			cs.Image = observed.TaskTemplate.ContainerSpec.Image
+		}
+		out.TaskTemplate.ContainerSpec = &cs
+	}
+	if out.TaskTemplate.ForceUpdate == 0 {
+		out.TaskTemplate.ForceUpdate = observed.TaskTemplate.ForceUpdate
+	}
+	if observed.TaskTemplate.Placement != nil && len(observed.TaskTemplate.Placement.Platforms) > 0 &&
+		(out.TaskTemplate.Placement == nil || len(out.TaskTemplate.Placement.Platforms) == 0) {
+		p := swarm.Placement{}
+		if out.TaskTemplate.Placement != nil {
+			p = *out.TaskTemplate.Placement
+		}
+		p.Platforms = observed.TaskTemplate.Placement.Platforms
+		out.TaskTemplate.Placement = &p
+	}
+	labels := map[string]string{}
+	for k, v := range desired.Labels {
+		if !strings.HasPrefix(k, EngineLabelPrefix) {
+			labels[k] = v
+		}
+	}
+	for k, v := range observed.Labels {
+		if strings.HasPrefix(k, EngineLabelPrefix) {
+			labels[k] = v
+		}
+	}
+	out.Labels = labels
+	if opts.KeepReplicas && out.Mode.Replicated != nil && observed.Mode.Replicated != nil && observed.Mode.Replicated.Replicas != nil {
+		n := *observed.Mode.Replicated.Replicas
+		out.Mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}
+	}
+	return out
+}
+
+// pinImage resolves a tag to a digest through the registry, as `docker service create` does, so
+// every node runs the same image. When the registry cannot be asked, the tag is kept and a
+// warning says so.
+func (e *Engine) pinImage(ctx context.Context, spec *swarm.ServiceSpec, auth string) []string {
+	cs := spec.TaskTemplate.ContainerSpec
+	if cs == nil || cs.Image == "" || HasDigest(cs.Image) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	inspect, err := e.cli.DistributionInspect(ctx, cs.Image, auth)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil
+		}
+		return []string{fmt.Sprintf("image %s could not be resolved to a digest through its registry, so nodes may run different versions of it: %v", cs.Image, firstLine(err.Error()))}
+	}
+	pinned := *cs
+	pinned.Image = WithDigest(cs.Image, inspect.Descriptor.Digest.String())
+	spec.TaskTemplate.ContainerSpec = &pinned
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,209 @@
+// Package provider is the Terraform adapter of terraform-provider-swarm: schemas, models, plan
+// modifiers and diagnostics. It makes no Docker API call itself; the engine in
+// internal/orchestrator does.
+package provider
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
+)
+
+var _ provider.Provider = &swarmProvider{}
+
+// New returns the provider factory for a version string.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &swarmProvider{version: version} }
+}
+
+type swarmProvider struct {
+	version string
+}
+
+type providerModel struct {
+	Host         types.String        `tfsdk:"host"`
+	CAPEM        types.String        `tfsdk:"ca_pem"`
+	CertPEM      types.String        `tfsdk:"cert_pem"`
+	KeyPEM       types.String        `tfsdk:"key_pem"`
+	CertPath     types.String        `tfsdk:"cert_path"`
+	TLSVerify    types.Bool          `tfsdk:"tls_verify"`
+	SSHOpts      []string            `tfsdk:"ssh_opts"`
+	APIVersion   types.String        `tfsdk:"api_version"`
+	RegistryAuth []registryAuthModel `tfsdk:"registry_auth"`
+}
+
+type registryAuthModel struct {
+	Address           types.String `tfsdk:"address"`
+	Username          types.String `tfsdk:"username"`
+	Password          types.String `tfsdk:"password"`
+	ConfigFileContent types.String `tfsdk:"config_file_content"`
+}
+
+func (p *swarmProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "swarm"
+	resp.Version = p.version
+}
+
+func (p *swarmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Runs services on a Docker Swarm cluster. The provider talks to one Swarm manager through the Docker Engine API (1.41 or newer). With no arguments it uses `DOCKER_HOST` or the local socket.",
+		Attributes: map[string]schema.Attribute{
+			"host": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Address of a Swarm manager's Docker engine: `unix:///var/run/docker.sock`, `tcp://host:2376` or `ssh://user@host[:port]`. Defaults to `DOCKER_HOST`, else the local socket.",
+				Validators:          []validator.String{stringvalidator.RegexMatches(hostPattern, "must start with unix://, tcp://, ssh:// or npipe://")},
+			},
+			"ca_pem": schema.StringAttribute{
+				Optional: true, Sensitive: true,
+				MarkdownDescription: "PEM-encoded CA certificate that signed the engine's TLS certificate. Use this (not files) in Terraform Cloud.",
+			},
+			"cert_pem": schema.StringAttribute{
+				Optional: true, Sensitive: true,
+				MarkdownDescription: "PEM-encoded client certificate for mutual TLS.",
+				Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("key_pem"))},
+			},
+			"key_pem": schema.StringAttribute{
+				Optional: true, Sensitive: true,
+				MarkdownDescription: "PEM-encoded private key of `cert_pem`.",
+				Validators:          []validator.String{stringvalidator.AlsoRequires(path.MatchRoot("cert_pem"))},
+			},
+			"cert_path": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Directory with `ca.pem`, `cert.pem` and `key.pem`, as `DOCKER_CERT_PATH`. PEM attributes take precedence.",
+			},
+			"tls_verify": schema.BoolAttribute{
+				Optional:            true,
+				MarkdownDescription: "Verify the engine's certificate. Defaults to `DOCKER_TLS_VERIFY`, else true whenever a CA is given.",
+			},
+			"ssh_opts": schema.ListAttribute{
+				ElementType:         types.StringType,
+				Optional:            true,
+				MarkdownDescription: "Extra arguments for the `ssh` command used with `ssh://` hosts, e.g. `[\"-o\", \"StrictHostKeyChecking=no\"]`.",
+			},
+			"api_version": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "Pin the Engine API version (e.g. `1.41`). By default the version is negotiated; 1.41 is the oldest supported.",
+				Validators:          []validator.String{stringvalidator.RegexMatches(apiVersionPattern, "must look like 1.41")},
+			},
+			"registry_auth": schema.ListNestedAttribute{
+				Optional:            true,
+				MarkdownDescription: "Credentials for private registries. The provider sends them with every service create and update whose image lives in that registry, so nodes can pull it; nothing is stored on the engine.",
+				NestedObject: schema.NestedAttributeObject{
+					Attributes: map[string]schema.Attribute{
+						"address": schema.StringAttribute{
+							Required:            true,
+							MarkdownDescription: "Registry host, e.g. `registry.example.com:5000` or `docker.io`.",
+						},
+						"username": schema.StringAttribute{Optional: true, MarkdownDescription: "Registry user."},
+						"password": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Registry password or token."},
+						"config_file_content": schema.StringAttribute{
+							Optional: true, Sensitive: true,
+							MarkdownDescription: "Contents of a docker `config.json` whose `auths` entry for `address` holds the credentials. Conflicts with `username`/`password`.",
+							Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("username"), path.MatchRelative().AtParent().AtName("password"))},
+						},
+					},
+					Validators: []validator.Object{objectvalidator.AtLeastOneOf(path.MatchRelative().AtName("username"), path.MatchRelative().AtName("config_file_content"))},
+				},
+				Validators: []validator.List{listvalidator.SizeAtLeast(1)},
+			},
+		},
+	}
+}
+
+func (p *swarmProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var m providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cfg, known := engineConfig(m)
+	if !known {
+		resp.Diagnostics.AddWarning("Provider Configuration Not Yet Known",
+			"Some provider arguments depend on values known only after apply, so the provider cannot connect during this plan. Resources of this provider will be planned without reading the cluster.")
+		return
+	}
+	engine, err := orchestrator.New(ctx, cfg)
+	if err != nil {
+		var ce *orchestrator.ConnectError
+		if errors.As(err, &ce) {
+			detail := ce.Advice
+			if ce.Err != nil {
+				detail += "\n\nError: " + ce.Err.Error()
+			}
+			resp.Diagnostics.AddError(ce.Summary, detail)
+			return
+		}
+		resp.Diagnostics.AddError("Cannot Connect to Docker Engine", err.Error())
+		return
+	}
+	tflog.Debug(ctx, "connected to swarm manager", map[string]any{"host": cfg.Host})
+	resp.ResourceData = engine
+	resp.DataSourceData = engine
+}
+
+// engineConfig turns the provider block plus DOCKER_* variables into an engine Config.
+// known is false when any argument is still unknown.
+func engineConfig(m providerModel) (orchestrator.Config, bool) {
+	for _, v := range []types.String{m.Host, m.CAPEM, m.CertPEM, m.KeyPEM, m.CertPath, m.APIVersion} {
+		if v.IsUnknown() {
+			return orchestrator.Config{}, false
+		}
+	}
+	if m.TLSVerify.IsUnknown() {
+		return orchestrator.Config{}, false
+	}
+	pick := func(v types.String, env string) string {
+		if !v.IsNull() {
+			return v.ValueString()
+		}
+		return os.Getenv(env)
+	}
+	cfg := orchestrator.Config{
+		Host:       pick(m.Host, "DOCKER_HOST"),
+		CAPEM:      m.CAPEM.ValueString(),
+		CertPEM:    m.CertPEM.ValueString(),
+		KeyPEM:     m.KeyPEM.ValueString(),
+		CertPath:   pick(m.CertPath, "DOCKER_CERT_PATH"),
+		APIVersion: pick(m.APIVersion, "DOCKER_API_VERSION"),
+		SSHOpts:    m.SSHOpts,
+	}
+	if !m.TLSVerify.IsNull() {
+		v := m.TLSVerify.ValueBool()
+		cfg.TLSVerify = &v
+	} else if env := os.Getenv("DOCKER_TLS_VERIFY"); env != "" {
+		v := env != "0" && env != "false"
+		cfg.TLSVerify = &v
+	}
+	for _, a := range m.RegistryAuth {
+		if a.Address.IsUnknown() || a.Username.IsUnknown() || a.Password.IsUnknown() || a.ConfigFileContent.IsUnknown() {
+			return orchestrator.Config{}, false
+		}
+		cfg.RegistryAuth = append(cfg.RegistryAuth, orchestrator.RegistryAuth{
+			Address: a.Address.ValueString(), Username: a.Username.ValueString(),
+			Password: a.Password.ValueString(), ConfigFileContent: a.ConfigFileContent.ValueString(),
+		})
+	}
+	return cfg, true
+}
+
+func (p *swarmProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{NewServiceResource}
+}
+
+func (p *swarmProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return nil
+}

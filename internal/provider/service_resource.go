@@ -1,0 +1,424 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
+)
+
+var (
+	_ resource.Resource                   = &serviceResource{}
+	_ resource.ResourceWithConfigure      = &serviceResource{}
+	_ resource.ResourceWithImportState    = &serviceResource{}
+	_ resource.ResourceWithValidateConfig = &serviceResource{}
+)
+
+// NewServiceResource is the swarm_service resource.
+func NewServiceResource() resource.Resource { return &serviceResource{} }
+
+type serviceResource struct {
+	engine *orchestrator.Engine
+}
+
+const (
+	defaultCreateTimeout = 10 * time.Minute
+	defaultUpdateTimeout = 10 * time.Minute
+	defaultDeleteTimeout = 5 * time.Minute
+)
+
+func (r *serviceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_service"
+}
+
+func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	stringList := func(desc string) schema.ListAttribute {
+		return schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: desc}
+	}
+	stringMap := func(desc string) schema.MapAttribute {
+		return schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: desc}
+	}
+	duration := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{CustomType: durationType, Optional: true, MarkdownDescription: desc + " A Go duration such as `30s` or `1m30s`."}
+	}
+	amount := func(desc string) schema.SingleNestedAttribute {
+		return schema.SingleNestedAttribute{
+			Optional:            true,
+			MarkdownDescription: desc,
+			Attributes: map[string]schema.Attribute{
+				"cpus": schema.Float64Attribute{Optional: true, MarkdownDescription: "CPUs, fractions allowed (`0.5` is half a core)."},
+				"memory": schema.StringAttribute{CustomType: sizeType, Optional: true,
+					MarkdownDescription: "Memory as a size such as `256MiB` or `1GiB`. Units are binary (`256M` = `256MiB`); spellings of the same size never cause a diff."},
+			},
+		}
+	}
+
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A Docker Swarm service. Every create and update waits until the service has converged: each slot runs a task of the new spec (healthy, where the service has a healthcheck). A task that fails to start fails the apply at once with its exit code, error and last log lines.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				Computed: true, MarkdownDescription: "Swarm service ID.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				Required: true, MarkdownDescription: "Service name, unique in the swarm. Changing it replaces the service.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:    []validator.String{stringvalidator.RegexMatches(serviceNamePattern, "must be 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit")},
+			},
+			"image": schema.StringAttribute{
+				CustomType: imageType, Required: true,
+				MarkdownDescription: "Image reference. A tag is pinned to its digest through the registry when the service is written, so every node runs the same image; the pinned digest never shows as a diff.",
+			},
+			"command": stringList("Overrides the image's ENTRYPOINT."),
+			"args":    stringList("Overrides the image's CMD."),
+			"env":     stringMap("Environment variables of the containers."),
+			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Service labels. Keys starting with `swarmform.` are reserved for the provider.",
+				Validators: []validator.Map{mapvalidator.KeysAre(noPrefix(orchestrator.EngineLabelPrefix))}},
+			"container_labels": stringMap("Labels of the containers."),
+			"mode": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString("replicated"),
+				MarkdownDescription: "`replicated` (default: `replicas` tasks) or `global` (one task per eligible node). Swarm cannot change it in place, so changing it replaces the service.",
+				Validators:          []validator.String{stringvalidator.OneOf("replicated", "global")},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"replicas": schema.Int64Attribute{
+				Optional: true, Computed: true,
+				MarkdownDescription: "Number of tasks in `replicated` mode (default 1; 0 is allowed). Not allowed in `global` mode.",
+				Validators:          []validator.Int64{int64validator.AtLeast(0)},
+				PlanModifiers:       []planmodifier.Int64{replicasDefault{}},
+			},
+			"ports": schema.ListNestedAttribute{
+				Optional: true, MarkdownDescription: "Published ports.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"target": schema.Int64Attribute{Required: true, MarkdownDescription: "Port inside the container.", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
+					"published": schema.Int64Attribute{Optional: true, MarkdownDescription: "Port on the nodes. Left out, Swarm picks one.",
+						Validators: []validator.Int64{int64validator.Between(1, 65535)}},
+					"protocol": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("tcp"), MarkdownDescription: "`tcp` (default), `udp` or `sctp`.",
+						Validators: []validator.String{stringvalidator.OneOf("tcp", "udp", "sctp")}},
+					"mode": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("ingress"),
+						MarkdownDescription: "`ingress` (default: the routing mesh on every node) or `host` (only on nodes running a task).",
+						Validators:          []validator.String{stringvalidator.OneOf("ingress", "host")}},
+				}},
+			},
+			"endpoint_mode": schema.StringAttribute{
+				Optional: true, Computed: true, Default: stringdefault.StaticString("vip"),
+				MarkdownDescription: "`vip` (default: one virtual IP) or `dnsrr` (DNS round robin over the task IPs).",
+				Validators:          []validator.String{stringvalidator.OneOf("vip", "dnsrr")},
+			},
+			"healthcheck": schema.SingleNestedAttribute{
+				Optional: true, MarkdownDescription: "Container healthcheck; overrides the image's. Tasks count as converged only once healthy.",
+				Attributes: map[string]schema.Attribute{
+					"test": schema.ListAttribute{ElementType: types.StringType, Required: true,
+						MarkdownDescription: "`[\"CMD\", \"/app\", \"health\"]` (exec form), `[\"CMD-SHELL\", \"curl -f localhost\"]`, or `[\"NONE\"]` to disable the image's.",
+						Validators:          []validator.List{listvalidator.SizeAtLeast(1)}},
+					"interval":     duration("Time between checks."),
+					"timeout":      duration("Time a check may take."),
+					"retries":      schema.Int64Attribute{Optional: true, MarkdownDescription: "Consecutive failures before unhealthy.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
+					"start_period": duration("Start-up time during which failures do not count."),
+				},
+			},
+			"resources": schema.SingleNestedAttribute{
+				Optional: true, MarkdownDescription: "CPU and memory limits and reservations of each task.",
+				Attributes: map[string]schema.Attribute{
+					"limits":       amount("Upper bound a task may use."),
+					"reservations": amount("What the scheduler reserves on a node for each task."),
+				},
+			},
+			"restart_policy": schema.SingleNestedAttribute{
+				Optional: true, Computed: true,
+				MarkdownDescription: "When Swarm restarts a task's container. Defaults to Swarm's: condition `any`, delay `5s`, no attempt limit.",
+				Default: objectdefault.StaticValue(types.ObjectValueMust(restartPolicyAttrTypes, map[string]attr.Value{
+					"condition": types.StringValue(defaultRestartCondition), "delay": durationValue(defaultRestartDelay),
+					"max_attempts": types.Int64Value(0), "window": durationValue(defaultRestartWindow),
+				})),
+				Attributes: map[string]schema.Attribute{
+					"condition": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultRestartCondition),
+						MarkdownDescription: "`none`, `on-failure` or `any`.", Validators: []validator.String{stringvalidator.OneOf("none", "on-failure", "any")}},
+					"delay": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(defaultRestartDelay),
+						MarkdownDescription: "Wait between restarts."},
+					"max_attempts": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(0),
+						MarkdownDescription: "Give up after this many restarts in `window` (0: never).", Validators: []validator.Int64{int64validator.AtLeast(0)}},
+					"window": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(defaultRestartWindow),
+						MarkdownDescription: "Window in which restarts are counted (0s: unbounded)."},
+				},
+			},
+			"placement": schema.SingleNestedAttribute{
+				Optional: true, MarkdownDescription: "Where tasks may run.",
+				Attributes: map[string]schema.Attribute{
+					"constraints": schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Constraints such as `node.role==worker` or `node.labels.zone==a`."},
+					"preferences": schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Spread preferences such as `spread=node.labels.zone`, in order.",
+						Validators: []validator.List{listvalidator.ValueStringsAre(stringvalidator.RegexMatches(spreadPattern, "must be spread=<node attribute>, e.g. spread=node.labels.zone"))}},
+					"max_replicas_per_node": schema.Int64Attribute{Optional: true, MarkdownDescription: "At most this many tasks of the service on one node.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
+				},
+			},
+			"mounts": schema.ListNestedAttribute{
+				Optional: true, MarkdownDescription: "Volumes, bind mounts and tmpfs mounts.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"type":       schema.StringAttribute{Required: true, MarkdownDescription: "`volume`, `bind` or `tmpfs`.", Validators: []validator.String{stringvalidator.OneOf("volume", "bind", "tmpfs")}},
+					"source":     schema.StringAttribute{Optional: true, MarkdownDescription: "Volume name or host path. Not used with `tmpfs`."},
+					"target":     schema.StringAttribute{Required: true, MarkdownDescription: "Path in the container."},
+					"read_only":  schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Mount read-only."},
+					"tmpfs_size": schema.StringAttribute{CustomType: sizeType, Optional: true, MarkdownDescription: "Size limit of a `tmpfs` mount, e.g. `64MiB`."},
+				}},
+			},
+			"hostname":          schema.StringAttribute{Optional: true, MarkdownDescription: "Container hostname (Go templates such as `{{.Task.Slot}}` allowed)."},
+			"user":              schema.StringAttribute{Optional: true, MarkdownDescription: "User (and group) the process runs as, `user[:group]`."},
+			"groups":            stringList("Additional groups of the process."),
+			"workdir":           schema.StringAttribute{Optional: true, MarkdownDescription: "Working directory."},
+			"read_only":         schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Mount the container's root filesystem read-only."},
+			"init":              schema.BoolAttribute{Optional: true, MarkdownDescription: "Run an init process as PID 1. Left out, the daemon's default applies."},
+			"stop_signal":       schema.StringAttribute{Optional: true, MarkdownDescription: "Signal that stops the container, e.g. `SIGINT`."},
+			"stop_grace_period": duration("Time between the stop signal and SIGKILL."),
+			"cap_add":           schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Kernel capabilities to add, e.g. `CAP_NET_ADMIN`."},
+			"cap_drop":          schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Kernel capabilities to drop."},
+			"sysctls":           stringMap("Namespaced kernel parameters, e.g. `net.core.somaxconn`."),
+			"ulimits": schema.MapNestedAttribute{
+				Optional: true, MarkdownDescription: "Resource limits by name (`nofile`, `nproc`, ...).",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"soft": schema.Int64Attribute{Required: true, MarkdownDescription: "Soft limit."},
+					"hard": schema.Int64Attribute{Required: true, MarkdownDescription: "Hard limit."},
+				}},
+			},
+			"extra_hosts": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Extra /etc/hosts entries: host name to IP address."},
+			"dns_config": schema.SingleNestedAttribute{
+				Optional: true, MarkdownDescription: "Resolver configuration of the containers.",
+				Attributes: map[string]schema.Attribute{
+					"nameservers": stringList("Name server IP addresses."),
+					"search":      stringList("Search domains."),
+					"options":     stringList("resolv.conf options such as `ndots:2`."),
+				},
+			},
+			"log_driver": schema.SingleNestedAttribute{
+				Optional: true, MarkdownDescription: "Logging driver of the containers. Left out, the daemon's default applies.",
+				Attributes: map[string]schema.Attribute{
+					"name":    schema.StringAttribute{Required: true, MarkdownDescription: "Driver name, e.g. `json-file` or `local`."},
+					"options": stringMap("Driver options."),
+				},
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+			"version": schema.Int64Attribute{
+				Computed: true, MarkdownDescription: "Swarm's version of the service object; changes with every write.",
+			},
+			"running_replicas": schema.Int64Attribute{
+				Computed: true, MarkdownDescription: "Tasks running when the service was last read.",
+			},
+		},
+	}
+}
+
+func (r *serviceResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if req.ProviderData == nil {
+		return
+	}
+	engine, ok := req.ProviderData.(*orchestrator.Engine)
+	if !ok {
+		resp.Diagnostics.AddError("Unexpected Provider Data", fmt.Sprintf("expected *orchestrator.Engine, got %T; this is a bug in the provider", req.ProviderData))
+		return
+	}
+	r.engine = engine
+}
+
+func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan serviceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultCreateTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	res, err := r.engine.CreateService(ctx, plan.toSpec())
+	addWarnings(&resp.Diagnostics, res.Warnings)
+	if err != nil {
+		addEngineError(&resp.Diagnostics, "Cannot Create Service", fmt.Sprintf("Creating service %q", plan.Name.ValueString()), err)
+		return
+	}
+	tflog.Info(ctx, "service created, waiting for convergence", map[string]any{"service": plan.Name.ValueString(), "id": res.ID})
+	// Record the service at once: if waiting fails, Terraform still knows it exists.
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), res.ID)...)
+
+	_, waitErr := r.engine.WaitConverged(ctx, res.ID, res.Since)
+	r.readInto(context.WithoutCancel(ctx), res.ID, plan, &resp.State, &resp.Diagnostics)
+	if waitErr != nil {
+		addEngineError(&resp.Diagnostics, "Service Did Not Converge", fmt.Sprintf("Service %q was created but did not reach a running state. It is kept so that you can inspect it (docker service ps %s); Terraform marks it tainted and replaces it on the next apply.", plan.Name.ValueString(), plan.Name.ValueString()), waitErr)
+	}
+}
+
+func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state serviceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+		return
+	}
+	st, err := r.engine.Service(ctx, state.ID.ValueString())
+	if errors.Is(err, orchestrator.ErrNotFound) {
+		tflog.Info(ctx, "service is gone, removing it from state", map[string]any{"id": state.ID.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		addEngineError(&resp.Diagnostics, "Cannot Read Service", fmt.Sprintf("Reading service %s", state.ID.ValueString()), err)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, fromState(st, state))...)
+}
+
+func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state serviceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, defaultUpdateTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	id := state.ID.ValueString()
+	res, err := r.engine.UpdateService(ctx, id, plan.toSpec(), orchestrator.WriteOptions{})
+	addWarnings(&resp.Diagnostics, res.Warnings)
+	if err != nil {
+		addEngineError(&resp.Diagnostics, "Cannot Update Service", fmt.Sprintf("Updating service %q", plan.Name.ValueString()), err)
+		r.readInto(context.WithoutCancel(ctx), id, state, &resp.State, &resp.Diagnostics)
+		return
+	}
+	tflog.Info(ctx, "service written", map[string]any{"service": plan.Name.ValueString(), "outcome": string(res.Outcome), "change": res.Kind.String()})
+	var waitErr error
+	if res.Outcome == orchestrator.OutcomeUpdated {
+		_, waitErr = r.engine.WaitConverged(ctx, id, res.Since)
+	}
+	prior := plan
+	if waitErr != nil {
+		// Record what really runs (after a rollback: the previous spec), so the next plan
+		// proposes the change again.
+		prior = state
+	}
+	r.readInto(context.WithoutCancel(ctx), id, prior, &resp.State, &resp.Diagnostics)
+	if waitErr != nil {
+		addEngineError(&resp.Diagnostics, "Service Update Did Not Converge", fmt.Sprintf("Service %q was updated but the rollout did not complete. State records what is running now, so the next plan shows the change again.", plan.Name.ValueString()), waitErr)
+	}
+}
+
+func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state serviceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := r.engine.DeleteService(ctx, state.ID.ValueString()); err != nil {
+		addEngineError(&resp.Diagnostics, "Cannot Delete Service", fmt.Sprintf("Removing service %q", state.Name.ValueString()), err)
+	}
+}
+
+// ImportState takes a service ID or name; Read resolves names.
+func (r *serviceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+}
+
+func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var mode types.String
+	var replicas types.Int64
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("mode"), &mode)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("replicas"), &replicas)...)
+	if mode.ValueString() == "global" && !replicas.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("replicas"), "Replicas Not Allowed In Global Mode",
+			"A global service runs one task on every eligible node; remove replicas, or use mode = \"replicated\".")
+	}
+	var mounts []struct {
+		Type      types.String `tfsdk:"type"`
+		Source    types.String `tfsdk:"source"`
+		TmpfsSize kindValue    `tfsdk:"tmpfs_size"`
+	}
+	if d := req.Config.GetAttribute(ctx, path.Root("mounts"), &mounts); d.HasError() {
+		return // unknown list: checked again at apply
+	}
+	for i, m := range mounts {
+		if m.Type.IsUnknown() {
+			continue
+		}
+		if m.Type.ValueString() == "bind" && m.Source.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root("mounts").AtListIndex(i).AtName("source"), "Missing Bind Source", "A bind mount needs source, the path on the node.")
+		}
+		if m.Type.ValueString() != "tmpfs" && !m.TmpfsSize.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root("mounts").AtListIndex(i).AtName("tmpfs_size"), "Tmpfs Size On Non-Tmpfs Mount", "tmpfs_size applies only to type = \"tmpfs\".")
+		}
+		if m.Type.ValueString() == "tmpfs" && !m.Source.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root("mounts").AtListIndex(i).AtName("source"), "Source On Tmpfs Mount", "A tmpfs mount has no source; remove it.")
+		}
+	}
+}
+
+func (r *serviceResource) configured(diags *diag.Diagnostics) bool {
+	if r.engine == nil {
+		diags.AddError("Provider Not Connected", "The swarm provider could not connect to a Docker engine during this run (its configuration was not known yet). Run apply again once the values it depends on exist.")
+		return false
+	}
+	return true
+}
+
+// readInto reads the service and stores it, with prior deciding null-versus-empty collections.
+type stateSetter interface {
+	Set(ctx context.Context, val any) diag.Diagnostics
+}
+
+func (r *serviceResource) readInto(ctx context.Context, id string, prior serviceModel, st stateSetter, diags *diag.Diagnostics) {
+	obs, err := r.engine.Service(ctx, id)
+	if err != nil {
+		addEngineError(diags, "Cannot Read Service", fmt.Sprintf("Reading service %s after writing it", id), err)
+		return
+	}
+	diags.Append(st.Set(ctx, fromState(obs, prior))...)
+}
+
+// replicasDefault plans 1 for an omitted replicas in replicated mode, and null in global mode.
+type replicasDefault struct{}
+
+func (replicasDefault) Description(context.Context) string {
+	return "Defaults to 1 in replicated mode, null in global mode."
+}
+func (m replicasDefault) MarkdownDescription(ctx context.Context) string { return m.Description(ctx) }
+
+func (replicasDefault) PlanModifyInt64(ctx context.Context, req planmodifier.Int64Request, resp *planmodifier.Int64Response) {
+	if !req.ConfigValue.IsNull() {
+		return
+	}
+	var mode types.String
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("mode"), &mode)...)
+	switch {
+	case mode.IsUnknown():
+		resp.PlanValue = types.Int64Unknown()
+	case mode.ValueString() == "global":
+		resp.PlanValue = types.Int64Null()
+	default:
+		resp.PlanValue = types.Int64Value(1)
+	}
+}

@@ -1,0 +1,203 @@
+// Command app is a tiny static HTTP server used as the container image in the
+// terraform-provider-swarm acceptance tests and demos.
+//
+// Usage:
+//
+//	app          serve HTTP on :$PORT (default 8080)
+//	app health   healthcheck: GET http://127.0.0.1:$PORT/healthz, exit 0 on 200
+//
+// Environment switches:
+//
+//	PORT=8080          listen port
+//	VERSION=v1         reported by GET /
+//	FAIL_ON_START=1    print a fatal message and exit 3 immediately
+//	UNHEALTHY=1        /healthz always answers 503
+//	START_DELAY=2s     sleep before listening
+//	BURN_CPU=1         busy-loop BURN_THREADS (default 1) goroutines forever
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "health", "healthcheck":
+			os.Exit(healthCheck(port(), 2*time.Second))
+		default:
+			fmt.Fprintf(os.Stderr, "usage: %s [health]\n", os.Args[0])
+			os.Exit(2)
+		}
+	}
+	os.Exit(serve())
+}
+
+func port() string {
+	if p := os.Getenv("PORT"); p != "" {
+		return p
+	}
+	return "8080"
+}
+
+func truthy(name string) bool {
+	v := os.Getenv(name)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return true // any non-empty, non-boolean value counts as set
+	}
+	return b
+}
+
+// config holds everything the HTTP handler depends on.
+type config struct {
+	Hostname  string
+	Version   string
+	Unhealthy bool
+}
+
+func configFromEnv() config {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown"
+	}
+	version := os.Getenv("VERSION")
+	if version == "" {
+		version = "v1"
+	}
+	return config{Hostname: host, Version: version, Unhealthy: truthy("UNHEALTHY")}
+}
+
+// newHandler returns the HTTP handler serving / and /healthz.
+func newHandler(c config) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if c.Unhealthy {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "unhealthy\n")
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "hello from %s version=%s\n", c.Hostname, c.Version)
+	})
+	return mux
+}
+
+func serve() int {
+	if truthy("FAIL_ON_START") {
+		fmt.Fprintln(os.Stderr, "fatal: FAIL_ON_START is set, refusing to start")
+		return 3
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	if d := os.Getenv("START_DELAY"); d != "" {
+		delay, err := time.ParseDuration(d)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "fatal: invalid START_DELAY %q: %v\n", d, err)
+			return 2
+		}
+		fmt.Fprintf(os.Stderr, "delaying start by %s\n", delay)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return 0
+		}
+	}
+
+	if truthy("BURN_CPU") {
+		threads := 1
+		if s := os.Getenv("BURN_THREADS"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				fmt.Fprintf(os.Stderr, "fatal: invalid BURN_THREADS %q\n", s)
+				return 2
+			}
+			threads = n
+		}
+		fmt.Fprintf(os.Stderr, "burning CPU in %d goroutine(s)\n", threads)
+		for i := 0; i < threads; i++ {
+			go burn()
+		}
+	}
+
+	cfg := configFromEnv()
+	ln, err := net.Listen("tcp", ":"+port())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "fatal: listen: %v\n", err)
+		return 1
+	}
+	srv := &http.Server{Handler: newHandler(cfg), ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(os.Stderr, "listening on %s (host=%s version=%s unhealthy=%t)\n",
+		ln.Addr(), cfg.Hostname, cfg.Version, cfg.Unhealthy)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(os.Stderr, "fatal: serve: %v\n", err)
+			return 1
+		}
+		return 0
+	case <-ctx.Done():
+		fmt.Fprintln(os.Stderr, "received signal, shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return 0
+	}
+}
+
+var burnSink uint64
+
+// burn spins forever. The loop body has a function call so the goroutine is
+// asynchronously preemptible and the HTTP server keeps getting scheduled.
+func burn() {
+	var x uint64
+	for {
+		x = step(x)
+		if x == 0 {
+			burnSink++
+		}
+	}
+}
+
+//go:noinline
+func step(x uint64) uint64 { return x*6364136223846793005 + 1442695040888963407 }
+
+// healthCheck returns the process exit code for "app health".
+func healthCheck(port string, timeout time.Duration) int {
+	client := &http.Client{Timeout: timeout}
+	resp, err := client.Get("http://127.0.0.1:" + port + "/healthz")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "unhealthy: %v\n", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(os.Stderr, "unhealthy: status %d\n", resp.StatusCode)
+		return 1
+	}
+	return 0
+}
