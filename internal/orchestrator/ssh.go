@@ -66,8 +66,8 @@ func (c *cmdConn) Close() error {
 	})
 	return nil
 }
-func (c *cmdConn) LocalAddr() net.Addr                { return dummyAddr{} }
-func (c *cmdConn) RemoteAddr() net.Addr               { return dummyAddr{} }
+func (c *cmdConn) LocalAddr() net.Addr              { return dummyAddr{} }
+func (c *cmdConn) RemoteAddr() net.Addr             { return dummyAddr{} }
 func (c *cmdConn) SetDeadline(time.Time) error      { return nil }
 func (c *cmdConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *cmdConn) SetWriteDeadline(time.Time) error { return nil }

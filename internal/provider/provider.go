@@ -8,16 +8,16 @@ import (
 	"errors"
 	"os"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
-	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
@@ -113,7 +113,7 @@ func (p *swarmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 						"config_file_content": schema.StringAttribute{
 							Optional: true, Sensitive: true,
 							MarkdownDescription: "Contents of a docker `config.json` whose `auths` entry for `address` holds the credentials. Conflicts with `username`/`password`.",
-							Validators: []validator.String{stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("username"), path.MatchRelative().AtParent().AtName("password"))},
+							Validators:          []validator.String{stringvalidator.ConflictsWith(path.MatchRelative().AtParent().AtName("username"), path.MatchRelative().AtParent().AtName("password"))},
 						},
 					},
 					Validators: []validator.Object{objectvalidator.AtLeastOneOf(path.MatchRelative().AtName("username"), path.MatchRelative().AtName("config_file_content"))},

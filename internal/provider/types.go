@@ -152,10 +152,18 @@ func (v kindValue) ValidateAttribute(_ context.Context, req xattr.ValidateAttrib
 	}
 }
 
-func durationValue(s string) kindValue  { return kindValue{StringValue: basetypes.NewStringValue(s), kind: kindDuration} }
-func sizeValue(s string) kindValue      { return kindValue{StringValue: basetypes.NewStringValue(s), kind: kindSize} }
-func imageValue(s string) kindValue     { return kindValue{StringValue: basetypes.NewStringValue(s), kind: kindImage} }
-func nullKind(t kindType) kindValue     { return kindValue{StringValue: basetypes.NewStringNull(), kind: t.kind} }
+func durationValue(s string) kindValue {
+	return kindValue{StringValue: basetypes.NewStringValue(s), kind: kindDuration}
+}
+func sizeValue(s string) kindValue {
+	return kindValue{StringValue: basetypes.NewStringValue(s), kind: kindSize}
+}
+func imageValue(s string) kindValue {
+	return kindValue{StringValue: basetypes.NewStringValue(s), kind: kindImage}
+}
+func nullKind(t kindType) kindValue {
+	return kindValue{StringValue: basetypes.NewStringNull(), kind: t.kind}
+}
 
 // parseDuration reads a validated duration value; null is zero.
 func parseDuration(v kindValue) time.Duration {
