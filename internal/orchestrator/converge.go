@@ -129,8 +129,12 @@ func Evaluate(o Observation) Verdict {
 	return v
 }
 
+// isFailedState is a task that ended on its own. A service task should run until the
+// orchestrator stops it (state "shutdown"); one that completes, even with exit code 0, has
+// failed as far as the service is concerned (Swarm also stops containers whose healthcheck
+// fails, and a well-behaved process then exits 0).
 func isFailedState(s swarm.TaskState) bool {
-	return s == swarm.TaskStateFailed || s == swarm.TaskStateRejected
+	return s == swarm.TaskStateFailed || s == swarm.TaskStateRejected || s == swarm.TaskStateComplete
 }
 
 func recentFailures(tasks []swarm.Task, since time.Time) []swarm.Task {
@@ -213,12 +217,19 @@ func shortID(id string) string {
 	return id
 }
 
-// WaitConverged polls the service until Evaluate says converged or failed, or ctx ends.
+// DefaultMonitor is Swarm's default monitor window, used when a service sets none.
+const DefaultMonitor = 5 * time.Second
+
+// WaitConverged polls the service until Evaluate says converged and the same tasks have stayed
+// running for the service's monitor window, or until it fails or ctx ends. The window catches
+// tasks that crash right after they start.
 func (e *Engine) WaitConverged(ctx context.Context, id string, since time.Time) (Verdict, error) {
 	defer e.Invalidate()
 	tick := time.NewTicker(e.PollInterval)
 	defer tick.Stop()
 	var last Verdict
+	var stableSince time.Time
+	var stableTasks string
 	for {
 		obs, err := e.observeService(ctx, id, since)
 		if err != nil {
@@ -230,7 +241,18 @@ func (e *Engine) WaitConverged(ctx context.Context, id string, since time.Time) 
 		last = Evaluate(obs)
 		switch last.Phase {
 		case Converged:
-			return last, nil
+			window := DefaultMonitor
+			if uc := obs.Service.Spec.UpdateConfig; uc != nil && uc.Monitor > 0 {
+				window = uc.Monitor
+			}
+			if key := runningKey(obs.UpToDate); key != stableTasks || stableSince.IsZero() {
+				stableSince, stableTasks = time.Now(), key
+			}
+			if time.Since(stableSince) >= window {
+				return last, nil
+			}
+		case Progressing:
+			stableSince = time.Time{}
 		case Failed:
 			return last, e.rolloutError(ctx, obs, last)
 		}
@@ -240,6 +262,19 @@ func (e *Engine) WaitConverged(ctx context.Context, id string, since time.Time) 
 		case <-tick.C:
 		}
 	}
+}
+
+// runningKey identifies the set of running up-to-date tasks, so a replaced task restarts the
+// stability window.
+func runningKey(tasks []swarm.Task) string {
+	var ids []string
+	for _, t := range tasks {
+		if t.Status.State == swarm.TaskStateRunning && t.DesiredState == swarm.TaskStateRunning {
+			ids = append(ids, t.ID)
+		}
+	}
+	sort.Strings(ids)
+	return strings.Join(ids, ",")
 }
 
 func (e *Engine) observeService(ctx context.Context, id string, since time.Time) (Observation, error) {
@@ -285,10 +320,38 @@ func (e *Engine) rolloutError(ctx context.Context, o Observation, v Verdict) err
 		if cs := t.Status.ContainerStatus; cs != nil {
 			r.ExitCode = cs.ExitCode
 		}
+		if t.Status.State == swarm.TaskStateComplete {
+			r.Message = "the container exited while the service should keep running"
+			if cs := t.Status.ContainerStatus; cs != nil {
+				if h := e.lastHealthOutput(ctx, cs.ContainerID); h != "" {
+					r.Message += "; Swarm stopped it after its healthcheck failed: " + h
+				}
+			}
+		}
 		r.LogTail = e.taskLogTail(ctx, t.ID, 10)
 		re.Tasks = append(re.Tasks, r)
 	}
 	return re
+}
+
+// lastHealthOutput returns the last failing healthcheck output of a container, when the
+// container is on the node the engine talks to and was unhealthy.
+func (e *Engine) lastHealthOutput(ctx context.Context, containerID string) string {
+	if containerID == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	c, err := e.cli.ContainerInspect(ctx, containerID)
+	if err != nil || c.State == nil || c.State.Health == nil || c.State.Health.Status != "unhealthy" {
+		return ""
+	}
+	logs := c.State.Health.Log
+	if len(logs) == 0 {
+		return "unhealthy"
+	}
+	l := logs[len(logs)-1]
+	return fmt.Sprintf("exit code %d, output %q", l.ExitCode, strings.TrimSpace(l.Output))
 }
 
 func (e *Engine) taskLogTail(ctx context.Context, taskID string, lines int) []string {

@@ -141,6 +141,9 @@ func (e *Engine) DeleteService(ctx context.Context, id string) error {
 	defer tick.Stop()
 	for {
 		tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", id))})
+		if client.IsErrNotFound(err) {
+			return nil // the service and its tasks are gone
+		}
 		if err != nil {
 			return e.wrap("list tasks", err)
 		}

@@ -1,7 +1,10 @@
 package provider
 
 import (
+	"math"
+	"math/big"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,8 +76,8 @@ type resourcesModel struct {
 }
 
 type resourceAmountModel struct {
-	CPUs   types.Float64 `tfsdk:"cpus"`
-	Memory kindValue     `tfsdk:"memory"`
+	CPUs   types.Number `tfsdk:"cpus"`
+	Memory kindValue    `tfsdk:"memory"`
 }
 
 type restartPolicyModel struct {
@@ -405,9 +408,9 @@ func fromState(st *orchestrator.ServiceState, prior serviceModel) serviceModel {
 }
 
 func amountModel(nano, mem int64) *resourceAmountModel {
-	a := &resourceAmountModel{CPUs: types.Float64Null(), Memory: nullKind(sizeType)}
+	a := &resourceAmountModel{CPUs: types.NumberNull(), Memory: nullKind(sizeType)}
 	if nano != 0 {
-		a.CPUs = types.Float64Value(float64(nano) / 1e9)
+		a.CPUs = types.NumberValue(cpusNumber(nano))
 	}
 	if mem != 0 {
 		a.Memory = sizeValue(formatSize(mem))
@@ -415,11 +418,21 @@ func amountModel(nano, mem int64) *resourceAmountModel {
 	return a
 }
 
-func nanoCPUs(v types.Float64) int64 {
+func nanoCPUs(v types.Number) int64 {
 	if v.IsNull() || v.IsUnknown() {
 		return 0
 	}
-	return int64(v.ValueFloat64()*1e9 + 0.5)
+	n, _ := new(big.Float).Mul(v.ValueBigFloat(), big.NewFloat(1e9)).Float64()
+	return int64(math.Round(n))
+}
+
+// cpusNumber spells nano-CPUs as the decimal a user writes ("0.1", not the nearest binary
+// double), parsed at the precision Terraform uses for numbers, so the value read back is
+// exactly equal to the configured one.
+func cpusNumber(nano int64) *big.Float {
+	s := strconv.FormatFloat(float64(nano)/1e9, 'f', -1, 64)
+	f, _, _ := big.ParseFloat(s, 10, 512, big.ToNearestEven)
+	return f
 }
 
 func envList(env map[string]string) []string {

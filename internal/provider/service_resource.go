@@ -68,7 +68,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			Optional:            true,
 			MarkdownDescription: desc,
 			Attributes: map[string]schema.Attribute{
-				"cpus": schema.Float64Attribute{Optional: true, MarkdownDescription: "CPUs, fractions allowed (`0.5` is half a core)."},
+				"cpus": schema.NumberAttribute{Optional: true, MarkdownDescription: "CPUs, fractions allowed (`0.5` is half a core)."},
 				"memory": schema.StringAttribute{CustomType: sizeType, Optional: true,
 					MarkdownDescription: "Memory as a size such as `256MiB` or `1GiB`. Units are binary (`256M` = `256MiB`); spellings of the same size never cause a diff."},
 			},
@@ -352,6 +352,19 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 	if mode.ValueString() == "global" && !replicas.IsNull() {
 		resp.Diagnostics.AddAttributeError(path.Root("replicas"), "Replicas Not Allowed In Global Mode",
 			"A global service runs one task on every eligible node; remove replicas, or use mode = \"replicated\".")
+	}
+	var endpointMode types.String
+	var ports []struct {
+		Mode types.String `tfsdk:"mode"`
+	}
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("endpoint_mode"), &endpointMode)...)
+	if d := req.Config.GetAttribute(ctx, path.Root("ports"), &ports); !d.HasError() && endpointMode.ValueString() == "dnsrr" {
+		for i, p := range ports {
+			if !p.Mode.IsUnknown() && p.Mode.ValueString() != "host" {
+				resp.Diagnostics.AddAttributeError(path.Root("ports").AtListIndex(i).AtName("mode"), "Ingress Port With DNS Round Robin",
+					"Swarm's routing mesh needs a virtual IP, so endpoint_mode = \"dnsrr\" only allows ports with mode = \"host\". Set mode = \"host\" on this port, or use endpoint_mode = \"vip\".")
+			}
+		}
 	}
 	var mounts []struct {
 		Type      types.String `tfsdk:"type"`

@@ -1,0 +1,472 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+)
+
+const svcAddr = "swarm_service.test"
+
+func serviceConfig(name, body string) string {
+	return fmt.Sprintf(`
+provider "swarm" {}
+
+resource "swarm_service" "test" {
+  name = %q
+%s
+}
+`, name, body)
+}
+
+// forgetStep drops the service from state without destroying it, so an import can follow.
+func forgetStep() resource.TestStep {
+	return resource.TestStep{Config: `
+provider "swarm" {}
+
+removed {
+  from = swarm_service.test
+  lifecycle {
+    destroy = false
+  }
+}
+`}
+}
+
+func importBlock(id string) string {
+	return fmt.Sprintf("import {\n  to = swarm_service.test\n  id = %q\n}\n", id)
+}
+
+func TestAccService_createUpdateImport(t *testing.T) {
+	name := testName("basic")
+	img1, img2 := os.Getenv("TEST_IMAGE"), os.Getenv("TEST_IMAGE_V2")
+	sameID := statecheck.CompareValue(compare.ValuesSame())
+	cli := testDocker(t)
+
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if _, _, err := cli.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{}); err == nil {
+				return fmt.Errorf("service %s still exists after destroy", name)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: serviceConfig(name, fmt.Sprintf(`  image = %q`, img1)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameID.AddStateValue(svcAddr, tfjsonpath.New("id")),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("replicas"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("mode"), knownvalue.StringExact("replicated")),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("image"), knownvalue.StringExact(img1)),
+				},
+			},
+			{
+				Config: serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 2\n  env = { VERSION = \"v2\" }", img2)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameID.AddStateValue(svcAddr, tfjsonpath.New("id")),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(2)),
+				},
+				Check: func(*terraform.State) error {
+					svc := inspectService(t, cli, name)
+					if got := svc.Spec.TaskTemplate.ContainerSpec.Image; !strings.HasPrefix(got, img2) {
+						return fmt.Errorf("engine runs image %q, want %q", got, img2)
+					}
+					return nil
+				},
+			},
+			{
+				// Scale to zero is valid and converges at once.
+				Config: serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 0\n  env = { VERSION = \"v2\" }", img2)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameID.AddStateValue(svcAddr, tfjsonpath.New("id")),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("replicas"), knownvalue.Int64Exact(0)),
+				},
+			},
+			{
+				// terraform import by ID.
+				ResourceName:            svcAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"running_replicas"},
+			},
+			{
+				// terraform import by name.
+				ResourceName:            svcAddr,
+				ImportState:             true,
+				ImportStateId:           name,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"running_replicas"},
+			},
+			forgetStep(),
+			{
+				// An import block by name: nothing to change, and the next plan is empty.
+				Config: importBlock(name) + serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 0\n  env = { VERSION = \"v2\" }", img2)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionNoop)},
+				},
+			},
+		},
+	})
+}
+
+// allAttributes sets every attribute family; apply followed by plan must be empty, and so must
+// import followed by plan.
+// Durations and sizes are spelled as the engine reports them; respelled() writes them
+// differently.
+func allAttributesBody(image string) string {
+	return fmt.Sprintf(`
+  image            = %q
+  command          = ["/app"]
+  env              = { VERSION = "all", PORT = "8080" }
+  labels           = { team = "platform", tier = "web" }
+  container_labels = { "com.example.role" = "web" }
+  replicas         = 2
+  endpoint_mode    = "dnsrr"
+  ports            = [{ target = 8080, mode = "host" }, { target = 9090, protocol = "udp", mode = "host" }]
+  healthcheck = {
+    test         = ["CMD", "/app", "health"]
+    interval     = "1s"
+    timeout      = "2s"
+    retries      = 3
+    start_period = "500ms"
+  }
+  resources = {
+    limits       = { cpus = 0.5, memory = "64MiB" }
+    reservations = { cpus = 0.1, memory = "16MiB" }
+  }
+  restart_policy = { condition = "on-failure", delay = "1s", max_attempts = 5, window = "1m0s" }
+  placement = {
+    constraints           = ["node.role==manager", "node.platform.os==linux"]
+    preferences           = ["spread=node.id"]
+    max_replicas_per_node = 2
+  }
+  mounts = [
+    { type = "tmpfs", target = "/tmp", tmpfs_size = "8MiB" },
+    { type = "volume", source = "tfacc-all-data", target = "/data", read_only = true },
+  ]
+  hostname          = "web-{{.Task.Slot}}"
+  user              = "65534:65534"
+  groups            = ["65533"]
+  workdir           = "/"
+  read_only         = true
+  init              = false
+  stop_signal       = "SIGTERM"
+  stop_grace_period = "3s"
+  cap_drop          = ["NET_RAW", "MKNOD"]
+  cap_add           = ["NET_BIND_SERVICE"]
+  sysctls           = { "net.ipv4.ip_local_port_range" = "1024 65000" }
+  ulimits           = { nofile = { soft = 1024, hard = 2048 } }
+  extra_hosts       = { "db.internal" = "10.1.2.3" }
+  dns_config        = { nameservers = ["127.0.0.11"], search = ["example.internal"], options = ["ndots:1"] }
+  log_driver        = { name = "json-file", options = { "max-size" = "1m" } }
+`, image)
+}
+
+func respelled(body string) string {
+	return strings.NewReplacer(`timeout      = "2s"`, `timeout      = "2000ms"`, `start_period = "500ms"`, `start_period = "0.5s"`,
+		`memory = "64MiB"`, `memory = "64M"`, `window = "1m0s"`, `window = "60s"`).Replace(body) + "  args = []\n  timeouts = { create = \"3m\" }\n"
+}
+
+func TestAccService_allAttributes(t *testing.T) {
+	name := testName("all")
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	sameVersion := statecheck.CompareValue(compare.ValuesSame())
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: serviceConfig(name, allAttributesBody(img)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameVersion.AddStateValue(svcAddr, tfjsonpath.New("version")),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(2)),
+				},
+				Check: func(*terraform.State) error {
+					spec := inspectService(t, cli, name).Spec
+					if got := spec.TaskTemplate.Resources.Limits.MemoryBytes; got != 64<<20 {
+						return fmt.Errorf("memory limit in the engine is %d, want %d", got, 64<<20)
+					}
+					if got := spec.TaskTemplate.ContainerSpec.Healthcheck.Timeout; got != 2*time.Second {
+						return fmt.Errorf("healthcheck timeout in the engine is %s", got)
+					}
+					if got := spec.EndpointSpec.Mode; got != swarm.ResolutionModeDNSRR {
+						return fmt.Errorf("endpoint mode %q", got)
+					}
+					return nil
+				},
+			},
+			{
+				// The same values spelled differently: Terraform plans the new spelling, the
+				// engine writes nothing (same version), the user's spelling is kept, and the
+				// next plan is empty.
+				Config: serviceConfig(name, respelled(allAttributesBody(img))),
+				ConfigStateChecks: []statecheck.StateCheck{
+					sameVersion.AddStateValue(svcAddr, tfjsonpath.New("version")),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("resources").AtMapKey("limits").AtMapKey("memory"), knownvalue.StringExact("64M")),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("healthcheck").AtMapKey("timeout"), knownvalue.StringExact("2000ms")),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("args"), knownvalue.ListExact([]knownvalue.Check{})),
+				},
+			},
+			{
+				ResourceName:      svcAddr,
+				ImportState:       true,
+				ImportStateVerify: true,
+				// Spelled differently in the configuration of the previous step.
+				ImportStateVerifyIgnore: []string{"running_replicas", "timeouts", "args", "healthcheck.start_period", "healthcheck.timeout", "resources.limits.memory", "restart_policy.window"},
+			},
+			forgetStep(),
+			{
+				// Imported with every family set, the configuration has nothing to change.
+				Config: importBlock(name) + serviceConfig(name, allAttributesBody(img)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionNoop)},
+				},
+			},
+			{
+				// Removing every optional family goes back to defaults, in place.
+				Config: serviceConfig(name, fmt.Sprintf(`  image = %q`, img)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: func(*terraform.State) error {
+					spec := inspectService(t, cli, name).Spec
+					if spec.TaskTemplate.ContainerSpec.Healthcheck != nil || len(spec.TaskTemplate.ContainerSpec.Mounts) != 0 {
+						return fmt.Errorf("healthcheck or mounts left behind: %+v", spec.TaskTemplate.ContainerSpec)
+					}
+					return nil
+				},
+			},
+		},
+	})
+	_ = cli.VolumeRemove(context.Background(), "tfacc-all-data", true)
+}
+
+func TestAccService_driftIsCorrected(t *testing.T) {
+	name := testName("drift")
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	config := serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 1\n  env = { MODE = \"declared\" }\n  labels = { owner = \"terraform\" }", img))
+	drift := func() {
+		svc := inspectService(t, cli, name)
+		spec := svc.Spec
+		n := uint64(2)
+		spec.Mode.Replicated.Replicas = &n
+		spec.Labels["owner"] = "someone-else"
+		spec.TaskTemplate.ContainerSpec.Env = []string{"MODE=drifted"}
+		if _, err := cli.ServiceUpdate(context.Background(), svc.ID, svc.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
+			t.Fatalf("drift the service: %v", err)
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				PreConfig:          drift,
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(svcAddr, tfjsonpath.New("replicas"), knownvalue.Int64Exact(1)),
+					},
+				},
+				Check: func(*terraform.State) error {
+					spec := inspectService(t, cli, name).Spec
+					if *spec.Mode.Replicated.Replicas != 1 || spec.Labels["owner"] != "terraform" || spec.TaskTemplate.ContainerSpec.Env[0] != "MODE=declared" {
+						return fmt.Errorf("drift not corrected: replicas=%d labels=%v env=%v", *spec.Mode.Replicated.Replicas, spec.Labels, spec.TaskTemplate.ContainerSpec.Env)
+					}
+					return nil
+				},
+			},
+			{
+				// Deleted outside Terraform: the plan recreates it.
+				PreConfig: func() {
+					if err := cli.ServiceRemove(context.Background(), name); err != nil {
+						t.Fatalf("remove: %v", err)
+					}
+				},
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
+}
+
+func TestAccService_globalMode(t *testing.T) {
+	name := testName("global")
+	img := os.Getenv("TEST_IMAGE")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: serviceConfig(name, fmt.Sprintf("  image = %q\n  mode = \"global\"", img)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("mode"), knownvalue.StringExact("global")),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("replicas"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(1)),
+				},
+			},
+			{ResourceName: svcAddr, ImportState: true, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"running_replicas"}},
+			{
+				// Changing the mode replaces the service: Swarm cannot convert it.
+				Config: serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 1", img)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+			},
+		},
+	})
+}
+
+func TestAccService_hostPortServesTraffic(t *testing.T) {
+	name := testName("port")
+	img := os.Getenv("TEST_IMAGE")
+	const port = 18282
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: serviceConfig(name, fmt.Sprintf(`  image = %q
+  env   = { VERSION = "port-test" }
+  ports = [{ target = 8080, published = %d, mode = "host" }]
+  healthcheck = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "2s", retries = 2 }`, img, port)),
+			Check: func(*terraform.State) error {
+				// The apply returned only after the task was healthy, so the port answers now.
+				resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+				if err != nil {
+					return fmt.Errorf("host-mode port not reachable right after apply: %w", err)
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				if !strings.Contains(string(body), "version=port-test") {
+					return fmt.Errorf("unexpected answer %q", body)
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+func TestAccService_healthcheckGatesConvergence(t *testing.T) {
+	name := testName("health")
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	body := func(delay string) string {
+		return fmt.Sprintf(`  image = %q
+  replicas = 2
+  env = { START_DELAY = %q }
+  healthcheck = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "1s", retries = 20 }`, img, delay)
+	}
+	allHealthy := func(*terraform.State) error {
+		tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", name), filters.Arg("desired-state", "running"))})
+		if err != nil {
+			return err
+		}
+		healthy := 0
+		for _, task := range tasks {
+			if task.Status.ContainerStatus == nil {
+				continue
+			}
+			c, err := cli.ContainerInspect(context.Background(), task.Status.ContainerStatus.ContainerID)
+			if err != nil {
+				return err
+			}
+			if c.State.Health != nil && c.State.Health.Status == "healthy" {
+				healthy++
+			}
+		}
+		if healthy != 2 {
+			return fmt.Errorf("apply returned with %d healthy containers, want 2", healthy)
+		}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: serviceConfig(name, body("3s")), Check: allHealthy},
+			{Config: serviceConfig(name, body("2s")), Check: allHealthy},
+		},
+	})
+}
+
+func TestAccService_startFailureFailsFast(t *testing.T) {
+	name := testName("crash")
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	removeService(t, cli, name)
+	config := serviceConfig(name, fmt.Sprintf("  image = %q\n  env = { FAIL_ON_START = \"1\" }\n  timeouts = { create = \"5m\" }", img))
+	var start time.Time
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() { start = time.Now() },
+				Config:    config,
+				// The task's exit code and the log tail are in the error.
+				ExpectError: regexp.MustCompile(`(?s)Service Did Not Converge.*exit\s+code\s+3.*last\s+log\s+lines:.*FAIL_ON_START\s+is\s+set,\s+refusing\s+to\s+start`),
+			},
+			{
+				// The failed service is kept (not deleted behind the user's back) and tainted,
+				// so the next plan replaces it.
+				PreConfig: func() {
+					t.Logf("failed apply returned after %s (create timeout 5m)", time.Since(start).Round(100*time.Millisecond))
+					inspectService(t, cli, name)
+				},
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
+}
+
+func TestAccService_unhealthyFailsApply(t *testing.T) {
+	name := testName("unhealthy")
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	removeService(t, cli, name)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: serviceConfig(name, fmt.Sprintf(`  image = %q
+  env = { UNHEALTHY = "1" }
+  healthcheck = { test = ["CMD", "/app", "health"], interval = "300ms", timeout = "1s", retries = 2 }
+  timeouts = { create = "5m" }`, img)),
+			ExpectError: regexp.MustCompile(`(?s)Service Did Not Converge.*exited\s+while\s+the\s+service\s+should\s+keep\s+running.*healthcheck\s+failed`),
+		}},
+	})
+}
