@@ -162,8 +162,10 @@ type TaskReport struct {
 	Node     string
 	State    string
 	ExitCode int
-	Message  string
-	LogTail  []string
+	// Exited is whether a container ran and exited (ExitCode is then meaningful).
+	Exited  bool
+	Message string
+	LogTail []string
 }
 
 func (e *RolloutError) Error() string {
@@ -174,7 +176,11 @@ func (e *RolloutError) Error() string {
 		if t.Slot == 0 {
 			where = "global task"
 		}
-		fmt.Fprintf(&b, "\n- task %s (%s on node %s): %s, exit code %d: %s", shortID(t.ID), where, t.Node, t.State, t.ExitCode, t.Message)
+		exit := ""
+		if t.Exited {
+			exit = fmt.Sprintf(", exit code %d", t.ExitCode)
+		}
+		fmt.Fprintf(&b, "\n- task %s (%s on node %s): %s%s: %s", shortID(t.ID), where, t.Node, t.State, exit, t.Message)
 		if len(t.LogTail) > 0 {
 			fmt.Fprintf(&b, "\n  last log lines:")
 			for _, l := range t.LogTail {
@@ -248,7 +254,7 @@ func (e *Engine) WaitConverged(ctx context.Context, id string, since time.Time) 
 			if key := runningKey(obs.UpToDate); key != stableTasks || stableSince.IsZero() {
 				stableSince, stableTasks = time.Now(), key
 			}
-			if time.Since(stableSince) >= window {
+			if time.Since(stableSince) >= window || last.Desired == 0 {
 				return last, nil
 			}
 		case Progressing:
@@ -317,8 +323,8 @@ func (e *Engine) rolloutError(ctx context.Context, o Observation, v Verdict) err
 		if n, ok := o.Nodes[t.NodeID]; ok && n.Description.Hostname != "" {
 			r.Node = n.Description.Hostname
 		}
-		if cs := t.Status.ContainerStatus; cs != nil {
-			r.ExitCode = cs.ExitCode
+		if cs := t.Status.ContainerStatus; cs != nil && cs.ContainerID != "" && t.Status.State != swarm.TaskStateRejected {
+			r.ExitCode, r.Exited = cs.ExitCode, true
 		}
 		if t.Status.State == swarm.TaskStateComplete {
 			r.Message = "the container exited while the service should keep running"

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
@@ -39,4 +40,10 @@ func addWarnings(diags *diag.Diagnostics, warnings []string) {
 	for _, w := range warnings {
 		diags.AddWarning("Docker Engine Warning", w)
 	}
+}
+
+// addPathError reports bad input at an attribute. Terraform can point only at top-level
+// expressions, so the detail starts with the full path (e.g. "healthcheck.interval").
+func addPathError(diags *diag.Diagnostics, p path.Path, summary, detail string) {
+	diags.AddAttributeError(p, summary, "Attribute "+p.String()+": "+detail)
 }

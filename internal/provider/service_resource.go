@@ -309,7 +309,8 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	tflog.Info(ctx, "service written", map[string]any{"service": plan.Name.ValueString(), "outcome": string(res.Outcome), "change": res.Kind.String()})
 	var waitErr error
-	if res.Outcome == orchestrator.OutcomeUpdated {
+	// A metadata-only change (labels, update settings) restarts no task: nothing to wait for.
+	if res.Outcome == orchestrator.OutcomeUpdated && res.Kind != orchestrator.ChangeMetadata {
 		_, waitErr = r.engine.WaitConverged(ctx, id, res.Since)
 	}
 	prior := plan
@@ -350,27 +351,21 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("mode"), &mode)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("replicas"), &replicas)...)
 	if mode.ValueString() == "global" && !replicas.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("replicas"), "Replicas Not Allowed In Global Mode",
+		addPathError(&resp.Diagnostics, path.Root("replicas"), "Replicas Not Allowed In Global Mode",
 			"A global service runs one task on every eligible node; remove replicas, or use mode = \"replicated\".")
 	}
 	var endpointMode types.String
-	var ports []struct {
-		Mode types.String `tfsdk:"mode"`
-	}
+	var ports []portModel
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("endpoint_mode"), &endpointMode)...)
 	if d := req.Config.GetAttribute(ctx, path.Root("ports"), &ports); !d.HasError() && endpointMode.ValueString() == "dnsrr" {
 		for i, p := range ports {
 			if !p.Mode.IsUnknown() && p.Mode.ValueString() != "host" {
-				resp.Diagnostics.AddAttributeError(path.Root("ports").AtListIndex(i).AtName("mode"), "Ingress Port With DNS Round Robin",
+				addPathError(&resp.Diagnostics, path.Root("ports").AtListIndex(i).AtName("mode"), "Ingress Port With DNS Round Robin",
 					"Swarm's routing mesh needs a virtual IP, so endpoint_mode = \"dnsrr\" only allows ports with mode = \"host\". Set mode = \"host\" on this port, or use endpoint_mode = \"vip\".")
 			}
 		}
 	}
-	var mounts []struct {
-		Type      types.String `tfsdk:"type"`
-		Source    types.String `tfsdk:"source"`
-		TmpfsSize kindValue    `tfsdk:"tmpfs_size"`
-	}
+	var mounts []mountModel
 	if d := req.Config.GetAttribute(ctx, path.Root("mounts"), &mounts); d.HasError() {
 		return // unknown list: checked again at apply
 	}
@@ -379,13 +374,13 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 			continue
 		}
 		if m.Type.ValueString() == "bind" && m.Source.IsNull() {
-			resp.Diagnostics.AddAttributeError(path.Root("mounts").AtListIndex(i).AtName("source"), "Missing Bind Source", "A bind mount needs source, the path on the node.")
+			addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName("source"), "Missing Bind Source", "A bind mount needs source, the path on the node.")
 		}
 		if m.Type.ValueString() != "tmpfs" && !m.TmpfsSize.IsNull() {
-			resp.Diagnostics.AddAttributeError(path.Root("mounts").AtListIndex(i).AtName("tmpfs_size"), "Tmpfs Size On Non-Tmpfs Mount", "tmpfs_size applies only to type = \"tmpfs\".")
+			addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName("tmpfs_size"), "Tmpfs Size On Non-Tmpfs Mount", "tmpfs_size applies only to type = \"tmpfs\".")
 		}
 		if m.Type.ValueString() == "tmpfs" && !m.Source.IsNull() {
-			resp.Diagnostics.AddAttributeError(path.Root("mounts").AtListIndex(i).AtName("source"), "Source On Tmpfs Mount", "A tmpfs mount has no source; remove it.")
+			addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName("source"), "Source On Tmpfs Mount", "A tmpfs mount has no source; remove it.")
 		}
 	}
 }

@@ -148,7 +148,7 @@ func (v kindValue) ValidateAttribute(_ context.Context, req xattr.ValidateAttrib
 		return
 	}
 	if msg := v.kind.check(v.ValueString()); msg != "" {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid "+map[stringKind]string{kindDuration: "Duration", kindSize: "Size", kindImage: "Image Reference"}[v.kind], msg)
+		addPathError(&resp.Diagnostics, req.Path, "Invalid "+map[stringKind]string{kindDuration: "Duration", kindSize: "Size", kindImage: "Image Reference"}[v.kind], msg)
 	}
 }
 

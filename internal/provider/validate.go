@@ -36,7 +36,7 @@ func (p noPrefix) ValidateString(_ context.Context, req validator.StringRequest,
 		return
 	}
 	if strings.HasPrefix(req.ConfigValue.ValueString(), string(p)) {
-		resp.Diagnostics.AddAttributeError(req.Path, "Reserved Label",
+		addPathError(&resp.Diagnostics, req.Path, "Reserved Label",
 			fmt.Sprintf("Label %q starts with %q, which is reserved for labels the provider manages itself. Choose another key.", req.ConfigValue.ValueString(), string(p)))
 	}
 }
