@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -215,10 +216,10 @@ func versionLess(a, b string) bool {
 	for i := 0; i < len(pa) || i < len(pb); i++ {
 		var x, y int
 		if i < len(pa) {
-			fmt.Sscanf(pa[i], "%d", &x)
+			x, _ = strconv.Atoi(pa[i])
 		}
 		if i < len(pb) {
-			fmt.Sscanf(pb[i], "%d", &y)
+			y, _ = strconv.Atoi(pb[i])
 		}
 		if x != y {
 			return x < y

@@ -51,12 +51,13 @@ func (e *Engine) Close() error { return e.cli.Close() }
 // Client exposes the Docker client for tests and tooling in this module.
 func (e *Engine) Client() *client.Client { return e.cli }
 
-// Snapshot is one observation of the cluster, taken with list calls.
+// Snapshot is one observation of the cluster's services, taken with one list call that
+// includes each service's running and desired task counts. Tasks and nodes are read only by
+// the operations that need them (convergence, scaling), so a refresh stays one call however
+// large the task history is.
 type Snapshot struct {
 	TakenAt  time.Time
 	Services map[string]swarm.Service
-	Tasks    map[string][]swarm.Task // by service ID
-	Nodes    map[string]swarm.Node
 	byName   map[string]string
 }
 
@@ -97,7 +98,8 @@ func (e *Engine) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return v.(*Snapshot), nil
+	snap, _ := v.(*Snapshot)
+	return snap, nil
 }
 
 // Invalidate drops the shared observation; every write calls it.
@@ -109,7 +111,7 @@ func (e *Engine) Invalidate() {
 }
 
 func (e *Engine) observe(ctx context.Context) (*Snapshot, error) {
-	s := &Snapshot{TakenAt: time.Now(), Services: map[string]swarm.Service{}, Tasks: map[string][]swarm.Task{}, Nodes: map[string]swarm.Node{}, byName: map[string]string{}}
+	s := &Snapshot{TakenAt: time.Now(), Services: map[string]swarm.Service{}, byName: map[string]string{}}
 	services, err := e.cli.ServiceList(ctx, swarm.ServiceListOptions{Status: true})
 	if err != nil {
 		return nil, e.wrap("list services", err)
@@ -117,20 +119,6 @@ func (e *Engine) observe(ctx context.Context) (*Snapshot, error) {
 	for _, svc := range services {
 		s.Services[svc.ID] = svc
 		s.byName[svc.Spec.Name] = svc.ID
-	}
-	tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{})
-	if err != nil {
-		return nil, e.wrap("list tasks", err)
-	}
-	for _, t := range tasks {
-		s.Tasks[t.ServiceID] = append(s.Tasks[t.ServiceID], t)
-	}
-	nodes, err := e.cli.NodeList(ctx, swarm.NodeListOptions{})
-	if err != nil {
-		return nil, e.wrap("list nodes", err)
-	}
-	for _, n := range nodes {
-		s.Nodes[n.ID] = n
 	}
 	return s, nil
 }

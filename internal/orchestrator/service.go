@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	cerrdefs "github.com/containerd/errdefs"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/client"
 )
 
 // EngineLabelPrefix marks service labels the engine owns (scaling ownership, history).
@@ -19,7 +19,6 @@ const EngineLabelPrefix = "swarmform."
 // ServiceState is what the engine observed of one service.
 type ServiceState struct {
 	Service         swarm.Service
-	Tasks           []swarm.Task
 	RunningReplicas int
 }
 
@@ -33,17 +32,30 @@ func (e *Engine) Service(ctx context.Context, idOrName string) (*ServiceState, e
 	if !ok {
 		return nil, fmt.Errorf("service %q: %w", idOrName, ErrNotFound)
 	}
-	st := &ServiceState{Service: svc, Tasks: snap.Tasks[svc.ID]}
-	if svc.ServiceStatus != nil {
-		st.RunningReplicas = int(svc.ServiceStatus.RunningTasks)
-	} else {
-		for _, t := range st.Tasks {
-			if t.Status.State == swarm.TaskStateRunning {
-				st.RunningReplicas++
-			}
+	return stateOf(svc), nil
+}
+
+// ServiceFresh reads one service straight from the engine (one call), for use right after a
+// write, when the shared snapshot is stale anyway.
+func (e *Engine) ServiceFresh(ctx context.Context, id string) (*ServiceState, error) {
+	list, err := e.cli.ServiceList(ctx, swarm.ServiceListOptions{Status: true, Filters: filters.NewArgs(filters.Arg("id", id))})
+	if err != nil {
+		return nil, e.wrap("list services", err)
+	}
+	for _, svc := range list {
+		if svc.ID == id {
+			return stateOf(svc), nil
 		}
 	}
-	return st, nil
+	return nil, fmt.Errorf("service %q: %w", id, ErrNotFound)
+}
+
+func stateOf(svc swarm.Service) *ServiceState {
+	st := &ServiceState{Service: svc}
+	if svc.ServiceStatus != nil {
+		st.RunningReplicas = int(svc.ServiceStatus.RunningTasks)
+	}
+	return st
 }
 
 // WriteOptions tune how a desired spec is merged with what is observed.
@@ -103,7 +115,7 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 	for attempt := 1; ; attempt++ {
 		observed, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
 		if err != nil {
-			if client.IsErrNotFound(err) {
+			if cerrdefs.IsNotFound(err) {
 				return res, fmt.Errorf("service %s: %w", id, ErrNotFound)
 			}
 			return res, e.wrap("inspect service "+id, err)
@@ -134,14 +146,14 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 // secrets and configs it used can be removed next. A missing service is not an error.
 func (e *Engine) DeleteService(ctx context.Context, id string) error {
 	defer e.Invalidate()
-	if err := e.cli.ServiceRemove(ctx, id); err != nil && !client.IsErrNotFound(err) {
+	if err := e.cli.ServiceRemove(ctx, id); err != nil && !cerrdefs.IsNotFound(err) {
 		return e.wrap("remove service "+id, err)
 	}
 	tick := time.NewTicker(e.PollInterval)
 	defer tick.Stop()
 	for {
 		tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", id))})
-		if client.IsErrNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return nil // the service and its tasks are gone
 		}
 		if err != nil {

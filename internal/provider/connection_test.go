@@ -234,7 +234,11 @@ func freePort(t *testing.T) int {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	addr, ok := l.Addr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("unexpected address %v", l.Addr())
+	}
+	return addr.Port
 }
 
 func waitForPort(t *testing.T, port int) {

@@ -269,19 +269,35 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 }
 
 func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state serviceModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	var id types.String
+	var version, running types.Int64
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &id)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("version"), &version)...)
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("running_replicas"), &running)...)
 	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
 		return
 	}
-	st, err := r.engine.Service(ctx, state.ID.ValueString())
+	st, err := r.engine.Service(ctx, id.ValueString())
 	if errors.Is(err, orchestrator.ErrNotFound) {
-		tflog.Info(ctx, "service is gone, removing it from state", map[string]any{"id": state.ID.ValueString()})
+		tflog.Info(ctx, "service is gone, removing it from state", map[string]any{"id": id.ValueString()})
 		resp.State.RemoveResource(ctx)
 		return
 	}
 	if err != nil {
-		addEngineError(&resp.Diagnostics, "Cannot Read Service", fmt.Sprintf("Reading service %s", state.ID.ValueString()), err)
+		addEngineError(&resp.Diagnostics, "Cannot Read Service", fmt.Sprintf("Reading service %s", id.ValueString()), err)
+		return
+	}
+	// Swarm bumps a service's version on every spec change. The same version as in state means
+	// the same spec that state already describes: only the live counters need refreshing.
+	if !version.IsNull() && uint64(version.ValueInt64()) == st.Service.Version.Index && st.Service.ID == id.ValueString() {
+		if running.ValueInt64() != int64(st.RunningReplicas) || running.IsNull() {
+			resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("running_replicas"), int64(st.RunningReplicas))...)
+		}
+		return
+	}
+	var state serviceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, fromState(st, state))...)
@@ -399,7 +415,7 @@ type stateSetter interface {
 }
 
 func (r *serviceResource) readInto(ctx context.Context, id string, prior serviceModel, st stateSetter, diags *diag.Diagnostics) {
-	obs, err := r.engine.Service(ctx, id)
+	obs, err := r.engine.ServiceFresh(ctx, id)
 	if err != nil {
 		addEngineError(diags, "Cannot Read Service", fmt.Sprintf("Reading service %s after writing it", id), err)
 		return

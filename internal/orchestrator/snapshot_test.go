@@ -1,0 +1,110 @@
+package orchestrator
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+)
+
+// countingEngine puts a pass-through HTTP proxy, which counts requests, between an Engine and
+// the real local engine. Nothing is faked: every request reaches dockerd.
+func countingEngine(t *testing.T) (*Engine, *atomic.Int64) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("needs the local swarm: run with TF_ACC=1 (make test)")
+	}
+	upstream := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", "/var/run/docker.sock")
+	}}
+	var calls atomic.Int64
+	proxy := &httputil.ReverseProxy{
+		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(&url.URL{Scheme: "http", Host: "docker"}) },
+		Transport: upstream,
+	}
+	sock := filepath.Join(t.TempDir(), "counting.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		proxy.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	e, err := New(context.Background(), Config{Host: "unix://" + sock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e, &calls
+}
+
+func TestSnapshotCostsConstantCalls(t *testing.T) {
+	e, calls := countingEngine(t)
+	ctx := context.Background()
+	const n = 12
+	var ids []string
+	for i := range n {
+		zero := uint64(0)
+		res, err := e.CreateService(ctx, swarm.ServiceSpec{
+			Annotations:  swarm.Annotations{Name: fmt.Sprintf("tfacc-snap-%d-%d", time.Now().UnixNano()%100000, i)},
+			TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "swarmform-testapp:v1@sha256:0000000000000000000000000000000000000000000000000000000000000000"}},
+			Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &zero}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.ID)
+	}
+	t.Cleanup(func() {
+		for _, id := range ids {
+			_ = e.cli.ServiceRemove(context.Background(), id)
+		}
+	})
+
+	// A refresh of n services, read concurrently as Terraform does.
+	read := func() {
+		var wg sync.WaitGroup
+		for _, id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := e.Service(ctx, id); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	e.Invalidate()
+	before := calls.Load()
+	read()
+	if got := calls.Load() - before; got != 1 {
+		t.Errorf("reading %d services cost %d API calls, want 1 (one service list with task counts)", n, got)
+	}
+	before = calls.Load()
+	read()
+	if got := calls.Load() - before; got != 0 {
+		t.Errorf("a second read within the TTL cost %d API calls, want 0", got)
+	}
+	// A write drops the snapshot: the next read sees the cluster as it is now.
+	if err := e.DeleteService(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Service(ctx, ids[0]); err == nil {
+		t.Error("a deleted service is still served from a stale snapshot")
+	}
+}
