@@ -47,6 +47,7 @@ type Verdict struct {
 	Failures []swarm.Task
 	// Pending are up-to-date tasks not running yet, for progress messages.
 	Pending []swarm.Task
+	cause   error
 }
 
 // Evaluate decides whether a rollout has converged, is still progressing or has failed, in the
@@ -153,6 +154,9 @@ type RolloutError struct {
 	Service string
 	Reason  string
 	Tasks   []TaskReport
+	// NoProgress is set when the progress deadline ended the wait (Swarm itself had not
+	// given up, so nothing was rolled back yet).
+	NoProgress bool
 }
 
 // TaskReport describes one failed task for a human.
@@ -226,16 +230,27 @@ func shortID(id string) string {
 // DefaultMonitor is Swarm's default monitor window, used when a service sets none.
 const DefaultMonitor = 5 * time.Second
 
+// WaitOptions tune WaitConverged.
+type WaitOptions struct {
+	// ProgressDeadline fails the wait when no task of the new spec has started running for this
+	// long (Swarm has no such deadline). Zero means none.
+	ProgressDeadline time.Duration
+}
+
+// ErrNoProgress is returned (wrapped in a RolloutError) when the progress deadline passed.
+var ErrNoProgress = errors.New("no progress")
+
 // WaitConverged polls the service until Evaluate says converged and the same tasks have stayed
 // running for the service's monitor window, or until it fails or ctx ends. The window catches
 // tasks that crash right after they start.
-func (e *Engine) WaitConverged(ctx context.Context, id string, since time.Time) (Verdict, error) {
+func (e *Engine) WaitConverged(ctx context.Context, id string, since time.Time, opts WaitOptions) (Verdict, error) {
 	defer e.Invalidate()
 	tick := time.NewTicker(e.PollInterval)
 	defer tick.Stop()
 	var last Verdict
 	var stableSince time.Time
 	var stableTasks string
+	lastProgress, bestRunning := time.Now(), -1
 	for {
 		obs, err := e.observeService(ctx, id, since)
 		if err != nil {
@@ -259,6 +274,17 @@ func (e *Engine) WaitConverged(ctx context.Context, id string, since time.Time) 
 			}
 		case Progressing:
 			stableSince = time.Time{}
+			if last.Running > bestRunning {
+				bestRunning, lastProgress = last.Running, time.Now()
+			}
+			if d := opts.ProgressDeadline; d > 0 && time.Since(lastProgress) > d {
+				last.Phase, last.cause = Failed, ErrNoProgress
+				last.Reason = fmt.Sprintf("%v: no task of the new spec started running for %s (progress_deadline); %d of %d slots run the new spec", ErrNoProgress, d, last.Running, last.Desired)
+				for _, t := range last.Pending {
+					last.Failures = append(last.Failures, t)
+				}
+				return last, e.rolloutError(ctx, obs, last)
+			}
 		case Failed:
 			return last, e.rolloutError(ctx, obs, last)
 		}
@@ -311,12 +337,15 @@ func (e *Engine) observeService(ctx context.Context, id string, since time.Time)
 // rolloutError builds the error for a failed rollout with the failing tasks' exit codes,
 // messages and log tails.
 func (e *Engine) rolloutError(ctx context.Context, o Observation, v Verdict) error {
-	re := &RolloutError{Service: o.Service.Spec.Name, Reason: v.Reason}
+	re := &RolloutError{Service: o.Service.Spec.Name, Reason: v.Reason, NoProgress: errors.Is(v.cause, ErrNoProgress)}
 	for i, t := range v.Failures {
 		if i == 3 {
 			break
 		}
 		r := TaskReport{ID: t.ID, Slot: t.Slot, State: string(t.Status.State), Message: t.Status.Err, Node: t.NodeID}
+		if r.Node == "" {
+			r.Node = "(not scheduled)"
+		}
 		if r.Message == "" {
 			r.Message = t.Status.Message
 		}

@@ -62,6 +62,15 @@ func stateOf(svc swarm.Service) *ServiceState {
 type WriteOptions struct {
 	// KeepReplicas re-sends the observed replica count: someone else (a scaling policy) owns it.
 	KeepReplicas bool
+	// Resume writes even an unchanged spec when the service's last rollout is paused, which
+	// makes Swarm resume it.
+	Resume bool
+}
+
+// IsPaused reports whether a service's rollout (or rollback) is paused.
+func IsPaused(svc swarm.Service) bool {
+	us := svc.UpdateStatus
+	return us != nil && (us.State == swarm.UpdateStatePaused || us.State == swarm.UpdateStateRollbackPaused)
 }
 
 // Outcome says what a write did, in the manner of controllerutil.CreateOrUpdate.
@@ -126,7 +135,10 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 		}
 		res.Kind = Classify(observed.Spec, desired)
 		if res.Kind == ChangeNone {
-			return res, nil
+			if !opts.Resume || !IsPaused(observed) {
+				return res, nil
+			}
+			res.Kind = ChangeTaskTemplate // resuming rolls the tasks still on the old spec
 		}
 		res.Since = time.Now()
 		resp, err := e.cli.ServiceUpdate(ctx, id, observed.Version, desired, swarm.ServiceUpdateOptions{EncodedRegistryAuth: auth})
@@ -140,6 +152,22 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 		res.Warnings = append(res.Warnings, resp.Warnings...)
 		return res, nil
 	}
+}
+
+// RollbackService asks Swarm to roll a service back to its previous spec, as
+// `docker service rollback` does.
+func (e *Engine) RollbackService(ctx context.Context, id string) (time.Time, error) {
+	defer e.Invalidate()
+	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+	if err != nil {
+		return time.Time{}, e.wrap("inspect service "+id, err)
+	}
+	if svc.PreviousSpec == nil {
+		return time.Time{}, fmt.Errorf("service %s has no previous spec to roll back to", svc.Spec.Name)
+	}
+	since := time.Now()
+	_, err = e.cli.ServiceUpdate(ctx, id, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{Rollback: "previous"})
+	return since, e.wrap("roll back service "+svc.Spec.Name, err)
 }
 
 // DeleteService removes a service and waits until its tasks are gone, so that networks,

@@ -25,11 +25,20 @@ var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServe
 // testEnv returns an environment variable set by scripts/swarm-up.sh (via `make test`).
 func testEnv(t *testing.T, name string) string {
 	t.Helper()
+	skipUnlessAcc(t)
 	v := os.Getenv(name)
 	if v == "" {
 		t.Fatalf("%s is not set: run the tests with `make test`, which brings up the local swarm and exports it", name)
 	}
 	return v
+}
+
+// skipUnlessAcc skips acceptance tests outside `make test` / TF_ACC=1, as resource.Test does.
+func skipUnlessAcc(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make test) to run it against the local swarm")
+	}
 }
 
 func testAccPreCheck(t *testing.T) {
@@ -41,6 +50,7 @@ func testAccPreCheck(t *testing.T) {
 // testDocker is a Docker client for the test's own checks and for drift made outside Terraform.
 func testDocker(t *testing.T) *client.Client {
 	t.Helper()
+	skipUnlessAcc(t)
 	e, err := orchestrator.New(context.Background(), orchestrator.Config{Host: os.Getenv("DOCKER_HOST")})
 	if err != nil {
 		t.Fatalf("connect to the test swarm: %v", err)

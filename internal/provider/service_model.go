@@ -50,9 +50,70 @@ type serviceModel struct {
 	ExtraHosts      map[string]string      `tfsdk:"extra_hosts"`
 	DNSConfig       *dnsConfigModel        `tfsdk:"dns_config"`
 	LogDriver       *logDriverModel        `tfsdk:"log_driver"`
+	RollingUpdate   *updateConfigModel     `tfsdk:"rolling_update"`
+	Rollback        *updateConfigModel     `tfsdk:"rollback"`
+	Wait            *waitModel             `tfsdk:"wait"`
+	ForceUpdate     types.Int64            `tfsdk:"force_update"`
+	UpdateState     types.String           `tfsdk:"update_state"`
 	Timeouts        timeouts.Value         `tfsdk:"timeouts"`
 	Version         types.Int64            `tfsdk:"version"`
 	RunningReplicas types.Int64            `tfsdk:"running_replicas"`
+}
+
+// updateConfigModel mirrors Swarm's UpdateConfig (rolling_update) and RollbackConfig (rollback).
+type updateConfigModel struct {
+	Parallelism     types.Int64   `tfsdk:"parallelism"`
+	Delay           kindValue     `tfsdk:"delay"`
+	FailureAction   types.String  `tfsdk:"failure_action"`
+	Monitor         kindValue     `tfsdk:"monitor"`
+	MaxFailureRatio types.Float64 `tfsdk:"max_failure_ratio"`
+	Order           types.String  `tfsdk:"order"`
+}
+
+type waitModel struct {
+	Converge         types.Bool `tfsdk:"converge"`
+	ProgressDeadline kindValue  `tfsdk:"progress_deadline"`
+}
+
+// Swarm's UpdateConfig/RollbackConfig defaults, sent explicitly.
+var defaultUpdateConfig = updateConfigModel{
+	Parallelism: types.Int64Value(1), Delay: durationValue("0s"), FailureAction: types.StringValue("pause"),
+	Monitor: durationValue("5s"), MaxFailureRatio: types.Float64Value(0), Order: types.StringValue("stop-first"),
+}
+
+func (u *updateConfigModel) toSwarm() *swarm.UpdateConfig {
+	if u == nil {
+		u = &defaultUpdateConfig
+	}
+	return &swarm.UpdateConfig{
+		Parallelism:     uint64(u.Parallelism.ValueInt64()),
+		Delay:           parseDuration(u.Delay),
+		FailureAction:   u.FailureAction.ValueString(),
+		Monitor:         parseDuration(u.Monitor),
+		MaxFailureRatio: float32(u.MaxFailureRatio.ValueFloat64()),
+		Order:           u.Order.ValueString(),
+	}
+}
+
+func updateConfigFrom(c *swarm.UpdateConfig) *updateConfigModel {
+	m := defaultUpdateConfig
+	if c == nil {
+		return &m
+	}
+	m.Parallelism = types.Int64Value(int64(c.Parallelism))
+	m.Delay = durationValue(c.Delay.String())
+	if c.FailureAction != "" {
+		m.FailureAction = types.StringValue(c.FailureAction)
+	}
+	if c.Monitor != 0 {
+		m.Monitor = durationValue(c.Monitor.String())
+	}
+	// float32 on the wire: round to what a person writes (0.2, not 0.20000000298).
+	m.MaxFailureRatio = types.Float64Value(math.Round(float64(c.MaxFailureRatio)*1e6) / 1e6)
+	if c.Order != "" {
+		m.Order = types.StringValue(c.Order)
+	}
+	return &m
 }
 
 type portModel struct {
@@ -183,8 +244,10 @@ func (m serviceModel) toSpec() swarm.ServiceSpec {
 	}
 
 	spec := swarm.ServiceSpec{
-		Annotations:  swarm.Annotations{Name: m.Name.ValueString(), Labels: m.Labels},
-		TaskTemplate: swarm.TaskSpec{ContainerSpec: cs},
+		Annotations:    swarm.Annotations{Name: m.Name.ValueString(), Labels: m.Labels},
+		TaskTemplate:   swarm.TaskSpec{ContainerSpec: cs, ForceUpdate: uint64(m.ForceUpdate.ValueInt64())},
+		UpdateConfig:   m.RollingUpdate.toSwarm(),
+		RollbackConfig: m.Rollback.toSwarm(),
 	}
 	tt := &spec.TaskTemplate
 	if r := m.Resources; r != nil {
@@ -265,10 +328,21 @@ func fromState(st *orchestrator.ServiceState, prior serviceModel) serviceModel {
 		CapDrop:         keepEmpty(prior.CapDrop, cs.CapabilityDrop),
 		Sysctls:         keepEmptyMap(prior.Sysctls, cs.Sysctls),
 		Timeouts:        prior.Timeouts,
+		Wait:            prior.Wait,
+		RollingUpdate:   updateConfigFrom(spec.UpdateConfig),
+		Rollback:        updateConfigFrom(spec.RollbackConfig),
+		ForceUpdate:     types.Int64Value(int64(spec.TaskTemplate.ForceUpdate)),
+		UpdateState:     types.StringNull(),
 		Version:         types.Int64Value(int64(svc.Version.Index)),
 		RunningReplicas: types.Int64Value(int64(st.RunningReplicas)),
 		Mode:            types.StringValue("replicated"),
 		Replicas:        types.Int64Null(),
+	}
+	if us := svc.UpdateStatus; us != nil && us.State != "" {
+		m.UpdateState = types.StringValue(string(us.State))
+	}
+	if m.Wait == nil {
+		m.Wait = &waitModel{Converge: types.BoolValue(true), ProgressDeadline: nullKind(durationType)}
 	}
 	if cs.StopGracePeriod != nil {
 		m.StopGracePeriod = durationValue(cs.StopGracePeriod.String())

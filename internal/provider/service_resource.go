@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
@@ -17,7 +19,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/float64default"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
@@ -34,6 +38,7 @@ var (
 	_ resource.ResourceWithConfigure      = &serviceResource{}
 	_ resource.ResourceWithImportState    = &serviceResource{}
 	_ resource.ResourceWithValidateConfig = &serviceResource{}
+	_ resource.ResourceWithModifyPlan     = &serviceResource{}
 )
 
 // NewServiceResource is the swarm_service resource.
@@ -217,6 +222,31 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"options": stringMap("Driver options."),
 				},
 			},
+			"rolling_update": updateConfigAttribute("How Swarm rolls tasks onto a new spec (its UpdateConfig). Defaults are Swarm's.", []string{"pause", "continue", "rollback"}),
+			"rollback":       updateConfigAttribute("How Swarm rolls back to the previous spec (its RollbackConfig). Defaults are Swarm's.", []string{"pause", "continue"}),
+			"wait": schema.SingleNestedAttribute{
+				Optional: true, Computed: true,
+				MarkdownDescription: "Whether and how apply waits for the rollout. By default it waits until every slot runs a healthy task of the new spec, stable for `rolling_update.monitor`.",
+				Default: objectdefault.StaticValue(types.ObjectValueMust(waitAttrTypes, map[string]attr.Value{
+					"converge": types.BoolValue(true), "progress_deadline": nullKind(durationType),
+				})),
+				Attributes: map[string]schema.Attribute{
+					"converge": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+						MarkdownDescription: "Wait for convergence (default). `false` returns as soon as Swarm accepted the change."},
+					"progress_deadline": schema.StringAttribute{CustomType: durationType, Optional: true,
+						MarkdownDescription: "Fail the rollout when no task of the new spec starts running for this long (Swarm itself has no such deadline), e.g. a task stuck pending for lack of a node. With `rolling_update.failure_action = \"rollback\"` the provider then rolls the service back."},
+				},
+			},
+			"force_update": schema.Int64Attribute{
+				Optional: true, Computed: true,
+				MarkdownDescription: "A counter: raising it restarts every task with the same spec (for example to pick up a new config, or to rebalance). Left out, the current value is kept.",
+				Validators:          []validator.Int64{int64validator.AtLeast(0)},
+				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+			},
+			"update_state": schema.StringAttribute{
+				Computed:            true,
+				MarkdownDescription: "Swarm's state of the last rollout: `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused` or `rollback_completed`; null before the first update. A paused rollout shows in the next plan, and the next apply resumes it.",
+			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 			"version": schema.Int64Attribute{
 				Computed: true, MarkdownDescription: "Swarm's version of the service object; changes with every write.",
@@ -257,11 +287,11 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 		addEngineError(&resp.Diagnostics, "Cannot Create Service", fmt.Sprintf("Creating service %q", plan.Name.ValueString()), err)
 		return
 	}
-	tflog.Info(ctx, "service created, waiting for convergence", map[string]any{"service": plan.Name.ValueString(), "id": res.ID})
+	tflog.Info(ctx, "service created", map[string]any{"service": plan.Name.ValueString(), "id": res.ID})
 	// Record the service at once: if waiting fails, Terraform still knows it exists.
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), res.ID)...)
 
-	_, waitErr := r.engine.WaitConverged(ctx, res.ID, res.Since)
+	waitErr := r.wait(ctx, res.ID, res.Since, plan)
 	r.readInto(context.WithoutCancel(ctx), res.ID, plan, &resp.State, &resp.Diagnostics)
 	if waitErr != nil {
 		addEngineError(&resp.Diagnostics, "Service Did Not Converge", fmt.Sprintf("Service %q was created but did not reach a running state. It is kept so that you can inspect it (docker service ps %s); Terraform marks it tainted and replaces it on the next apply.", plan.Name.ValueString(), plan.Name.ValueString()), waitErr)
@@ -316,7 +346,7 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	defer cancel()
 
 	id := state.ID.ValueString()
-	res, err := r.engine.UpdateService(ctx, id, plan.toSpec(), orchestrator.WriteOptions{})
+	res, err := r.engine.UpdateService(ctx, id, plan.toSpec(), orchestrator.WriteOptions{Resume: true})
 	addWarnings(&resp.Diagnostics, res.Warnings)
 	if err != nil {
 		addEngineError(&resp.Diagnostics, "Cannot Update Service", fmt.Sprintf("Updating service %q", plan.Name.ValueString()), err)
@@ -327,7 +357,7 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	var waitErr error
 	// A metadata-only change (labels, update settings) restarts no task: nothing to wait for.
 	if res.Outcome == orchestrator.OutcomeUpdated && res.Kind != orchestrator.ChangeMetadata {
-		_, waitErr = r.engine.WaitConverged(ctx, id, res.Since)
+		waitErr = r.wait(ctx, id, res.Since, plan)
 	}
 	prior := plan
 	if waitErr != nil {
@@ -409,6 +439,68 @@ func (r *serviceResource) configured(diags *diag.Diagnostics) bool {
 	return true
 }
 
+// wait follows the rollout as the wait block says. When the provider's own progress deadline
+// ends it and failure_action is "rollback", the provider rolls back (Swarm would have, had it
+// noticed) and waits for the rollback before reporting the failure.
+func (r *serviceResource) wait(ctx context.Context, id string, since time.Time, m serviceModel) error {
+	opts := orchestrator.WaitOptions{}
+	if w := m.Wait; w != nil {
+		if !w.Converge.IsNull() && !w.Converge.ValueBool() {
+			return nil
+		}
+		opts.ProgressDeadline = parseDuration(w.ProgressDeadline)
+	}
+	_, err := r.engine.WaitConverged(ctx, id, since, opts)
+	var re *orchestrator.RolloutError
+	if errors.As(err, &re) && re.NoProgress && m.RollingUpdate != nil && m.RollingUpdate.FailureAction.ValueString() == "rollback" {
+		tflog.Warn(ctx, "progress deadline passed, rolling back", map[string]any{"service": m.Name.ValueString()})
+		if rbSince, rbErr := r.engine.RollbackService(ctx, id); rbErr == nil {
+			_, _ = r.engine.WaitConverged(ctx, id, rbSince, orchestrator.WaitOptions{})
+			re.Reason += "; the provider rolled the service back to its previous spec"
+		} else {
+			re.Reason += "; rolling back failed too: " + rbErr.Error()
+		}
+	}
+	return err
+}
+
+// ModifyPlan shows a paused rollout as a change (the next apply resumes it) and says when a
+// change restarts tasks, so a reviewer sees it in the plan.
+func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	var updateState types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("update_state"), &updateState)...)
+	if s := updateState.ValueString(); s == "paused" || s == "rollback_paused" {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("update_state"), types.StringUnknown())...)
+		resp.Diagnostics.AddWarning("Rollout Paused",
+			fmt.Sprintf("The last rollout of this service is %s, so its tasks may run a mix of specs. This apply resumes it with the configuration as planned; fix the cause first (docker service ps --no-trunc shows why tasks failed).", s))
+	}
+	var state, plan serviceModel
+	if req.State.Get(ctx, &state).HasError() || req.Plan.Get(ctx, &plan).HasError() {
+		return // unknown values in the plan: the kind of change is decided at apply
+	}
+	if orchestrator.Classify(state.toSpec(), plan.toSpec()) != orchestrator.ChangeTaskTemplate {
+		return
+	}
+	u := plan.RollingUpdate
+	if u == nil {
+		u = &defaultUpdateConfig
+	}
+	tasks := "every task"
+	if plan.Mode.ValueString() != "global" {
+		tasks = fmt.Sprintf("all %d task(s)", plan.Replicas.ValueInt64())
+	}
+	batch := fmt.Sprintf("%d at a time", u.Parallelism.ValueInt64())
+	if u.Parallelism.ValueInt64() == 0 {
+		batch = "all at once"
+	}
+	resp.Diagnostics.AddWarning("Rolling Update Planned",
+		fmt.Sprintf("This change to service %q restarts %s: %s, %s, each batch monitored for %s; on failure Swarm will %s.",
+			plan.Name.ValueString(), tasks, batch, u.Order.ValueString(), u.Monitor.ValueString(), u.FailureAction.ValueString()))
+}
+
 // readInto reads the service and stores it, with prior deciding null-versus-empty collections.
 type stateSetter interface {
 	Set(ctx context.Context, val any) diag.Diagnostics
@@ -444,5 +536,32 @@ func (replicasDefault) PlanModifyInt64(ctx context.Context, req planmodifier.Int
 		resp.PlanValue = types.Int64Null()
 	default:
 		resp.PlanValue = types.Int64Value(1)
+	}
+}
+
+func updateConfigAttribute(desc string, actions []string) schema.SingleNestedAttribute {
+	d := defaultUpdateConfig
+	return schema.SingleNestedAttribute{
+		Optional: true, Computed: true, MarkdownDescription: desc,
+		Default: objectdefault.StaticValue(types.ObjectValueMust(updateConfigAttrTypes, map[string]attr.Value{
+			"parallelism": d.Parallelism, "delay": d.Delay, "failure_action": d.FailureAction,
+			"monitor": d.Monitor, "max_failure_ratio": d.MaxFailureRatio, "order": d.Order,
+		})),
+		Attributes: map[string]schema.Attribute{
+			"parallelism": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(1),
+				MarkdownDescription: "Tasks updated at once (0: all at once).", Validators: []validator.Int64{int64validator.AtLeast(0)}},
+			"delay": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString("0s"),
+				MarkdownDescription: "Pause between batches."},
+			"failure_action": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("pause"),
+				MarkdownDescription: "What Swarm does when too many tasks fail: " + strings.Join(actions, ", ") + ". Whatever it does, the apply fails and names the failing tasks.",
+				Validators:          []validator.String{stringvalidator.OneOf(actions...)}},
+			"monitor": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString("5s"),
+				MarkdownDescription: "How long each new task is watched for failure; also how long the provider waits for the service to stay stable."},
+			"max_failure_ratio": schema.Float64Attribute{Optional: true, Computed: true, Default: float64default.StaticFloat64(0),
+				MarkdownDescription: "Fraction of tasks that may fail before failure_action applies (0 to 1).", Validators: []validator.Float64{float64validator.Between(0, 1)}},
+			"order": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("stop-first"),
+				MarkdownDescription: "`stop-first` (default) or `start-first` (the new task runs before the old one stops: no capacity dip).",
+				Validators:          []validator.String{stringvalidator.OneOf("stop-first", "start-first")}},
+		},
 	}
 }

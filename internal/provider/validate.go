@@ -23,6 +23,13 @@ var restartPolicyAttrTypes = map[string]attr.Type{
 	"condition": types.StringType, "delay": durationType, "max_attempts": types.Int64Type, "window": durationType,
 }
 
+var updateConfigAttrTypes = map[string]attr.Type{
+	"parallelism": types.Int64Type, "delay": durationType, "failure_action": types.StringType,
+	"monitor": durationType, "max_failure_ratio": types.Float64Type, "order": types.StringType,
+}
+
+var waitAttrTypes = map[string]attr.Type{"converge": types.BoolType, "progress_deadline": durationType}
+
 // noPrefix rejects strings (here: label keys) that start with a reserved prefix.
 type noPrefix string
 

@@ -1,0 +1,301 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/client"
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+)
+
+// taskWatcher polls a service's tasks during an apply and records the fewest tasks that were
+// running (and, with a healthcheck, healthy: Swarm reports such tasks running only once healthy).
+type taskWatcher struct {
+	stop   chan struct{}
+	done   chan struct{}
+	mu     sync.Mutex
+	min    int
+	polls  int
+	images map[string]bool
+}
+
+func watchTasks(t *testing.T, cli *client.Client, service string) *taskWatcher {
+	w := &taskWatcher{stop: make(chan struct{}), done: make(chan struct{}), min: 1 << 30, images: map[string]bool{}}
+	go func() {
+		defer close(w.done)
+		for {
+			tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", service))})
+			if err == nil {
+				running := 0
+				for _, task := range tasks {
+					if task.DesiredState == swarm.TaskStateRunning && task.Status.State == swarm.TaskStateRunning {
+						running++
+						w.mu.Lock()
+						w.images[task.Spec.ContainerSpec.Image] = true
+						w.mu.Unlock()
+					}
+				}
+				w.mu.Lock()
+				w.polls++
+				if running < w.min {
+					w.min = running
+				}
+				w.mu.Unlock()
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return w
+}
+
+func (w *taskWatcher) finish() (minRunning, polls int) {
+	close(w.stop)
+	<-w.done
+	return w.min, w.polls
+}
+
+func rolloutBody(image, version, order, extra string) string {
+	return fmt.Sprintf(`  image    = %q
+  replicas = 4
+  env      = { VERSION = %q }
+  healthcheck = { test = ["CMD", "/app", "health"], interval = "250ms", timeout = "1s", retries = 3 }
+  rolling_update = { parallelism = 2, order = %q, monitor = "1s" }
+%s`, image, version, order, extra)
+}
+
+func TestAccService_rollingUpdate(t *testing.T) {
+	for _, order := range []string{"start-first", "stop-first"} {
+		t.Run(order, func(t *testing.T) {
+			name := testName("roll")
+			img, img2 := os.Getenv("TEST_IMAGE"), os.Getenv("TEST_IMAGE_V2")
+			cli := testDocker(t)
+			sameID := statecheck.CompareValue(compare.ValuesSame())
+			var w *taskWatcher
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { testAccPreCheck(t) },
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{
+					{
+						Config:            serviceConfig(name, rolloutBody(img, "v1", order, "")),
+						ConfigStateChecks: []statecheck.StateCheck{sameID.AddStateValue(svcAddr, tfjsonpath.New("id"))},
+					},
+					{
+						PreConfig: func() { w = watchTasks(t, cli, name) },
+						Config:    serviceConfig(name, rolloutBody(img2, "v2", order, "")),
+						ConfigPlanChecks: resource.ConfigPlanChecks{
+							PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionUpdate)},
+						},
+						ConfigStateChecks: []statecheck.StateCheck{
+							sameID.AddStateValue(svcAddr, tfjsonpath.New("id")),
+							statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("update_state"), knownvalue.StringExact("completed")),
+							statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(4)),
+						},
+						Check: func(*terraform.State) error {
+							minRunning, polls := w.finish()
+							t.Logf("%s: fewest healthy running tasks during the update: %d (of 4, %d polls)", order, minRunning, polls)
+							if order == "start-first" && minRunning < 4 {
+								return fmt.Errorf("start-first update dipped to %d healthy running tasks (want never below 4)", minRunning)
+							}
+							tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", name), filters.Arg("desired-state", "running"))})
+							if err != nil {
+								return err
+							}
+							for _, task := range tasks {
+								if !strings.HasPrefix(task.Spec.ContainerSpec.Image, img2) || task.Status.State != swarm.TaskStateRunning {
+									return fmt.Errorf("after apply task %s runs %s in state %s", task.ID, task.Spec.ContainerSpec.Image, task.Status.State)
+								}
+							}
+							return nil
+						},
+					},
+				},
+			})
+		})
+	}
+}
+
+// failingUpdate applies a good version, then a start-failing one, and checks what the apply
+// says, how fast it says it, what runs afterwards and that the next plan is not empty.
+func failingUpdate(t *testing.T, action, breakage string, extra string, wantErr *regexp.Regexp, wantRunningEnv string) {
+	name := testName("fail-" + action)
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	body := func(env string) string {
+		return fmt.Sprintf(`  image    = %q
+  replicas = 2
+  env      = %s
+  healthcheck = { test = ["CMD", "/app", "health"], interval = "250ms", timeout = "1s", retries = 2 }
+  rolling_update = { parallelism = 1, monitor = "3s", failure_action = %q }
+  timeouts = { update = "5m" }
+%s`, img, env, action, extra)
+	}
+	good, bad := body(`{ VERSION = "good" }`), body(fmt.Sprintf(`{ VERSION = "bad", %s = "1" }`, breakage))
+	var start time.Time
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: serviceConfig(name, good)},
+			{
+				PreConfig:   func() { start = time.Now() },
+				Config:      serviceConfig(name, bad),
+				ExpectError: wantErr,
+			},
+			{
+				// Nothing is lost: the next plan proposes the change again.
+				PreConfig: func() {
+					t.Logf("failed update (%s, %s) returned after %s; update timeout 5m", action, breakage, time.Since(start).Round(100*time.Millisecond))
+					spec := inspectService(t, cli, name).Spec
+					env := strings.Join(spec.TaskTemplate.ContainerSpec.Env, ",")
+					if !strings.Contains(env, wantRunningEnv) {
+						t.Errorf("after the failed update the service spec has env %q, want it to contain %q", env, wantRunningEnv)
+					}
+				},
+				Config:             serviceConfig(name, bad),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				// Back to the good version: applies cleanly and converges.
+				Config: serviceConfig(name, good),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(2)),
+				},
+			},
+		},
+	})
+}
+
+func TestAccService_failedUpdateRollsBack(t *testing.T) {
+	failingUpdate(t, "rollback", "FAIL_ON_START", "",
+		regexp.MustCompile(`(?s)Service Update Did Not Converge.*rolled\s+the\s+service\s+back.*exit\s+code\s+3.*last\s+log\s+lines:.*refusing\s+to\s+start`),
+		"VERSION=good")
+}
+
+func TestAccService_failedUpdatePauses(t *testing.T) {
+	failingUpdate(t, "pause", "FAIL_ON_START", "",
+		regexp.MustCompile(`(?s)Service Update Did Not Converge.*paused.*exit\s+code\s+3.*refusing\s+to\s+start`),
+		"VERSION=bad")
+}
+
+func TestAccService_unhealthyUpdateRollsBack(t *testing.T) {
+	failingUpdate(t, "rollback", "UNHEALTHY", "",
+		regexp.MustCompile(`(?s)Service Update Did Not Converge.*rolled\s+the\s+service\s+back`),
+		"VERSION=good")
+}
+
+func TestAccService_progressDeadline(t *testing.T) {
+	// The bad version cannot be scheduled at all: Swarm would wait forever; the provider's
+	// progress deadline ends the wait and, with failure_action rollback, rolls back.
+	name := testName("deadline")
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	body := func(constraint string) string {
+		return fmt.Sprintf(`  image    = %q
+  replicas = 1
+  placement = { constraints = [%q] }
+  rolling_update = { failure_action = "rollback", monitor = "1s" }
+  wait = { progress_deadline = "4s" }
+`, img, constraint)
+	}
+	var start time.Time
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: serviceConfig(name, body("node.role==manager"))},
+			{
+				PreConfig:   func() { start = time.Now() },
+				Config:      serviceConfig(name, body("node.labels.tfacc-nowhere==true")),
+				ExpectError: regexp.MustCompile(`(?s)no\s+progress.*progress_deadline.*rolled\s+the\s+service\s+back.*(no\s+suitable\s+node|pending)`),
+			},
+			{
+				PreConfig: func() {
+					t.Logf("progress deadline 4s: failed apply returned after %s", time.Since(start).Round(100*time.Millisecond))
+					spec := inspectService(t, cli, name).Spec
+					if got := spec.TaskTemplate.Placement.Constraints; len(got) != 1 || got[0] != "node.role==manager" {
+						t.Errorf("not rolled back: constraints %v", got)
+					}
+				},
+				Config:             serviceConfig(name, body("node.labels.tfacc-nowhere==true")),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+		},
+	})
+}
+
+func TestAccService_forceUpdateAndNoWait(t *testing.T) {
+	name := testName("force")
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	removeService(t, cli, name)
+	taskIDs := func() string {
+		tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", name), filters.Arg("desired-state", "running"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, task := range tasks {
+			ids = append(ids, task.ID)
+		}
+		sort.Strings(ids)
+		return strings.Join(ids, ",")
+	}
+	var before string
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 2", img)),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("force_update"), knownvalue.Int64Exact(0)),
+				},
+			},
+			{
+				// Same spec, force_update bumped: every task is replaced.
+				PreConfig: func() { before = taskIDs() },
+				Config:    serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 2\n  force_update = 1", img)),
+				Check: func(*terraform.State) error {
+					after := taskIDs()
+					for _, id := range strings.Split(before, ",") {
+						if strings.Contains(after, id) {
+							return fmt.Errorf("task %s survived force_update (before %s, after %s)", id, before, after)
+						}
+					}
+					return nil
+				},
+			},
+			{
+				// Leaving force_update out afterwards keeps the value: no diff, no restart.
+				Config:   serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 2", img)),
+				PlanOnly: true,
+			},
+			{
+				// wait.converge = false returns once Swarm accepted the change, even a bad one
+				// (with failure_action continue, Swarm keeps going and nothing pauses).
+				Config: serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 2\n  env = { FAIL_ON_START = \"1\" }\n  wait = { converge = false }\n  rolling_update = { failure_action = \"continue\" }", img)),
+			},
+		},
+	})
+}
