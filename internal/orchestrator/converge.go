@@ -70,41 +70,23 @@ func Evaluate(o Observation) Verdict {
 			v.Phase, v.Reason = Failed, "the update failed and Swarm rolled the service back to its previous spec: "+us.Message
 			return v
 		case swarm.UpdateStateUpdating, swarm.UpdateStateRollbackStarted:
+			// Swarm's updater is judging the new tasks itself (monitor window,
+			// max_failure_ratio, failure_action): wait for its verdict rather than race it.
 			v.Phase, v.Reason = Progressing, string(us.State)
+			v.Desired, v.Running, v.Pending = countSlots(o)
+			return v
 		}
 	}
 
-	nodeDown := func(id string) bool {
-		n, ok := o.Nodes[id]
-		return ok && n.Status.State == swarm.NodeStateDown
-	}
-	global := o.Service.Spec.Mode.Global != nil
-	running := map[string]bool{}
-	wanted := map[string]bool{}
+	var running int
+	v.Desired, running, v.Pending = countSlots(o)
+	v.Running = running
 	var upToDateFailed int
 	for _, t := range o.UpToDate {
-		key := fmt.Sprintf("slot %d", t.Slot)
-		if global {
-			key = t.NodeID
-		}
-		if t.DesiredState == swarm.TaskStateRunning && !nodeDown(t.NodeID) {
-			wanted[key] = true
-			if t.Status.State == swarm.TaskStateRunning {
-				running[key] = true
-			} else {
-				v.Pending = append(v.Pending, t)
-			}
-		}
 		if isFailedState(t.Status.State) && !t.CreatedAt.Before(o.Since) {
 			upToDateFailed++
 		}
 	}
-	if global {
-		v.Desired = len(wanted)
-	} else if r := o.Service.Spec.Mode.Replicated; r != nil && r.Replicas != nil {
-		v.Desired = int(*r.Replicas)
-	}
-	v.Running = len(running)
 
 	// Swarm's own rule: more failures of the new spec than max_failure_ratio allows stop the
 	// rollout. On create there is no update, so the same rule is applied here.
@@ -119,9 +101,6 @@ func Evaluate(o Observation) Verdict {
 		v.Reason = fmt.Sprintf("%d task(s) of the new spec failed (%d allowed by max_failure_ratio)", upToDateFailed, allowed)
 		return v
 	}
-	if v.Phase == Progressing && v.Reason != "" {
-		return v
-	}
 	if v.Running >= v.Desired && len(v.Pending) == 0 {
 		v.Phase = Converged
 		return v
@@ -134,6 +113,38 @@ func Evaluate(o Observation) Verdict {
 // orchestrator stops it (state "shutdown"); one that completes, even with exit code 0, has
 // failed as far as the service is concerned (Swarm also stops containers whose healthcheck
 // fails, and a well-behaved process then exits 0).
+// countSlots counts, among tasks of the current spec on nodes that are not down, the slots (or
+// nodes, for global services) that should run, those that do, and the tasks not running yet.
+func countSlots(o Observation) (desired, running int, pending []swarm.Task) {
+	nodeDown := func(id string) bool {
+		n, ok := o.Nodes[id]
+		return ok && n.Status.State == swarm.NodeStateDown
+	}
+	global := o.Service.Spec.Mode.Global != nil
+	runningSlots := map[string]bool{}
+	wanted := map[string]bool{}
+	for _, t := range o.UpToDate {
+		key := fmt.Sprintf("slot %d", t.Slot)
+		if global {
+			key = t.NodeID
+		}
+		if t.DesiredState == swarm.TaskStateRunning && !nodeDown(t.NodeID) {
+			wanted[key] = true
+			if t.Status.State == swarm.TaskStateRunning {
+				runningSlots[key] = true
+			} else {
+				pending = append(pending, t)
+			}
+		}
+	}
+	if global {
+		desired = len(wanted)
+	} else if r := o.Service.Spec.Mode.Replicated; r != nil && r.Replicas != nil {
+		desired = int(*r.Replicas)
+	}
+	return desired, len(runningSlots), pending
+}
+
 func isFailedState(s swarm.TaskState) bool {
 	return s == swarm.TaskStateFailed || s == swarm.TaskStateRejected || s == swarm.TaskStateComplete
 }

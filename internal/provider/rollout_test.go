@@ -175,8 +175,8 @@ func failingUpdate(t *testing.T, action, breakage string, extra string, wantErr 
 				ExpectNonEmptyPlan: true,
 			},
 			{
-				// Back to the good version: applies cleanly and converges.
-				Config: serviceConfig(name, good),
+				// A new good version: applies cleanly and converges.
+				Config: serviceConfig(name, body(`{ VERSION = "good2" }`)),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(2)),
 				},
@@ -226,7 +226,7 @@ func TestAccService_progressDeadline(t *testing.T) {
 			{
 				PreConfig:   func() { start = time.Now() },
 				Config:      serviceConfig(name, body("node.labels.tfacc-nowhere==true")),
-				ExpectError: regexp.MustCompile(`(?s)no\s+progress.*progress_deadline.*rolled\s+the\s+service\s+back.*(no\s+suitable\s+node|pending)`),
+				ExpectError: regexp.MustCompile(`(?s)no\s+progress.*progress_deadline.*roll\s+the\s+service\s+back.*(no\s+suitable\s+node|pending)`),
 			},
 			{
 				PreConfig: func() {

@@ -453,10 +453,11 @@ func (r *serviceResource) wait(ctx context.Context, id string, since time.Time, 
 	_, err := r.engine.WaitConverged(ctx, id, since, opts)
 	var re *orchestrator.RolloutError
 	if errors.As(err, &re) && re.NoProgress && m.RollingUpdate != nil && m.RollingUpdate.FailureAction.ValueString() == "rollback" {
+		// The rollback request restores the previous spec at once; Swarm then rolls the tasks
+		// back on its own, so the apply reports now instead of waiting out Swarm's rollback.
 		tflog.Warn(ctx, "progress deadline passed, rolling back", map[string]any{"service": m.Name.ValueString()})
-		if rbSince, rbErr := r.engine.RollbackService(ctx, id); rbErr == nil {
-			_, _ = r.engine.WaitConverged(ctx, id, rbSince, orchestrator.WaitOptions{})
-			re.Reason += "; the provider rolled the service back to its previous spec"
+		if _, rbErr := r.engine.RollbackService(ctx, id); rbErr == nil {
+			re.Reason += "; the provider asked Swarm to roll the service back to its previous spec"
 		} else {
 			re.Reason += "; rolling back failed too: " + rbErr.Error()
 		}
