@@ -291,9 +291,7 @@ func (e *Engine) WaitConverged(ctx context.Context, id string, since time.Time, 
 			if d := opts.ProgressDeadline; d > 0 && time.Since(lastProgress) > d {
 				last.Phase, last.cause = Failed, ErrNoProgress
 				last.Reason = fmt.Sprintf("%v: no task of the new spec started running for %s (progress_deadline); %d of %d slots run the new spec", ErrNoProgress, d, last.Running, last.Desired)
-				for _, t := range last.Pending {
-					last.Failures = append(last.Failures, t)
-				}
+				last.Failures = append(last.Failures, last.Pending...)
 				return last, e.rolloutError(ctx, obs, last)
 			}
 		case Failed:

@@ -98,6 +98,11 @@ func TestMergeDesiredKeepsWhatTerraformDoesNotOwn(t *testing.T) {
 		t.Error("mergeDesired changed its input")
 	}
 
+	desired.TaskTemplate.ForceUpdate = 5
+	if got := mergeDesired(desired, observed, WriteOptions{}); got.TaskTemplate.ContainerSpec.Image != "app:v1" {
+		t.Errorf("a raised force_update must resolve the tag again, got %s", got.TaskTemplate.ContainerSpec.Image)
+	}
+	desired.TaskTemplate.ForceUpdate = 0
 	desired.TaskTemplate.ContainerSpec.Image = "app:v2"
 	if got := mergeDesired(desired, observed, WriteOptions{}); got.TaskTemplate.ContainerSpec.Image != "app:v2" || *got.Mode.Replicated.Replicas != 1 {
 		t.Errorf("a new image or owned replicas were not taken: %s %d", got.TaskTemplate.ContainerSpec.Image, *got.Mode.Replicated.Replicas)

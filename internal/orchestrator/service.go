@@ -215,9 +215,11 @@ func mergeDesired(desired, observed swarm.ServiceSpec, opts WriteOptions) swarm.
 	out := desired
 	if out.TaskTemplate.ContainerSpec != nil && observed.TaskTemplate.ContainerSpec != nil {
 		cs := *out.TaskTemplate.ContainerSpec
-		// The same image without a digest: keep the digest the engine pinned, so metadata-only
-		// changes never roll tasks onto whatever the tag points at today.
-		if !HasDigest(cs.Image) && StripDigest(observed.TaskTemplate.ContainerSpec.Image) == cs.Image {
+		// The same image without a digest: keep the digest the engine pinned, so other changes
+		// never roll tasks onto whatever the tag points at today. A raised force_update is the
+		// way to ask for the tag to be resolved again.
+		forced := desired.TaskTemplate.ForceUpdate != 0 && desired.TaskTemplate.ForceUpdate != observed.TaskTemplate.ForceUpdate
+		if !forced && !HasDigest(cs.Image) && StripDigest(observed.TaskTemplate.ContainerSpec.Image) == cs.Image {
 			cs.Image = observed.TaskTemplate.ContainerSpec.Image
 		}
 		out.TaskTemplate.ContainerSpec = &cs
