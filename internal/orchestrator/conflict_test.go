@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -37,46 +33,24 @@ func TestUpdateRetriesOnVersionConflict(t *testing.T) {
 	// The proxy lets the first update through only after another writer bumped the version.
 	var updates, conflicts atomic.Int64
 	var serviceID atomic.Value
-	upstream := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", "/var/run/docker.sock")
-	}}
-	proxy := &httputil.ReverseProxy{
-		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(&url.URL{Scheme: "http", Host: "docker"}) },
-		Transport: upstream,
-		ModifyResponse: func(resp *http.Response) error {
-			if resp.StatusCode >= 400 && strings.HasSuffix(resp.Request.URL.Path, "/update") {
-				conflicts.Add(1)
-			}
-			return nil
-		},
-	}
-	sock := filepath.Join(t.TempDir(), "racing.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/update") && updates.Add(1) == 1 {
-			id, _ := serviceID.Load().(string)
-			svc, _, err := direct.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
-			if err == nil {
-				svc.Spec.Labels[EngineLabelPrefix+"owner"] = "someone-else"
-				_, err = direct.ServiceUpdate(ctx, id, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{})
-			}
-			if err != nil {
-				t.Errorf("racing writer: %v", err)
-			}
+	e := proxiedEngine(t, func(r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/update") || updates.Add(1) != 1 {
+			return
 		}
-		proxy.ServeHTTP(w, r)
-	})}
-	go func() { _ = srv.Serve(l) }()
-	defer srv.Close()
-
-	e, err := New(ctx, Config{Host: "unix://" + sock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+		id, _ := serviceID.Load().(string)
+		svc, _, err := direct.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+		if err == nil {
+			svc.Spec.Labels[EngineLabelPrefix+"owner"] = "someone-else"
+			_, err = direct.ServiceUpdate(ctx, id, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{})
+		}
+		if err != nil {
+			t.Errorf("racing writer: %v", err)
+		}
+	}, func(resp *http.Response) {
+		if resp.StatusCode >= 400 && strings.HasSuffix(resp.Request.URL.Path, "/update") {
+			conflicts.Add(1)
+		}
+	})
 	zero := uint64(0)
 	spec := swarm.ServiceSpec{
 		Annotations:  swarm.Annotations{Name: fmt.Sprintf("tfacc-conflict-%d", time.Now().UnixNano()%1000000), Labels: map[string]string{"team": "a"}},

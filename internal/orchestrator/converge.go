@@ -47,7 +47,10 @@ type Verdict struct {
 	Failures []swarm.Task
 	// Pending are up-to-date tasks not running yet, for progress messages.
 	Pending []swarm.Task
-	cause   error
+	// AllRunning is whether every slot runs a task of the new spec, even while Swarm is still
+	// monitoring the update; the caller's stability window starts there.
+	AllRunning bool
+	cause      error
 }
 
 // Evaluate decides whether a rollout has converged, is still progressing or has failed, in the
@@ -74,6 +77,7 @@ func Evaluate(o Observation) Verdict {
 			// max_failure_ratio, failure_action): wait for its verdict rather than race it.
 			v.Phase, v.Reason = Progressing, string(us.State)
 			v.Desired, v.Running, v.Pending = countSlots(o)
+			v.AllRunning = v.Running >= v.Desired && len(v.Pending) == 0
 			return v
 		}
 	}
@@ -102,7 +106,7 @@ func Evaluate(o Observation) Verdict {
 		return v
 	}
 	if v.Running >= v.Desired && len(v.Pending) == 0 {
-		v.Phase = Converged
+		v.Phase, v.AllRunning = Converged, true
 		return v
 	}
 	v.Phase = Progressing
@@ -271,24 +275,27 @@ func (e *Engine) WaitConverged(ctx context.Context, id string, since time.Time, 
 			return last, err
 		}
 		last = Evaluate(obs)
+		// The stability window runs from the moment every slot runs the new spec, alongside
+		// Swarm's own monitoring of the update, not after it.
+		if key := runningKey(obs.UpToDate); !last.AllRunning {
+			stableSince = time.Time{}
+		} else if key != stableTasks || stableSince.IsZero() {
+			stableSince, stableTasks = time.Now(), key
+		}
 		switch last.Phase {
 		case Converged:
 			window := DefaultMonitor
 			if uc := obs.Service.Spec.UpdateConfig; uc != nil && uc.Monitor > 0 {
 				window = uc.Monitor
 			}
-			if key := runningKey(obs.UpToDate); key != stableTasks || stableSince.IsZero() {
-				stableSince, stableTasks = time.Now(), key
-			}
 			if time.Since(stableSince) >= window || last.Desired == 0 {
 				return last, nil
 			}
 		case Progressing:
-			stableSince = time.Time{}
 			if last.Running > bestRunning {
 				bestRunning, lastProgress = last.Running, time.Now()
 			}
-			if d := opts.ProgressDeadline; d > 0 && time.Since(lastProgress) > d {
+			if d := opts.ProgressDeadline; d > 0 && time.Since(lastProgress) > d && !last.AllRunning {
 				last.Phase, last.cause = Failed, ErrNoProgress
 				last.Reason = fmt.Sprintf("%v: no task of the new spec started running for %s (progress_deadline); %d of %d slots run the new spec", ErrNoProgress, d, last.Running, last.Desired)
 				last.Failures = append(last.Failures, last.Pending...)

@@ -35,7 +35,7 @@ func (e *Engine) Service(ctx context.Context, idOrName string) (*ServiceState, e
 	return stateOf(svc), nil
 }
 
-// ServiceFresh reads one service straight from the engine (one call), for use right after a
+// ServiceFresh reads one service straight from the engine (two calls), for use right after a
 // write, when the shared snapshot is stale anyway.
 func (e *Engine) ServiceFresh(ctx context.Context, id string) (*ServiceState, error) {
 	list, err := e.cli.ServiceList(ctx, swarm.ServiceListOptions{Status: true, Filters: filters.NewArgs(filters.Arg("id", id))})
@@ -43,9 +43,23 @@ func (e *Engine) ServiceFresh(ctx context.Context, id string) (*ServiceState, er
 		return nil, e.wrap("list services", err)
 	}
 	for _, svc := range list {
-		if svc.ID == id {
-			return stateOf(svc), nil
+		if svc.ID != id {
+			continue
 		}
+		st := stateOf(svc)
+		// Right after a rollout the daemon's count still includes old tasks that are stopping
+		// (start-first); count only tasks that run and are meant to.
+		tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", id), filters.Arg("desired-state", "running"))})
+		if err != nil {
+			return nil, e.wrap("list tasks", err)
+		}
+		st.RunningReplicas = 0
+		for _, t := range tasks {
+			if t.Status.State == swarm.TaskStateRunning {
+				st.RunningReplicas++
+			}
+		}
+		return st, nil
 	}
 	return nil, fmt.Errorf("service %q: %w", id, ErrNotFound)
 }

@@ -17,9 +17,10 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 )
 
-// countingEngine puts a pass-through HTTP proxy, which counts requests, between an Engine and
-// the real local engine. Nothing is faked: every request reaches dockerd.
-func countingEngine(t *testing.T) (*Engine, *atomic.Int64) {
+// proxiedEngine connects an Engine to the real local engine through a pass-through HTTP proxy.
+// before sees each request before it is forwarded, after each response. Nothing is faked: every
+// request reaches dockerd.
+func proxiedEngine(t *testing.T, before func(*http.Request), after func(*http.Response)) *Engine {
 	t.Helper()
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("needs the local swarm: run with TF_ACC=1 (make test)")
@@ -27,20 +28,27 @@ func countingEngine(t *testing.T) (*Engine, *atomic.Int64) {
 	upstream := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", "/var/run/docker.sock")
 	}}
-	var calls atomic.Int64
 	proxy := &httputil.ReverseProxy{
 		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(&url.URL{Scheme: "http", Host: "docker"}) },
 		Transport: upstream,
+		ModifyResponse: func(resp *http.Response) error {
+			if after != nil {
+				after(resp)
+			}
+			return nil
+		},
 	}
-	sock := filepath.Join(t.TempDir(), "counting.sock")
+	sock := filepath.Join(t.TempDir(), "proxy.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if before != nil {
+			before(r)
+		}
 		proxy.ServeHTTP(w, r)
-	}), ReadHeaderTimeout: 5 * time.Second}
+	})}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
@@ -49,11 +57,12 @@ func countingEngine(t *testing.T) (*Engine, *atomic.Int64) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.Close() })
-	return e, &calls
+	return e
 }
 
 func TestSnapshotCostsConstantCalls(t *testing.T) {
-	e, calls := countingEngine(t)
+	var calls atomic.Int64
+	e := proxiedEngine(t, func(*http.Request) { calls.Add(1) }, nil)
 	ctx := context.Background()
 	const n = 12
 	var ids []string

@@ -301,21 +301,11 @@ func TestAccService_forceUpdateAndNoWait(t *testing.T) {
 }
 
 func TestAccService_timeoutIsHonoured(t *testing.T) {
-	name := testName("timeout")
-	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
-	removeService(t, cli, name)
-	resource.Test(t, resource.TestCase{
-		PreCheck:                 func() { testAccPreCheck(t) },
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{{
-			// Healthy only after 60s: the 3s create timeout ends the wait, and the error says
-			// how far the rollout got and what the pending task is doing.
-			Config: serviceConfig(name, fmt.Sprintf(`  image = %q
+	// Healthy only after 60s: the 3s create timeout ends the wait, and the error says how far
+	// the rollout got and what the pending task is doing.
+	testCreateFails(t, "timeout", `
   env = { START_DELAY = "60s" }
   healthcheck = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "1s", retries = 3, start_period = "90s" }
-  timeouts = { create = "3s" }`, img)),
-			ExpectError: regexp.MustCompile(`(?s)gave\s+up\s+waiting\s+for\s+convergence\s+\(0\s+of\s+1\s+slots.*deadline\s+exceeded.*task\s+\S+\s+is\s+(starting|preparing|assigned|accepted|ready|pending)`),
-		}},
-	})
+  timeouts = { create = "3s" }`,
+		regexp.MustCompile(`(?s)gave\s+up\s+waiting\s+for\s+convergence\s+\(0\s+of\s+1\s+slots.*deadline\s+exceeded.*task\s+\S+\s+is\s+(starting|preparing|assigned|accepted|ready|pending)`))
 }

@@ -454,19 +454,25 @@ func TestAccService_startFailureFailsFast(t *testing.T) {
 }
 
 func TestAccService_unhealthyFailsApply(t *testing.T) {
-	name := testName("unhealthy")
-	img := os.Getenv("TEST_IMAGE")
+	testCreateFails(t, "unhealthy", `
+  env = { UNHEALTHY = "1" }
+  healthcheck = { test = ["CMD", "/app", "health"], interval = "300ms", timeout = "1s", retries = 2 }
+  timeouts = { create = "5m" }`,
+		regexp.MustCompile(`(?s)Service Did Not Converge.*exited\s+while\s+the\s+service\s+should\s+keep\s+running.*healthcheck\s+failed`))
+}
+
+// testCreateFails applies a service (the test image plus body) whose create must fail with want.
+func testCreateFails(t *testing.T, prefix, body string, want *regexp.Regexp) {
+	t.Helper()
+	name := testName(prefix)
 	cli := testDocker(t)
 	removeService(t, cli, name)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: serviceConfig(name, fmt.Sprintf(`  image = %q
-  env = { UNHEALTHY = "1" }
-  healthcheck = { test = ["CMD", "/app", "health"], interval = "300ms", timeout = "1s", retries = 2 }
-  timeouts = { create = "5m" }`, img)),
-			ExpectError: regexp.MustCompile(`(?s)Service Did Not Converge.*exited\s+while\s+the\s+service\s+should\s+keep\s+running.*healthcheck\s+failed`),
+			Config:      serviceConfig(name, fmt.Sprintf("  image = %q", os.Getenv("TEST_IMAGE"))+body),
+			ExpectError: want,
 		}},
 	})
 }
