@@ -174,6 +174,7 @@ func failingUpdate(t *testing.T, action, breakage string, extra string, wantErr 
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
 			},
+			resumeStep(action, serviceConfig(name, bad)),
 			{
 				// A new good version: applies cleanly and converges.
 				Config: serviceConfig(name, body(`{ VERSION = "good2" }`)),
@@ -183,6 +184,21 @@ func failingUpdate(t *testing.T, action, breakage string, extra string, wantErr 
 			},
 		},
 	})
+}
+
+// resumeStep: after a paused rollout, applying the same configuration resumes it (Swarm tries
+// the bad tasks again, and the apply fails again, loudly). Other actions need no resume.
+func resumeStep(action, config string) resource.TestStep {
+	if action != "pause" {
+		return resource.TestStep{Config: config, PlanOnly: true, ExpectNonEmptyPlan: true}
+	}
+	return resource.TestStep{
+		Config: config,
+		ConfigPlanChecks: resource.ConfigPlanChecks{
+			PreApply: []plancheck.PlanCheck{plancheck.ExpectUnknownValue(svcAddr, tfjsonpath.New("update_state"))},
+		},
+		ExpectError: regexp.MustCompile(`(?s)Service Update Did Not Converge.*paused.*exit\s+code\s+3`),
+	}
 }
 
 func TestAccService_failedUpdateRollsBack(t *testing.T) {
