@@ -76,6 +76,9 @@ install_packages() {
 	command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 	command -v curl >/dev/null 2>&1 || missing+=(curl)
 	command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+	[ -x /usr/sbin/sshd ] || missing+=(openssh-server) # the ssh:// connection test runs its own sshd
+	command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+	command -v bc >/dev/null 2>&1 || missing+=(bc) # benchmark scripts
 	[ "${#missing[@]}" -eq 0 ] && return 0
 	# de-duplicate
 	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)

@@ -254,3 +254,72 @@ func waitForPort(t *testing.T, port int) {
 	}
 	t.Fatalf("nothing listens on port %d", port)
 }
+
+// The engine reached over ssh:// (ssh + `docker system dial-stdio`), through an sshd the test
+// runs on loopback with keys it generates.
+func TestAccProvider_ssh(t *testing.T) {
+	skipUnlessAcc(t)
+	dir := t.TempDir()
+	run := func(name string, args ...string) {
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+	}
+	run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "host"))
+	run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "id"))
+	pub, err := os.ReadFile(filepath.Join(dir, "id.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	sshd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-p", fmt.Sprint(port), "-h", filepath.Join(dir, "host"),
+		"-o", "ListenAddress=127.0.0.1", "-o", "AuthorizedKeysFile="+filepath.Join(dir, "authorized_keys"),
+		"-o", "StrictModes=no", "-o", "PermitRootLogin=prohibit-password", "-o", "UsePAM=no", "-o", "PidFile="+filepath.Join(dir, "sshd.pid"))
+	// A file, not a pipe: session processes outlive the group kill and would hold a pipe open.
+	logPath := filepath.Join(dir, "sshd.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	sshd.Stderr = logFile
+	sshd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := sshd.Start(); err != nil {
+		t.Fatalf("start sshd (scripts/swarm-up.sh installs openssh-server): %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-sshd.Process.Pid, syscall.SIGKILL); _ = sshd.Wait() })
+	waitForPort(t, port)
+
+	name := testName("ssh")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: fmt.Sprintf(`
+provider "swarm" {
+  host     = "ssh://root@127.0.0.1:%d"
+  ssh_opts = ["-i", %q, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]
+}
+
+resource "swarm_service" "test" {
+  name     = %q
+  image    = %q
+  replicas = 1
+}
+`, port, filepath.Join(dir, "id"), name, testEnv(t, "TEST_IMAGE")),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(1)),
+			},
+		}},
+	})
+	if t.Failed() {
+		log, _ := os.ReadFile(logPath)
+		t.Logf("sshd: %s", log)
+	}
+}
