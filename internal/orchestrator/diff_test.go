@@ -81,7 +81,8 @@ func TestMergeDesiredKeepsWhatTerraformDoesNotOwn(t *testing.T) {
 		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "app:v1"}},
 		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
 	}
-	got := mergeDesired(desired, observed, WriteOptions{KeepReplicas: true})
+	// The owner label alone (no KeepReplicas) keeps the policy's count.
+	got := mergeDesired(desired, observed, WriteOptions{})
 	if got.TaskTemplate.ContainerSpec.Image != "app:v1@sha256:aaaa" {
 		t.Errorf("pinned digest dropped: %s", got.TaskTemplate.ContainerSpec.Image)
 	}
@@ -104,6 +105,7 @@ func TestMergeDesiredKeepsWhatTerraformDoesNotOwn(t *testing.T) {
 	}
 	desired.TaskTemplate.ForceUpdate = 0
 	desired.TaskTemplate.ContainerSpec.Image = "app:v2"
+	delete(observed.Labels, ScalingOwnerLabel)
 	if got := mergeDesired(desired, observed, WriteOptions{}); got.TaskTemplate.ContainerSpec.Image != "app:v2" || *got.Mode.Replicated.Replicas != 1 {
 		t.Errorf("a new image or owned replicas were not taken: %s %d", got.TaskTemplate.ContainerSpec.Image, *got.Mode.Replicated.Replicas)
 	}

@@ -16,6 +16,13 @@ import (
 // Terraform never shows or removes them.
 const EngineLabelPrefix = "swarmform."
 
+// ScalingOwnerLabel, set on a service, names the scaling policy that owns its replica count.
+// While it is set, writes of the service re-send the observed count instead of the declared one.
+const ScalingOwnerLabel = EngineLabelPrefix + "scaling-policy"
+
+// ReplicasOwnedElsewhere reports whether a scaling policy owns the service's replica count.
+func ReplicasOwnedElsewhere(spec swarm.ServiceSpec) bool { return spec.Labels[ScalingOwnerLabel] != "" }
+
 // ServiceState is what the engine observed of one service.
 type ServiceState struct {
 	Service         swarm.Service
@@ -262,7 +269,7 @@ func mergeDesired(desired, observed swarm.ServiceSpec, opts WriteOptions) swarm.
 		}
 	}
 	out.Labels = labels
-	if opts.KeepReplicas && out.Mode.Replicated != nil && observed.Mode.Replicated != nil && observed.Mode.Replicated.Replicas != nil {
+	if (opts.KeepReplicas || ReplicasOwnedElsewhere(observed)) && out.Mode.Replicated != nil && observed.Mode.Replicated != nil && observed.Mode.Replicated.Replicas != nil {
 		n := *observed.Mode.Replicated.Replicas
 		out.Mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}
 	}

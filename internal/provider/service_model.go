@@ -451,6 +451,10 @@ func fromState(st *orchestrator.ServiceState, prior serviceModel) serviceModel {
 	switch {
 	case spec.Mode.Global != nil:
 		m.Mode = types.StringValue("global")
+	case orchestrator.ReplicasOwnedElsewhere(spec) && !prior.Replicas.IsNull() && !prior.Replicas.IsUnknown():
+		// A scaling policy owns the count: replicas stays the declared initial value, so the
+		// service never plans to undo the policy's decisions (and writes keep the live count).
+		m.Replicas = prior.Replicas
 	case spec.Mode.Replicated != nil && spec.Mode.Replicated.Replicas != nil:
 		m.Replicas = types.Int64Value(int64(*spec.Mode.Replicated.Replicas))
 	default:

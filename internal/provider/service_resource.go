@@ -110,7 +110,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			},
 			"replicas": schema.Int64Attribute{
 				Optional: true, Computed: true,
-				MarkdownDescription: "Number of tasks in `replicated` mode (default 1; 0 is allowed). Not allowed in `global` mode.",
+				MarkdownDescription: "Number of tasks in `replicated` mode (default 1; 0 is allowed). Not allowed in `global` mode. While a scaling policy owns the service, this is only the initial count: the policy's decisions never show as a diff here and applies of this resource keep the live count.",
 				Validators:          []validator.Int64{int64validator.AtLeast(0)},
 				PlanModifiers:       []planmodifier.Int64{replicasDefault{}},
 			},

@@ -476,3 +476,65 @@ func testCreateFails(t *testing.T, prefix, body string, want *regexp.Regexp) {
 		}},
 	})
 }
+
+// While a scaling policy owns the replica count (the owner label on the service), the service
+// resource neither plans to reset it nor resets it when it applies other changes.
+func TestAccService_replicasOwnedByPolicy(t *testing.T) {
+	name := testName("owned")
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	config := func(version string) string {
+		return serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 1\n  env = { VERSION = %q }", img, version))
+	}
+	liveReplicas := func(want uint64) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			if got := *inspectService(t, cli, name).Spec.Mode.Replicated.Replicas; got != want {
+				return fmt.Errorf("the service runs %d replicas, want %d", got, want)
+			}
+			return nil
+		}
+	}
+	setOwner := func(owner string, replicas uint64) {
+		svc := inspectService(t, cli, name)
+		spec := svc.Spec
+		if owner == "" {
+			delete(spec.Labels, "swarmform.scaling-policy")
+		} else {
+			spec.Labels["swarmform.scaling-policy"] = owner
+		}
+		spec.Mode.Replicated.Replicas = &replicas
+		if _, err := cli.ServiceUpdate(context.Background(), svc.ID, svc.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
+			t.Fatalf("set owner: %v", err)
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config("a")},
+			{
+				// A policy takes ownership and scales to 3: nothing to plan.
+				PreConfig: func() { setOwner("policy-1", 3) },
+				Config:    config("a"),
+				PlanOnly:  true,
+			},
+			{
+				// Another change rolls the tasks but keeps the policy's 3 replicas.
+				Config: config("b"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("replicas"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(3)),
+				},
+				Check: liveReplicas(3),
+			},
+			{
+				// Ownership released: the declared count applies again.
+				PreConfig:          func() { setOwner("", 3) },
+				Config:             config("b"),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{Config: config("b"), Check: liveReplicas(1)},
+		},
+	})
+}
