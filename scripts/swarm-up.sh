@@ -7,7 +7,9 @@
 #   * the test images swarmform-testapp:{latest,v1,v2}, built FROM scratch from
 #     testdata/testapp without pulling anything;
 #   * a private registry on 127.0.0.1:5000 with htpasswd auth, holding
-#     127.0.0.1:5000/swarmform/testapp:{v1,v2}.
+#     127.0.0.1:5000/swarmform/testapp:{v1,v2};
+#   * a Prometheus server on 127.0.0.1:19090 (Debian's package, started by hand
+#     like dockerd) for the Prometheus metric source tests.
 #
 # Idempotent: every step checks first and is skipped when already done, so a
 # second run takes a few seconds. Must run as root on Debian.
@@ -38,6 +40,13 @@ REGISTRY_HTPASSWD="$REGISTRY_CONF_DIR/registry.htpasswd"
 REGISTRY_DATA=/var/lib/swarmform-registry
 REGISTRY_LOG=/var/log/swarmform-registry.log
 REGISTRY_PIDFILE=/var/run/swarmform-registry.pid
+
+PROMETHEUS_ADDR=127.0.0.1:19090
+PROMETHEUS_URL="http://$PROMETHEUS_ADDR"
+PROMETHEUS_DIR=/tmp/swarmform-prometheus
+PROMETHEUS_CONF="$PROMETHEUS_DIR/prometheus.yml"
+PROMETHEUS_LOG="$PROMETHEUS_DIR/prometheus.log"
+PROMETHEUS_PIDFILE="$PROMETHEUS_DIR/prometheus.pid"
 
 ENV_FILE=/tmp/swarmform-env
 
@@ -79,13 +88,30 @@ install_packages() {
 	[ -x /usr/sbin/sshd ] || missing+=(openssh-server) # the ssh:// connection test runs its own sshd
 	command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 	command -v bc >/dev/null 2>&1 || missing+=(bc) # benchmark scripts
+	command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 	[ "${#missing[@]}" -eq 0 ] && return 0
 	# de-duplicate
 	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 	log "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >&2
+	export NEEDRESTART_SUSPEND=1 # needrestart's apt hook only adds noise here
+	# Without systemd, maintainer scripts (prometheus, docker.io) fall back to
+	# their init scripts; a policy-rc.d answering 101 ("action forbidden")
+	# keeps them from starting or waiting for daemons. We start what we need
+	# ourselves below. An existing policy-rc.d is left as it is.
+	local policy=/usr/sbin/policy-rc.d ours=0
+	if ! [ -e "$policy" ]; then
+		printf '#!/bin/sh\n# Temporary, from swarm-up.sh: start no services during apt-get install.\nexit 101\n' >"$policy"
+		chmod 0755 "$policy"
+		ours=1
+	fi
+	local rc=0
+	{
+		apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 &&
+			apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >&2
+	} || rc=$?
+	[ "$ours" -eq 0 ] || rm -f "$policy"
+	[ "$rc" -eq 0 ] || die "apt-get install ${missing[*]} failed (exit $rc)"
 }
 
 # ---------------------------------------------------------------------------
@@ -366,6 +392,93 @@ push_images() {
 }
 
 # ---------------------------------------------------------------------------
+# 6. Prometheus
+# ---------------------------------------------------------------------------
+prometheus_ready() { curl -fsS -o /dev/null -m 2 "$PROMETHEUS_URL/-/ready" 2>/dev/null; }
+
+# write_prometheus_config: (re)write the config; prints "changed" when it did.
+write_prometheus_config() {
+	mkdir -p "$PROMETHEUS_DIR/data"
+	local want="$TMPDIR_SWARMUP/prometheus.yml"
+	# Prometheus scrapes itself, so there is always a real series (up,
+	# prometheus_build_info, ...) for the tests; the short interval makes new
+	# samples show up quickly.
+	cat >"$want" <<EOF
+# Written by scripts/swarm-up.sh (terraform-provider-swarm test Prometheus).
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ['$PROMETHEUS_ADDR']
+EOF
+	if ! cmp -s "$want" "$PROMETHEUS_CONF"; then
+		cp "$want" "$PROMETHEUS_CONF"
+		echo changed
+	fi
+}
+
+# prometheus_alive PID: PID is a running prometheus. A zombie does not count:
+# PID 1 here may not reap orphans, and kill -0 succeeds on a zombie.
+prometheus_alive() {
+	local stat
+	[ "$(cat "/proc/$1/comm" 2>/dev/null)" = prometheus ] || return 1
+	stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+	stat="${stat##*) }" # the state follows "(comm) "
+	[ "${stat%% *}" != Z ]
+}
+
+# our_prometheus_pid: the pid from our pid file, if that process still runs.
+our_prometheus_pid() {
+	[ -s "$PROMETHEUS_PIDFILE" ] || return 0
+	local pid
+	pid="$(cat "$PROMETHEUS_PIDFILE")"
+	if prometheus_alive "$pid"; then
+		echo "$pid"
+	fi
+}
+
+ensure_prometheus() {
+	local changed pid i
+	changed="$(write_prometheus_config)"
+	pid="$(our_prometheus_pid)"
+	if prometheus_ready; then
+		if [ -n "$changed" ] && [ -n "$pid" ]; then
+			# Prometheus re-reads its config on SIGHUP; no restart needed.
+			log "reloading Prometheus config (pid $pid)"
+			kill -HUP "$pid"
+		fi
+		return 0
+	fi
+
+	if [ -z "$pid" ]; then
+		if (exec 3<>"/dev/tcp/${PROMETHEUS_ADDR%:*}/${PROMETHEUS_ADDR##*:}") 2>/dev/null; then
+			die "something else listens on $PROMETHEUS_ADDR and is not a ready Prometheus; free port ${PROMETHEUS_ADDR##*:}"
+		fi
+		log "starting prometheus on $PROMETHEUS_ADDR (log: $PROMETHEUS_LOG)"
+		printf '\n==== %s swarm-up: prometheus --config.file=%s\n' "$(date -Is)" "$PROMETHEUS_CONF" >>"$PROMETHEUS_LOG"
+		setsid nohup prometheus \
+			--config.file="$PROMETHEUS_CONF" \
+			--storage.tsdb.path="$PROMETHEUS_DIR/data" \
+			--web.listen-address="$PROMETHEUS_ADDR" >>"$PROMETHEUS_LOG" 2>&1 </dev/null &
+		pid=$!
+		disown "$pid" 2>/dev/null || true
+		echo "$pid" >"$PROMETHEUS_PIDFILE"
+	else
+		log "prometheus (pid $pid) is running but not ready yet; waiting"
+	fi
+	# TSDB replay after a restart can take a few seconds; allow up to 60s.
+	for ((i = 0; i < 300; i++)); do
+		prometheus_ready && return 0
+		prometheus_alive "$pid" || break
+		sleep 0.2
+	done
+	tail -n 30 "$PROMETHEUS_LOG" >&2 || true
+	die "prometheus did not become ready on $PROMETHEUS_URL"
+}
+
+# ---------------------------------------------------------------------------
 main() {
 	local t0=$SECONDS
 	install_packages
@@ -375,6 +488,7 @@ main() {
 	ensure_registry
 	push_images
 	remove_stale_images
+	ensure_prometheus
 
 	local env_lines
 	env_lines="$(
@@ -387,6 +501,7 @@ TEST_REGISTRY_IMAGE=$REGISTRY_REPO:v1
 TEST_REGISTRY_IMAGE_V2=$REGISTRY_REPO:v2
 TEST_REGISTRY_USER=$REGISTRY_USER
 TEST_REGISTRY_PASSWORD=$REGISTRY_PASSWORD
+TEST_PROMETHEUS=$PROMETHEUS_URL
 EOF
 	)"
 	{
