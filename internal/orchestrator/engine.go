@@ -30,6 +30,8 @@ type Engine struct {
 	snap *Snapshot
 	gen  uint64
 	sf   singleflight.Group
+
+	nodeIDCache
 }
 
 // New connects to the engine described by cfg and checks that it is a Swarm manager.

@@ -38,9 +38,13 @@ type MetricKind int
 const (
 	// MetricUtilisation is an average utilisation per ready task, in percent (cpu, memory).
 	MetricUtilisation MetricKind = iota
-	// MetricValue is one value for the whole service (a Prometheus query against its
-	// target_value).
+	// MetricValue is one value for the whole service that more replicas bring down, such as
+	// a queue's age or a latency (a Prometheus query against its target_value).
 	MetricValue
+	// MetricAverageValue is a total divided by the current replica count, such as requests
+	// per second per replica (a Prometheus query against its target_average_value); the
+	// formula then gives ceil(total/target).
+	MetricAverageValue
 )
 
 // MetricReading is one metric as observed now. Observed is already computed over ready tasks
@@ -260,8 +264,11 @@ func (m MetricReading) missing() bool {
 // recommend applies HPA's formula to one metric.
 func (m MetricReading) recommend(cur int, tolerance float64) (int, string) {
 	at := fmt.Sprintf("%s at %s%% against a %s%% target", m.Name, scalingNumber(m.Observed), scalingNumber(m.Target))
-	if m.Kind == MetricValue {
+	switch m.Kind {
+	case MetricValue:
 		at = fmt.Sprintf("%s at %s against a target of %s", m.Name, scalingNumber(m.Observed), scalingNumber(m.Target))
+	case MetricAverageValue:
+		at = fmt.Sprintf("%s at %s per replica against a target of %s", m.Name, scalingNumber(m.Observed), scalingNumber(m.Target))
 	}
 	if math.Abs(m.Observed/m.Target-1) <= tolerance+scalingEpsilon {
 		return cur, fmt.Sprintf("%s is within the %s%% tolerance", at, scalingNumber(tolerance*100))

@@ -95,6 +95,9 @@ func TestDecideScaling(t *testing.T) {
 		{name: "a Prometheus value beats a quiet cpu",
 			in: input(2, cpu(50, 60), value("prometheus", 250, 100)), want: 5, wantRec: 5,
 			reason: []string{"prometheus at 250 against a target of 100 (ceil(2 × 250/100) = 5)"}},
+		{name: "an average value: 250 per replica on 2 replicas, 100 each, needs 5",
+			in: input(2, MetricReading{Name: "rps", Kind: MetricAverageValue, Observed: 250, Target: 100}), want: 5, wantRec: 5,
+			reason: []string{"rps at 250 per replica against a target of 100 (ceil(2 × 250/100) = 5)"}},
 
 		// Missing data.
 		{name: "a missing metric blocks scale-down",

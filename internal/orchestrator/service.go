@@ -20,9 +20,6 @@ const EngineLabelPrefix = "swarmform."
 // While it is set, writes of the service re-send the observed count instead of the declared one.
 const ScalingOwnerLabel = EngineLabelPrefix + "scaling-policy"
 
-// ReplicasOwnedElsewhere reports whether a scaling policy owns the service's replica count.
-func ReplicasOwnedElsewhere(spec swarm.ServiceSpec) bool { return spec.Labels[ScalingOwnerLabel] != "" }
-
 // ServiceState is what the engine observed of one service.
 type ServiceState struct {
 	Service         swarm.Service
