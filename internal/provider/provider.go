@@ -201,7 +201,7 @@ func engineConfig(m providerModel) (orchestrator.Config, bool) {
 }
 
 func (p *swarmProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewServiceResource}
+	return []func() resource.Resource{NewServiceResource, NewScalingPolicyResource}
 }
 
 func (p *swarmProvider) DataSources(context.Context) []func() datasource.DataSource {

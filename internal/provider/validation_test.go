@@ -2,6 +2,7 @@ package provider
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -59,4 +60,62 @@ func TestServiceValidation(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Policy input errors, at plan time with the attribute path, without a swarm.
+func TestScalingPolicyValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want string
+	}{
+		{"max below min", `min_replicas = 3
+  max_replicas = 2`, `Invalid Replica Bounds.*Attribute max_replicas: max_replicas \(2\) must be at least min_replicas \(3\)`},
+		{"unknown metric type", `metrics = [{ type = "disk", target_utilization = 50 }]`, `metrics\[0\]\.type value must be one of`},
+		{"cpu without a target", `metrics = [{ type = "cpu" }]`, `Missing Attribute.*metrics\[0\]\.target_utilization: A cpu metric needs target_utilization`},
+		{"cpu with a query", `metrics = [{ type = "cpu", target_utilization = 50, query = "up" }]`, `Attribute Not Allowed.*metrics\[0\]\.query: query does not apply to a cpu metric`},
+		{"zero target", `metrics = [{ type = "memory", target_utilization = 0 }]`, `Invalid Target.*target_utilization must be above 0`},
+		{"two cpu metrics", `metrics = [{ type = "cpu", target_utilization = 50 }, { type = "cpu", target_utilization = 70 }]`, `Duplicate Metric.*metrics\[1\]\.type`},
+		{"prometheus without an address", `metrics = [{ type = "prometheus", query = "up", target_value = 1 }]`, `Missing Attribute.*metrics\[0\]\.address`},
+		{"prometheus with both targets", `metrics = [{ type = "prometheus", query = "up", address = "http://p:9090", target_value = 1, target_average_value = 2 }]`, `Exactly One Target.*metrics\[0\]\.target_value`},
+		{"prometheus credentials in the address", `metrics = [{ type = "prometheus", query = "up", address = "http://u:secret@p:9090", target_value = 1 }]`, `Invalid Prometheus Address.*must not carry credentials`},
+		{"prometheus address without scheme", `metrics = [{ type = "prometheus", query = "up", address = "prometheus:9090", target_value = 1 }]`, `Invalid Prometheus Address.*http:// or https://`},
+		{"tolerance of 1", `tolerance = 1`, `Invalid Tolerance.*Attribute tolerance`},
+		{"negative window", `scale_down = { stabilization_window = "-5m" }`, `scale_down\.stabilization_window`},
+		{"negative step", `scale_up = { max_step = -1 }`, `scale_up\.max_step value must be at least 0`},
+		{"bad cron", `schedules = [{ cron = "0 25 * * *", duration = "1h" }]`, `Invalid Cron Expression.*schedules\[0\]\.cron:.*hour field "25": 25 is outside 0-23`},
+		{"cron with six fields", `schedules = [{ cron = "0 0 8 * * 1", duration = "1h" }]`, `Invalid Cron Expression.*has 6 fields, want 5`},
+		{"schedule too long", `schedules = [{ cron = "0 8 * * *", duration = "200h" }]`, `Invalid Schedule Duration.*schedules\[0\]\.duration`},
+		{"unknown time zone", `schedules = [{ cron = "0 8 * * *", duration = "1h", timezone = "Mars/Olympus" }]`, `Unknown Time Zone.*schedules\[0\]\.timezone`},
+		{"schedule bounds against the policy's", `schedules = [{ cron = "0 8 * * *", duration = "1h", min_replicas = 20 }]`, `Invalid Replica Bounds.*schedules\[0\]\.max_replicas.*max_replicas \(10\) must be at least min_replicas \(20\)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := tc.body
+			if !strings.Contains(body, "min_replicas = 3") {
+				body = "min_replicas = 1\n  max_replicas = 10\n  " + body
+			}
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config: `
+provider "swarm" {}
+
+resource "swarm_scaling_policy" "test" {
+  service_id = "web"
+  ` + body + `
+}
+`,
+					PlanOnly:    true,
+					ExpectError: errRe2(tc.want),
+				}},
+			})
+		})
+	}
+}
+
+// errRe2 compiles a regular expression in which each space may be any run of white space, as
+// Terraform wraps long messages.
+func errRe2(re string) *regexp.Regexp {
+	return regexp.MustCompile(`(?s)` + strings.ReplaceAll(re, " ", `\s+`))
 }

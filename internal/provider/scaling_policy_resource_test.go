@@ -1,0 +1,287 @@
+package provider
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/client"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
+)
+
+const policyAddr = "swarm_scaling_policy.test"
+
+// policyConfig is a service plus a policy attached to it; an empty policy body leaves the
+// policy out.
+func policyConfig(name, service, policy string) string {
+	cfg := serviceConfig(name, service)
+	if policy != "" {
+		cfg += fmt.Sprintf(`
+resource "swarm_scaling_policy" "test" {
+  service_id = swarm_service.test.id
+%s
+}
+`, policy)
+	}
+	return cfg
+}
+
+// liveReplicasOf checks the replica count in the service's spec, straight from the engine.
+func liveReplicasOf(t *testing.T, cli *client.Client, name string, want uint64) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if got := *inspectService(t, cli, name).Spec.Mode.Replicated.Replicas; got != want {
+			return fmt.Errorf("the service has %d replicas, want %d", got, want)
+		}
+		return nil
+	}
+}
+
+func expectPlanned(attr string, v knownvalue.Check) plancheck.PlanCheck {
+	return plancheck.ExpectKnownValue(policyAddr, tfjsonpath.New(attr), v)
+}
+
+func expectState(attr string, v knownvalue.Check) statecheck.StateCheck {
+	return statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New(attr), v)
+}
+
+// A CPU-bound workload with a small CPU limit grows to its maximum in one apply, and the plans
+// after that stay empty (service included) while it keeps burning. Once idle it shrinks, but
+// only after the scale-down stabilization window.
+func TestAccScalingPolicy_cpu(t *testing.T) {
+	name := testName("cpu")
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	service := func(burn bool) string {
+		env := `{ VERSION = "idle" }`
+		if burn {
+			env = `{ BURN_CPU = "1" }`
+		}
+		return fmt.Sprintf(`  image = %q
+  replicas = 1
+  env = %s
+  resources = { limits = { cpus = 0.05 } }
+  rolling_update = { parallelism = 3, monitor = "1s" }`, img, env)
+	}
+	const window = 45 * time.Second
+	policy := `  min_replicas = 1
+  max_replicas = 3
+  metrics = [{ type = "cpu", target_utilization = 40 }]
+  scale_down = { stabilization_window = "45s" }`
+	var scaledUpAt time.Time
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: policyConfig(name, service(true), "")},
+			{
+				// Burning 100% of a 0.05 CPU limit against a 40% target: ceil(1 × 100/40) = 3.
+				// A new policy makes its first decision at apply.
+				Config: policyConfig(name, service(true), policy),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(policyAddr, tfjsonpath.New("desired_replicas")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectState("desired_replicas", knownvalue.Int64Exact(3)),
+					expectState("decision", knownvalue.StringRegexp(regexp.MustCompile(`^cpu at \d+(\.\d+)?% against a 40% target .*; 1 -> 3`))),
+					expectState("current_replicas", knownvalue.Int64Exact(3)),
+					expectState("last_scaled_at", knownvalue.StringRegexp(regexp.MustCompile(`^\d{4}-\d\d-\d\dT`))),
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("replicas"), knownvalue.Int64Exact(1)),
+				},
+				Check: resource.ComposeTestCheckFunc(liveReplicasOf(t, cli, name, 3), func(*terraform.State) error {
+					scaledUpAt = time.Now()
+					return nil
+				}),
+			},
+			{
+				// Still burning, already at max_replicas: nothing to plan, service or policy.
+				Config:   policyConfig(name, service(true), policy),
+				PlanOnly: true,
+			},
+			{
+				// The workload goes idle (a rolling update the policy's count survives); the
+				// plan after it is still empty, because the window holds the scale-down.
+				Config: policyConfig(name, service(false), policy),
+				Check:  liveReplicasOf(t, cli, name, 3),
+			},
+			{
+				PreConfig: func() { time.Sleep(time.Until(scaledUpAt.Add(window + time.Second))) },
+				Config:    policyConfig(name, service(false), policy),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					expectPlanned("desired_replicas", knownvalue.Int64Exact(1)),
+					expectPlanned("decision", knownvalue.StringRegexp(regexp.MustCompile(`raised to min_replicas 1; 3 -> 1`))),
+					plancheck.ExpectNonEmptyPlan(),
+				}},
+				Check: liveReplicasOf(t, cli, name, 1),
+			},
+		},
+	})
+}
+
+// Bounds alone move the count; import reproduces the policy; a dry run decides without
+// scaling and hands the count back to the service; destroying the policy keeps the size.
+func TestAccScalingPolicy_boundsImportDryRun(t *testing.T) {
+	name := testName("bounds")
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	service := func(replicas int) string {
+		return fmt.Sprintf("  image = %q\n  replicas = %d", img, replicas)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: policyConfig(name, service(1), "")},
+			{
+				Config: policyConfig(name, service(1), "  min_replicas = 2\n  max_replicas = 4"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectState("desired_replicas", knownvalue.Int64Exact(2)),
+					expectState("decision", knownvalue.StringExact("no metrics are configured, so only the bounds move the replica count; raised to min_replicas 2; 1 -> 2")),
+					expectState("id", knownvalue.NotNull()),
+					expectState("tolerance", knownvalue.Float64Exact(0.1)),
+					expectState("scale_down", knownvalue.ObjectExact(map[string]knownvalue.Check{
+						"stabilization_window": knownvalue.StringExact("5m"), "max_step": knownvalue.Int64Exact(0), "max_percent": knownvalue.Int64Exact(0),
+					})),
+				},
+				Check: liveReplicasOf(t, cli, name, 2),
+			},
+			{
+				ResourceName:            policyAddr,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+			{
+				// Import by service name gives the same policy.
+				ResourceName:            policyAddr,
+				ImportState:             true,
+				ImportStateId:           name,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+			{
+				Config: policyConfig(name, service(1), "  min_replicas = 0\n  max_replicas = 1"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					expectPlanned("desired_replicas", knownvalue.Int64Exact(1)),
+					expectPlanned("decision", knownvalue.StringRegexp(regexp.MustCompile(`lowered to max_replicas 1; 2 -> 1$`))),
+				}},
+				Check: liveReplicasOf(t, cli, name, 1),
+			},
+			{
+				// A dry run decides 3 but leaves the service at 1, and the service's own
+				// replicas (1) owns the count again.
+				Config: policyConfig(name, service(1), "  min_replicas = 3\n  max_replicas = 5\n  dry_run = true"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					expectPlanned("desired_replicas", knownvalue.Int64Exact(3)),
+					expectPlanned("current_replicas", knownvalue.Int64Exact(1)),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{expectState("dry_run", knownvalue.Bool(true))},
+				Check: resource.ComposeTestCheckFunc(liveReplicasOf(t, cli, name, 1), func(*terraform.State) error {
+					if orchestrator.ReplicasOwnedElsewhere(inspectService(t, cli, name).Spec) {
+						return fmt.Errorf("a dry-run policy took the replica count from the service")
+					}
+					return nil
+				}),
+			},
+			{
+				Config: policyConfig(name, service(1), "  min_replicas = 2\n  max_replicas = 5"),
+				Check:  liveReplicasOf(t, cli, name, 2),
+			},
+			{
+				// Destroying the policy keeps the service at its size and removes the labels;
+				// the service's replicas (1) then plans a change back, as it should.
+				Config: policyConfig(name, service(1), ""),
+				Check: resource.ComposeTestCheckFunc(liveReplicasOf(t, cli, name, 2), func(*terraform.State) error {
+					for k := range inspectService(t, cli, name).Spec.Labels {
+						if strings.HasPrefix(k, "swarmform.scaling") {
+							return fmt.Errorf("label %s is still on the service", k)
+						}
+					}
+					return nil
+				}),
+				ExpectNonEmptyPlan: true,
+			},
+			{Config: policyConfig(name, service(1), ""), Check: liveReplicasOf(t, cli, name, 1)},
+		},
+	})
+}
+
+// A second policy for the same service fails with a clear error.
+func TestAccScalingPolicy_onePerService(t *testing.T) {
+	name := testName("onepol")
+	img := os.Getenv("TEST_IMAGE")
+	policy := "  min_replicas = 1\n  max_replicas = 2"
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: policyConfig(name, fmt.Sprintf("  image = %q", img), policy)},
+			{
+				Config: policyConfig(name, fmt.Sprintf("  image = %q", img), policy) + `
+resource "swarm_scaling_policy" "second" {
+  service_id   = swarm_service.test.id
+  min_replicas = 1
+  max_replicas = 5
+}
+`,
+				ExpectError: errRe("Service Already Has a Scaling Policy"),
+			},
+		},
+	})
+}
+
+// A Prometheus query drives the count; a query without data holds the count and warns.
+func TestAccScalingPolicy_prometheus(t *testing.T) {
+	name := testName("prom")
+	img := os.Getenv("TEST_IMAGE")
+	prom := testEnv(t, "TEST_PROMETHEUS")
+	cli := testDocker(t)
+	policy := func(query string) string {
+		return fmt.Sprintf(`  min_replicas = 1
+  max_replicas = 5
+  metrics = [{ type = "prometheus", address = %q, query = %q, target_average_value = 100 }]`, prom, query)
+	}
+	service := fmt.Sprintf("  image = %q", img)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: policyConfig(name, service, "")},
+			{
+				Config: policyConfig(name, service, policy("vector(250)")),
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectState("desired_replicas", knownvalue.Int64Exact(3)),
+					expectState("decision", knownvalue.StringExact(`query "vector(250)" at 250 per replica against a target of 100 (ceil(1 × 250/100) = 3); 1 -> 3`)),
+				},
+				Check: liveReplicasOf(t, cli, name, 3),
+			},
+			{
+				// 250 shared by 3 is 83.33 per replica: ceil(3 × 83.33/100) = 3, steady.
+				Config:   policyConfig(name, service, policy("vector(250)")),
+				PlanOnly: true,
+			},
+			{
+				// A changed query is new to the observation, so it is decided at apply. No data:
+				// the count is kept (no scale-down on missing metrics).
+				Config: policyConfig(name, service, policy("swarmform_no_such_metric")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(policyAddr, tfjsonpath.New("desired_replicas")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectState("desired_replicas", knownvalue.Int64Exact(3)),
+					expectState("decision", knownvalue.StringRegexp(regexp.MustCompile(`^no data for query "swarmform_no_such_metric", so the replica count is kept; stays at 3$`))),
+				},
+				Check: liveReplicasOf(t, cli, name, 3),
+			},
+		},
+	})
+}
