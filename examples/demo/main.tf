@@ -42,10 +42,42 @@ resource "swarm_service" "web" {
   }
 }
 
+# A background worker whose size a scaling policy owns: each plan reads its CPU use and shows
+# the decision; each apply scales to what the plan showed. Its `replicas` is only the initial
+# size. Make it busy to watch it grow:
+#   docker service update --env-add BURN_CPU=1 demo-worker   (then terraform plan)
+resource "swarm_service" "worker" {
+  name     = "demo-worker"
+  image    = "swarmform-testapp:v1"
+  replicas = 1
+  labels   = { stack = "demo" }
+
+  resources = {
+    limits = { cpus = 0.1, memory = "32MiB" }
+  }
+}
+
+resource "swarm_scaling_policy" "worker" {
+  service_id   = swarm_service.worker.id
+  min_replicas = 1
+  max_replicas = 4
+
+  metrics = [
+    { type = "cpu", target_utilization = 60 },
+    { type = "memory", target_utilization = 80 },
+  ]
+
+  scale_down = { stabilization_window = "1m" }
+}
+
 output "service_id" {
   value = swarm_service.web.id
 }
 
 output "running_replicas" {
   value = swarm_service.web.running_replicas
+}
+
+output "worker_decision" {
+  value = swarm_scaling_policy.worker.decision
 }
