@@ -51,6 +51,9 @@ type scalingPolicyResource struct {
 // that the stabilization history records what the metrics said when the reviewer saw the plan.
 const plannedKey = "planned_decision"
 
+// scaleProgressDeadline fails a scaling apply when no new task has started for this long.
+const scaleProgressDeadline = 3 * time.Minute
+
 type plannedDecision struct {
 	At             int64 `json:"at"`
 	Recommendation int   `json:"recommendation"`
@@ -401,6 +404,13 @@ func (r *scalingPolicyResource) ModifyPlan(ctx context.Context, req resource.Mod
 	if resp.Diagnostics.HasError() || !policyKnown(plan) {
 		return
 	}
+	if !creating && plan.ServiceID.ValueString() != state.ServiceID.ValueString() {
+		// Another service: the policy is replaced, and the observation is of the old service.
+		plan.ID, plan.DesiredReplicas, plan.CurrentReplicas = types.StringUnknown(), types.Int64Unknown(), types.Int64Unknown()
+		plan.Decision, plan.LastScaledAt = types.StringUnknown(), types.StringUnknown()
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+		creating = true
+	}
 	if creating {
 		// Nothing was observed yet: the first decision is made at apply. Only check that the
 		// service can take a policy.
@@ -720,7 +730,9 @@ func (r *scalingPolicyResource) apply(ctx context.Context, plan scalingPolicyMod
 	if w.Replicas == nil || res.Outcome != orchestrator.OutcomeUpdated {
 		return obs
 	}
-	if _, err := r.engine.WaitConverged(ctx, t.Service.ID, res.Since, orchestrator.WaitOptions{}); err != nil {
+	// A task that cannot be placed (no node has the resources it reserves) would otherwise
+	// keep the apply waiting until the timeout.
+	if _, err := r.engine.WaitConverged(ctx, t.Service.ID, res.Since, orchestrator.WaitOptions{ProgressDeadline: scaleProgressDeadline}); err != nil {
 		addEngineError(diags, "Scaling Did Not Converge", fmt.Sprintf("Service %s was scaled from %d to %d replicas, but the tasks did not all start", t.Service.Spec.Name, t.Replicas, desired), err)
 	}
 	return obs

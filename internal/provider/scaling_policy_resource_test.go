@@ -1,13 +1,17 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -284,4 +288,62 @@ func TestAccScalingPolicy_prometheus(t *testing.T) {
 			},
 		},
 	})
+}
+
+// Scaling adds tasks without restarting the running ones, and never goes above what placement
+// can hold: with 2 tasks per node on this one-node swarm, min_replicas 4 is capped at 2.
+func TestAccScalingPolicy_placementCapNoRestart(t *testing.T) {
+	name := testName("cap")
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	service := fmt.Sprintf("  image = %q\n  replicas = 1\n  placement = { max_replicas_per_node = 2 }", img)
+	var firstTask string
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: policyConfig(name, service, ""),
+				Check: func(*terraform.State) error {
+					ids := runningTaskIDs(t, cli, name)
+					if len(ids) != 1 {
+						return fmt.Errorf("want 1 running task, got %v", ids)
+					}
+					firstTask = ids[0]
+					return nil
+				},
+			},
+			{
+				Config: policyConfig(name, service, "  min_replicas = 4\n  max_replicas = 6"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectState("desired_replicas", knownvalue.Int64Exact(2)),
+					expectState("decision", knownvalue.StringRegexp(regexp.MustCompile(`raised to min_replicas 4; capped at 2 by placement .*; 1 -> 2$`))),
+				},
+				Check: resource.ComposeTestCheckFunc(liveReplicasOf(t, cli, name, 2), func(*terraform.State) error {
+					ids := runningTaskIDs(t, cli, name)
+					if len(ids) != 2 || (ids[0] != firstTask && ids[1] != firstTask) {
+						return fmt.Errorf("after scaling to 2 the running tasks are %v; the first task %s should still run", ids, firstTask)
+					}
+					return nil
+				}),
+			},
+		},
+	})
+}
+
+// runningTaskIDs lists the IDs of a service's running tasks.
+func runningTaskIDs(t *testing.T, cli *client.Client, service string) []string {
+	t.Helper()
+	tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", service), filters.Arg("desired-state", "running"))})
+	if err != nil {
+		t.Fatalf("list tasks: %v", err)
+	}
+	var ids []string
+	for _, task := range tasks {
+		if task.Status.State == swarm.TaskStateRunning {
+			ids = append(ids, task.ID)
+		}
+	}
+	sort.Strings(ids)
+	return ids
 }

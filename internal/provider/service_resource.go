@@ -482,6 +482,11 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if req.State.Get(ctx, &state).HasError() || req.Plan.Get(ctx, &plan).HasError() {
 		return // unknown values in the plan: the kind of change is decided at apply
 	}
+	live, owned := r.policyOwnedReplicas(ctx, state.ID.ValueString())
+	if owned && !plan.Replicas.IsUnknown() && !plan.Replicas.Equal(state.Replicas) {
+		addPathWarning(&resp.Diagnostics, path.Root("replicas"), "Replicas Owned by a Scaling Policy",
+			fmt.Sprintf("A swarm_scaling_policy owns the replica count of service %q, so this change of replicas does not resize it (it keeps its %d replicas). Change the policy's min_replicas and max_replicas instead, or remove the policy first.", plan.Name.ValueString(), live))
+	}
 	if orchestrator.Classify(state.toSpec(), plan.toSpec()) != orchestrator.ChangeTaskTemplate {
 		return
 	}
@@ -491,7 +496,11 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 	tasks := "every task"
 	if plan.Mode.ValueString() != "global" {
-		tasks = fmt.Sprintf("all %d task(s)", plan.Replicas.ValueInt64())
+		n := plan.Replicas.ValueInt64()
+		if owned {
+			n = int64(live)
+		}
+		tasks = fmt.Sprintf("all %d task(s)", n)
 	}
 	batch := fmt.Sprintf("%d at a time", u.Parallelism.ValueInt64())
 	if u.Parallelism.ValueInt64() == 0 {
@@ -505,6 +514,22 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 // readInto reads the service and stores it, with prior deciding null-versus-empty collections.
 type stateSetter interface {
 	Set(ctx context.Context, val any) diag.Diagnostics
+}
+
+// policyOwnedReplicas reports whether a scaling policy owns the service's replica count, and
+// the count it runs, from the shared snapshot.
+func (r *serviceResource) policyOwnedReplicas(ctx context.Context, id string) (int, bool) {
+	if r.engine == nil || id == "" {
+		return 0, false
+	}
+	st, err := r.engine.Service(ctx, id)
+	if err != nil || !orchestrator.ReplicasOwnedElsewhere(st.Service.Spec) {
+		return 0, false
+	}
+	if rep := st.Service.Spec.Mode.Replicated; rep != nil && rep.Replicas != nil {
+		return int(*rep.Replicas), true
+	}
+	return 0, false
 }
 
 func (r *serviceResource) readInto(ctx context.Context, id string, prior serviceModel, st stateSetter, diags *diag.Diagnostics) {
