@@ -86,17 +86,36 @@ func TestAccScalingPolicy_cpu(t *testing.T) {
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: policyConfig(name, service(true), "")},
 			{
-				// Burning 100% of a 0.05 CPU limit against a 40% target: ceil(1 × 100/40) = 3.
-				// A new policy makes its first decision at apply.
-				Config: policyConfig(name, service(true), policy),
+				// Idle: a new policy makes its first decision at apply, and keeps 1 replica.
+				Config: policyConfig(name, service(false), policy),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectUnknownValue(policyAddr, tfjsonpath.New("desired_replicas")),
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{
-					expectState("desired_replicas", knownvalue.Int64Exact(3)),
-					expectState("decision", knownvalue.StringRegexp(regexp.MustCompile(`^cpu at \d+(\.\d+)?% against a 40% target .*; 1 -> 3`))),
+					expectState("desired_replicas", knownvalue.Int64Exact(1)),
+					expectState("decision", knownvalue.StringRegexp(regexp.MustCompile(`^cpu at \d+(\.\d+)?% against a 40% target .*; stays at 1$`))),
+					expectState("last_scaled_at", knownvalue.Null()),
+				},
+				Check: liveReplicasOf(t, cli, name, 1),
+			},
+			{
+				// The workload starts burning (a rolling update); the plan after it wants more.
+				Config:             policyConfig(name, service(true), policy),
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				// Burning 100% of a 0.05 CPU limit against a 40% target: the plan itself says
+				// ceil(1 × 100/40) = 3, and the apply delivers exactly that.
+				Config: policyConfig(name, service(true), policy),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionNoop),
+					expectPlanned("desired_replicas", knownvalue.Int64Exact(3)),
+					expectPlanned("current_replicas", knownvalue.Int64Exact(3)),
+					expectPlanned("decision", knownvalue.StringRegexp(regexp.MustCompile(`^cpu at \d+(\.\d+)?% against a 40% target \(ceil\(1 × [\d.]+/40\) = 3\); 1 -> 3$`))),
+					plancheck.ExpectUnknownValue(policyAddr, tfjsonpath.New("last_scaled_at")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
 					expectState("current_replicas", knownvalue.Int64Exact(3)),
 					expectState("last_scaled_at", knownvalue.StringRegexp(regexp.MustCompile(`^\d{4}-\d\d-\d\dT`))),
 					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("replicas"), knownvalue.Int64Exact(1)),
