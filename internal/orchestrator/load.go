@@ -19,8 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// statsConcurrency bounds the stats calls in flight; each one takes about a second, because
-// the daemon samples twice to compute a CPU delta.
+// statsConcurrency bounds the stats calls in flight.
 const statsConcurrency = 16
 
 // Load is the utilisation of a service's ready tasks.
@@ -68,20 +67,8 @@ func (e *Engine) ServiceLoad(ctx context.Context, svc swarm.Service) (Load, erro
 		}
 	}
 
-	samples := make([]taskSample, len(containers))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(statsConcurrency)
-	for i, id := range containers {
-		g.Go(func() error {
-			s, err := e.sampleContainer(gctx, id)
-			if err != nil {
-				return err
-			}
-			samples[i] = s
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	samples, err := e.sampleContainers(ctx, containers)
+	if err != nil {
 		return load, err
 	}
 	var cpuSum, memSum float64
@@ -108,38 +95,51 @@ type taskSample struct {
 	memory float64 // bytes in use, without the reclaimable page cache
 }
 
-// sampleContainer reads one container's stats. stream=false makes the daemon return a
-// sample together with the one before it, about a second earlier, which gives the CPU rate.
-func (e *Engine) sampleContainer(ctx context.Context, id string) (taskSample, error) {
-	resp, err := e.cli.ContainerStats(ctx, id, false)
-	if err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return taskSample{}, nil
-		}
-		return taskSample{}, e.wrap("read stats of container "+shortID(id), err)
+// sampleContainers reads every container's stats concurrently. A non-streaming stats call
+// returns the daemon's next sample together with the one before it, a second apart, which
+// gives the CPU rate; it takes one to two seconds, whatever the number of containers. (A
+// one-shot call waits for the next sample too, so two of them are no faster.)
+func (e *Engine) sampleContainers(ctx context.Context, ids []string) ([]taskSample, error) {
+	out := make([]taskSample, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(statsConcurrency)
+	for i, id := range ids {
+		g.Go(func() error {
+			resp, err := e.cli.ContainerStats(gctx, id, false)
+			if err != nil {
+				if cerrdefs.IsNotFound(err) {
+					return nil // stopped between the task list and the stats call
+				}
+				return e.wrap("read stats of container "+shortID(id), err)
+			}
+			defer func() { _ = resp.Body.Close() }()
+			var st container.StatsResponse
+			if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+				return fmt.Errorf("decode stats of container %s: %w", shortID(id), err)
+			}
+			var before container.StatsResponse
+			before.Read, before.CPUStats = st.PreRead, st.PreCPUStats
+			out[i] = sampleOf(before, st)
+			return nil
+		})
 	}
-	defer func() { _ = resp.Body.Close() }()
-	var st container.StatsResponse
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return taskSample{}, fmt.Errorf("decode stats of container %s: %w", shortID(id), err)
-	}
-	return sampleOf(st), nil
+	return out, g.Wait()
 }
 
-// sampleOf turns a stats response into CPU and memory use. A container that has stopped has
-// a zero read time; one with no earlier sample has a zero preread time.
-func sampleOf(st container.StatsResponse) taskSample {
-	wall := st.Read.Sub(st.PreRead)
-	if st.Read.IsZero() || st.PreRead.IsZero() || wall <= 0 {
+// sampleOf turns two stats readings of a container into CPU and memory use. A container that
+// has stopped reports a zero read time.
+func sampleOf(before, after container.StatsResponse) taskSample {
+	wall := after.Read.Sub(before.Read)
+	if before.Read.IsZero() || after.Read.IsZero() || wall <= 0 {
 		return taskSample{}
 	}
-	used := float64(st.CPUStats.CPUUsage.TotalUsage) - float64(st.PreCPUStats.CPUUsage.TotalUsage)
+	used := float64(after.CPUStats.CPUUsage.TotalUsage) - float64(before.CPUStats.CPUUsage.TotalUsage)
 	s := taskSample{ok: true, cores: max(0, used) / float64(wall.Nanoseconds())}
-	mem := float64(st.MemoryStats.Usage)
+	mem := float64(after.MemoryStats.Usage)
 	// As docker stats does: page cache that can be dropped is not in use (cgroup v1 names it
 	// total_inactive_file, v2 inactive_file).
 	for _, key := range []string{"total_inactive_file", "inactive_file"} {
-		if v, ok := st.MemoryStats.Stats[key]; ok && float64(v) < mem {
+		if v, ok := after.MemoryStats.Stats[key]; ok && float64(v) < mem {
 			mem -= float64(v)
 			break
 		}

@@ -1,0 +1,78 @@
+package orchestrator
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/swarm"
+)
+
+func TestSampleOf(t *testing.T) {
+	at := time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+	reading := func(read time.Time, cpuNanos, mem uint64, stats map[string]uint64) container.StatsResponse {
+		var st container.StatsResponse
+		st.Read = read
+		st.CPUStats.CPUUsage.TotalUsage = cpuNanos
+		st.MemoryStats.Usage = mem
+		st.MemoryStats.Stats = stats
+		return st
+	}
+	tests := []struct {
+		name          string
+		before, after container.StatsResponse
+		ok            bool
+		cores, memory float64
+	}{
+		{"a twentieth of a CPU over half a second, cgroup v1 cache left out",
+			reading(at, 1_000_000_000, 0, nil), reading(at.Add(500*time.Millisecond), 1_025_000_000, 10<<20, map[string]uint64{"total_inactive_file": 4 << 20}),
+			true, 0.05, 6 << 20},
+		{"two full CPUs, cgroup v2 cache left out",
+			reading(at, 0, 0, nil), reading(at.Add(time.Second), 2_000_000_000, 8<<20, map[string]uint64{"inactive_file": 2 << 20}),
+			true, 2, 6 << 20},
+		{"cache larger than usage is ignored",
+			reading(at, 0, 0, nil), reading(at.Add(time.Second), 0, 1<<20, map[string]uint64{"total_inactive_file": 2 << 20}),
+			true, 0, 1 << 20},
+		{"a counter that went backwards (restarted container) counts as idle",
+			reading(at, 5_000_000_000, 0, nil), reading(at.Add(time.Second), 1_000_000_000, 0, nil),
+			true, 0, 0},
+		{"a stopped container has no read time", reading(at, 0, 0, nil), reading(time.Time{}, 0, 0, nil), false, 0, 0},
+		{"the same reading twice gives no rate", reading(at, 0, 0, nil), reading(at, 0, 0, nil), false, 0, 0},
+	}
+	for _, tc := range tests {
+		got := sampleOf(tc.before, tc.after)
+		if got.ok != tc.ok || math.Abs(got.cores-tc.cores) > 1e-9 || got.memory != tc.memory {
+			t.Errorf("%s: got %+v, want ok=%v cores=%v memory=%v", tc.name, got, tc.ok, tc.cores, tc.memory)
+		}
+	}
+}
+
+func TestUtilisationBases(t *testing.T) {
+	spec := func(r *swarm.ResourceRequirements) swarm.ServiceSpec {
+		return swarm.ServiceSpec{TaskTemplate: swarm.TaskSpec{Resources: r}}
+	}
+	tests := []struct {
+		name    string
+		spec    swarm.ServiceSpec
+		cpu     float64
+		cpuText string
+		mem     float64
+		memText string
+	}{
+		{"nothing set", spec(nil), 1, "one CPU (the service sets no CPU limit or reservation)", 0, ""},
+		{"limits win over reservations",
+			spec(&swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 500_000_000, MemoryBytes: 64 << 20}, Reservations: &swarm.Resources{NanoCPUs: 250_000_000, MemoryBytes: 32 << 20}}),
+			0.5, "the CPU limit (0.5 CPUs)", 64 << 20, "the memory limit"},
+		{"reservations when there is no limit",
+			spec(&swarm.ResourceRequirements{Reservations: &swarm.Resources{NanoCPUs: 250_000_000, MemoryBytes: 32 << 20}}),
+			0.25, "the CPU reservation (0.25 CPUs)", 32 << 20, "the memory reservation"},
+	}
+	for _, tc := range tests {
+		c, ct := cpuBaseOf(tc.spec)
+		m, mt := memoryBaseOf(tc.spec)
+		if c != tc.cpu || ct != tc.cpuText || m != tc.mem || mt != tc.memText {
+			t.Errorf("%s: cpu %v %q, memory %v %q", tc.name, c, ct, m, mt)
+		}
+	}
+}
