@@ -366,3 +366,20 @@ func runningTaskIDs(t *testing.T, cli *client.Client, service string) []string {
 	sort.Strings(ids)
 	return ids
 }
+
+// Memory utilisation needs a memory limit or reservation on the service to mean anything.
+func TestAccScalingPolicy_memoryNeedsLimit(t *testing.T) {
+	name := testName("memlim")
+	img := os.Getenv("TEST_IMAGE")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: policyConfig(name, fmt.Sprintf("  image = %q", img),
+					"  min_replicas = 1\n  max_replicas = 2\n  metrics = [{ type = \"memory\", target_utilization = 80 }]"),
+				ExpectError: errRe(`Memory Metric Needs a Limit`),
+			},
+		},
+	})
+}
