@@ -431,13 +431,7 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 	}
 }
 
-func (r *serviceResource) configured(diags *diag.Diagnostics) bool {
-	if r.engine == nil {
-		diags.AddError("Provider Not Connected", "The swarm provider could not connect to a Docker engine during this run (its configuration was not known yet). Run apply again once the values it depends on exist.")
-		return false
-	}
-	return true
-}
+func (r *serviceResource) configured(diags *diag.Diagnostics) bool { return configured(r.engine, diags) }
 
 // wait follows the rollout as the wait block says. When the provider's own progress deadline
 // ends it and failure_action is "rollback", the provider rolls back (Swarm would have, had it
