@@ -431,7 +431,9 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 	}
 }
 
-func (r *serviceResource) configured(diags *diag.Diagnostics) bool { return configured(r.engine, diags) }
+func (r *serviceResource) configured(diags *diag.Diagnostics) bool {
+	return configured(r.engine, diags)
+}
 
 // wait follows the rollout as the wait block says. When the provider's own progress deadline
 // ends it and failure_action is "rollback", the provider rolls back (Swarm would have, had it
