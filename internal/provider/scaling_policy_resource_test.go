@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -382,4 +383,104 @@ func TestAccScalingPolicy_memoryNeedsLimit(t *testing.T) {
 			},
 		},
 	})
+}
+
+// No scale-down while Swarm rolls out an update: the load of half-replaced tasks says little.
+// Two tasks burn their whole CPU limit against a 150% target with a 40% tolerance (steady at
+// 2); a slow rollout makes them idle one at a time. Half-way, the load (about 50/150) would
+// give ceil(2 × 0.33) = 1, but the plan holds at 2; once the rollout is done, 2 -> 1.
+func TestAccScalingPolicy_holdDuringRollout(t *testing.T) {
+	name := testName("hold")
+	img := os.Getenv("TEST_IMAGE")
+	cli := testDocker(t)
+	service := func(burn bool) string {
+		env := `{ BURN_CPU = "1" }`
+		if !burn {
+			env = `{ VERSION = "idle" }`
+		}
+		return fmt.Sprintf(`  image = %q
+  replicas = 2
+  env = %s
+  resources = { limits = { cpus = 0.05 } }
+  rolling_update = { parallelism = 1, delay = "15s", monitor = "1s" }
+  wait = { converge = false }`, img, env)
+	}
+	policy := `  min_replicas = 1
+  max_replicas = 3
+  metrics = [{ type = "cpu", target_utilization = 150 }]
+  tolerance = 0.4
+  scale_down = { stabilization_window = "0s" }`
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: policyConfig(name, service(true), "")},
+			{
+				PreConfig: func() { time.Sleep(2 * time.Second) }, // let both tasks burn
+				Config:    policyConfig(name, service(true), policy),
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectState("desired_replicas", knownvalue.Int64Exact(2)),
+				},
+			},
+			{
+				// The rollout starts and the apply returns at once (converge = false). The plan
+				// after it must be empty: the policy holds while Swarm updates.
+				Config: policyConfig(name, service(false), policy),
+				Check: func(*terraform.State) error {
+					// Wait until one task is idle and the other still burns, mid-rollout.
+					deadline := time.Now().Add(30 * time.Second)
+					for time.Now().Before(deadline) {
+						idle, burning := runningTasksByEnv(t, cli, name, "VERSION=idle")
+						if idle == 1 && burning == 1 {
+							time.Sleep(2 * time.Second) // a little CPU history for the idle task
+							if us := inspectService(t, cli, name).UpdateStatus; us == nil || us.State != swarm.UpdateStateUpdating {
+								return fmt.Errorf("the rollout should still be running, update status %+v", us)
+							}
+							return nil
+						}
+						time.Sleep(200 * time.Millisecond)
+					}
+					return fmt.Errorf("never saw one idle and one burning task running")
+				},
+			},
+			{
+				PreConfig: func() {
+					deadline := time.Now().Add(90 * time.Second)
+					for time.Now().Before(deadline) {
+						if us := inspectService(t, cli, name).UpdateStatus; us != nil && us.State == swarm.UpdateStateCompleted {
+							return
+						}
+						time.Sleep(500 * time.Millisecond)
+					}
+					t.Fatal("the rollout did not complete in 90s")
+				},
+				Config: policyConfig(name, service(false), policy),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					expectPlanned("desired_replicas", knownvalue.Int64Exact(1)),
+					expectPlanned("decision", knownvalue.StringRegexp(regexp.MustCompile(`; 2 -> 1$`))),
+				}},
+				Check: liveReplicasOf(t, cli, name, 1),
+			},
+		},
+	})
+}
+
+// runningTasksByEnv counts a service's running tasks whose spec has env (and those without).
+func runningTasksByEnv(t *testing.T, cli *client.Client, service, env string) (with, without int) {
+	t.Helper()
+	tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", service), filters.Arg("desired-state", "running"))})
+	if err != nil {
+		t.Fatalf("list tasks: %v", err)
+	}
+	for _, task := range tasks {
+		if task.Status.State != swarm.TaskStateRunning || task.Spec.ContainerSpec == nil {
+			continue
+		}
+		if slices.Contains(task.Spec.ContainerSpec.Env, env) {
+			with++
+		} else {
+			without++
+		}
+	}
+	return with, without
 }
