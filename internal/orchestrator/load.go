@@ -178,8 +178,8 @@ func memoryBaseOf(spec swarm.ServiceSpec) (float64, string) {
 
 // localNodeID is the swarm node ID of the engine the provider talks to, read once.
 func (e *Engine) localNodeID(ctx context.Context) (string, error) {
-	e.nodeOnce.Lock()
-	defer e.nodeOnce.Unlock()
+	e.nodeMu.Lock()
+	defer e.nodeMu.Unlock()
 	if e.nodeID != "" {
 		return e.nodeID, nil
 	}
@@ -195,6 +195,6 @@ func (e *Engine) localNodeID(ctx context.Context) (string, error) {
 
 // nodeIDCache is embedded in Engine.
 type nodeIDCache struct {
-	nodeOnce sync.Mutex
-	nodeID   string
+	nodeMu sync.Mutex
+	nodeID string
 }

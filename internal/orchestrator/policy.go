@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/swarm"
 )
 
@@ -176,17 +175,9 @@ func (e *Engine) WritePolicy(ctx context.Context, id string, w PolicyWrite) (Wri
 			return res, err
 		}
 	}
-	const attempts = 5
-	for attempt := 1; ; attempt++ {
-		observed, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
-		if err != nil {
-			if cerrdefs.IsNotFound(err) {
-				return res, fmt.Errorf("service %s: %w", id, ErrNotFound)
-			}
-			return res, e.wrap("inspect service "+id, err)
-		}
+	err := e.writeService(ctx, id, swarm.ServiceUpdateOptions{}, &res, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
 		if w.Claim && observed.Spec.Labels[ScalingOwnerLabel] != "" {
-			return res, fmt.Errorf("service %s: %w", observed.Spec.Name, ErrPolicyExists)
+			return swarm.ServiceSpec{}, false, fmt.Errorf("service %s: %w", observed.Spec.Name, ErrPolicyExists)
 		}
 		desired := observed.Spec
 		desired.Labels = map[string]string{}
@@ -202,27 +193,15 @@ func (e *Engine) WritePolicy(ctx context.Context, id string, w PolicyWrite) (Wri
 		}
 		if w.Replicas != nil {
 			if desired.Mode.Replicated == nil {
-				return res, fmt.Errorf("service %s: %w", observed.Spec.Name, ErrNotReplicated)
+				return desired, false, fmt.Errorf("service %s: %w", observed.Spec.Name, ErrNotReplicated)
 			}
 			n := uint64(*w.Replicas)
 			desired.Mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}
 		}
 		res.Kind = Classify(observed.Spec, desired)
-		if res.Kind == ChangeNone {
-			return res, nil
-		}
-		res.Since = time.Now()
-		resp, err := e.cli.ServiceUpdate(ctx, id, observed.Version, desired, swarm.ServiceUpdateOptions{})
-		if err != nil {
-			if isOutOfSequence(err) && attempt < attempts {
-				continue
-			}
-			return res, e.wrap("update service "+observed.Spec.Name, err)
-		}
-		res.Outcome = OutcomeUpdated
-		res.Warnings = append(res.Warnings, resp.Warnings...)
-		return res, nil
-	}
+		return desired, res.Kind != ChangeNone, nil
+	})
+	return res, err
 }
 
 // RecordRecommendation adds rec to a stabilization history and drops what lies outside the

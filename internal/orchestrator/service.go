@@ -138,15 +138,7 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 	if err != nil {
 		return res, err
 	}
-	const attempts = 5
-	for attempt := 1; ; attempt++ {
-		observed, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
-		if err != nil {
-			if cerrdefs.IsNotFound(err) {
-				return res, fmt.Errorf("service %s: %w", id, ErrNotFound)
-			}
-			return res, e.wrap("inspect service "+id, err)
-		}
+	err = e.writeService(ctx, id, swarm.ServiceUpdateOptions{EncodedRegistryAuth: auth}, &res, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
 		desired := mergeDesired(spec, observed.Spec, opts)
 		if imageOf(desired) != imageOf(observed.Spec) {
 			res.Warnings = append(res.Warnings, e.pinImage(ctx, &desired, auth)...)
@@ -154,21 +146,45 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 		res.Kind = Classify(observed.Spec, desired)
 		if res.Kind == ChangeNone {
 			if !opts.Resume || !IsPaused(observed) {
-				return res, nil
+				return desired, false, nil
 			}
 			res.Kind = ChangeTaskTemplate // resuming rolls the tasks still on the old spec
 		}
+		return desired, true, nil
+	})
+	return res, err
+}
+
+// writeService is the get-mutate-compare-write loop of every service write. It reads the
+// service, lets mutate derive the spec to write from what it saw (write=false: nothing to do),
+// and writes with the observed Version; when another writer got there first ("update out of
+// sequence") it reads again and re-applies mutate. A write sets res.Outcome and res.Since.
+func (e *Engine) writeService(ctx context.Context, id string, opts swarm.ServiceUpdateOptions, res *WriteResult,
+	mutate func(observed swarm.Service) (desired swarm.ServiceSpec, write bool, err error)) error {
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		observed, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+		if err != nil {
+			if cerrdefs.IsNotFound(err) {
+				return fmt.Errorf("service %s: %w", id, ErrNotFound)
+			}
+			return e.wrap("inspect service "+id, err)
+		}
+		desired, write, err := mutate(observed)
+		if err != nil || !write {
+			return err
+		}
 		res.Since = time.Now()
-		resp, err := e.cli.ServiceUpdate(ctx, id, observed.Version, desired, swarm.ServiceUpdateOptions{EncodedRegistryAuth: auth})
+		resp, err := e.cli.ServiceUpdate(ctx, id, observed.Version, desired, opts)
 		if err != nil {
 			if isOutOfSequence(err) && attempt < attempts {
 				continue
 			}
-			return res, e.wrap("update service "+observed.Spec.Name, err)
+			return e.wrap("update service "+observed.Spec.Name, err)
 		}
 		res.Outcome = OutcomeUpdated
 		res.Warnings = append(res.Warnings, resp.Warnings...)
-		return res, nil
+		return nil
 	}
 }
 

@@ -486,14 +486,7 @@ func TestAccService_replicasOwnedByPolicy(t *testing.T) {
 	config := func(version string) string {
 		return serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 1\n  env = { VERSION = %q }", img, version))
 	}
-	liveReplicas := func(want uint64) resource.TestCheckFunc {
-		return func(*terraform.State) error {
-			if got := *inspectService(t, cli, name).Spec.Mode.Replicated.Replicas; got != want {
-				return fmt.Errorf("the service runs %d replicas, want %d", got, want)
-			}
-			return nil
-		}
-	}
+	liveReplicas := func(want uint64) resource.TestCheckFunc { return liveReplicasOf(t, cli, name, want) }
 	setOwner := func(owner string, replicas uint64) {
 		svc := inspectService(t, cli, name)
 		spec := svc.Spec
