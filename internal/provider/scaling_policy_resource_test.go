@@ -193,6 +193,25 @@ func TestAccScalingPolicy_boundsImportDryRun(t *testing.T) {
 				ImportStateVerifyIgnore: []string{"timeouts"},
 			},
 			{
+				// Forget the policy (the service stays), then take it back with an import block:
+				// nothing to change, and the plan after it is empty.
+				Config: serviceConfig(name, service(1)) + `
+removed {
+  from = swarm_scaling_policy.test
+  lifecycle {
+    destroy = false
+  }
+}
+`,
+			},
+			{
+				Config: fmt.Sprintf("import {\n  to = %s\n  id = %q\n}\n", policyAddr, name) + policyConfig(name, service(1), "  min_replicas = 2\n  max_replicas = 4"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionNoop),
+				}},
+				Check: liveReplicasOf(t, cli, name, 2),
+			},
+			{
 				Config: policyConfig(name, service(1), "  min_replicas = 0\n  max_replicas = 1"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					expectPlanned("desired_replicas", knownvalue.Int64Exact(1)),
