@@ -110,7 +110,7 @@ func TestWaitStopsWhenCancelled(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	time.AfterFunc(time.Second, cancel)
 	start := time.Now()
-	_, err = e.WaitConverged(cctx, res.ID, res.Since, WaitOptions{})
+	_, err = e.WaitConverged(cctx, res, WaitOptions{})
 	var te *TimeoutError
 	if !errors.As(err, &te) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("want a TimeoutError wrapping context.Canceled, got %T: %v", err, err)

@@ -159,28 +159,34 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// checkManager pings the engine and makes sure it is an active Swarm manager.
-func checkManager(ctx context.Context, cli *client.Client, host string) error {
+// checkManager pings the engine, makes sure it is an active Swarm manager and reads its clock.
+func checkManager(ctx context.Context, cli *client.Client, host string) (managerClock, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if _, err := cli.Ping(ctx); err != nil {
-		return classifyConnectError(err, host)
+		return managerClock{}, classifyConnectError(err, host)
 	}
 	if v := cli.ClientVersion(); v != "" && versionLess(v, MinAPIVersion) {
-		return &ConnectError{Summary: "Docker engine too old", Advice: fmt.Sprintf("the engine at %s speaks Engine API %s; this provider needs %s or newer (Docker 20.10+)", host, v, MinAPIVersion)}
+		return managerClock{}, &ConnectError{Summary: "Docker engine too old", Advice: fmt.Sprintf("the engine at %s speaks Engine API %s; this provider needs %s or newer (Docker 20.10+)", host, v, MinAPIVersion)}
 	}
+	asked := time.Now()
 	info, err := cli.Info(ctx)
 	if err != nil {
-		return classifyConnectError(err, host)
+		return managerClock{}, classifyConnectError(err, host)
 	}
-	switch info.Swarm.LocalNodeState {
+	clock := clockFrom(info.SystemTime, asked, time.Now())
+	return clock, checkSwarmRole(info.Swarm, host)
+}
+
+func checkSwarmRole(info swarm.Info, host string) error {
+	switch info.LocalNodeState {
 	case swarm.LocalNodeStateActive:
 	case swarm.LocalNodeStatePending, swarm.LocalNodeStateLocked:
-		return &ConnectError{Summary: "Swarm not ready", Advice: fmt.Sprintf("the engine at %s is in swarm state %q; unlock it (docker swarm unlock) or wait for it to join", host, info.Swarm.LocalNodeState)}
+		return &ConnectError{Summary: "Swarm not ready", Advice: fmt.Sprintf("the engine at %s is in swarm state %q; unlock it (docker swarm unlock) or wait for it to join", host, info.LocalNodeState)}
 	default:
 		return &ConnectError{Summary: "Docker engine not in swarm mode", Advice: fmt.Sprintf("the engine at %s is not part of a swarm; run `docker swarm init` there, or point host at a manager of an existing swarm", host)}
 	}
-	if !info.Swarm.ControlAvailable {
+	if !info.ControlAvailable {
 		return &ConnectError{Summary: "Docker node is not a swarm manager", Advice: fmt.Sprintf("the engine at %s is a worker; point host at a manager node (docker node ls on a manager lists them) or promote this one with `docker node promote`", host)}
 	}
 	return nil

@@ -1,23 +1,21 @@
 package orchestrator
 
+// Convergence: after a write, has the service reached the new spec, is it still getting there,
+// or has the rollout failed, and if so, how does the failure leave the service? Evaluate is the
+// pure verdict over one observation; WaitConverged only observes, measures time and carries out
+// what the verdict asks for.
+
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/pkg/stdcopy"
 )
 
-// Observation is everything the convergence verdict looks at, gathered in one poll.
+// Observation is everything the convergence verdict looks at: one poll of the service, its tasks
+// and the nodes, plus what the waiting loop knows about the write and the time since.
 type Observation struct {
 	Service swarm.Service
 	// UpToDate are the tasks whose spec matches the service's current spec.
@@ -25,8 +23,23 @@ type Observation struct {
 	// All are every task of the service, any spec.
 	All   []swarm.Task
 	Nodes map[string]swarm.Node
-	// Since is when the write being waited for was made.
+	// Since is when the write being waited for was made, on the manager's clock.
 	Since time.Time
+	// Rollout says the write replaced the task template of an existing service, so Swarm's
+	// updater rolls the tasks over and rolling_update.failure_action applies. A create or a
+	// scale has no rollout: failed tasks then simply fail the wait.
+	Rollout bool
+	// Stable is how long every slot has been running the same tasks of the new spec; zero
+	// while any slot is not.
+	Stable time.Duration
+	// Stalled is how long no further slot has started running the new spec.
+	Stalled time.Duration
+	// ProgressDeadline fails (or, with failure_action rollback, rolls back) a rollout that has
+	// stalled this long; zero means no deadline.
+	ProgressDeadline time.Duration
+	// RollbackCause is set once the engine has asked Swarm to roll back during this wait: why
+	// it did.
+	RollbackCause string
 }
 
 // Phase is where a rollout stands.
@@ -38,92 +51,220 @@ const (
 	Failed
 )
 
+// Ending says how a failed wait leaves the service. It follows from the failure action, not
+// from which sign of the failure was observed first: a task of the new spec seen failing before
+// Swarm paused the update ends the same way as Swarm's paused status seen first.
+type Ending string
+
+const (
+	// EndingFailed: tasks failed where no rollout was running (a new service, a scale-up).
+	EndingFailed Ending = "failed"
+	// EndingPaused: failure_action "pause". Slots already given the new spec keep it, the
+	// others keep the old one; writing the spec again resumes the rollout.
+	EndingPaused Ending = "paused"
+	// EndingRolledBack: failure_action "rollback". The service runs its previous spec again.
+	EndingRolledBack Ending = "rolled_back"
+	// EndingRollbackPaused: the rollback failed too, and Swarm paused it.
+	EndingRollbackPaused Ending = "rollback_paused"
+	// EndingContinued: failure_action "continue". Swarm carried on; the new spec stays although
+	// tasks of it failed.
+	EndingContinued Ending = "continued"
+	// EndingNoProgress: the progress deadline passed and the failure action could not undo the
+	// rollout (pause, continue); Swarm keeps trying to place the tasks.
+	EndingNoProgress Ending = "no_progress"
+)
+
+// UpdateState is the rollout state the service is left in, as the adapter records it: paused
+// even where Swarm had nothing left to pause (every slot already had the new spec), so the
+// next write resumes it either way. Empty means Swarm's own state stands.
+func (e Ending) UpdateState() swarm.UpdateState {
+	switch e {
+	case EndingPaused:
+		return swarm.UpdateStatePaused
+	case EndingRolledBack:
+		return swarm.UpdateStateRollbackCompleted
+	case EndingRollbackPaused:
+		return swarm.UpdateStateRollbackPaused
+	}
+	return ""
+}
+
 // Verdict is the outcome of one evaluation.
 type Verdict struct {
-	Phase    Phase
-	Desired  int
-	Running  int
-	Reason   string
+	Phase   Phase
+	Desired int
+	Running int
+	Reason  string
+	// Ending is set when Phase is Failed.
+	Ending   Ending
 	Failures []swarm.Task
 	// Pending are up-to-date tasks not running yet, for progress messages.
 	Pending []swarm.Task
-	// AllRunning is whether every slot runs a task of the new spec, even while Swarm is still
-	// monitoring the update; the caller's stability window starts there.
+	// AllRunning is whether every slot runs a task of the new spec, even while the stability
+	// window or Swarm's monitoring still runs.
 	AllRunning bool
-	cause      error
+	// RequestRollback asks the waiting loop to have Swarm roll the service back, because
+	// failure_action is "rollback" and Swarm's updater will not do it: the rollout stalled past
+	// the progress deadline, or tasks failed after every slot already had the new spec.
+	RequestRollback bool
 }
 
 // Evaluate decides whether a rollout has converged, is still progressing or has failed, in the
 // manner of `docker service update`: only tasks of the current spec count, one per slot (or per
 // node for global services), tasks on down nodes are ignored, and a task counts once it runs
-// (Swarm reports a task with a healthcheck as running only once it is healthy).
+// (Swarm reports a task with a healthcheck as running only once it is healthy), stable for the
+// monitor window.
+//
+// While Swarm's updater works on the rollout, its verdict is awaited rather than raced: failed
+// tasks seen before Swarm paused or rolled back end the same way as Swarm's status seen first.
+// Where Swarm's updater has nothing to act on (every slot already had the new spec, or it
+// completed before tasks failed), the failure action is applied here: "pause" ends paused,
+// "rollback" asks for a rollback, "continue" fails the wait and keeps the new spec.
 func Evaluate(o Observation) Verdict {
-	v := Verdict{}
-	v.Failures = recentFailures(o.All, o.Since)
+	v := Verdict{Failures: recentFailures(o.All, o.Since)}
+	v.Desired, v.Running, v.Pending = countSlots(o)
+	v.AllRunning = v.Running >= v.Desired && len(v.Pending) == 0
+	uc := updateConfigOf(o.Service.Spec)
+	failed, allowed := failedUpToDate(o), int(math.Floor(float64(uc.MaxFailureRatio)*float64(max(v.Desired, 1))))
+	tooMany := failed > allowed
+	failedText := fmt.Sprintf("%d task(s) of the new spec failed (%d allowed by max_failure_ratio)", failed, allowed)
 
-	if us := o.Service.UpdateStatus; us != nil && (us.StartedAt == nil || !us.StartedAt.Before(o.Since.Add(-time.Second))) {
-		switch us.State {
-		case swarm.UpdateStatePaused:
-			v.Phase, v.Reason = Failed, "the rolling update was paused by Swarm: "+us.Message
-			return v
-		case swarm.UpdateStateRollbackPaused:
-			v.Phase, v.Reason = Failed, "the rollback was paused by Swarm: "+us.Message
-			return v
-		case swarm.UpdateStateRollbackCompleted:
-			v.Phase, v.Reason = Failed, "the update failed and Swarm rolled the service back to its previous spec: "+us.Message
-			return v
-		case swarm.UpdateStateUpdating, swarm.UpdateStateRollbackStarted:
-			// Swarm's updater is judging the new tasks itself (monitor window,
-			// max_failure_ratio, failure_action): wait for its verdict rather than race it.
-			v.Phase, v.Reason = Progressing, string(us.State)
-			v.Desired, v.Running, v.Pending = countSlots(o)
-			v.AllRunning = v.Running >= v.Desired && len(v.Pending) == 0
-			return v
+	status := swarmStatus(o)
+	switch status {
+	case swarm.UpdateStatePaused:
+		return v.fail(EndingPaused, "Swarm paused the rolling update (failure_action \"pause\"): "+o.Service.UpdateStatus.Message)
+	case swarm.UpdateStateRollbackPaused:
+		return v.fail(EndingRollbackPaused, "the rollback to the previous spec failed too, and Swarm paused it: "+o.Service.UpdateStatus.Message)
+	case swarm.UpdateStateRollbackCompleted:
+		if o.RollbackCause != "" {
+			return v.fail(EndingRolledBack, o.RollbackCause+"; the service was rolled back to its previous spec (failure_action \"rollback\")")
 		}
-	}
-
-	var running int
-	v.Desired, running, v.Pending = countSlots(o)
-	v.Running = running
-	var upToDateFailed int
-	for _, t := range o.UpToDate {
-		if isFailedState(t.Status.State) && !t.CreatedAt.Before(o.Since) {
-			upToDateFailed++
-		}
-	}
-
-	// Swarm's own rule: more failures of the new spec than max_failure_ratio allows stop the
-	// rollout. On create there is no update, so the same rule is applied here.
-	ratio := 0.0
-	if uc := o.Service.Spec.UpdateConfig; uc != nil {
-		ratio = float64(uc.MaxFailureRatio)
-	}
-	allowed := int(math.Floor(ratio * float64(max(v.Desired, 1))))
-	continueOnFailure := o.Service.Spec.UpdateConfig != nil && o.Service.Spec.UpdateConfig.FailureAction == swarm.UpdateFailureActionContinue
-	if upToDateFailed > allowed && !(continueOnFailure && v.Running >= v.Desired) {
-		v.Phase = Failed
-		v.Reason = fmt.Sprintf("%d task(s) of the new spec failed (%d allowed by max_failure_ratio)", upToDateFailed, allowed)
+		return v.fail(EndingRolledBack, "the update failed and Swarm rolled the service back to its previous spec (failure_action \"rollback\"): "+o.Service.UpdateStatus.Message)
+	case swarm.UpdateStateRollbackStarted:
+		v.Reason = "Swarm is rolling the service back to its previous spec"
 		return v
 	}
-	if v.Running >= v.Desired && len(v.Pending) == 0 {
-		v.Phase, v.AllRunning = Converged, true
+	// Swarm's updater is (about to be) at work on this rollout: it judges failures itself
+	// (monitor window, max_failure_ratio, failure_action) and will pause or roll back.
+	swarmJudges := o.Rollout && (status == swarm.UpdateStateUpdating || status == "" && hasDirtySlots(o))
+
+	if tooMany && !swarmJudges {
+		switch {
+		case !o.Rollout:
+			return v.fail(EndingFailed, fmt.Sprintf("%d task(s) failed (%d allowed by max_failure_ratio)", failed, allowed))
+		case uc.FailureAction == swarm.UpdateFailureActionContinue:
+			if !v.AllRunning {
+				return v.fail(EndingContinued, failedText+"; with failure_action \"continue\" Swarm carries on and the service keeps the new spec")
+			}
+		case uc.FailureAction == swarm.UpdateFailureActionRollback && canRollBack(o.Service):
+			v.RequestRollback = true
+			v.Reason = failedText + " after every slot had the new spec, so Swarm's updater will not roll back; asking Swarm to roll back (failure_action \"rollback\")"
+			return v
+		case uc.FailureAction == swarm.UpdateFailureActionRollback:
+			return v.fail(EndingPaused, failedText+", and the service has no other previous spec to roll back to (the rollout was resumed with the same spec); the rollout counts as paused")
+		default:
+			return v.fail(EndingPaused, failedText+" after every slot had the new spec, so Swarm has no update left to pause; the rollout counts as paused (failure_action \"pause\")")
+		}
+	}
+	if v.AllRunning {
+		v.Reason = "every slot runs the new spec; watching that it stays so"
+		if v.Desired == 0 || o.Stable >= monitorWindow(uc) {
+			v.Phase, v.Reason = Converged, "converged"
+		}
 		return v
 	}
-	v.Phase = Progressing
+	if d := o.ProgressDeadline; d > 0 && o.Stalled > d && o.RollbackCause == "" {
+		stalled := fmt.Sprintf("no progress: no task of the new spec started running for %s (progress_deadline); %d of %d slots run the new spec", d, v.Running, v.Desired)
+		v.Failures = append(v.Failures, v.Pending...)
+		if o.Rollout && uc.FailureAction == swarm.UpdateFailureActionRollback && canRollBack(o.Service) {
+			v.RequestRollback, v.Reason = true, stalled
+			return v
+		}
+		return v.fail(EndingNoProgress, stalled)
+	}
+	switch {
+	case tooMany:
+		v.Reason = failedText + "; waiting for Swarm's updater to apply failure_action \"" + uc.FailureAction + "\""
+	case status == swarm.UpdateStateUpdating:
+		v.Reason = "Swarm is updating the service"
+	default:
+		v.Reason = fmt.Sprintf("%d of %d slots run the new spec", v.Running, v.Desired)
+	}
 	return v
 }
 
-// isFailedState is a task that ended on its own. A service task should run until the
-// orchestrator stops it (state "shutdown"); one that completes, even with exit code 0, has
-// failed as far as the service is concerned (Swarm also stops containers whose healthcheck
-// fails, and a well-behaved process then exits 0).
+func (v Verdict) fail(e Ending, reason string) Verdict {
+	v.Phase, v.Ending, v.Reason = Failed, e, reason
+	return v
+}
+
+// swarmStatus is the state of Swarm's update when it concerns the write being waited for; an
+// update status from before the write is history ("").
+func swarmStatus(o Observation) swarm.UpdateState {
+	us := o.Service.UpdateStatus
+	if us == nil || us.StartedAt != nil && us.StartedAt.Before(o.Since) {
+		return ""
+	}
+	return us.State
+}
+
+// updateConfigOf is the service's update config with Swarm's defaults filled in.
+func updateConfigOf(spec swarm.ServiceSpec) swarm.UpdateConfig {
+	uc := swarm.UpdateConfig{FailureAction: swarm.UpdateFailureActionPause, Monitor: DefaultMonitor}
+	if c := spec.UpdateConfig; c != nil {
+		uc = *c
+		if uc.FailureAction == "" {
+			uc.FailureAction = swarm.UpdateFailureActionPause
+		}
+		if uc.Monitor <= 0 {
+			uc.Monitor = DefaultMonitor
+		}
+	}
+	return uc
+}
+
+func monitorWindow(uc swarm.UpdateConfig) time.Duration { return uc.Monitor }
+
+// canRollBack says whether the service has a previous spec that differs from the current one.
+// (Resuming a paused rollout writes the same spec again, which makes it the previous spec too.)
+func canRollBack(svc swarm.Service) bool {
+	return svc.PreviousSpec != nil && Classify(*svc.PreviousSpec, svc.Spec) != ChangeNone
+}
+
+// failedUpToDate counts tasks of the current spec that failed since the write.
+func failedUpToDate(o Observation) int {
+	n := 0
+	for _, t := range o.UpToDate {
+		if isFailedState(t.Status.State) && !t.CreatedAt.Before(o.Since) {
+			n++
+		}
+	}
+	return n
+}
+
+// hasDirtySlots reports whether a task meant to run still has an older spec, on a node that is
+// not down: Swarm's updater has slots left to replace.
+func hasDirtySlots(o Observation) bool {
+	current := make(map[string]bool, len(o.UpToDate))
+	for _, t := range o.UpToDate {
+		current[t.ID] = true
+	}
+	for _, t := range o.All {
+		if !current[t.ID] && t.DesiredState == swarm.TaskStateRunning && !nodeDown(o.Nodes, t.NodeID) {
+			return true
+		}
+	}
+	return false
+}
+
+func nodeDown(nodes map[string]swarm.Node, id string) bool {
+	n, ok := nodes[id]
+	return ok && n.Status.State == swarm.NodeStateDown
+}
+
 // countSlots counts, among tasks of the current spec on nodes that are not down, the slots (or
 // nodes, for global services) that should run, those that do, and the tasks not running yet.
 func countSlots(o Observation) (desired, running int, pending []swarm.Task) {
-	nodeDown := func(id string) bool {
-		n, ok := o.Nodes[id]
-		return ok && n.Status.State == swarm.NodeStateDown
-	}
 	global := o.Service.Spec.Mode.Global != nil
 	runningSlots := map[string]bool{}
 	wanted := map[string]bool{}
@@ -132,7 +273,7 @@ func countSlots(o Observation) (desired, running int, pending []swarm.Task) {
 		if global {
 			key = t.NodeID
 		}
-		if t.DesiredState == swarm.TaskStateRunning && !nodeDown(t.NodeID) {
+		if t.DesiredState == swarm.TaskStateRunning && !nodeDown(o.Nodes, t.NodeID) {
 			wanted[key] = true
 			if t.Status.State == swarm.TaskStateRunning {
 				runningSlots[key] = true
@@ -149,6 +290,10 @@ func countSlots(o Observation) (desired, running int, pending []swarm.Task) {
 	return desired, len(runningSlots), pending
 }
 
+// isFailedState is a task that ended on its own. A service task should run until the
+// orchestrator stops it (state "shutdown"); one that completes, even with exit code 0, has
+// failed as far as the service is concerned (Swarm also stops containers whose healthcheck
+// fails, and a well-behaved process then exits 0).
 func isFailedState(s swarm.TaskState) bool {
 	return s == swarm.TaskStateFailed || s == swarm.TaskStateRejected || s == swarm.TaskStateComplete
 }
@@ -164,268 +309,5 @@ func recentFailures(tasks []swarm.Task, since time.Time) []swarm.Task {
 	return out
 }
 
-// RolloutError is a rollout that failed, naming the tasks that failed and why.
-type RolloutError struct {
-	Service string
-	Reason  string
-	Tasks   []TaskReport
-	// NoProgress is set when the progress deadline ended the wait (Swarm itself had not
-	// given up, so nothing was rolled back yet).
-	NoProgress bool
-}
-
-// TaskReport describes one failed task for a human.
-type TaskReport struct {
-	ID       string
-	Slot     int
-	Node     string
-	State    string
-	ExitCode int
-	// Exited is whether a container ran and exited (ExitCode is then meaningful).
-	Exited  bool
-	Message string
-	LogTail []string
-}
-
-func (e *RolloutError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "service %s: %s", e.Service, e.Reason)
-	for _, t := range e.Tasks {
-		where := fmt.Sprintf("slot %d", t.Slot)
-		if t.Slot == 0 {
-			where = "global task"
-		}
-		exit := ""
-		if t.Exited {
-			exit = fmt.Sprintf(", exit code %d", t.ExitCode)
-		}
-		fmt.Fprintf(&b, "\n- task %s (%s on node %s): %s%s: %s", shortID(t.ID), where, t.Node, t.State, exit, t.Message)
-		if len(t.LogTail) > 0 {
-			fmt.Fprintf(&b, "\n  last log lines:")
-			for _, l := range t.LogTail {
-				fmt.Fprintf(&b, "\n    %s", l)
-			}
-		}
-	}
-	return b.String()
-}
-
-// TimeoutError is a wait that ran out of time while the rollout was still progressing.
-type TimeoutError struct {
-	Service string
-	Verdict Verdict
-	Err     error
-}
-
-func (e *TimeoutError) Error() string {
-	msg := fmt.Sprintf("service %s: gave up waiting for convergence (%d of %d slots running the new spec): %v", e.Service, e.Verdict.Running, e.Verdict.Desired, e.Err)
-	for i, t := range e.Verdict.Pending {
-		if i == 3 {
-			break
-		}
-		msg += fmt.Sprintf("\n- task %s is %s", shortID(t.ID), t.Status.State)
-		if t.Status.Err != "" {
-			msg += ": " + t.Status.Err
-		} else if t.Status.Message != "" {
-			msg += ": " + t.Status.Message
-		}
-	}
-	return msg
-}
-
-func (e *TimeoutError) Unwrap() error { return e.Err }
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}
-
 // DefaultMonitor is Swarm's default monitor window, used when a service sets none.
 const DefaultMonitor = 5 * time.Second
-
-// WaitOptions tune WaitConverged.
-type WaitOptions struct {
-	// ProgressDeadline fails the wait when no task of the new spec has started running for this
-	// long (Swarm has no such deadline). Zero means none.
-	ProgressDeadline time.Duration
-}
-
-// ErrNoProgress is returned (wrapped in a RolloutError) when the progress deadline passed.
-var ErrNoProgress = errors.New("no progress")
-
-// WaitConverged polls the service until Evaluate says converged and the same tasks have stayed
-// running for the service's monitor window, or until it fails or ctx ends. The window catches
-// tasks that crash right after they start.
-func (e *Engine) WaitConverged(ctx context.Context, id string, since time.Time, opts WaitOptions) (Verdict, error) {
-	defer e.Invalidate()
-	tick := time.NewTicker(e.PollInterval)
-	defer tick.Stop()
-	var last Verdict
-	var stableSince time.Time
-	var stableTasks string
-	lastProgress, bestRunning := time.Now(), -1
-	for {
-		obs, err := e.observeService(ctx, id, since)
-		if err != nil {
-			if ctx.Err() != nil {
-				return last, &TimeoutError{Service: id, Verdict: last, Err: ctx.Err()}
-			}
-			return last, err
-		}
-		last = Evaluate(obs)
-		// The stability window runs from the moment every slot runs the new spec, alongside
-		// Swarm's own monitoring of the update, not after it.
-		if key := runningKey(obs.UpToDate); !last.AllRunning {
-			stableSince = time.Time{}
-		} else if key != stableTasks || stableSince.IsZero() {
-			stableSince, stableTasks = time.Now(), key
-		}
-		switch last.Phase {
-		case Converged:
-			window := DefaultMonitor
-			if uc := obs.Service.Spec.UpdateConfig; uc != nil && uc.Monitor > 0 {
-				window = uc.Monitor
-			}
-			if time.Since(stableSince) >= window || last.Desired == 0 {
-				return last, nil
-			}
-		case Progressing:
-			if last.Running > bestRunning {
-				bestRunning, lastProgress = last.Running, time.Now()
-			}
-			if d := opts.ProgressDeadline; d > 0 && time.Since(lastProgress) > d && !last.AllRunning {
-				last.Phase, last.cause = Failed, ErrNoProgress
-				last.Reason = fmt.Sprintf("%v: no task of the new spec started running for %s (progress_deadline); %d of %d slots run the new spec", ErrNoProgress, d, last.Running, last.Desired)
-				last.Failures = append(last.Failures, last.Pending...)
-				return last, e.rolloutError(ctx, obs, last)
-			}
-		case Failed:
-			return last, e.rolloutError(ctx, obs, last)
-		}
-		select {
-		case <-ctx.Done():
-			return last, &TimeoutError{Service: obs.Service.Spec.Name, Verdict: last, Err: ctx.Err()}
-		case <-tick.C:
-		}
-	}
-}
-
-// runningKey identifies the set of running up-to-date tasks, so a replaced task restarts the
-// stability window.
-func runningKey(tasks []swarm.Task) string {
-	var ids []string
-	for _, t := range tasks {
-		if t.Status.State == swarm.TaskStateRunning && t.DesiredState == swarm.TaskStateRunning {
-			ids = append(ids, t.ID)
-		}
-	}
-	sort.Strings(ids)
-	return strings.Join(ids, ",")
-}
-
-func (e *Engine) observeService(ctx context.Context, id string, since time.Time) (Observation, error) {
-	o := Observation{Since: since, Nodes: map[string]swarm.Node{}}
-	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
-	if err != nil {
-		return o, e.wrap("inspect service "+id, err)
-	}
-	o.Service = svc
-	o.UpToDate, err = e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID), filters.Arg("_up-to-date", "true"))})
-	if err != nil {
-		return o, e.wrap("list tasks", err)
-	}
-	o.All, err = e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID))})
-	if err != nil {
-		return o, e.wrap("list tasks", err)
-	}
-	nodes, err := e.cli.NodeList(ctx, swarm.NodeListOptions{})
-	if err != nil {
-		return o, e.wrap("list nodes", err)
-	}
-	for _, n := range nodes {
-		o.Nodes[n.ID] = n
-	}
-	return o, nil
-}
-
-// rolloutError builds the error for a failed rollout with the failing tasks' exit codes,
-// messages and log tails.
-func (e *Engine) rolloutError(ctx context.Context, o Observation, v Verdict) error {
-	re := &RolloutError{Service: o.Service.Spec.Name, Reason: v.Reason, NoProgress: errors.Is(v.cause, ErrNoProgress)}
-	for i, t := range v.Failures {
-		if i == 3 {
-			break
-		}
-		r := TaskReport{ID: t.ID, Slot: t.Slot, State: string(t.Status.State), Message: t.Status.Err, Node: t.NodeID}
-		if r.Node == "" {
-			r.Node = "(not scheduled)"
-		}
-		if r.Message == "" {
-			r.Message = t.Status.Message
-		}
-		if n, ok := o.Nodes[t.NodeID]; ok && n.Description.Hostname != "" {
-			r.Node = n.Description.Hostname
-		}
-		if cs := t.Status.ContainerStatus; cs != nil && cs.ContainerID != "" && t.Status.State != swarm.TaskStateRejected {
-			r.ExitCode, r.Exited = cs.ExitCode, true
-		}
-		if t.Status.State == swarm.TaskStateComplete {
-			r.Message = "the container exited while the service should keep running"
-			if cs := t.Status.ContainerStatus; cs != nil {
-				if h := e.lastHealthOutput(ctx, cs.ContainerID); h != "" {
-					r.Message += "; Swarm stopped it after its healthcheck failed: " + h
-				}
-			}
-		}
-		r.LogTail = e.taskLogTail(ctx, t.ID, 10)
-		re.Tasks = append(re.Tasks, r)
-	}
-	return re
-}
-
-// lastHealthOutput returns the last failing healthcheck output of a container, when the
-// container is on the node the engine talks to and was unhealthy.
-func (e *Engine) lastHealthOutput(ctx context.Context, containerID string) string {
-	if containerID == "" {
-		return ""
-	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	c, err := e.cli.ContainerInspect(ctx, containerID)
-	if err != nil || c.State == nil || c.State.Health == nil || c.State.Health.Status != "unhealthy" {
-		return ""
-	}
-	logs := c.State.Health.Log
-	if len(logs) == 0 {
-		return "unhealthy"
-	}
-	l := logs[len(logs)-1]
-	return fmt.Sprintf("exit code %d, output %q", l.ExitCode, strings.TrimSpace(l.Output))
-}
-
-func (e *Engine) taskLogTail(ctx context.Context, taskID string, lines int) []string {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	rc, err := e.cli.TaskLogs(ctx, taskID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(lines)})
-	if err != nil {
-		return nil
-	}
-	defer rc.Close()
-	var out bytes.Buffer
-	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil && !errors.Is(err, context.DeadlineExceeded) && out.Len() == 0 {
-		return nil
-	}
-	var res []string
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		if l := strings.TrimRight(sc.Text(), "\r"); l != "" {
-			res = append(res, l)
-		}
-	}
-	if len(res) > lines {
-		res = res[len(res)-lines:]
-	}
-	return res
-}

@@ -82,7 +82,7 @@ func TestMergeDesiredKeepsWhatTerraformDoesNotOwn(t *testing.T) {
 		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
 	}
 	// The owner label alone (no KeepReplicas) keeps the policy's count.
-	got := mergeDesired(desired, observed, WriteOptions{})
+	got := mergeDesired(desired, observed)
 	if got.TaskTemplate.ContainerSpec.Image != "app:v1@sha256:aaaa" {
 		t.Errorf("pinned digest dropped: %s", got.TaskTemplate.ContainerSpec.Image)
 	}
@@ -100,13 +100,13 @@ func TestMergeDesiredKeepsWhatTerraformDoesNotOwn(t *testing.T) {
 	}
 
 	desired.TaskTemplate.ForceUpdate = 5
-	if got := mergeDesired(desired, observed, WriteOptions{}); got.TaskTemplate.ContainerSpec.Image != "app:v1" {
+	if got := mergeDesired(desired, observed); got.TaskTemplate.ContainerSpec.Image != "app:v1" {
 		t.Errorf("a raised force_update must resolve the tag again, got %s", got.TaskTemplate.ContainerSpec.Image)
 	}
 	desired.TaskTemplate.ForceUpdate = 0
 	desired.TaskTemplate.ContainerSpec.Image = "app:v2"
 	delete(observed.Labels, ScalingOwnerLabel)
-	if got := mergeDesired(desired, observed, WriteOptions{}); got.TaskTemplate.ContainerSpec.Image != "app:v2" || *got.Mode.Replicated.Replicas != 1 {
+	if got := mergeDesired(desired, observed); got.TaskTemplate.ContainerSpec.Image != "app:v2" || *got.Mode.Replicated.Replicas != 1 {
 		t.Errorf("a new image or owned replicas were not taken: %s %d", got.TaskTemplate.ContainerSpec.Image, *got.Mode.Replicated.Replicas)
 	}
 }

@@ -17,9 +17,10 @@ var ErrNotFound = errors.New("not found")
 
 // Engine reconciles desired service specs against one Swarm cluster.
 type Engine struct {
-	cli  *client.Client
-	cfg  Config
-	host string
+	cli   *client.Client
+	cfg   Config
+	host  string
+	clock managerClock
 
 	// PollInterval is how often convergence is re-checked.
 	PollInterval time.Duration
@@ -40,11 +41,38 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkManager(ctx, cli, cfg.host()); err != nil {
+	clock, err := checkManager(ctx, cli, cfg.host())
+	if err != nil {
 		_ = cli.Close()
 		return nil, err
 	}
-	return &Engine{cli: cli, cfg: cfg, host: cfg.host(), PollInterval: 200 * time.Millisecond, SnapshotTTL: 5 * time.Second}, nil
+	return &Engine{cli: cli, cfg: cfg, host: cfg.host(), clock: clock, PollInterval: 200 * time.Millisecond, SnapshotTTL: 5 * time.Second}, nil
+}
+
+// managerClock estimates the manager's time from this machine's clock. Task and update
+// timestamps come from the manager; a remote manager's clock may be off from the machine
+// running Terraform by seconds or more, so the moment of a write is taken on the manager's
+// clock before it is compared with them.
+type managerClock struct {
+	// offset is the manager's time minus ours; slack bounds the error of that estimate.
+	offset, slack time.Duration
+}
+
+// clockFrom reads the manager's time from its info (systemTime, RFC 3339), asked between
+// asked and answered on our clock.
+func clockFrom(systemTime string, asked, answered time.Time) managerClock {
+	t, err := time.Parse(time.RFC3339Nano, systemTime)
+	if err != nil {
+		return managerClock{slack: time.Second}
+	}
+	mid := asked.Add(answered.Sub(asked) / 2)
+	return managerClock{offset: t.Sub(mid), slack: answered.Sub(asked)/2 + 10*time.Millisecond}
+}
+
+// before is the latest manager time that is surely not after now: the moment a write is
+// about to be made, so that everything the write causes is stamped later.
+func (c managerClock) before(now time.Time) time.Time {
+	return now.Add(c.offset - c.slack)
 }
 
 // Close releases the engine's connections.

@@ -78,10 +78,10 @@ func stateOf(svc swarm.Service) *ServiceState {
 
 // WriteOptions tune how a desired spec is merged with what is observed.
 type WriteOptions struct {
-	// KeepReplicas re-sends the observed replica count: someone else (a scaling policy) owns it.
-	KeepReplicas bool
-	// Resume writes even an unchanged spec when the service's last rollout is paused, which
-	// makes Swarm resume it.
+	// Resume says the last rollout of the service stopped on a failure (it ended paused, as
+	// the caller recorded it): an unchanged spec is written again, which makes Swarm resume the
+	// rollout, or, where every slot already had the new spec, lets the tasks be judged again.
+	// An unchanged spec is also written when Swarm itself reports the rollout paused.
 	Resume bool
 }
 
@@ -119,7 +119,7 @@ func (e *Engine) CreateService(ctx context.Context, spec swarm.ServiceSpec) (Wri
 		return res, err
 	}
 	res.Warnings = append(res.Warnings, e.pinImage(ctx, &spec, auth)...)
-	res.Since = time.Now()
+	res.Since = e.clock.before(time.Now())
 	resp, err := e.cli.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{EncodedRegistryAuth: auth})
 	if err != nil {
 		return res, e.wrap("create service "+spec.Name, err)
@@ -139,13 +139,13 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 		return res, err
 	}
 	err = e.writeService(ctx, id, swarm.ServiceUpdateOptions{EncodedRegistryAuth: auth}, &res, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
-		desired := mergeDesired(spec, observed.Spec, opts)
+		desired := mergeDesired(spec, observed.Spec)
 		if imageOf(desired) != imageOf(observed.Spec) {
 			res.Warnings = append(res.Warnings, e.pinImage(ctx, &desired, auth)...)
 		}
 		res.Kind = Classify(observed.Spec, desired)
 		if res.Kind == ChangeNone {
-			if !opts.Resume || !IsPaused(observed) {
+			if !opts.Resume && !IsPaused(observed) {
 				return desired, false, nil
 			}
 			res.Kind = ChangeTaskTemplate // resuming rolls the tasks still on the old spec
@@ -174,7 +174,7 @@ func (e *Engine) writeService(ctx context.Context, id string, opts swarm.Service
 		if err != nil || !write {
 			return err
 		}
-		res.Since = time.Now()
+		res.Since = e.clock.before(time.Now())
 		resp, err := e.cli.ServiceUpdate(ctx, id, observed.Version, desired, opts)
 		if err != nil {
 			if isOutOfSequence(err) && attempt < attempts {
@@ -186,22 +186,6 @@ func (e *Engine) writeService(ctx context.Context, id string, opts swarm.Service
 		res.Warnings = append(res.Warnings, resp.Warnings...)
 		return nil
 	}
-}
-
-// RollbackService asks Swarm to roll a service back to its previous spec, as
-// `docker service rollback` does.
-func (e *Engine) RollbackService(ctx context.Context, id string) (time.Time, error) {
-	defer e.Invalidate()
-	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
-	if err != nil {
-		return time.Time{}, e.wrap("inspect service "+id, err)
-	}
-	if svc.PreviousSpec == nil {
-		return time.Time{}, fmt.Errorf("service %s has no previous spec to roll back to", svc.Spec.Name)
-	}
-	since := time.Now()
-	_, err = e.cli.ServiceUpdate(ctx, id, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{Rollback: "previous"})
-	return since, e.wrap("roll back service "+svc.Spec.Name, err)
 }
 
 // DeleteService removes a service and waits until its tasks are gone, so that networks,
@@ -245,7 +229,7 @@ func imageOf(spec swarm.ServiceSpec) string {
 
 // mergeDesired is the "mutate" step: the desired spec, plus what Terraform does not own taken
 // from the observed spec.
-func mergeDesired(desired, observed swarm.ServiceSpec, opts WriteOptions) swarm.ServiceSpec {
+func mergeDesired(desired, observed swarm.ServiceSpec) swarm.ServiceSpec {
 	out := desired
 	if out.TaskTemplate.ContainerSpec != nil && observed.TaskTemplate.ContainerSpec != nil {
 		cs := *out.TaskTemplate.ContainerSpec
@@ -282,7 +266,7 @@ func mergeDesired(desired, observed swarm.ServiceSpec, opts WriteOptions) swarm.
 		}
 	}
 	out.Labels = labels
-	if (opts.KeepReplicas || ReplicasOwnedElsewhere(observed)) && out.Mode.Replicated != nil && observed.Mode.Replicated != nil && observed.Mode.Replicated.Replicas != nil {
+	if ReplicasOwnedElsewhere(observed) && out.Mode.Replicated != nil && observed.Mode.Replicated != nil && observed.Mode.Replicated.Replicas != nil {
 		n := *observed.Mode.Replicated.Replicas
 		out.Mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}
 	}

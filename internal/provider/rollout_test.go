@@ -133,9 +133,23 @@ func TestAccService_rollingUpdate(t *testing.T) {
 	}
 }
 
+// failCase is a rollout of a version that breaks, and what it must lead to.
+type failCase struct {
+	action      string // rolling_update.failure_action
+	parallelism int
+	breakage    string // the test image's switch that breaks the new version
+	wantErr     *regexp.Regexp
+	// wantRunningEnv is in the service's spec after the failure: the bad version's when
+	// paused, the good one's when rolled back.
+	wantRunningEnv string
+	// resumeSays, for "pause", must also be in the error of the apply that resumes.
+	resumeSays string
+}
+
 // failingUpdate applies a good version, then a start-failing one, and checks what the apply
 // says, how fast it says it, what runs afterwards and that the next plan is not empty.
-func failingUpdate(t *testing.T, action, breakage string, extra string, wantErr *regexp.Regexp, wantRunningEnv string) {
+func failingUpdate(t *testing.T, fc failCase) {
+	action, parallelism, breakage, wantRunningEnv := fc.action, fc.parallelism, fc.breakage, fc.wantRunningEnv
 	name := testName("fail-" + action)
 	img := os.Getenv("TEST_IMAGE")
 	cli := testDocker(t)
@@ -144,9 +158,9 @@ func failingUpdate(t *testing.T, action, breakage string, extra string, wantErr 
   replicas = 2
   env      = %s
   healthcheck = { test = ["CMD", "/app", "health"], interval = "250ms", timeout = "1s", retries = 2 }
-  rolling_update = { parallelism = 1, monitor = "3s", failure_action = %q }
+  rolling_update = { parallelism = %d, monitor = "3s", failure_action = %q }
   timeouts = { update = "5m" }
-%s`, img, env, action, extra)
+`, img, env, parallelism, action)
 	}
 	good, bad := body(`{ VERSION = "good" }`), body(fmt.Sprintf(`{ VERSION = "bad", %s = "1" }`, breakage))
 	var start time.Time
@@ -158,7 +172,7 @@ func failingUpdate(t *testing.T, action, breakage string, extra string, wantErr 
 			{
 				PreConfig:   func() { start = time.Now() },
 				Config:      serviceConfig(name, bad),
-				ExpectError: wantErr,
+				ExpectError: fc.wantErr,
 			},
 			{
 				// Nothing is lost: the next plan proposes the change again.
@@ -174,7 +188,7 @@ func failingUpdate(t *testing.T, action, breakage string, extra string, wantErr 
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
 			},
-			resumeStep(action, serviceConfig(name, bad)),
+			resumeStep(action, serviceConfig(name, bad), fc.resumeSays),
 			{
 				// A new good version: applies cleanly and converges.
 				Config: serviceConfig(name, body(`{ VERSION = "good2" }`)),
@@ -186,9 +200,15 @@ func failingUpdate(t *testing.T, action, breakage string, extra string, wantErr 
 	})
 }
 
-// resumeStep: after a paused rollout, applying the same configuration resumes it (Swarm tries
-// the bad tasks again, and the apply fails again, loudly). Other actions need no resume.
-func resumeStep(action, config string) resource.TestStep {
+// pausedErr is what a paused rollout says, whether Swarm paused it or the failure showed once
+// every slot already had the new spec: the same words, the same update_state.
+var pausedErr = `Service\s+Update\s+Did\s+Not\s+Converge.*` + errRe(`The rollout of service`).String() + `.*` +
+	errRe(`is paused: slots already given the new spec keep it, the others keep the previous spec, and update_state is "paused".`).String()
+
+// resumeStep: after a paused rollout the plan shows it (update_state unknown: state recorded
+// "paused"), and applying the same configuration resumes it: Swarm tries the bad tasks again,
+// and the apply fails again, loudly, in the same words. Other actions need no resume.
+func resumeStep(action, config, says string) resource.TestStep {
 	if action != "pause" {
 		return resource.TestStep{Config: config, PlanOnly: true, ExpectNonEmptyPlan: true}
 	}
@@ -197,31 +217,41 @@ func resumeStep(action, config string) resource.TestStep {
 		ConfigPlanChecks: resource.ConfigPlanChecks{
 			PreApply: []plancheck.PlanCheck{plancheck.ExpectUnknownValue(svcAddr, tfjsonpath.New("update_state"))},
 		},
-		ExpectError: regexp.MustCompile(`(?s)Service Update Did Not Converge.*paused.*exit\s+code\s+3`),
+		ExpectError: regexp.MustCompile(`(?s)` + pausedErr + `.*` + says + `.*failure_action\s+"pause".*exit\s+code\s+3`),
 	}
 }
 
 func TestAccService_failedUpdateRollsBack(t *testing.T) {
-	failingUpdate(t, "rollback", "FAIL_ON_START", "",
-		regexp.MustCompile(`(?s)Service Update Did Not Converge.*rolled\s+the\s+service\s+back.*exit\s+code\s+3.*last\s+log\s+lines:.*refusing\s+to\s+start`),
-		"VERSION=good")
+	failingUpdate(t, failCase{action: "rollback", parallelism: 1, breakage: "FAIL_ON_START", wantRunningEnv: "VERSION=good",
+		wantErr: regexp.MustCompile(`(?s)Service Update Did Not Converge.*rolled\s+back\s+to\s+its\s+previous\s+spec.*update_state\s+is\s+"rollback_completed".*exit\s+code\s+3.*last\s+log\s+lines:.*refusing\s+to\s+start`)})
 }
 
+// One slot at a time: Swarm's updater sees the first failure and pauses (the resume step may
+// find the other slot still on the old spec, or not, depending on which Swarm got to first).
 func TestAccService_failedUpdatePauses(t *testing.T) {
-	failingUpdate(t, "pause", "FAIL_ON_START", "",
-		regexp.MustCompile(`(?s)Service Update Did Not Converge.*paused.*exit\s+code\s+3.*refusing\s+to\s+start`),
-		"VERSION=bad")
+	failingUpdate(t, failCase{action: "pause", parallelism: 1, breakage: "FAIL_ON_START", wantRunningEnv: "VERSION=bad",
+		wantErr: regexp.MustCompile(`(?s)` + pausedErr + `.*failure_action\s+"pause".*exit\s+code\s+3.*refusing\s+to\s+start`)})
+}
+
+// Every slot at once: the resume finds no slot left on the old spec, so Swarm has nothing to
+// pause and the verdict applies failure_action itself (resumeSays proves that path was taken).
+// The user is told the same thing, and state records the same update_state.
+func TestAccService_failedUpdatePausesEverySlot(t *testing.T) {
+	failingUpdate(t, failCase{action: "pause", parallelism: 0, breakage: "FAIL_ON_START", wantRunningEnv: "VERSION=bad",
+		wantErr:    regexp.MustCompile(`(?s)` + pausedErr + `.*failure_action\s+"pause".*exit\s+code\s+3.*refusing\s+to\s+start`),
+		resumeSays: `after\s+every\s+slot\s+had\s+the\s+new\s+spec,\s+so\s+Swarm\s+has\s+no\s+update\s+left\s+to\s+pause`})
 }
 
 func TestAccService_unhealthyUpdateRollsBack(t *testing.T) {
-	failingUpdate(t, "rollback", "UNHEALTHY", "",
-		regexp.MustCompile(`(?s)Service Update Did Not Converge.*rolled\s+the\s+service\s+back`),
-		"VERSION=good")
+	failingUpdate(t, failCase{action: "rollback", parallelism: 1, breakage: "UNHEALTHY", wantRunningEnv: "VERSION=good",
+		wantErr: regexp.MustCompile(`(?s)Service Update Did Not Converge.*rolled\s+back\s+to\s+its\s+previous\s+spec`)})
 }
 
 func TestAccService_progressDeadline(t *testing.T) {
 	// The bad version cannot be scheduled at all: Swarm would wait forever; the provider's
-	// progress deadline ends the wait and, with failure_action rollback, rolls back.
+	// progress deadline ends the wait and, with failure_action rollback, rolls back and waits
+	// for the rollback. (start-first keeps the old task running; with stop-first Swarm's
+	// rollback waits up to a minute for the never-scheduled task to stop.)
 	name := testName("deadline")
 	img := os.Getenv("TEST_IMAGE")
 	cli := testDocker(t)
@@ -229,7 +259,7 @@ func TestAccService_progressDeadline(t *testing.T) {
 		return fmt.Sprintf(`  image    = %q
   replicas = 1
   placement = { constraints = [%q] }
-  rolling_update = { failure_action = "rollback", monitor = "1s" }
+  rolling_update = { failure_action = "rollback", monitor = "1s", order = "start-first" }
   wait = { progress_deadline = "4s" }
 `, img, constraint)
 	}
@@ -242,7 +272,7 @@ func TestAccService_progressDeadline(t *testing.T) {
 			{
 				PreConfig:   func() { start = time.Now() },
 				Config:      serviceConfig(name, body("node.labels.tfacc-nowhere==true")),
-				ExpectError: regexp.MustCompile(`(?s)no\s+progress.*progress_deadline.*roll\s+the\s+service\s+back.*(no\s+suitable\s+node|pending)`),
+				ExpectError: regexp.MustCompile(`(?s)rolled\s+back\s+to\s+its\s+previous\s+spec.*update_state\s+is\s+"rollback_completed".*no\s+progress.*progress_deadline.*(no\s+suitable\s+node|pending)`),
 			},
 			{
 				PreConfig: func() {

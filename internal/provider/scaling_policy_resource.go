@@ -732,7 +732,7 @@ func (r *scalingPolicyResource) apply(ctx context.Context, plan scalingPolicyMod
 	}
 	// A task that cannot be placed (no node has the resources it reserves) would otherwise
 	// keep the apply waiting until the timeout.
-	if _, err := r.engine.WaitConverged(ctx, t.Service.ID, res.Since, orchestrator.WaitOptions{ProgressDeadline: scaleProgressDeadline}); err != nil {
+	if _, err := r.engine.WaitConverged(ctx, res, orchestrator.WaitOptions{ProgressDeadline: scaleProgressDeadline}); err != nil {
 		addEngineError(diags, "Scaling Did Not Converge", fmt.Sprintf("Service %s was scaled from %d to %d replicas, but the tasks did not all start", t.Service.Spec.Name, t.Replicas, desired), err)
 	}
 	return obs

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/swarm"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -234,7 +235,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"converge": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 						MarkdownDescription: "Wait for convergence (default). `false` returns as soon as Swarm accepted the change."},
 					"progress_deadline": schema.StringAttribute{CustomType: durationType, Optional: true,
-						MarkdownDescription: "Fail the rollout when no task of the new spec starts running for this long (Swarm itself has no such deadline), e.g. a task stuck pending for lack of a node. With `rolling_update.failure_action = \"rollback\"` the provider then rolls the service back."},
+						MarkdownDescription: "Fail the rollout when no task of the new spec starts running for this long (Swarm itself has no such deadline), e.g. a task stuck pending for lack of a node. With `rolling_update.failure_action = \"rollback\"` the provider then rolls the service back and waits for the rollback."},
 				},
 			},
 			"force_update": schema.Int64Attribute{
@@ -245,7 +246,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			},
 			"update_state": schema.StringAttribute{
 				Computed:            true,
-				MarkdownDescription: "Swarm's state of the last rollout: `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused` or `rollback_completed`; null before the first update. A paused rollout shows in the next plan, and the next apply resumes it.",
+				MarkdownDescription: "State of the last rollout: `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused` or `rollback_completed`; null before the first update. It follows `rolling_update.failure_action` when a rollout fails: `paused` also where every slot already had the new spec, so Swarm had nothing left to pause. A paused rollout shows in the next plan, and the next apply resumes it.",
 			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 			"version": schema.Int64Attribute{
@@ -291,8 +292,8 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	// Record the service at once: if waiting fails, Terraform still knows it exists.
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), res.ID)...)
 
-	waitErr := r.wait(ctx, res.ID, res.Since, plan)
-	r.readInto(context.WithoutCancel(ctx), res.ID, plan, &resp.State, &resp.Diagnostics)
+	verdict, waitErr := r.wait(ctx, res, plan)
+	r.readInto(context.WithoutCancel(ctx), res.ID, plan, verdict, &resp.State, &resp.Diagnostics)
 	if waitErr != nil {
 		addEngineError(&resp.Diagnostics, "Service Did Not Converge", fmt.Sprintf("Service %q was created but did not reach a running state. It is kept so that you can inspect it (docker service ps %s); Terraform marks it tainted and replaces it on the next apply.", plan.Name.ValueString(), plan.Name.ValueString()), waitErr)
 	}
@@ -346,29 +347,54 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	defer cancel()
 
 	id := state.ID.ValueString()
-	res, err := r.engine.UpdateService(ctx, id, plan.toSpec(), orchestrator.WriteOptions{Resume: true})
+	res, err := r.engine.UpdateService(ctx, id, plan.toSpec(), orchestrator.WriteOptions{Resume: rolloutStopped(state.UpdateState)})
 	addWarnings(&resp.Diagnostics, res.Warnings)
 	if err != nil {
 		addEngineError(&resp.Diagnostics, "Cannot Update Service", fmt.Sprintf("Updating service %q", plan.Name.ValueString()), err)
-		r.readInto(context.WithoutCancel(ctx), id, state, &resp.State, &resp.Diagnostics)
+		r.readInto(context.WithoutCancel(ctx), id, state, orchestrator.Verdict{}, &resp.State, &resp.Diagnostics)
 		return
 	}
 	tflog.Info(ctx, "service written", map[string]any{"service": plan.Name.ValueString(), "outcome": string(res.Outcome), "change": res.Kind.String()})
-	var waitErr error
-	// A metadata-only change (labels, update settings) restarts no task: nothing to wait for.
-	if res.Outcome == orchestrator.OutcomeUpdated && res.Kind != orchestrator.ChangeMetadata {
-		waitErr = r.wait(ctx, id, res.Since, plan)
-	}
+	verdict, waitErr := r.wait(ctx, res, plan)
 	prior := plan
 	if waitErr != nil {
-		// Record what really runs (after a rollback: the previous spec), so the next plan
-		// proposes the change again.
+		// Record what really runs (after a rollback: the previous spec) and how the rollout
+		// ended, so the next plan proposes what is still to do.
 		prior = state
 	}
-	r.readInto(context.WithoutCancel(ctx), id, prior, &resp.State, &resp.Diagnostics)
+	r.readInto(context.WithoutCancel(ctx), id, prior, verdict, &resp.State, &resp.Diagnostics)
 	if waitErr != nil {
-		addEngineError(&resp.Diagnostics, "Service Update Did Not Converge", fmt.Sprintf("Service %q was updated but the rollout did not complete. State records what is running now, so the next plan shows the change again.", plan.Name.ValueString()), waitErr)
+		addEngineError(&resp.Diagnostics, "Service Update Did Not Converge", rolloutOutcome(plan.Name.ValueString(), waitErr), waitErr)
 	}
+}
+
+// rolloutStopped says whether state records a rollout that stopped on a failure, which the
+// next apply resumes.
+func rolloutStopped(updateState types.String) bool {
+	s := swarm.UpdateState(updateState.ValueString())
+	return s == swarm.UpdateStatePaused || s == swarm.UpdateStateRollbackPaused
+}
+
+// rolloutOutcome tells the user where a failed rollout left the service and what to do next,
+// from how the engine says it ended.
+func rolloutOutcome(name string, err error) string {
+	var re *orchestrator.RolloutError
+	if !errors.As(err, &re) {
+		return fmt.Sprintf("Service %q was updated but the rollout did not complete. State records what runs now.", name)
+	}
+	switch re.Ending {
+	case orchestrator.EndingPaused:
+		return fmt.Sprintf("The rollout of service %q is paused: slots already given the new spec keep it, the others keep the previous spec, and update_state is \"paused\". Fix the cause, then apply again: the next plan shows the paused rollout, and the apply resumes it.", name)
+	case orchestrator.EndingRolledBack:
+		return fmt.Sprintf("Service %q was rolled back to its previous spec, and update_state is \"rollback_completed\". State records the previous spec, so the next plan proposes the change again.", name)
+	case orchestrator.EndingRollbackPaused:
+		return fmt.Sprintf("The rollback of service %q failed too and Swarm paused it; update_state is \"rollback_paused\" and its tasks may run a mix of both specs. Fix the cause, then apply again to resume.", name)
+	case orchestrator.EndingContinued:
+		return fmt.Sprintf("Service %q keeps the new spec (failure_action \"continue\") although some of its tasks do not run. State records the new spec, so the next plan shows no change for it: fix the cause with a new configuration, or use failure_action \"pause\" or \"rollback\".", name)
+	case orchestrator.EndingNoProgress:
+		return fmt.Sprintf("The rollout of service %q made no progress within progress_deadline. Swarm keeps trying to place its tasks; state records the new spec.", name)
+	}
+	return fmt.Sprintf("Service %q was updated but the rollout did not complete. State records what runs now.", name)
 }
 
 func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -435,30 +461,19 @@ func (r *serviceResource) configured(diags *diag.Diagnostics) bool {
 	return configured(r.engine, diags)
 }
 
-// wait follows the rollout as the wait block says. When the provider's own progress deadline
-// ends it and failure_action is "rollback", the provider rolls back (Swarm would have, had it
-// noticed) and waits for the rollback before reporting the failure.
-func (r *serviceResource) wait(ctx context.Context, id string, since time.Time, m serviceModel) error {
+// wait follows what a write set in motion, as the wait block says.
+func (r *serviceResource) wait(ctx context.Context, res orchestrator.WriteResult, m serviceModel) (orchestrator.Verdict, error) {
 	opts := orchestrator.WaitOptions{}
 	if w := m.Wait; w != nil {
 		if !w.Converge.IsNull() && !w.Converge.ValueBool() {
-			return nil
+			return orchestrator.Verdict{}, nil
 		}
 		opts.ProgressDeadline = parseDuration(w.ProgressDeadline)
 	}
-	_, err := r.engine.WaitConverged(ctx, id, since, opts)
-	var re *orchestrator.RolloutError
-	if errors.As(err, &re) && re.NoProgress && m.RollingUpdate != nil && m.RollingUpdate.FailureAction.ValueString() == "rollback" {
-		// The rollback request restores the previous spec at once; Swarm then rolls the tasks
-		// back on its own, so the apply reports now instead of waiting out Swarm's rollback.
-		tflog.Warn(ctx, "progress deadline passed, rolling back", map[string]any{"service": m.Name.ValueString()})
-		if _, rbErr := r.engine.RollbackService(ctx, id); rbErr == nil {
-			re.Reason += "; the provider asked Swarm to roll the service back to its previous spec"
-		} else {
-			re.Reason += "; rolling back failed too: " + rbErr.Error()
-		}
+	if !res.NeedsWait() {
+		return orchestrator.Verdict{}, nil
 	}
-	return err
+	return r.engine.WaitConverged(ctx, res, opts)
 }
 
 // ModifyPlan shows a paused rollout as a change (the next apply resumes it) and says when a
@@ -469,10 +484,10 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 	var updateState types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("update_state"), &updateState)...)
-	if s := updateState.ValueString(); s == "paused" || s == "rollback_paused" {
+	if rolloutStopped(updateState) {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("update_state"), types.StringUnknown())...)
 		resp.Diagnostics.AddWarning("Rollout Paused",
-			fmt.Sprintf("The last rollout of this service is %s, so its tasks may run a mix of specs. This apply resumes it with the configuration as planned; fix the cause first (docker service ps --no-trunc shows why tasks failed).", s))
+			fmt.Sprintf("The last rollout of this service is %s, so its tasks may run a mix of specs. This apply resumes it with the configuration as planned; fix the cause first (docker service ps --no-trunc shows why tasks failed).", updateState.ValueString()))
 	}
 	var state, plan serviceModel
 	if req.State.Get(ctx, &state).HasError() || req.Plan.Get(ctx, &plan).HasError() {
@@ -507,7 +522,7 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 			plan.Name.ValueString(), tasks, batch, u.Order.ValueString(), u.Monitor.ValueString(), u.FailureAction.ValueString()))
 }
 
-// readInto reads the service and stores it, with prior deciding null-versus-empty collections.
+// stateSetter is the part of state that readInto writes (create, update and failed-write state).
 type stateSetter interface {
 	Set(ctx context.Context, val any) diag.Diagnostics
 }
@@ -528,13 +543,19 @@ func (r *serviceResource) policyOwnedReplicas(ctx context.Context, id string) (i
 	return 0, false
 }
 
-func (r *serviceResource) readInto(ctx context.Context, id string, prior serviceModel, st stateSetter, diags *diag.Diagnostics) {
+// readInto reads the service after a write and stores it. prior decides null-versus-empty
+// collections; a failed wait's verdict says which rollout state the failure left.
+func (r *serviceResource) readInto(ctx context.Context, id string, prior serviceModel, verdict orchestrator.Verdict, st stateSetter, diags *diag.Diagnostics) {
 	obs, err := r.engine.ServiceFresh(ctx, id)
 	if err != nil {
 		addEngineError(diags, "Cannot Read Service", fmt.Sprintf("Reading service %s after writing it", id), err)
 		return
 	}
-	diags.Append(st.Set(ctx, fromState(obs, prior))...)
+	m := fromState(obs, prior)
+	if s := verdict.Ending.UpdateState(); s != "" {
+		m.UpdateState = types.StringValue(string(s))
+	}
+	diags.Append(st.Set(ctx, m)...)
 }
 
 // replicasDefault plans 1 for an omitted replicas in replicated mode, and null in global mode.

@@ -1,0 +1,317 @@
+package orchestrator
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// WaitOptions tune WaitConverged.
+type WaitOptions struct {
+	// ProgressDeadline fails the wait when no task of the new spec has started running for this
+	// long (Swarm has no such deadline); with failure_action "rollback" the service is rolled
+	// back first. Zero means none.
+	ProgressDeadline time.Duration
+}
+
+// NeedsWait says whether a write changed anything that tasks must converge to: a new service,
+// a scale or a rollout. Metadata (labels, update settings) restarts no task.
+func (r WriteResult) NeedsWait() bool {
+	return r.Outcome != OutcomeUnchanged && r.Kind != ChangeNone && r.Kind != ChangeMetadata
+}
+
+// WaitConverged follows what the write res set in motion until Evaluate says converged or
+// failed, or ctx ends. It only observes (every PollInterval), measures how long the tasks have
+// been stable and how long progress has stalled, and does what the verdict asks: a rollback
+// when the failure action calls for one that Swarm will not make itself. The returned verdict
+// says how the service was left.
+func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOptions) (Verdict, error) {
+	defer e.Invalidate()
+	tick := time.NewTicker(e.PollInterval)
+	defer tick.Stop()
+	var (
+		last        Verdict
+		clock       rolloutClock
+		cause       string
+		causeFailed []swarm.Task
+	)
+	for {
+		obs, err := e.observeService(ctx, res.ID, res.Since)
+		if err != nil {
+			if ctx.Err() != nil {
+				return last, &TimeoutError{Service: res.ID, Verdict: last, Err: ctx.Err()}
+			}
+			return last, err
+		}
+		obs.Rollout = res.Outcome == OutcomeUpdated && res.Kind == ChangeTaskTemplate
+		obs.ProgressDeadline = opts.ProgressDeadline
+		obs.RollbackCause = cause
+		obs.Stable, obs.Stalled = clock.measure(obs, time.Now())
+		last = Evaluate(obs)
+		switch {
+		case last.Phase == Converged:
+			return last, nil
+		case last.Phase == Failed:
+			last.Failures = append(causeFailed, last.Failures...)
+			return last, e.rolloutError(ctx, obs, last)
+		case last.RequestRollback:
+			cause, causeFailed = last.Reason, last.Failures
+			if err := e.rollBack(ctx, res.ID); err != nil {
+				last.Phase, last.Ending = Failed, EndingFailed
+				last.Reason += "; asking Swarm to roll back failed: " + err.Error()
+				return last, e.rolloutError(ctx, obs, last)
+			}
+			clock = rolloutClock{} // the rollback is a rollout of its own
+		}
+		select {
+		case <-ctx.Done():
+			return last, &TimeoutError{Service: obs.Service.Spec.Name, Verdict: last, Err: ctx.Err()}
+		case <-tick.C:
+		}
+	}
+}
+
+// rolloutClock turns successive observations into the two durations the verdict needs.
+type rolloutClock struct {
+	stableSince, lastProgress time.Time
+	stableTasks               string
+	bestRunning               int
+	started                   bool
+}
+
+// measure returns how long every slot has run the same up-to-date tasks (zero unless all
+// slots do) and how long the count of running slots has not grown.
+func (c *rolloutClock) measure(o Observation, now time.Time) (stable, stalled time.Duration) {
+	desired, running, pending := countSlots(o)
+	if !c.started || running > c.bestRunning {
+		c.started, c.bestRunning, c.lastProgress = true, running, now
+	}
+	if running < desired || len(pending) > 0 {
+		c.stableSince, c.stableTasks = time.Time{}, ""
+		return 0, now.Sub(c.lastProgress)
+	}
+	if key := runningKey(o.UpToDate); key != c.stableTasks || c.stableSince.IsZero() {
+		c.stableSince, c.stableTasks = now, key
+	}
+	return now.Sub(c.stableSince), now.Sub(c.lastProgress)
+}
+
+// runningKey identifies the set of running up-to-date tasks, so a replaced task restarts the
+// stability window.
+func runningKey(tasks []swarm.Task) string {
+	var ids []string
+	for _, t := range tasks {
+		if t.Status.State == swarm.TaskStateRunning && t.DesiredState == swarm.TaskStateRunning {
+			ids = append(ids, t.ID)
+		}
+	}
+	sort.Strings(ids)
+	return strings.Join(ids, ",")
+}
+
+// rollBack asks Swarm to roll the service back to its previous spec, as `docker service
+// rollback` does. Swarm's updater may write the service's update status meanwhile; the
+// version check then makes writeService read again and retry.
+func (e *Engine) rollBack(ctx context.Context, id string) error {
+	var res WriteResult
+	return e.writeService(ctx, id, swarm.ServiceUpdateOptions{Rollback: "previous"}, &res, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
+		return observed.Spec, true, nil
+	})
+}
+
+func (e *Engine) observeService(ctx context.Context, id string, since time.Time) (Observation, error) {
+	o := Observation{Since: since, Nodes: map[string]swarm.Node{}}
+	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+	if err != nil {
+		return o, e.wrap("inspect service "+id, err)
+	}
+	o.Service = svc
+	o.UpToDate, err = e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID), filters.Arg("_up-to-date", "true"))})
+	if err != nil {
+		return o, e.wrap("list tasks", err)
+	}
+	o.All, err = e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID))})
+	if err != nil {
+		return o, e.wrap("list tasks", err)
+	}
+	nodes, err := e.cli.NodeList(ctx, swarm.NodeListOptions{})
+	if err != nil {
+		return o, e.wrap("list nodes", err)
+	}
+	for _, n := range nodes {
+		o.Nodes[n.ID] = n
+	}
+	return o, nil
+}
+
+// RolloutError is a rollout that failed, naming the tasks that failed and why.
+type RolloutError struct {
+	Service string
+	Reason  string
+	// Ending says how the failure left the service.
+	Ending Ending
+	Tasks  []TaskReport
+}
+
+// TaskReport describes one failed task for a human.
+type TaskReport struct {
+	ID       string
+	Slot     int
+	Node     string
+	State    string
+	ExitCode int
+	// Exited is whether a container ran and exited (ExitCode is then meaningful).
+	Exited  bool
+	Message string
+	LogTail []string
+}
+
+func (e *RolloutError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "service %s: %s", e.Service, e.Reason)
+	for _, t := range e.Tasks {
+		where := fmt.Sprintf("slot %d", t.Slot)
+		if t.Slot == 0 {
+			where = "global task"
+		}
+		exit := ""
+		if t.Exited {
+			exit = fmt.Sprintf(", exit code %d", t.ExitCode)
+		}
+		fmt.Fprintf(&b, "\n- task %s (%s on node %s): %s%s: %s", shortID(t.ID), where, t.Node, t.State, exit, t.Message)
+		if len(t.LogTail) > 0 {
+			fmt.Fprintf(&b, "\n  last log lines:")
+			for _, l := range t.LogTail {
+				fmt.Fprintf(&b, "\n    %s", l)
+			}
+		}
+	}
+	return b.String()
+}
+
+// TimeoutError is a wait that ran out of time while the rollout was still progressing.
+type TimeoutError struct {
+	Service string
+	Verdict Verdict
+	Err     error
+}
+
+func (e *TimeoutError) Error() string {
+	msg := fmt.Sprintf("service %s: gave up waiting for convergence (%d of %d slots running the new spec): %v", e.Service, e.Verdict.Running, e.Verdict.Desired, e.Err)
+	for i, t := range e.Verdict.Pending {
+		if i == 3 {
+			break
+		}
+		msg += fmt.Sprintf("\n- task %s is %s", shortID(t.ID), t.Status.State)
+		if t.Status.Err != "" {
+			msg += ": " + t.Status.Err
+		} else if t.Status.Message != "" {
+			msg += ": " + t.Status.Message
+		}
+	}
+	return msg
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// rolloutError builds the error for a failed rollout with the failing tasks' exit codes,
+// messages and log tails.
+func (e *Engine) rolloutError(ctx context.Context, o Observation, v Verdict) error {
+	re := &RolloutError{Service: o.Service.Spec.Name, Reason: v.Reason, Ending: v.Ending}
+	seen := map[string]bool{}
+	for _, t := range v.Failures {
+		if len(re.Tasks) == 3 {
+			break
+		}
+		if seen[t.ID] {
+			continue
+		}
+		seen[t.ID] = true
+		r := TaskReport{ID: t.ID, Slot: t.Slot, State: string(t.Status.State), Message: t.Status.Err, Node: t.NodeID}
+		if r.Node == "" {
+			r.Node = "(not scheduled)"
+		}
+		if r.Message == "" {
+			r.Message = t.Status.Message
+		}
+		if n, ok := o.Nodes[t.NodeID]; ok && n.Description.Hostname != "" {
+			r.Node = n.Description.Hostname
+		}
+		if cs := t.Status.ContainerStatus; cs != nil && cs.ContainerID != "" && t.Status.State != swarm.TaskStateRejected {
+			r.ExitCode, r.Exited = cs.ExitCode, true
+		}
+		if t.Status.State == swarm.TaskStateComplete {
+			r.Message = "the container exited while the service should keep running"
+			if cs := t.Status.ContainerStatus; cs != nil {
+				if h := e.lastHealthOutput(ctx, cs.ContainerID); h != "" {
+					r.Message += "; Swarm stopped it after its healthcheck failed: " + h
+				}
+			}
+		}
+		r.LogTail = e.taskLogTail(ctx, t.ID, 10)
+		re.Tasks = append(re.Tasks, r)
+	}
+	return re
+}
+
+// lastHealthOutput returns the last failing healthcheck output of a container, when the
+// container is on the node the engine talks to and was unhealthy.
+func (e *Engine) lastHealthOutput(ctx context.Context, containerID string) string {
+	if containerID == "" {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	c, err := e.cli.ContainerInspect(ctx, containerID)
+	if err != nil || c.State == nil || c.State.Health == nil || c.State.Health.Status != "unhealthy" {
+		return ""
+	}
+	logs := c.State.Health.Log
+	if len(logs) == 0 {
+		return "unhealthy"
+	}
+	l := logs[len(logs)-1]
+	return fmt.Sprintf("exit code %d, output %q", l.ExitCode, strings.TrimSpace(l.Output))
+}
+
+func (e *Engine) taskLogTail(ctx context.Context, taskID string, lines int) []string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	rc, err := e.cli.TaskLogs(ctx, taskID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(lines)})
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	var out bytes.Buffer
+	if _, err := stdcopy.StdCopy(&out, &out, rc); err != nil && !errors.Is(err, context.DeadlineExceeded) && out.Len() == 0 {
+		return nil
+	}
+	var res []string
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		if l := strings.TrimRight(sc.Text(), "\r"); l != "" {
+			res = append(res, l)
+		}
+	}
+	if len(res) > lines {
+		res = res[len(res)-lines:]
+	}
+	return res
+}
