@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,22 +12,15 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/client"
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 )
 
 // A write that races another writer gets "update out of sequence" from the real engine; the
 // engine re-reads and writes again, keeping the other writer's change to fields Terraform does
 // not own (here: engine-owned labels) and applying its own.
 func TestUpdateRetriesOnVersionConflict(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("needs the local swarm: run with TF_ACC=1 (make test)")
-	}
 	ctx := context.Background()
-	direct, err := client.NewClientWithOpts(client.WithHost("unix:///var/run/docker.sock"), client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer direct.Close()
+	direct := acctest.Docker(t)
 
 	// The proxy lets the first update through only after another writer bumped the version.
 	var updates, conflicts atomic.Int64
@@ -84,11 +76,9 @@ func TestUpdateRetriesOnVersionConflict(t *testing.T) {
 // An interrupted apply (cancelled context) stops waiting at once and says where the rollout
 // stood; the service itself is left to Swarm, unchanged.
 func TestWaitStopsWhenCancelled(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("needs the local swarm: run with TF_ACC=1 (make test)")
-	}
+	acctest.SkipUnlessAcc(t)
 	ctx := context.Background()
-	e, err := New(ctx, Config{})
+	e, err := New(ctx, Config{Host: acctest.DockerHost()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,7 +141,7 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	if len(ca) == 0 && len(cert) == 0 && !verify {
 		return nil, nil
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: !verify} //nolint:gosec // the user asked for tls_verify = false
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: !verify} // the user asked for tls_verify = false
 	if len(ca) > 0 {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(ca) {
@@ -166,7 +166,7 @@ func checkManager(ctx context.Context, cli *client.Client, host string) (manager
 	if _, err := cli.Ping(ctx); err != nil {
 		return managerClock{}, classifyConnectError(err, host)
 	}
-	if v := cli.ClientVersion(); v != "" && versionLess(v, MinAPIVersion) {
+	if v := cli.ClientVersion(); v != "" && olderAPI(v) {
 		return managerClock{}, &ConnectError{Summary: "Docker engine too old", Advice: fmt.Sprintf("the engine at %s speaks Engine API %s; this provider needs %s or newer (Docker 20.10+)", host, v, MinAPIVersion)}
 	}
 	asked := time.Now()
@@ -216,9 +216,9 @@ func isNetError(err error) bool {
 	return errors.As(err, &ne) || errors.As(err, &oe) || errors.Is(err, os.ErrNotExist)
 }
 
-// versionLess compares dotted API versions such as "1.41" and "1.47".
-func versionLess(a, b string) bool {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+// olderAPI says whether a dotted API version such as "1.40" is older than MinAPIVersion.
+func olderAPI(v string) bool {
+	pa, pb := strings.Split(v, "."), strings.Split(MinAPIVersion, ".")
 	for i := 0; i < len(pa) || i < len(pb); i++ {
 		var x, y int
 		if i < len(pa) {

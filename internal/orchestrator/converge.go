@@ -14,9 +14,9 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 )
 
-// Observation is everything the convergence verdict looks at: one poll of the service, its tasks
+// RolloutPoll is everything the convergence verdict looks at: one poll of the service, its tasks
 // and the nodes, plus what the waiting loop knows about the write and the time since.
-type Observation struct {
+type RolloutPoll struct {
 	Service swarm.Service
 	// UpToDate are the tasks whose spec matches the service's current spec.
 	UpToDate []swarm.Task
@@ -120,7 +120,7 @@ type Verdict struct {
 // Where Swarm's updater has nothing to act on (every slot already had the new spec, or it
 // completed before tasks failed), the failure action is applied here: "pause" ends paused,
 // "rollback" asks for a rollback, "continue" fails the wait and keeps the new spec.
-func Evaluate(o Observation) Verdict {
+func Evaluate(o RolloutPoll) Verdict {
 	v := Verdict{Failures: recentFailures(o.All, o.Since)}
 	v.Desired, v.Running, v.Pending = countSlots(o)
 	v.AllRunning = v.Running >= v.Desired && len(v.Pending) == 0
@@ -200,7 +200,7 @@ func (v Verdict) fail(e Ending, reason string) Verdict {
 
 // swarmStatus is the state of Swarm's update when it concerns the write being waited for; an
 // update status from before the write is history ("").
-func swarmStatus(o Observation) swarm.UpdateState {
+func swarmStatus(o RolloutPoll) swarm.UpdateState {
 	us := o.Service.UpdateStatus
 	if us == nil || us.StartedAt != nil && us.StartedAt.Before(o.Since) {
 		return ""
@@ -232,7 +232,7 @@ func canRollBack(svc swarm.Service) bool {
 }
 
 // failedUpToDate counts tasks of the current spec that failed since the write.
-func failedUpToDate(o Observation) int {
+func failedUpToDate(o RolloutPoll) int {
 	n := 0
 	for _, t := range o.UpToDate {
 		if isFailedState(t.Status.State) && !t.CreatedAt.Before(o.Since) {
@@ -244,7 +244,7 @@ func failedUpToDate(o Observation) int {
 
 // hasDirtySlots reports whether a task meant to run still has an older spec, on a node that is
 // not down: Swarm's updater has slots left to replace.
-func hasDirtySlots(o Observation) bool {
+func hasDirtySlots(o RolloutPoll) bool {
 	current := make(map[string]bool, len(o.UpToDate))
 	for _, t := range o.UpToDate {
 		current[t.ID] = true
@@ -264,7 +264,7 @@ func nodeDown(nodes map[string]swarm.Node, id string) bool {
 
 // countSlots counts, among tasks of the current spec on nodes that are not down, the slots (or
 // nodes, for global services) that should run, those that do, and the tasks not running yet.
-func countSlots(o Observation) (desired, running int, pending []swarm.Task) {
+func countSlots(o RolloutPoll) (desired, running int, pending []swarm.Task) {
 	global := o.Service.Spec.Mode.Global != nil
 	runningSlots := map[string]bool{}
 	wanted := map[string]bool{}

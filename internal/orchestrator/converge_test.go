@@ -129,7 +129,7 @@ func TestEvaluate(t *testing.T) {
 			if all == nil {
 				all = tc.upToDate
 			}
-			v := Evaluate(Observation{Service: tc.svc, UpToDate: tc.upToDate, All: all, Nodes: testNodes, Since: testSince, Rollout: tc.rollout, Stable: tc.stable})
+			v := Evaluate(RolloutPoll{Service: tc.svc, UpToDate: tc.upToDate, All: all, Nodes: testNodes, Since: testSince, Rollout: tc.rollout, Stable: tc.stable})
 			if v.Phase != tc.want {
 				t.Fatalf("phase = %v (%s), want %v", v.Phase, v.Reason, tc.want)
 			}
@@ -163,7 +163,6 @@ func TestEvaluateOrderings(t *testing.T) {
 		upToDate []swarm.Task
 		others   []swarm.Task // tasks of older specs
 		want     Phase
-		rollback bool // the verdict asks for a rollback
 	}
 	// slotsLeft: slot 2 still runs the old spec, so Swarm's updater is at work.
 	slotsLeft := []poll{
@@ -200,7 +199,7 @@ func TestEvaluateOrderings(t *testing.T) {
 				if p.status != "" {
 					s = withUpdateStatus(s, p.status, testAfter)
 				}
-				return Evaluate(Observation{Service: s, UpToDate: p.upToDate, All: append(append([]swarm.Task{}, p.upToDate...), p.others...),
+				return Evaluate(RolloutPoll{Service: s, UpToDate: p.upToDate, All: append(append([]swarm.Task{}, p.upToDate...), p.others...),
 					Nodes: testNodes, Since: testSince, Rollout: true})
 			}
 			for _, p := range slotsLeft {
@@ -236,7 +235,7 @@ func TestEvaluateOrderings(t *testing.T) {
 					t.Errorf("%s: phase %v, rollback request %v (%s); want a rollback asked for", p.name, v.Phase, v.RequestRollback, v.Reason)
 				}
 				done := withUpdateStatus(svc, swarm.UpdateStateRollbackCompleted, testAfter.Add(3*time.Second))
-				end := Evaluate(Observation{Service: done, All: p.upToDate, Nodes: testNodes, Since: testSince, Rollout: true, RollbackCause: v.Reason})
+				end := Evaluate(RolloutPoll{Service: done, All: p.upToDate, Nodes: testNodes, Since: testSince, Rollout: true, RollbackCause: v.Reason})
 				if end.Phase != Failed || end.Ending != EndingRolledBack || !strings.Contains(end.Reason, v.Reason) {
 					t.Errorf("%s, after the rollback: phase %v ending %q reason %q", p.name, end.Phase, end.Ending, end.Reason)
 				}
@@ -262,7 +261,7 @@ func TestEvaluateRollbackNeedsAnotherSpec(t *testing.T) {
 	svc := withUpdateConfig(replicatedService(1), 0, swarm.UpdateFailureActionRollback)
 	same := svc.Spec
 	svc.PreviousSpec = &same
-	v := Evaluate(Observation{Service: svc, UpToDate: []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateFailed, testAfter)},
+	v := Evaluate(RolloutPoll{Service: svc, UpToDate: []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateFailed, testAfter)},
 		All: []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateFailed, testAfter)}, Nodes: testNodes, Since: testSince, Rollout: true})
 	if v.Phase != Failed || v.Ending != EndingPaused || v.RequestRollback {
 		t.Fatalf("phase %v ending %q rollback %v (%s); want paused without a rollback request", v.Phase, v.Ending, v.RequestRollback, v.Reason)
@@ -273,10 +272,10 @@ func TestEvaluateProgressDeadline(t *testing.T) {
 	pending := testTask("p", 1, "", swarm.TaskStatePending, testAfter)
 	pending.Status.Err = "no suitable node"
 	old := testTask("old", 1, "n1", swarm.TaskStateShutdown, testBefore)
-	obs := func(action string, stalled time.Duration, cause string) Observation {
+	obs := func(action string, stalled time.Duration, cause string) RolloutPoll {
 		svc := withPrevious(withUpdateConfig(replicatedService(1), 0, action))
 		svc = withUpdateStatus(svc, swarm.UpdateStateUpdating, testAfter)
-		return Observation{Service: svc, UpToDate: []swarm.Task{pending}, All: []swarm.Task{pending, old}, Nodes: testNodes, Since: testSince,
+		return RolloutPoll{Service: svc, UpToDate: []swarm.Task{pending}, All: []swarm.Task{pending, old}, Nodes: testNodes, Since: testSince,
 			Rollout: true, ProgressDeadline: 4 * time.Second, Stalled: stalled, RollbackCause: cause}
 	}
 	if v := Evaluate(obs(swarm.UpdateFailureActionPause, 3*time.Second, "")); v.Phase != Progressing {
@@ -304,8 +303,8 @@ func TestEvaluateProgressDeadline(t *testing.T) {
 
 func TestRolloutClock(t *testing.T) {
 	t0 := testSince
-	running := func(ids ...string) Observation {
-		o := Observation{Service: replicatedService(2), Nodes: testNodes}
+	running := func(ids ...string) RolloutPoll {
+		o := RolloutPoll{Service: replicatedService(2), Nodes: testNodes}
 		for i, id := range ids {
 			o.UpToDate = append(o.UpToDate, testTask(id, i+1, "n1", swarm.TaskStateRunning, testAfter))
 		}
@@ -314,7 +313,7 @@ func TestRolloutClock(t *testing.T) {
 	var c rolloutClock
 	steps := []struct {
 		at                  time.Duration
-		obs                 Observation
+		obs                 RolloutPoll
 		wantStable, wantGap time.Duration
 	}{
 		{0, running("a"), 0, 0},

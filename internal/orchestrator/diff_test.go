@@ -162,7 +162,7 @@ func TestCredentials(t *testing.T) {
 }
 
 func TestVersionLess(t *testing.T) {
-	if !versionLess("1.40", "1.41") || versionLess("1.41", "1.41") || versionLess("1.47", "1.41") || !versionLess("1.9", "1.41") {
-		t.Error("versionLess compares dotted numbers")
+	if !olderAPI("1.40") || olderAPI("1.41") || olderAPI("1.47") || !olderAPI("1.9") || olderAPI("2.0") {
+		t.Error("olderAPI compares dotted numbers with " + MinAPIVersion)
 	}
 }

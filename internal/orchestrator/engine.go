@@ -3,13 +3,9 @@ package orchestrator
 import (
 	"context"
 	"errors"
-	"strconv"
-	"sync"
 	"time"
 
-	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
-	"golang.org/x/sync/singleflight"
 )
 
 // ErrNotFound is returned when a service (or other object) does not exist.
@@ -24,13 +20,10 @@ type Engine struct {
 
 	// PollInterval is how often convergence is re-checked.
 	PollInterval time.Duration
-	// SnapshotTTL is how long one cluster observation is shared between readers.
+	// SnapshotTTL is how long one list of each kind of object is shared between readers.
 	SnapshotTTL time.Duration
 
-	mu   sync.Mutex
-	snap *Snapshot
-	gen  uint64
-	sf   singleflight.Group
+	snap snapshot
 
 	nodeIDCache
 }
@@ -80,78 +73,6 @@ func (e *Engine) Close() error { return e.cli.Close() }
 
 // Client exposes the Docker client for tests and tooling in this module.
 func (e *Engine) Client() *client.Client { return e.cli }
-
-// Snapshot is one observation of the cluster's services, taken with one list call that
-// includes each service's running and desired task counts. Tasks and nodes are read only by
-// the operations that need them (convergence, scaling), so a refresh stays one call however
-// large the task history is.
-type Snapshot struct {
-	TakenAt  time.Time
-	Services map[string]swarm.Service
-	byName   map[string]string
-}
-
-// Service finds a service by ID, name or unique ID prefix.
-func (s *Snapshot) Service(idOrName string) (swarm.Service, bool) {
-	if svc, ok := s.Services[idOrName]; ok {
-		return svc, true
-	}
-	if id, ok := s.byName[idOrName]; ok {
-		return s.Services[id], true
-	}
-	return swarm.Service{}, false
-}
-
-// Snapshot returns the shared observation, taking a new one when the last is older than the TTL
-// or a write happened since. Concurrent callers share one set of list calls.
-func (e *Engine) Snapshot(ctx context.Context) (*Snapshot, error) {
-	e.mu.Lock()
-	if s := e.snap; s != nil && time.Since(s.TakenAt) < e.SnapshotTTL {
-		e.mu.Unlock()
-		return s, nil
-	}
-	gen := e.gen
-	e.mu.Unlock()
-
-	v, err, _ := e.sf.Do(strconv.FormatUint(gen, 10), func() (any, error) {
-		s, err := e.observe(ctx)
-		if err != nil {
-			return nil, err
-		}
-		e.mu.Lock()
-		if e.gen == gen {
-			e.snap = s
-		}
-		e.mu.Unlock()
-		return s, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	snap, _ := v.(*Snapshot)
-	return snap, nil
-}
-
-// Invalidate drops the shared observation; every write calls it.
-func (e *Engine) Invalidate() {
-	e.mu.Lock()
-	e.snap = nil
-	e.gen++
-	e.mu.Unlock()
-}
-
-func (e *Engine) observe(ctx context.Context) (*Snapshot, error) {
-	s := &Snapshot{TakenAt: time.Now(), Services: map[string]swarm.Service{}, byName: map[string]string{}}
-	services, err := e.cli.ServiceList(ctx, swarm.ServiceListOptions{Status: true})
-	if err != nil {
-		return nil, e.wrap("list services", err)
-	}
-	for _, svc := range services {
-		s.Services[svc.ID] = svc
-		s.byName[svc.Spec.Name] = svc.ID
-	}
-	return s, nil
-}
 
 func (e *Engine) wrap(what string, err error) error {
 	if err == nil {

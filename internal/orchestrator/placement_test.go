@@ -72,8 +72,8 @@ func constrained(maxReplicas uint64, constraints ...string) *swarm.Placement {
 	return &swarm.Placement{MaxReplicas: maxReplicas, Constraints: constraints}
 }
 
-func onPlatforms(maxReplicas uint64, platforms ...swarm.Platform) *swarm.Placement {
-	return &swarm.Placement{MaxReplicas: maxReplicas, Platforms: platforms}
+func onPlatforms(platforms ...swarm.Platform) *swarm.Placement {
+	return &swarm.Placement{MaxReplicas: 1, Platforms: platforms}
 }
 
 func nodeIDs(nodes []swarm.Node) []string {
@@ -318,49 +318,49 @@ func TestPlacementCapacity(t *testing.T) {
 		{
 			name:      "platform: amd64 matches a node reporting x86_64",
 			nodes:     cluster,
-			placement: onPlatforms(1, swarm.Platform{OS: "linux", Architecture: "amd64"}),
+			placement: onPlatforms(swarm.Platform{OS: "linux", Architecture: "amd64"}),
 			want:      []string{"m1", "w1"},
 			capacity:  2,
 		},
 		{
 			name:      "platform: arm64 matches a node reporting aarch64",
 			nodes:     cluster,
-			placement: onPlatforms(1, swarm.Platform{OS: "linux", Architecture: "arm64"}),
+			placement: onPlatforms(swarm.Platform{OS: "linux", Architecture: "arm64"}),
 			want:      []string{"w2"},
 			capacity:  1,
 		},
 		{
 			name:      "platform: x86_64 in the entry, case-insensitive",
 			nodes:     cluster,
-			placement: onPlatforms(1, swarm.Platform{OS: "LINUX", Architecture: "X86_64"}),
+			placement: onPlatforms(swarm.Platform{OS: "LINUX", Architecture: "X86_64"}),
 			want:      []string{"m1", "w1"},
 			capacity:  2,
 		},
 		{
 			name:      "platform: empty architecture matches any",
 			nodes:     cluster,
-			placement: onPlatforms(1, swarm.Platform{OS: "linux"}),
+			placement: onPlatforms(swarm.Platform{OS: "linux"}),
 			want:      []string{"m1", "w1", "w2"},
 			capacity:  3,
 		},
 		{
 			name:      "platform: empty OS matches any",
 			nodes:     cluster,
-			placement: onPlatforms(1, swarm.Platform{Architecture: "amd64"}),
+			placement: onPlatforms(swarm.Platform{Architecture: "amd64"}),
 			want:      []string{"m1", "w1", "w3"},
 			capacity:  3,
 		},
 		{
 			name:      "platform: entries are ORed",
 			nodes:     cluster,
-			placement: onPlatforms(1, swarm.Platform{OS: "windows", Architecture: "amd64"}, swarm.Platform{OS: "linux", Architecture: "arm64"}),
+			placement: onPlatforms(swarm.Platform{OS: "windows", Architecture: "amd64"}, swarm.Platform{OS: "linux", Architecture: "arm64"}),
 			want:      []string{"w2", "w3"},
 			capacity:  2,
 		},
 		{
 			name:      "platform: none supported",
 			nodes:     cluster,
-			placement: onPlatforms(1, swarm.Platform{OS: "linux", Architecture: "s390x"}),
+			placement: onPlatforms(swarm.Platform{OS: "linux", Architecture: "s390x"}),
 			want:      []string{},
 		},
 		{

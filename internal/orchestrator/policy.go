@@ -1,9 +1,14 @@
 package orchestrator
 
-// The cluster side of swarm_scaling_policy. A policy lives in two labels on its service: the
-// policy as configured (so that import and a fresh machine see the same policy) and the
-// policy's state (last decision, when it last scaled, the recommendation history for the
-// stabilization windows). Nothing is kept anywhere else: each plan may run on a new machine.
+// The cluster side of scaling policies. A policy lives in two labels on its service: the policy
+// as configured (ScalingPolicy.Label) and the policy's state (last decision, when it last
+// scaled, the recommendation history for the stabilization windows). Nothing is kept anywhere
+// else: each plan may run on a new machine.
+//
+// The life of a decision: ObservePolicy reads the service and the metrics (at refresh);
+// ScalingPolicy.Decide turns that observation into a decision (at plan, and again when
+// Terraform plans during apply, from the same observation); ApplyScaling writes the policy and
+// scales to exactly the planned count.
 
 import (
 	"context"
@@ -18,12 +23,20 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 )
 
+// ScalingOwnerLabel, set on a service, holds the scaling policy that owns its replica count.
+// While it is set, writes of the service re-send the observed count instead of the declared one.
+const ScalingOwnerLabel = EngineLabelPrefix + "scaling-policy"
+
 // ScalingStateLabel holds a policy's ScalingState as JSON.
 const ScalingStateLabel = EngineLabelPrefix + "scaling-state"
 
 // MaxScalingHistory bounds the recommendations kept in the state label; the oldest go first.
 // At one decision a minute it covers more than three hours of stabilization window.
 const MaxScalingHistory = 200
+
+// ScaleProgressDeadline fails a scaling apply when no new task has started for this long (a
+// task that no node has room for would otherwise hold the apply until its timeout).
+const ScaleProgressDeadline = 3 * time.Minute
 
 // ErrPolicyExists is returned when a second policy tries to attach to a service.
 var ErrPolicyExists = errors.New("the service already has a scaling policy")
@@ -33,6 +46,8 @@ var ErrNotReplicated = errors.New("the service runs in global mode: one task per
 
 // ScalingState is what a policy remembers between decisions.
 type ScalingState struct {
+	// Version is the label's format (ScalingPolicyFormat); 0 when read from format 1.
+	Version int `json:"version,omitempty"`
 	// Desired is the last replica count the policy decided on.
 	Desired  int    `json:"desired"`
 	Decision string `json:"decision,omitempty"`
@@ -74,7 +89,20 @@ func (h *scalingHistory) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// ScalingStateOf decodes the state label of a service; ok is false when there is none.
+// label encodes the state in the current format, the history sorted and capped.
+func (st ScalingState) label() string {
+	st.Version = ScalingPolicyFormat
+	st.History = append(scalingHistory(nil), st.History...)
+	sort.SliceStable(st.History, func(i, j int) bool { return st.History[i].At.Before(st.History[j].At) })
+	if n := len(st.History); n > MaxScalingHistory {
+		st.History = st.History[n-MaxScalingHistory:]
+	}
+	b, _ := json.Marshal(st)
+	return string(b)
+}
+
+// ScalingStateOf decodes the state label of a service (format 1 or 2); ok is false when there
+// is none.
 func ScalingStateOf(spec swarm.ServiceSpec) (st ScalingState, ok bool, err error) {
 	raw, ok := spec.Labels[ScalingStateLabel]
 	if !ok {
@@ -82,6 +110,9 @@ func ScalingStateOf(spec swarm.ServiceSpec) (st ScalingState, ok bool, err error
 	}
 	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		return st, true, fmt.Errorf("label %s: %w", ScalingStateLabel, err)
+	}
+	if st.Version > ScalingPolicyFormat {
+		return st, true, fmt.Errorf("label %s: format %d %w", ScalingStateLabel, st.Version, ErrNewerFormat)
 	}
 	return st, true, nil
 }
@@ -97,22 +128,20 @@ func ReplicasOwnedElsewhere(spec swarm.ServiceSpec) bool {
 	return err != nil || !st.DryRun
 }
 
-// ScalingTarget is what a policy observes of its service.
+// ScalingTarget is a service as a scaling policy sees it.
 type ScalingTarget struct {
 	Service swarm.Service
 	// Replicas is the replica count in the service's spec.
 	Replicas int
-	// Policy is the policy label as stored; empty when no policy is attached.
-	Policy string
+	// Policy is the attached policy; nil when there is none.
+	Policy *ScalingPolicy
 	State  ScalingState
 	// RolloutInProgress is true while Swarm updates or rolls back the service.
 	RolloutInProgress bool
-	// PlacementCap is max replicas per node × eligible nodes, 0 when placement sets no cap.
-	PlacementCap, EligibleNodes int
 }
 
-// ScalingTarget observes a service for a scaling decision, from the shared snapshot, plus the
-// node list when the service caps its replicas per node.
+// ScalingTarget reads a service for a scaling policy from the shared snapshot, by ID or name.
+// It fails with ErrNotFound, ErrNotReplicated, or when the policy's labels cannot be read.
 func (e *Engine) ScalingTarget(ctx context.Context, idOrName string) (*ScalingTarget, error) {
 	st, err := e.Service(ctx, idOrName)
 	if err != nil {
@@ -123,60 +152,298 @@ func (e *Engine) ScalingTarget(ctx context.Context, idOrName string) (*ScalingTa
 	if rep == nil {
 		return nil, fmt.Errorf("service %s: %w", svc.Spec.Name, ErrNotReplicated)
 	}
-	t := &ScalingTarget{Service: svc, Policy: svc.Spec.Labels[ScalingOwnerLabel]}
+	t := &ScalingTarget{Service: svc}
 	if rep.Replicas != nil {
 		t.Replicas = int(*rep.Replicas)
 	}
-	if t.Policy != "" {
+	if label := svc.Spec.Labels[ScalingOwnerLabel]; label != "" {
+		p, err := ParseScalingPolicy(label)
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", svc.Spec.Name, err)
+		}
 		if t.State, _, err = ScalingStateOf(svc.Spec); err != nil {
 			return nil, fmt.Errorf("service %s: %w", svc.Spec.Name, err)
 		}
+		p.DryRun = t.State.DryRun
+		t.Policy = &p
 	}
 	if us := svc.UpdateStatus; us != nil {
 		t.RolloutInProgress = us.State == swarm.UpdateStateUpdating || us.State == swarm.UpdateStateRollbackStarted
 	}
-	if p := svc.Spec.TaskTemplate.Placement; p != nil && p.MaxReplicas > 0 {
-		nodes, err := e.cli.NodeList(ctx, swarm.NodeListOptions{})
-		if err != nil {
-			return nil, e.wrap("list nodes", err)
-		}
-		t.PlacementCap, t.EligibleNodes = PlacementCapacity(nodes, p)
-	}
 	return t, nil
 }
 
-// PolicyWrite is one change a policy makes to its service.
-type PolicyWrite struct {
-	// Policy is the policy label's value. Empty detaches the policy: both labels go, and the
-	// replica count stays as it is.
-	Policy string
-	State  ScalingState
-	// Replicas, when set, is the replica count to write.
-	Replicas *int
-	// Claim fails the write with ErrPolicyExists when a policy is already attached (create).
-	Claim bool
+// CheckScalingTarget says whether a new policy can attach to the service: it exists, is
+// replicated and carries no policy yet.
+func (e *Engine) CheckScalingTarget(ctx context.Context, idOrName string) error {
+	t, err := e.ScalingTarget(ctx, idOrName)
+	if err != nil {
+		return err
+	}
+	if t.Policy != nil {
+		return fmt.Errorf("service %s (label %s): %w", t.Service.Spec.Name, ScalingOwnerLabel, ErrPolicyExists)
+	}
+	return nil
 }
 
-// WritePolicy changes only the policy's labels and, optionally, the replica count, with
-// Swarm's version check; the task template is untouched, so no task restarts. It returns
-// whether the replica count changed and when the write was made.
-func (e *Engine) WritePolicy(ctx context.Context, id string, w PolicyWrite) (WriteResult, error) {
-	defer e.Invalidate()
-	res := WriteResult{ID: id, Outcome: OutcomeUnchanged, Kind: ChangeNone}
-	var stateJSON []byte
-	if w.Policy != "" {
-		st := w.State
-		sort.SliceStable(st.History, func(i, j int) bool { return st.History[i].At.Before(st.History[j].At) })
-		if n := len(st.History); n > MaxScalingHistory {
-			st.History = st.History[n-MaxScalingHistory:]
+// PolicyObservation is what one look at a policy's service and metrics saw. The adapter keeps
+// it from the refresh to the plan, so that the plan, and the plan Terraform makes again during
+// apply, decide from the same values.
+type PolicyObservation struct {
+	At       time.Time                `json:"at"`
+	Replicas int                      `json:"replicas"`
+	Rollout  bool                     `json:"rollout,omitempty"`
+	Cap      int                      `json:"placement_cap,omitempty"`
+	History  []Recommendation         `json:"history,omitempty"`
+	Values   map[string]ObservedValue `json:"values,omitempty"`
+	// Coverage says how much of the service the task metrics cover, when not all of it.
+	Coverage string `json:"note,omitempty"`
+}
+
+// ObservedValue is one metric's value, by PolicyMetric.Key.
+type ObservedValue struct {
+	Value   float64 `json:"value"`
+	Missing bool    `json:"missing,omitempty"`
+	// Base is what 100% means for cpu and memory; empty for memory means no limit is set.
+	Base string `json:"base,omitempty"`
+}
+
+// ObservePolicy reads the service and every metric of p now. A metric that cannot be read is
+// recorded as missing (no scale-down on it) and reported as a warning at its path.
+func (e *Engine) ObservePolicy(ctx context.Context, t *ScalingTarget, p ScalingPolicy) (*PolicyObservation, []FieldProblem, error) {
+	var warnings []FieldProblem
+	o := &PolicyObservation{At: time.Now().UTC(), Replicas: t.Replicas, Rollout: t.RolloutInProgress,
+		History: t.State.History, Values: map[string]ObservedValue{}}
+	if pl := t.Service.Spec.TaskTemplate.Placement; pl != nil && pl.MaxReplicas > 0 {
+		nodes, err := e.Nodes(ctx)
+		if err != nil {
+			return nil, nil, err
 		}
-		var err error
-		if stateJSON, err = json.Marshal(st); err != nil {
-			return res, err
+		o.Cap, _ = PlacementCapacity(nodes, pl)
+	}
+	for i, m := range p.Metrics {
+		if _, done := o.Values[m.Key()]; done {
+			continue
+		}
+		switch m.Type {
+		case MetricCPU, MetricMemory:
+			load, err := e.ServiceLoad(ctx, t.Service)
+			if err != nil {
+				return nil, nil, fmt.Errorf("read Docker stats of service %s: %w", t.Service.Spec.Name, err)
+			}
+			missing := load.Measured == 0
+			o.Values[MetricCPU] = ObservedValue{Value: load.CPU, Missing: missing, Base: load.CPUBase}
+			o.Values[MetricMemory] = ObservedValue{Value: load.Memory, Missing: missing, Base: load.MemoryBase}
+			if load.Measured < load.Ready {
+				o.Coverage = fmt.Sprintf("utilisation measured on %d of %d ready tasks (the rest run on nodes other than the one the provider talks to)", load.Measured, load.Ready)
+			}
+		case MetricPrometheus:
+			v, err := QueryPrometheus(ctx, nil, m.Address, m.Query)
+			if err != nil {
+				warnings = append(warnings, problem(fmt.Sprintf("metrics[%d]", i), "Metric Unavailable",
+					fmt.Sprintf("The Prometheus query gave no value, so the policy cannot scale the service down now: %v", err)))
+			}
+			o.Values[m.Key()] = ObservedValue{Value: v, Missing: err != nil}
 		}
 	}
+	return o, warnings, nil
+}
+
+// PolicyDecision is a decision with what it was made from.
+type PolicyDecision struct {
+	ScalingDecision
+	// At is the time the decision is made for (the observation's).
+	At time.Time
+	// From is the replica count observed; After the count after the apply (Desired, or From
+	// for a dry run).
+	From, After int
+	// Record is the recommendation the stabilization history keeps for this decision.
+	Record int
+}
+
+// Decide makes the policy's decision from an observation. ok is false when the observation
+// lacks one of the policy's metrics (it was configured after the refresh): the decision is
+// then made at apply. Problems are errors in the configuration the observation revealed (a
+// memory target on a service without a memory limit).
+func (p ScalingPolicy) Decide(o *PolicyObservation) (d PolicyDecision, ok bool, problems []FieldProblem) {
+	in, err := p.ScalingInput()
+	if err != nil {
+		return d, false, []FieldProblem{problem("", "Invalid Scaling Policy", err.Error())}
+	}
+	for i, m := range p.Metrics {
+		v, seen := o.Values[m.Key()]
+		if !seen {
+			return d, false, nil
+		}
+		rd := MetricReading{Name: m.name(), Kind: MetricUtilisation, Observed: v.Value, Missing: v.Missing, Target: m.TargetUtilization.Float()}
+		switch {
+		case m.Type == MetricMemory && v.Base == "":
+			problems = append(problems, problem(fmt.Sprintf("metrics[%d].type", i), "Memory Metric Needs a Limit",
+				"The service sets no memory limit or reservation, so memory utilisation has no 100%. Set resources.limits.memory (or reservations.memory) on the service, or track another metric."))
+			continue
+		case m.Type == MetricPrometheus && m.TargetAverageValue.Set():
+			// HPA's AverageValue: the total shared among the replicas.
+			rd.Kind, rd.Target = MetricAverageValue, m.TargetAverageValue.Float()
+			if o.Replicas > 0 {
+				rd.Observed = v.Value / float64(o.Replicas)
+			}
+		case m.Type == MetricPrometheus:
+			rd.Kind, rd.Target = MetricValue, m.TargetValue.Float()
+		}
+		in.Metrics = append(in.Metrics, rd)
+	}
+	if len(problems) > 0 {
+		return d, false, problems
+	}
+	in.Current, in.History, in.Now = o.Replicas, o.History, o.At
+	in.MaxByPlacement, in.RolloutInProgress = o.Cap, o.Rollout
+	dec, err := DecideScaling(in)
+	if err != nil {
+		return d, false, []FieldProblem{problem("", "Invalid Scaling Policy", err.Error())}
+	}
+	if o.Coverage != "" && len(in.Metrics) > 0 {
+		dec.Reason += "; " + o.Coverage
+	}
+	d = PolicyDecision{ScalingDecision: dec, At: in.Now, From: o.Replicas, After: dec.Desired, Record: dec.Desired}
+	if p.DryRun {
+		d.After = o.Replicas
+	}
+	if n := len(dec.NewHistory); n > 0 {
+		d.Record = dec.NewHistory[n-1].Replicas
+	}
+	return d, true, nil
+}
+
+// PlannedScaling is the decision a plan showed, for ApplyScaling to carry out exactly.
+type PlannedScaling struct {
+	Desired int
+	Reason  string
+	// Decided is set when the plan decided from an observation; At, Record and From then come
+	// from that decision.
+	Decided bool
+	At      time.Time
+	Record  int
+	From    int
+}
+
+// ScalingResult is what ApplyScaling did.
+type ScalingResult struct {
+	ServiceID   string
+	ServiceName string
+	Desired     int
+	Reason      string
+	// Before and After are the replica counts before and after the write.
+	Before, After int
+	ScaledAt      time.Time
+	// Written says the labels were written: from then on the policy is attached, whatever
+	// the wait for new tasks says.
+	Written bool
+	// Warnings are worth telling the user; a Path says which attribute they concern.
+	Warnings []FieldProblem
+}
+
+// ApplyScaling attaches or updates the policy on its service. With planned it writes exactly
+// the planned count and records the plan's recommendation in the history; without (a new
+// policy, or a plan that could not decide) it observes and decides now. claim fails with
+// ErrPolicyExists when another policy is attached already. When the count changes it waits
+// until the new tasks run, for at most ScaleProgressDeadline without progress. Problems are
+// configuration errors found on the way (the service cannot be scaled, a metric cannot be
+// computed), at their paths.
+func (e *Engine) ApplyScaling(ctx context.Context, serviceID string, p ScalingPolicy, planned *PlannedScaling, claim bool) (ScalingResult, []FieldProblem, error) {
+	var res ScalingResult
+	t, err := e.ScalingTarget(ctx, serviceID)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotReplicated) {
+			return res, []FieldProblem{problem("service_id", "Cannot Scale Service", err.Error()+".")}, nil
+		}
+		return res, nil, err
+	}
+	res.ServiceID, res.ServiceName, res.Before, res.After = t.Service.ID, t.Service.Spec.Name, t.Replicas, t.Replicas
+	now := time.Now().UTC()
+	rec := Recommendation{At: now}
+	switch {
+	case planned == nil:
+		obs, warnings, err := e.ObservePolicy(ctx, t, p)
+		if err != nil {
+			return res, nil, err
+		}
+		res.Warnings = append(res.Warnings, warnings...)
+		d, ok, problems := p.Decide(obs)
+		if len(problems) > 0 || !ok {
+			return res, problems, nil
+		}
+		res.Desired, res.Reason = d.Desired, d.Reason
+		rec = Recommendation{At: d.At, Replicas: d.Record}
+	case planned.Decided:
+		res.Desired, res.Reason = planned.Desired, planned.Reason
+		rec = Recommendation{At: planned.At, Replicas: planned.Record}
+		if planned.From != t.Replicas && planned.Desired != t.Replicas && !p.DryRun {
+			res.Warnings = append(res.Warnings, FieldProblem{Summary: "Service Scaled Since Plan",
+				Detail: fmt.Sprintf("Service %s had %d replicas when planned and has %d now; it is set to the planned %d.", res.ServiceName, planned.From, t.Replicas, planned.Desired)})
+		}
+	default:
+		res.Desired, res.Reason = planned.Desired, planned.Reason
+		rec.Replicas = planned.Desired
+	}
+
+	st := ScalingState{Desired: res.Desired, Decision: res.Reason, ScaledAt: t.State.ScaledAt, DryRun: p.DryRun,
+		History: append(pruneHistory(t.State.History, now, p.historyWindow()), rec)}
+	var replicas *int
+	if !p.DryRun && res.Desired != t.Replicas {
+		st.ScaledAt, replicas = now, &res.Desired
+	}
+	res.ScaledAt = st.ScaledAt
+	w, err := e.writePolicy(ctx, t.Service.ID, policyWrite{policy: p.Label(), state: st.label(), replicas: replicas, claim: claim})
+	if err != nil {
+		if errors.Is(err, ErrPolicyExists) {
+			return res, []FieldProblem{problem("service_id", "Service Already Has a Scaling Policy", err.Error()+". Import the existing policy or remove it first.")}, nil
+		}
+		return res, nil, err
+	}
+	res.Written = true
+	for _, warning := range w.Warnings {
+		res.Warnings = append(res.Warnings, FieldProblem{Summary: "Docker Engine Warning", Detail: warning})
+	}
+	if replicas != nil {
+		res.After = *replicas
+	}
+	if !w.NeedsWait() || replicas == nil {
+		return res, nil, nil
+	}
+	if _, err := e.WaitConverged(ctx, w, WaitOptions{ProgressDeadline: ScaleProgressDeadline}); err != nil {
+		return res, nil, fmt.Errorf("service %s was scaled from %d to %d replicas, but the new tasks did not all start: %w", res.ServiceName, res.Before, res.After, err)
+	}
+	return res, nil, nil
+}
+
+// DetachPolicy removes a policy's labels from its service; the replica count stays as it is.
+// A missing service is not an error.
+func (e *Engine) DetachPolicy(ctx context.Context, serviceID string) error {
+	_, err := e.writePolicy(ctx, serviceID, policyWrite{})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// policyWrite is one change a policy makes to its service.
+type policyWrite struct {
+	// policy and state are the labels' values. An empty policy detaches: both labels go, and
+	// the replica count stays as it is.
+	policy, state string
+	// replicas, when set, is the replica count to write.
+	replicas *int
+	// claim fails the write with ErrPolicyExists when a policy is already attached (create).
+	claim bool
+}
+
+// writePolicy changes only the policy's labels and, optionally, the replica count, with
+// Swarm's version check; the task template is untouched, so no task restarts.
+func (e *Engine) writePolicy(ctx context.Context, id string, w policyWrite) (WriteResult, error) {
+	defer e.Invalidate()
+	res := WriteResult{ID: id, Outcome: OutcomeUnchanged, Kind: ChangeNone}
 	err := e.writeService(ctx, id, swarm.ServiceUpdateOptions{}, &res, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
-		if w.Claim && observed.Spec.Labels[ScalingOwnerLabel] != "" {
+		if w.claim && observed.Spec.Labels[ScalingOwnerLabel] != "" {
 			return swarm.ServiceSpec{}, false, fmt.Errorf("service %s: %w", observed.Spec.Name, ErrPolicyExists)
 		}
 		desired := observed.Spec
@@ -184,18 +451,18 @@ func (e *Engine) WritePolicy(ctx context.Context, id string, w PolicyWrite) (Wri
 		for k, v := range observed.Spec.Labels {
 			desired.Labels[k] = v
 		}
-		if w.Policy == "" {
+		if w.policy == "" {
 			delete(desired.Labels, ScalingOwnerLabel)
 			delete(desired.Labels, ScalingStateLabel)
 		} else {
-			desired.Labels[ScalingOwnerLabel] = w.Policy
-			desired.Labels[ScalingStateLabel] = string(stateJSON)
+			desired.Labels[ScalingOwnerLabel] = w.policy
+			desired.Labels[ScalingStateLabel] = w.state
 		}
-		if w.Replicas != nil {
+		if w.replicas != nil {
 			if desired.Mode.Replicated == nil {
 				return desired, false, fmt.Errorf("service %s: %w", observed.Spec.Name, ErrNotReplicated)
 			}
-			n := uint64(*w.Replicas)
+			n := uint64(*w.replicas)
 			desired.Mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}
 		}
 		res.Kind = Classify(observed.Spec, desired)
@@ -204,15 +471,13 @@ func (e *Engine) WritePolicy(ctx context.Context, id string, w PolicyWrite) (Wri
 	return res, err
 }
 
-// RecordRecommendation adds rec to a stabilization history and drops what lies outside the
-// longest window (keep) at now, as DecideScaling's NewHistory does; used at apply, where the
-// recommendation comes from the plan and the history from the cluster as it is now.
-func RecordRecommendation(history []Recommendation, rec Recommendation, keep time.Duration, now time.Time) []Recommendation {
+// pruneHistory keeps the recommendations inside the longest stabilization window (keep) at now.
+func pruneHistory(history []Recommendation, now time.Time, keep time.Duration) []Recommendation {
 	out := make([]Recommendation, 0, len(history)+1)
 	for _, h := range history {
 		if insideWindow(h.At, now, keep) {
 			out = append(out, h)
 		}
 	}
-	return append(out, rec)
+	return out
 }

@@ -150,11 +150,11 @@ func prometheusQueryURL(address, query string) (*url.URL, string, error) {
 		return nil, "", fmt.Errorf("invalid Prometheus address: %w", unwrapURLError(err))
 	}
 	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimRight(u.Path, "/")}).String()
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, "", fmt.Errorf("invalid Prometheus address %s: the scheme must be http or https (e.g. http://prometheus:9090)", shown)
+	if u.User == nil {
+		shown = strings.TrimSpace(address)
 	}
-	if u.Host == "" {
-		return nil, "", fmt.Errorf("invalid Prometheus address %s: no host", shown)
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, "", fmt.Errorf("invalid Prometheus address %q: it must be an http:// or https:// URL with a host, such as http://prometheus:9090", shown)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		// Silently dropping them could query the wrong tenant or proxy route.

@@ -61,7 +61,7 @@ func TestQueryPrometheus(t *testing.T) {
 		{name: "string", query: `"hello"`, wantErr: []string{"instant vector or a scalar", "string"}},
 		{name: "unreachable", address: "http://127.0.0.1:1", query: `vector(1)`, wantErr: []string{"http://127.0.0.1:1", "connection refused"}},
 		{name: "wrong path prefix", address: prom + "/no-such-prefix", query: `vector(1)`, wantErr: []string{"HTTP 404", "404 page not found"}},
-		{name: "not http", address: "ftp://127.0.0.1:1", query: `vector(1)`, wantErr: []string{"http or https"}},
+		{name: "not http", address: "ftp://127.0.0.1:1", query: `vector(1)`, wantErr: []string{"http:// or https://"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

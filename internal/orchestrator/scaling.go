@@ -218,13 +218,7 @@ func DecideScaling(in ScalingInput) (ScalingDecision, error) {
 	dec.Reason = strings.Join(append(append([]string{why}, limits...), change), "; ")
 
 	keep := max(in.ScaleUp.StabilizationWindow, in.ScaleDown.StabilizationWindow)
-	dec.NewHistory = make([]Recommendation, 0, len(in.History)+1)
-	for _, h := range in.History {
-		if insideWindow(h.At, in.Now, keep) {
-			dec.NewHistory = append(dec.NewHistory, h)
-		}
-	}
-	dec.NewHistory = append(dec.NewHistory, Recommendation{At: in.Now, Replicas: record})
+	dec.NewHistory = append(pruneHistory(in.History, in.Now, keep), Recommendation{At: in.Now, Replicas: record})
 	return dec, nil
 }
 

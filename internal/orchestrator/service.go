@@ -16,10 +16,6 @@ import (
 // Terraform never shows or removes them.
 const EngineLabelPrefix = "swarmform."
 
-// ScalingOwnerLabel, set on a service, names the scaling policy that owns its replica count.
-// While it is set, writes of the service re-send the observed count instead of the declared one.
-const ScalingOwnerLabel = EngineLabelPrefix + "scaling-policy"
-
 // ServiceState is what the engine observed of one service.
 type ServiceState struct {
 	Service         swarm.Service
@@ -28,11 +24,11 @@ type ServiceState struct {
 
 // Service returns the observed state of a service by ID or name from the shared snapshot.
 func (e *Engine) Service(ctx context.Context, idOrName string) (*ServiceState, error) {
-	snap, err := e.Snapshot(ctx)
+	list, err := e.Services(ctx)
 	if err != nil {
 		return nil, err
 	}
-	svc, ok := snap.Service(idOrName)
+	svc, ok := findByIDOrName(list, idOrName, func(s swarm.Service) string { return s.ID }, func(s swarm.Service) string { return s.Spec.Name })
 	if !ok {
 		return nil, fmt.Errorf("service %q: %w", idOrName, ErrNotFound)
 	}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 )
 
 // proxiedEngine connects an Engine to the real local engine through a pass-through HTTP proxy.
@@ -22,12 +22,8 @@ import (
 // request reaches dockerd.
 func proxiedEngine(t *testing.T, before func(*http.Request), after func(*http.Response)) *Engine {
 	t.Helper()
-	if os.Getenv("TF_ACC") == "" {
-		t.Skip("needs the local swarm: run with TF_ACC=1 (make test)")
-	}
-	upstream := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", "/var/run/docker.sock")
-	}}
+	dial := acctest.Docker(t).Dialer()
+	upstream := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) }}
 	proxy := &httputil.ReverseProxy{
 		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(&url.URL{Scheme: "http", Host: "docker"}) },
 		Transport: upstream,

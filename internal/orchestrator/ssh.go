@@ -30,7 +30,7 @@ func sshDialer(u *url.URL, extra []string) (func(ctx context.Context, network, a
 	args = append(args, "--", u.Hostname(), "docker", "system", "dial-stdio")
 	return func(ctx context.Context, _, _ string) (net.Conn, error) {
 		// The process must outlive the dial context: it carries the whole connection.
-		cmd := exec.Command("ssh", args...) //nolint:gosec // arguments come from the provider configuration
+		cmd := exec.Command("ssh", args...)
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
 			return nil, err

@@ -46,36 +46,36 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 		causeFailed []swarm.Task
 	)
 	for {
-		obs, err := e.observeService(ctx, res.ID, res.Since)
+		poll, err := e.pollRollout(ctx, res.ID, res.Since)
 		if err != nil {
 			if ctx.Err() != nil {
 				return last, &TimeoutError{Service: res.ID, Verdict: last, Err: ctx.Err()}
 			}
 			return last, err
 		}
-		obs.Rollout = res.Outcome == OutcomeUpdated && res.Kind == ChangeTaskTemplate
-		obs.ProgressDeadline = opts.ProgressDeadline
-		obs.RollbackCause = cause
-		obs.Stable, obs.Stalled = clock.measure(obs, time.Now())
-		last = Evaluate(obs)
+		poll.Rollout = res.Outcome == OutcomeUpdated && res.Kind == ChangeTaskTemplate
+		poll.ProgressDeadline = opts.ProgressDeadline
+		poll.RollbackCause = cause
+		poll.Stable, poll.Stalled = clock.measure(poll, time.Now())
+		last = Evaluate(poll)
 		switch {
 		case last.Phase == Converged:
 			return last, nil
 		case last.Phase == Failed:
 			last.Failures = append(causeFailed, last.Failures...)
-			return last, e.rolloutError(ctx, obs, last)
+			return last, e.rolloutError(ctx, poll, last)
 		case last.RequestRollback:
 			cause, causeFailed = last.Reason, last.Failures
 			if err := e.rollBack(ctx, res.ID); err != nil {
 				last.Phase, last.Ending = Failed, EndingFailed
 				last.Reason += "; asking Swarm to roll back failed: " + err.Error()
-				return last, e.rolloutError(ctx, obs, last)
+				return last, e.rolloutError(ctx, poll, last)
 			}
 			clock = rolloutClock{} // the rollback is a rollout of its own
 		}
 		select {
 		case <-ctx.Done():
-			return last, &TimeoutError{Service: obs.Service.Spec.Name, Verdict: last, Err: ctx.Err()}
+			return last, &TimeoutError{Service: poll.Service.Spec.Name, Verdict: last, Err: ctx.Err()}
 		case <-tick.C:
 		}
 	}
@@ -91,7 +91,7 @@ type rolloutClock struct {
 
 // measure returns how long every slot has run the same up-to-date tasks (zero unless all
 // slots do) and how long the count of running slots has not grown.
-func (c *rolloutClock) measure(o Observation, now time.Time) (stable, stalled time.Duration) {
+func (c *rolloutClock) measure(o RolloutPoll, now time.Time) (stable, stalled time.Duration) {
 	desired, running, pending := countSlots(o)
 	if !c.started || running > c.bestRunning {
 		c.started, c.bestRunning, c.lastProgress = true, running, now
@@ -129,8 +129,8 @@ func (e *Engine) rollBack(ctx context.Context, id string) error {
 	})
 }
 
-func (e *Engine) observeService(ctx context.Context, id string, since time.Time) (Observation, error) {
-	o := Observation{Since: since, Nodes: map[string]swarm.Node{}}
+func (e *Engine) pollRollout(ctx context.Context, id string, since time.Time) (RolloutPoll, error) {
+	o := RolloutPoll{Since: since, Nodes: map[string]swarm.Node{}}
 	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
 	if err != nil {
 		return o, e.wrap("inspect service "+id, err)
@@ -233,7 +233,7 @@ func shortID(id string) string {
 
 // rolloutError builds the error for a failed rollout with the failing tasks' exit codes,
 // messages and log tails.
-func (e *Engine) rolloutError(ctx context.Context, o Observation, v Verdict) error {
+func (e *Engine) rolloutError(ctx context.Context, o RolloutPoll, v Verdict) error {
 	re := &RolloutError{Service: o.Service.Spec.Name, Reason: v.Reason, Ending: v.Ending}
 	seen := map[string]bool{}
 	for _, t := range v.Failures {

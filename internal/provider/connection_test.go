@@ -26,15 +26,17 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 )
 
 // A private image deploys with credentials from the provider block only (the daemon holds
 // none), the engine pins it to a digest, and the pinned digest never shows as a diff.
 func TestAccService_privateRegistryDigestPinning(t *testing.T) {
-	name := testName("registry")
-	image, image2 := testEnv(t, "TEST_REGISTRY_IMAGE"), testEnv(t, "TEST_REGISTRY_IMAGE_V2")
-	cli := testDocker(t)
-	removeService(t, cli, name)
+	name := acctest.Name("registry")
+	image, image2 := acctest.Env(t, "TEST_REGISTRY_IMAGE"), acctest.Env(t, "TEST_REGISTRY_IMAGE_V2")
+	cli := acctest.Docker(t)
+	acctest.RemoveServiceAtCleanup(t, cli, name)
 	provider := fmt.Sprintf(`
 provider "swarm" {
   registry_auth = [{
@@ -43,7 +45,7 @@ provider "swarm" {
     password = %q
   }]
 }
-`, testEnv(t, "TEST_REGISTRY"), testEnv(t, "TEST_REGISTRY_USER"), testEnv(t, "TEST_REGISTRY_PASSWORD"))
+`, acctest.Env(t, "TEST_REGISTRY"), acctest.Env(t, "TEST_REGISTRY_USER"), acctest.Env(t, "TEST_REGISTRY_PASSWORD"))
 	resourceBlock := func(img string) string {
 		return fmt.Sprintf(`
 resource "swarm_service" "test" {
@@ -55,7 +57,7 @@ resource "swarm_service" "test" {
 	config := func(img string) string { return provider + resourceBlock(img) }
 	pinned := func(want string) resource.TestCheckFunc {
 		return func(*terraform.State) error {
-			got := inspectService(t, cli, name).Spec.TaskTemplate.ContainerSpec.Image
+			got := acctest.InspectService(t, cli, name).Spec.TaskTemplate.ContainerSpec.Image
 			if !regexp.MustCompile(`^` + regexp.QuoteMeta(want) + `@sha256:[0-9a-f]{64}$`).MatchString(got) {
 				return fmt.Errorf("engine runs %q, want %s pinned to a digest", got, want)
 			}
@@ -131,8 +133,8 @@ func TestAccProvider_mutualTLS(t *testing.T) {
 	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
 	waitForPort(t, port)
 
-	name := testName("tls")
-	img := testEnv(t, "TEST_IMAGE")
+	name := acctest.Name("tls")
+	img := acctest.Env(t, "TEST_IMAGE")
 	config := func(caPEM, certPEM, keyPEM string) string {
 		return fmt.Sprintf(`
 provider "swarm" {
@@ -155,7 +157,7 @@ resource "swarm_service" "test" {
 		Steps: []resource.TestStep{
 			{
 				Config:      config(otherCA, clientCert, clientKey),
-				ExpectError: errRe("TLS handshake with the Docker engine failed"),
+				ExpectError: acctest.ErrorWords("TLS handshake with the Docker engine failed"),
 			},
 			{
 				Config: config(ca, clientCert, clientKey),
@@ -177,11 +179,11 @@ func TestAccProvider_connectionErrors(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config:      `provider "swarm" { host = "unix:///nonexistent/docker.sock" }` + "\n" + serviceConfig("x", `  image = "app:v1"`)[len("\nprovider \"swarm\" {}\n"):],
-				ExpectError: errRe("Cannot reach the Docker engine"),
+				ExpectError: acctest.ErrorWords("Cannot reach the Docker engine"),
 			},
 			{
 				Config:      fmt.Sprintf(`provider "swarm" { host = "tcp://127.0.0.1:%d" }`, freePort(t)) + "\n" + serviceConfig("x", `  image = "app:v1"`)[len("\nprovider \"swarm\" {}\n"):],
-				ExpectError: errRe("Cannot reach the Docker engine"),
+				ExpectError: acctest.ErrorWords("Cannot reach the Docker engine"),
 			},
 		},
 	})
@@ -258,7 +260,7 @@ func waitForPort(t *testing.T, port int) {
 // The engine reached over ssh:// (ssh + `docker system dial-stdio`), through an sshd the test
 // runs on loopback with keys it generates.
 func TestAccProvider_ssh(t *testing.T) {
-	skipUnlessAcc(t)
+	acctest.SkipUnlessAcc(t)
 	dir := t.TempDir()
 	run := func(name string, args ...string) {
 		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
@@ -296,7 +298,7 @@ func TestAccProvider_ssh(t *testing.T) {
 	t.Cleanup(func() { _ = syscall.Kill(-sshd.Process.Pid, syscall.SIGKILL); _ = sshd.Wait() })
 	waitForPort(t, port)
 
-	name := testName("ssh")
+	name := acctest.Name("ssh")
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -312,7 +314,7 @@ resource "swarm_service" "test" {
   image    = %q
   replicas = 1
 }
-`, port, filepath.Join(dir, "id"), name, testEnv(t, "TEST_IMAGE")),
+`, port, filepath.Join(dir, "id"), name, acctest.Env(t, "TEST_IMAGE")),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(1)),
 			},

@@ -1,8 +1,15 @@
 package provider
 
+// Every diagnostic the provider makes goes through here: engine errors with what was being done
+// and what to try, the engine's field problems at their attribute paths, and the provider's own
+// path errors and warnings.
+
 import (
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -18,11 +25,7 @@ func addEngineError(diags *diag.Diagnostics, summary, doing string, err error) {
 	var te *orchestrator.TimeoutError
 	switch {
 	case errors.As(err, &ce):
-		detail := doing + ": " + ce.Summary + ". " + ce.Advice
-		if ce.Err != nil {
-			detail += "\n\nError: " + ce.Err.Error()
-		}
-		diags.AddError(summary, detail)
+		diags.AddError(summary, doing+": "+ce.Summary+". "+connectDetail(ce))
 	case errors.As(err, &re):
 		diags.AddError(summary, doing+"\n\n"+re.Error()+"\n\nFix the image or its configuration and apply again; `docker service ps --no-trunc "+re.Service+"` shows every attempt.")
 	case errors.As(err, &te):
@@ -36,6 +39,47 @@ func addEngineError(diags *diag.Diagnostics, summary, doing string, err error) {
 	}
 }
 
+// rolloutOutcome tells the user where a failed rollout left the service and what to do next,
+// from how the engine says it ended.
+func rolloutOutcome(name string, err error) string {
+	var re *orchestrator.RolloutError
+	if !errors.As(err, &re) {
+		return fmt.Sprintf("Service %q was updated but the rollout did not complete. State records what runs now.", name)
+	}
+	switch re.Ending {
+	case orchestrator.EndingPaused:
+		return fmt.Sprintf("The rollout of service %q is paused: slots already given the new spec keep it, the others keep the previous spec, and update_state is \"paused\". Fix the cause, then apply again: the next plan shows the paused rollout, and the apply resumes it.", name)
+	case orchestrator.EndingRolledBack:
+		return fmt.Sprintf("Service %q was rolled back to its previous spec, and update_state is \"rollback_completed\". State records the previous spec, so the next plan proposes the change again.", name)
+	case orchestrator.EndingRollbackPaused:
+		return fmt.Sprintf("The rollback of service %q failed too and Swarm paused it; update_state is \"rollback_paused\" and its tasks may run a mix of both specs. Fix the cause, then apply again to resume.", name)
+	case orchestrator.EndingContinued:
+		return fmt.Sprintf("Service %q keeps the new spec (failure_action \"continue\") although some of its tasks do not run. State records the new spec, so the next plan shows no change for it: fix the cause with a new configuration, or use failure_action \"pause\" or \"rollback\".", name)
+	case orchestrator.EndingNoProgress:
+		return fmt.Sprintf("The rollout of service %q made no progress within progress_deadline. Swarm keeps trying to place its tasks; state records the new spec.", name)
+	}
+	return fmt.Sprintf("Service %q was updated but the rollout did not complete. State records what runs now.", name)
+}
+
+// addConnectError reports a failure to connect to the engine, under the engine's own summary.
+func addConnectError(diags *diag.Diagnostics, err error) {
+	var ce *orchestrator.ConnectError
+	if errors.As(err, &ce) {
+		diags.AddError(ce.Summary, connectDetail(ce))
+		return
+	}
+	diags.AddError("Cannot Connect to Docker Engine", err.Error())
+}
+
+// connectDetail is a connection error's advice, then the error it came from.
+func connectDetail(ce *orchestrator.ConnectError) string {
+	detail := ce.Advice
+	if ce.Err != nil {
+		detail += "\n\nError: " + ce.Err.Error()
+	}
+	return detail
+}
+
 func addWarnings(diags *diag.Diagnostics, warnings []string) {
 	for _, w := range warnings {
 		diags.AddWarning("Docker Engine Warning", w)
@@ -46,4 +90,55 @@ func addWarnings(diags *diag.Diagnostics, warnings []string) {
 // expressions, so the detail starts with the full path (e.g. "healthcheck.interval").
 func addPathError(diags *diag.Diagnostics, p path.Path, summary, detail string) {
 	diags.AddAttributeError(p, summary, "Attribute "+p.String()+": "+detail)
+}
+
+func addPathWarning(diags *diag.Diagnostics, p path.Path, summary, detail string) {
+	diags.AddAttributeWarning(p, summary, "Attribute "+p.String()+": "+detail)
+}
+
+// addProblems reports the engine's field problems, as errors or as warnings, at their
+// attributes; a problem without a path concerns the whole resource.
+func addProblems(diags *diag.Diagnostics, problems []orchestrator.FieldProblem, asErrors bool) {
+	for _, p := range problems {
+		switch {
+		case p.Path == "" && asErrors:
+			diags.AddError(p.Summary, p.Detail)
+		case p.Path == "":
+			diags.AddWarning(p.Summary, p.Detail)
+		case asErrors:
+			addPathError(diags, attributePath(p.Path), p.Summary, p.Detail)
+		default:
+			addPathWarning(diags, attributePath(p.Path), p.Summary, p.Detail)
+		}
+	}
+}
+
+// readsAny says whether a problem's rule read one of the given attributes.
+func readsAny(p orchestrator.FieldProblem, attrs map[string]bool) bool {
+	for _, r := range p.Reads {
+		if attrs[r] {
+			return true
+		}
+	}
+	return false
+}
+
+var pathStep = regexp.MustCompile(`([a-z_0-9]+)|\[(\d+)\]`)
+
+// attributePath reads the engine's path spelling ("metrics[0].target_value") as a Terraform
+// attribute path.
+func attributePath(s string) path.Path {
+	var p path.Path
+	for i, m := range pathStep.FindAllStringSubmatch(s, -1) {
+		switch {
+		case m[1] != "" && i == 0:
+			p = path.Root(m[1])
+		case m[1] != "":
+			p = p.AtName(m[1])
+		default:
+			n, _ := strconv.Atoi(m[2])
+			p = p.AtListIndex(n)
+		}
+	}
+	return p
 }

@@ -5,7 +5,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -138,16 +137,7 @@ func (p *swarmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	}
 	engine, err := orchestrator.New(ctx, cfg)
 	if err != nil {
-		var ce *orchestrator.ConnectError
-		if errors.As(err, &ce) {
-			detail := ce.Advice
-			if ce.Err != nil {
-				detail += "\n\nError: " + ce.Err.Error()
-			}
-			resp.Diagnostics.AddError(ce.Summary, detail)
-			return
-		}
-		resp.Diagnostics.AddError("Cannot Connect to Docker Engine", err.Error())
+		addConnectError(&resp.Diagnostics, err)
 		return
 	}
 	tflog.Debug(ctx, "connected to swarm manager", map[string]any{"host": cfg.Host})

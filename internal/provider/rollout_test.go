@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -21,39 +20,43 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 )
 
 // taskWatcher polls a service's tasks during an apply and records the fewest tasks that were
-// running (and, with a healthcheck, healthy: Swarm reports such tasks running only once healthy).
+// running (and, with a healthcheck, healthy: Swarm reports such tasks running only once
+// healthy), and what the other tasks were doing at that moment, to explain a dip.
 type taskWatcher struct {
-	stop   chan struct{}
-	done   chan struct{}
-	mu     sync.Mutex
-	min    int
-	polls  int
-	images map[string]bool
+	stop  chan struct{}
+	done  chan struct{}
+	mu    sync.Mutex
+	min   int
+	polls int
+	atMin []string
 }
 
-func watchTasks(t *testing.T, cli *client.Client, service string) *taskWatcher {
-	w := &taskWatcher{stop: make(chan struct{}), done: make(chan struct{}), min: 1 << 30, images: map[string]bool{}}
+func watchTasks(cli *client.Client, service string) *taskWatcher {
+	w := &taskWatcher{stop: make(chan struct{}), done: make(chan struct{}), min: 1 << 30}
+	started := time.Now()
 	go func() {
 		defer close(w.done)
 		for {
 			tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", service))})
 			if err == nil {
-				running := 0
+				running, others := 0, []string{}
 				for _, task := range tasks {
-					if task.DesiredState == swarm.TaskStateRunning && task.Status.State == swarm.TaskStateRunning {
+					switch {
+					case task.DesiredState == swarm.TaskStateRunning && task.Status.State == swarm.TaskStateRunning:
 						running++
-						w.mu.Lock()
-						w.images[task.Spec.ContainerSpec.Image] = true
-						w.mu.Unlock()
+					case task.Status.Timestamp.After(started):
+						others = append(others, fmt.Sprintf("%s slot %d: desired %s, %s %s %s", task.ID[:12], task.Slot, task.DesiredState, task.Status.State, task.Status.Message, task.Status.Err))
 					}
 				}
 				w.mu.Lock()
 				w.polls++
 				if running < w.min {
-					w.min = running
+					w.min, w.atMin = running, others
 				}
 				w.mu.Unlock()
 			}
@@ -67,17 +70,18 @@ func watchTasks(t *testing.T, cli *client.Client, service string) *taskWatcher {
 	return w
 }
 
-func (w *taskWatcher) finish() (minRunning, polls int) {
+// finish stops the watcher; atMin describes the tasks that changed, at the fewest running.
+func (w *taskWatcher) finish() (minRunning, polls int, atMin string) {
 	close(w.stop)
 	<-w.done
-	return w.min, w.polls
+	return w.min, w.polls, strings.Join(w.atMin, "\n")
 }
 
 func rolloutBody(image, version, order, extra string) string {
 	return fmt.Sprintf(`  image    = %q
   replicas = 4
   env      = { VERSION = %q }
-  healthcheck = { test = ["CMD", "/app", "health"], interval = "250ms", timeout = "1s", retries = 3 }
+  healthcheck = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "3s", retries = 3 }
   rolling_update = { parallelism = 2, order = %q, monitor = "1s" }
 %s`, image, version, order, extra)
 }
@@ -85,9 +89,9 @@ func rolloutBody(image, version, order, extra string) string {
 func TestAccService_rollingUpdate(t *testing.T) {
 	for _, order := range []string{"start-first", "stop-first"} {
 		t.Run(order, func(t *testing.T) {
-			name := testName("roll")
+			name := acctest.Name("roll")
 			img, img2 := os.Getenv("TEST_IMAGE"), os.Getenv("TEST_IMAGE_V2")
-			cli := testDocker(t)
+			cli := acctest.Docker(t)
 			sameID := statecheck.CompareValue(compare.ValuesSame())
 			var w *taskWatcher
 			resource.Test(t, resource.TestCase{
@@ -99,7 +103,7 @@ func TestAccService_rollingUpdate(t *testing.T) {
 						ConfigStateChecks: []statecheck.StateCheck{sameID.AddStateValue(svcAddr, tfjsonpath.New("id"))},
 					},
 					{
-						PreConfig: func() { w = watchTasks(t, cli, name) },
+						PreConfig: func() { w = watchTasks(cli, name) },
 						Config:    serviceConfig(name, rolloutBody(img2, "v2", order, "")),
 						ConfigPlanChecks: resource.ConfigPlanChecks{
 							PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionUpdate)},
@@ -110,12 +114,12 @@ func TestAccService_rollingUpdate(t *testing.T) {
 							statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(4)),
 						},
 						Check: func(*terraform.State) error {
-							minRunning, polls := w.finish()
+							minRunning, polls, atMin := w.finish()
 							t.Logf("%s: fewest healthy running tasks during the update: %d (of 4, %d polls)", order, minRunning, polls)
 							if order == "start-first" && minRunning < 4 {
-								return fmt.Errorf("start-first update dipped to %d healthy running tasks (want never below 4)", minRunning)
+								return fmt.Errorf("start-first update dipped to %d healthy running tasks (want never below 4); tasks at that moment:\n%s", minRunning, atMin)
 							}
-							tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", name), filters.Arg("desired-state", "running"))})
+							tasks, err := acctest.ListDesiredRunning(context.Background(), cli, name)
 							if err != nil {
 								return err
 							}
@@ -150,14 +154,14 @@ type failCase struct {
 // says, how fast it says it, what runs afterwards and that the next plan is not empty.
 func failingUpdate(t *testing.T, fc failCase) {
 	action, parallelism, breakage, wantRunningEnv := fc.action, fc.parallelism, fc.breakage, fc.wantRunningEnv
-	name := testName("fail-" + action)
+	name := acctest.Name("fail-" + action)
 	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
+	cli := acctest.Docker(t)
 	body := func(env string) string {
 		return fmt.Sprintf(`  image    = %q
   replicas = 2
   env      = %s
-  healthcheck = { test = ["CMD", "/app", "health"], interval = "250ms", timeout = "1s", retries = 2 }
+  healthcheck = { test = ["CMD", "/app", "health"], interval = "250ms", timeout = "3s", retries = 2 }
   rolling_update = { parallelism = %d, monitor = "3s", failure_action = %q }
   timeouts = { update = "5m" }
 `, img, env, parallelism, action)
@@ -178,7 +182,7 @@ func failingUpdate(t *testing.T, fc failCase) {
 				// Nothing is lost: the next plan proposes the change again.
 				PreConfig: func() {
 					t.Logf("failed update (%s, %s) returned after %s; update timeout 5m", action, breakage, time.Since(start).Round(100*time.Millisecond))
-					spec := inspectService(t, cli, name).Spec
+					spec := acctest.InspectService(t, cli, name).Spec
 					env := strings.Join(spec.TaskTemplate.ContainerSpec.Env, ",")
 					if !strings.Contains(env, wantRunningEnv) {
 						t.Errorf("after the failed update the service spec has env %q, want it to contain %q", env, wantRunningEnv)
@@ -202,8 +206,8 @@ func failingUpdate(t *testing.T, fc failCase) {
 
 // pausedErr is what a paused rollout says, whether Swarm paused it or the failure showed once
 // every slot already had the new spec: the same words, the same update_state.
-var pausedErr = `Service\s+Update\s+Did\s+Not\s+Converge.*` + errRe(`The rollout of service`).String() + `.*` +
-	errRe(`is paused: slots already given the new spec keep it, the others keep the previous spec, and update_state is "paused".`).String()
+var pausedErr = `Service\s+Update\s+Did\s+Not\s+Converge.*` + acctest.ErrorWords(`The rollout of service`).String() + `.*` +
+	acctest.ErrorWords(`is paused: slots already given the new spec keep it, the others keep the previous spec, and update_state is "paused".`).String()
 
 // resumeStep: after a paused rollout the plan shows it (update_state unknown: state recorded
 // "paused"), and applying the same configuration resumes it: Swarm tries the bad tasks again,
@@ -252,9 +256,9 @@ func TestAccService_progressDeadline(t *testing.T) {
 	// progress deadline ends the wait and, with failure_action rollback, rolls back and waits
 	// for the rollback. (start-first keeps the old task running; with stop-first Swarm's
 	// rollback waits up to a minute for the never-scheduled task to stop.)
-	name := testName("deadline")
+	name := acctest.Name("deadline")
 	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
+	cli := acctest.Docker(t)
 	body := func(constraint string) string {
 		return fmt.Sprintf(`  image    = %q
   replicas = 1
@@ -277,7 +281,7 @@ func TestAccService_progressDeadline(t *testing.T) {
 			{
 				PreConfig: func() {
 					t.Logf("progress deadline 4s: failed apply returned after %s", time.Since(start).Round(100*time.Millisecond))
-					spec := inspectService(t, cli, name).Spec
+					spec := acctest.InspectService(t, cli, name).Spec
 					if got := spec.TaskTemplate.Placement.Constraints; len(got) != 1 || got[0] != "node.role==manager" {
 						t.Errorf("not rolled back: constraints %v", got)
 					}
@@ -291,22 +295,11 @@ func TestAccService_progressDeadline(t *testing.T) {
 }
 
 func TestAccService_forceUpdateAndNoWait(t *testing.T) {
-	name := testName("force")
+	name := acctest.Name("force")
 	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
-	removeService(t, cli, name)
-	taskIDs := func() string {
-		tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", name), filters.Arg("desired-state", "running"))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, task := range tasks {
-			ids = append(ids, task.ID)
-		}
-		sort.Strings(ids)
-		return strings.Join(ids, ",")
-	}
+	cli := acctest.Docker(t)
+	acctest.RemoveServiceAtCleanup(t, cli, name)
+	taskIDs := func() string { return strings.Join(acctest.RunningTaskIDs(t, cli, name), ",") }
 	var before string
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },

@@ -1,13 +1,13 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"time"
-	_ "time/tzdata" // schedules' time zones work where the system has no zoneinfo (Terraform Cloud runners)
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
@@ -55,118 +55,116 @@ type scheduleModel struct {
 	MaxReplicas types.Int64  `tfsdk:"max_replicas"`
 }
 
-const (
-	metricCPU        = "cpu"
-	metricMemory     = "memory"
-	metricPrometheus = "prometheus"
-)
-
-// Defaults follow HPA's: scale up at once by up to 4 replicas or 100% (whichever is more), scale
-// down only after 5 minutes of lower recommendations, without a rate limit.
-var (
-	defaultScaleUp   = rulesLabel{Window: "0s", MaxStep: 4, MaxPercent: 100}
-	defaultScaleDown = rulesLabel{Window: "5m", MaxStep: 0, MaxPercent: 0}
-)
-
-// policyLabel is the policy as stored on its service, so that import and a plan on a fresh
-// machine see exactly what was configured. Numbers are kept as decimal text, as written.
-type policyLabel struct {
-	Min       int64           `json:"min"`
-	Max       int64           `json:"max"`
-	Metrics   []metricLabel   `json:"metrics,omitempty"`
-	Tolerance string          `json:"tolerance"`
-	ScaleUp   rulesLabel      `json:"scale_up"`
-	ScaleDown rulesLabel      `json:"scale_down"`
-	Schedules []scheduleLabel `json:"schedules,omitempty"`
-}
-
-type metricLabel struct {
-	Type              string `json:"type"`
-	TargetUtilization string `json:"target_utilization,omitempty"`
-	Query             string `json:"query,omitempty"`
-	Address           string `json:"address,omitempty"`
-	TargetValue       string `json:"target_value,omitempty"`
-	TargetAverage     string `json:"target_average_value,omitempty"`
-}
-
-type rulesLabel struct {
-	Window     string `json:"stabilization_window"`
-	MaxStep    int64  `json:"max_step"`
-	MaxPercent int64  `json:"max_percent"`
-}
-
-type scheduleLabel struct {
-	Cron     string `json:"cron"`
-	Duration string `json:"duration"`
-	Timezone string `json:"timezone"`
-	Min      *int64 `json:"min_replicas,omitempty"`
-	Max      *int64 `json:"max_replicas,omitempty"`
-}
-
-// label encodes the configured part of the model.
-func (m scalingPolicyModel) label() string {
-	l := policyLabel{
-		Min:       m.MinReplicas.ValueInt64(),
-		Max:       m.MaxReplicas.ValueInt64(),
-		Tolerance: numberText(m.Tolerance),
-		ScaleUp:   m.ScaleUp.label(defaultScaleUp),
-		ScaleDown: m.ScaleDown.label(defaultScaleDown),
+// policy is the configured part of the model in the engine's terms. Values that are null or
+// not known yet come out empty (see unknownPaths).
+func (m scalingPolicyModel) policy() orchestrator.ScalingPolicy {
+	p := orchestrator.ScalingPolicy{
+		MinReplicas: m.MinReplicas.ValueInt64(),
+		MaxReplicas: m.MaxReplicas.ValueInt64(),
+		Tolerance:   decimalOf(m.Tolerance),
+		ScaleUp:     m.ScaleUp.rules(orchestrator.DefaultScaleUp),
+		ScaleDown:   m.ScaleDown.rules(orchestrator.DefaultScaleDown),
+		DryRun:      m.DryRun.ValueBool(),
 	}
 	for _, mm := range m.Metrics {
-		l.Metrics = append(l.Metrics, metricLabel{
-			Type:              mm.Type.ValueString(),
-			TargetUtilization: numberText(mm.TargetUtilization),
-			Query:             mm.Query.ValueString(),
-			Address:           mm.Address.ValueString(),
-			TargetValue:       numberText(mm.TargetValue),
-			TargetAverage:     numberText(mm.TargetAverage),
+		p.Metrics = append(p.Metrics, orchestrator.PolicyMetric{
+			Type:               mm.Type.ValueString(),
+			TargetUtilization:  decimalOf(mm.TargetUtilization),
+			Query:              mm.Query.ValueString(),
+			Address:            mm.Address.ValueString(),
+			TargetValue:        decimalOf(mm.TargetValue),
+			TargetAverageValue: decimalOf(mm.TargetAverage),
 		})
 	}
 	for _, s := range m.Schedules {
-		l.Schedules = append(l.Schedules, scheduleLabel{
-			Cron:     s.Cron.ValueString(),
-			Duration: s.Duration.ValueString(),
-			Timezone: s.Timezone.ValueString(),
-			Min:      s.MinReplicas.ValueInt64Pointer(),
-			Max:      s.MaxReplicas.ValueInt64Pointer(),
+		p.Schedules = append(p.Schedules, orchestrator.PolicySchedule{
+			Cron:        s.Cron.ValueString(),
+			Duration:    s.Duration.ValueString(),
+			Timezone:    s.Timezone.ValueString(),
+			MinReplicas: s.MinReplicas.ValueInt64Pointer(),
+			MaxReplicas: s.MaxReplicas.ValueInt64Pointer(),
 		})
 	}
-	b, _ := json.Marshal(l)
-	return string(b)
+	return p
 }
 
-func (r *scalingRulesModel) label(def rulesLabel) rulesLabel {
+func (r *scalingRulesModel) rules(def orchestrator.PolicyRules) orchestrator.PolicyRules {
 	if r == nil {
 		return def
 	}
-	return rulesLabel{Window: r.StabilizationWindow.ValueString(), MaxStep: r.MaxStep.ValueInt64(), MaxPercent: r.MaxPercent.ValueInt64()}
+	return orchestrator.PolicyRules{StabilizationWindow: r.StabilizationWindow.ValueString(), MaxStep: r.MaxStep.ValueInt64(), MaxPercent: r.MaxPercent.ValueInt64()}
 }
 
-func (l rulesLabel) model() *scalingRulesModel {
-	return &scalingRulesModel{StabilizationWindow: durationValue(l.Window), MaxStep: types.Int64Value(l.MaxStep), MaxPercent: types.Int64Value(l.MaxPercent)}
+func rulesModel(r orchestrator.PolicyRules) *scalingRulesModel {
+	return &scalingRulesModel{StabilizationWindow: durationValue(r.StabilizationWindow), MaxStep: types.Int64Value(r.MaxStep), MaxPercent: types.Int64Value(r.MaxPercent)}
 }
 
-func (l rulesLabel) rules() orchestrator.ScalingRules {
-	d, _ := time.ParseDuration(l.Window)
-	return orchestrator.ScalingRules{StabilizationWindow: d, MaxStep: int(l.MaxStep), MaxPercent: int(l.MaxPercent)}
-}
-
-// policyFromTarget is the one function that turns what the cluster holds into the model. prior
-// (state, or empty on import) decides between null and empty lists and keeps the timeouts.
-func policyFromTarget(t *orchestrator.ScalingTarget, prior scalingPolicyModel) (scalingPolicyModel, error) {
-	var l policyLabel
-	if err := json.Unmarshal([]byte(t.Policy), &l); err != nil {
-		return prior, fmt.Errorf("label %s on service %s cannot be read: %w", orchestrator.ScalingOwnerLabel, t.Service.Spec.Name, err)
+// unknownPaths lists the configured attributes whose values are not known yet, in the
+// engine's path spelling, so that rules reading them wait for the plan.
+func (m scalingPolicyModel) unknownPaths() map[string]bool {
+	out := map[string]bool{}
+	add := func(p string, v interface{ IsUnknown() bool }) {
+		if v.IsUnknown() {
+			out[p] = true
+		}
 	}
+	add("min_replicas", m.MinReplicas)
+	add("max_replicas", m.MaxReplicas)
+	add("tolerance", m.Tolerance)
+	for name, r := range map[string]*scalingRulesModel{"scale_up": m.ScaleUp, "scale_down": m.ScaleDown} {
+		if r != nil {
+			add(name+".stabilization_window", r.StabilizationWindow)
+			add(name+".max_step", r.MaxStep)
+			add(name+".max_percent", r.MaxPercent)
+		}
+	}
+	for i, mm := range m.Metrics {
+		at := fmt.Sprintf("metrics[%d].", i)
+		add(at+"type", mm.Type)
+		add(at+"target_utilization", mm.TargetUtilization)
+		add(at+"query", mm.Query)
+		add(at+"address", mm.Address)
+		add(at+"target_value", mm.TargetValue)
+		add(at+"target_average_value", mm.TargetAverage)
+	}
+	for i, s := range m.Schedules {
+		at := fmt.Sprintf("schedules[%d].", i)
+		add(at+"cron", s.Cron)
+		add(at+"duration", s.Duration)
+		add(at+"timezone", s.Timezone)
+		add(at+"min_replicas", s.MinReplicas)
+		add(at+"max_replicas", s.MaxReplicas)
+	}
+	return out
+}
+
+// problems are the engine's rule violations in the configured policy, leaving out rules that
+// read a value not known yet (they are checked again at plan time).
+func (m scalingPolicyModel) problems() []orchestrator.FieldProblem {
+	unknown := m.unknownPaths()
+	var out []orchestrator.FieldProblem
+	for _, p := range m.policy().Validate() {
+		if !readsAny(p, unknown) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// policyModel is the one function that turns a policy as the cluster holds it into the model.
+// prior (state, or empty on import) decides between null and empty lists, keeps the spelling
+// of service_id and the timeouts.
+func policyModel(t *orchestrator.ScalingTarget, prior scalingPolicyModel) scalingPolicyModel {
+	p := t.Policy
 	m := scalingPolicyModel{
 		ID:              types.StringValue(t.Service.ID),
 		ServiceID:       types.StringValue(t.Service.ID),
-		MinReplicas:     types.Int64Value(l.Min),
-		MaxReplicas:     types.Int64Value(l.Max),
-		Tolerance:       numberFromText(l.Tolerance),
-		ScaleUp:         l.ScaleUp.model(),
-		ScaleDown:       l.ScaleDown.model(),
-		DryRun:          types.BoolValue(t.State.DryRun),
+		MinReplicas:     types.Int64Value(p.MinReplicas),
+		MaxReplicas:     types.Int64Value(p.MaxReplicas),
+		Tolerance:       numberOf(p.Tolerance),
+		ScaleUp:         rulesModel(p.ScaleUp),
+		ScaleDown:       rulesModel(p.ScaleDown),
+		DryRun:          types.BoolValue(p.DryRun),
 		CurrentReplicas: types.Int64Value(int64(t.Replicas)),
 		DesiredReplicas: types.Int64Value(int64(t.State.Desired)),
 		Decision:        types.StringValue(t.State.Decision),
@@ -177,64 +175,78 @@ func policyFromTarget(t *orchestrator.ScalingTarget, prior scalingPolicyModel) (
 		// Configured by name: keep the spelling, it names the same service.
 		m.ServiceID = prior.ServiceID
 	}
-	for _, ml := range l.Metrics {
+	for _, mm := range p.Metrics {
 		m.Metrics = append(m.Metrics, metricModel{
-			Type:              types.StringValue(ml.Type),
-			TargetUtilization: numberFromText(ml.TargetUtilization),
-			Query:             stringOrNull(ml.Query),
-			Address:           stringOrNull(ml.Address),
-			TargetValue:       numberFromText(ml.TargetValue),
-			TargetAverage:     numberFromText(ml.TargetAverage),
+			Type:              types.StringValue(mm.Type),
+			TargetUtilization: numberOf(mm.TargetUtilization),
+			Query:             stringOrNull(mm.Query),
+			Address:           stringOrNull(mm.Address),
+			TargetValue:       numberOf(mm.TargetValue),
+			TargetAverage:     numberOf(mm.TargetAverageValue),
 		})
 	}
 	if m.Metrics == nil && prior.Metrics != nil {
 		m.Metrics = []metricModel{}
 	}
-	for _, sl := range l.Schedules {
+	for _, s := range p.Schedules {
 		m.Schedules = append(m.Schedules, scheduleModel{
-			Cron:        types.StringValue(sl.Cron),
-			Duration:    durationValue(sl.Duration),
-			Timezone:    types.StringValue(sl.Timezone),
-			MinReplicas: types.Int64PointerValue(sl.Min),
-			MaxReplicas: types.Int64PointerValue(sl.Max),
+			Cron:        types.StringValue(s.Cron),
+			Duration:    durationValue(s.Duration),
+			Timezone:    types.StringValue(s.Timezone),
+			MinReplicas: types.Int64PointerValue(s.MinReplicas),
+			MaxReplicas: types.Int64PointerValue(s.MaxReplicas),
 		})
 	}
 	if m.Schedules == nil && prior.Schedules != nil {
 		m.Schedules = []scheduleModel{}
 	}
-	return m, nil
+	return m
 }
 
-// policyInput turns the configured policy into the decision function's input, without the
-// observations.
-func (m scalingPolicyModel) policyInput() (orchestrator.ScalingInput, error) {
-	var l policyLabel
-	if err := json.Unmarshal([]byte(m.label()), &l); err != nil {
-		return orchestrator.ScalingInput{}, err
+// known says whether everything a decision needs is known at plan time.
+func (m scalingPolicyModel) known() bool {
+	return len(m.unknownPaths()) == 0 && !m.ServiceID.IsUnknown() && !m.DryRun.IsUnknown() && m.ScaleUp != nil && m.ScaleDown != nil
+}
+
+// Private state: the refresh's observation (Read) and the plan's decision (ModifyPlan, for
+// apply). Both are the engine's types, as JSON.
+const (
+	observationKey = "observation"
+	plannedKey     = "planned_decision"
+)
+
+type privateGetter interface {
+	GetKey(context.Context, string) ([]byte, diag.Diagnostics)
+}
+
+type privateSetter interface {
+	SetKey(context.Context, string, []byte) diag.Diagnostics
+}
+
+// readPrivate decodes a private state value into v; false when there is none (or it cannot be
+// read, as after a provider change of format: it is then treated as absent).
+func readPrivate(ctx context.Context, p privateGetter, key string, v any) bool {
+	b, d := p.GetKey(ctx, key)
+	if d.HasError() || len(b) == 0 {
+		return false
 	}
-	in := orchestrator.ScalingInput{
-		MinReplicas: int(l.Min),
-		MaxReplicas: int(l.Max),
-		Tolerance:   numberFloat(m.Tolerance),
-		ScaleUp:     l.ScaleUp.rules(),
-		ScaleDown:   l.ScaleDown.rules(),
+	return json.Unmarshal(b, v) == nil
+}
+
+func writePrivate(ctx context.Context, p privateSetter, key string, v any, diags *diag.Diagnostics) {
+	var b []byte
+	if v != nil {
+		b, _ = json.Marshal(v)
 	}
-	for i, s := range l.Schedules {
-		loc, err := time.LoadLocation(s.Timezone)
-		if err != nil {
-			return in, fmt.Errorf("schedules[%d].timezone: %w", i, err)
-		}
-		d, _ := time.ParseDuration(s.Duration)
-		sched := orchestrator.ScalingSchedule{Cron: s.Cron, Duration: d, Location: loc, MinReplicas: in.MinReplicas, MaxReplicas: in.MaxReplicas}
-		if s.Min != nil {
-			sched.MinReplicas = int(*s.Min)
-		}
-		if s.Max != nil {
-			sched.MaxReplicas = int(*s.Max)
-		}
-		in.Schedules = append(in.Schedules, sched)
-	}
-	return in, nil
+	diags.Append(p.SetKey(ctx, key, b)...)
+}
+
+// plannedDecision is what a plan decided, kept for apply.
+type plannedDecision struct {
+	At             int64 `json:"at"`
+	Recommendation int   `json:"recommendation"`
+	// From is the replica count the plan saw.
+	From int `json:"from"`
 }
 
 func timeOrNull(t time.Time) types.String {
@@ -244,30 +256,19 @@ func timeOrNull(t time.Time) types.String {
 	return types.StringValue(t.UTC().Format(time.RFC3339))
 }
 
-// numberText spells a Terraform number as the shortest decimal that reads back to the same
-// value at Terraform's precision ("0.1", not the nearest binary double).
-func numberText(v types.Number) string {
+// decimalOf spells a Terraform number for the engine, as the shortest decimal that reads back
+// to the same value at Terraform's precision.
+func decimalOf(v types.Number) orchestrator.Decimal {
 	if v.IsNull() || v.IsUnknown() {
 		return ""
 	}
-	return v.ValueBigFloat().Text('g', -1)
+	return orchestrator.DecimalOf(v.ValueBigFloat())
 }
 
-func numberFromText(s string) types.Number {
-	if s == "" {
-		return types.NumberNull()
-	}
-	f, _, err := big.ParseFloat(s, 10, 512, big.ToNearestEven)
-	if err != nil {
+func numberOf(d orchestrator.Decimal) types.Number {
+	f := d.BigFloat()
+	if f == nil {
 		return types.NumberNull()
 	}
 	return types.NumberValue(f)
-}
-
-func numberFloat(v types.Number) float64 {
-	if v.IsNull() || v.IsUnknown() {
-		return 0
-	}
-	f, _ := v.ValueBigFloat().Float64()
-	return f
 }

@@ -1,17 +1,14 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -21,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
 
@@ -44,7 +42,7 @@ resource "swarm_scaling_policy" "test" {
 // liveReplicasOf checks the replica count in the service's spec, straight from the engine.
 func liveReplicasOf(t *testing.T, cli *client.Client, name string, want uint64) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		if got := *inspectService(t, cli, name).Spec.Mode.Replicated.Replicas; got != want {
+		if got := *acctest.InspectService(t, cli, name).Spec.Mode.Replicated.Replicas; got != want {
 			return fmt.Errorf("the service has %d replicas, want %d", got, want)
 		}
 		return nil
@@ -63,9 +61,9 @@ func expectState(attr string, v knownvalue.Check) statecheck.StateCheck {
 // after that stay empty (service included) while it keeps burning. Once idle it shrinks, but
 // only after the scale-down stabilization window.
 func TestAccScalingPolicy_cpu(t *testing.T) {
-	name := testName("cpu")
+	name := acctest.Name("cpu")
 	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
+	cli := acctest.Docker(t)
 	service := func(burn bool) string {
 		env := `{ VERSION = "idle" }`
 		if burn {
@@ -154,9 +152,9 @@ func TestAccScalingPolicy_cpu(t *testing.T) {
 // Bounds alone move the count; import reproduces the policy; a dry run decides without
 // scaling and hands the count back to the service; destroying the policy keeps the size.
 func TestAccScalingPolicy_boundsImportDryRun(t *testing.T) {
-	name := testName("bounds")
+	name := acctest.Name("bounds")
 	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
+	cli := acctest.Docker(t)
 	service := func(replicas int) string {
 		return fmt.Sprintf("  image = %q\n  replicas = %d", img, replicas)
 	}
@@ -195,17 +193,12 @@ func TestAccScalingPolicy_boundsImportDryRun(t *testing.T) {
 			{
 				// Forget the policy (the service stays), then take it back with an import block:
 				// nothing to change, and the plan after it is empty.
-				Config: serviceConfig(name, service(1)) + `
-removed {
-  from = swarm_scaling_policy.test
-  lifecycle {
-    destroy = false
-  }
-}
-`,
+				SkipFunc: acctest.NeedsTerraform(t, "1.7.0", "a removed block"),
+				Config:   serviceConfig(name, service(1)) + acctest.Forget(policyAddr),
 			},
 			{
-				Config: fmt.Sprintf("import {\n  to = %s\n  id = %q\n}\n", policyAddr, name) + policyConfig(name, service(1), "  min_replicas = 2\n  max_replicas = 4"),
+				SkipFunc: acctest.NeedsTerraform(t, "1.7.0", "importing what a removed block forgot"),
+				Config:   acctest.ImportBlock(policyAddr, name) + policyConfig(name, service(1), "  min_replicas = 2\n  max_replicas = 4"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionNoop),
 				}},
@@ -229,7 +222,7 @@ removed {
 				}},
 				ConfigStateChecks: []statecheck.StateCheck{expectState("dry_run", knownvalue.Bool(true))},
 				Check: resource.ComposeTestCheckFunc(liveReplicasOf(t, cli, name, 1), func(*terraform.State) error {
-					if orchestrator.ReplicasOwnedElsewhere(inspectService(t, cli, name).Spec) {
+					if orchestrator.ReplicasOwnedElsewhere(acctest.InspectService(t, cli, name).Spec) {
 						return fmt.Errorf("a dry-run policy took the replica count from the service")
 					}
 					return nil
@@ -244,7 +237,7 @@ removed {
 				// the service's replicas (1) then plans a change back, as it should.
 				Config: policyConfig(name, service(1), ""),
 				Check: resource.ComposeTestCheckFunc(liveReplicasOf(t, cli, name, 2), func(*terraform.State) error {
-					for k := range inspectService(t, cli, name).Spec.Labels {
+					for k := range acctest.InspectService(t, cli, name).Spec.Labels {
 						if strings.HasPrefix(k, "swarmform.scaling") {
 							return fmt.Errorf("label %s is still on the service", k)
 						}
@@ -260,7 +253,7 @@ removed {
 
 // A second policy for the same service fails with a clear error.
 func TestAccScalingPolicy_onePerService(t *testing.T) {
-	name := testName("onepol")
+	name := acctest.Name("onepol")
 	img := os.Getenv("TEST_IMAGE")
 	policy := "  min_replicas = 1\n  max_replicas = 2"
 	resource.Test(t, resource.TestCase{
@@ -276,7 +269,7 @@ resource "swarm_scaling_policy" "second" {
   max_replicas = 5
 }
 `,
-				ExpectError: errRe("Service Already Has a Scaling Policy"),
+				ExpectError: acctest.ErrorWords("Service Already Has a Scaling Policy"),
 			},
 		},
 	})
@@ -284,10 +277,10 @@ resource "swarm_scaling_policy" "second" {
 
 // A Prometheus query drives the count; a query without data holds the count and warns.
 func TestAccScalingPolicy_prometheus(t *testing.T) {
-	name := testName("prom")
+	name := acctest.Name("prom")
 	img := os.Getenv("TEST_IMAGE")
-	prom := testEnv(t, "TEST_PROMETHEUS")
-	cli := testDocker(t)
+	prom := acctest.Env(t, "TEST_PROMETHEUS")
+	cli := acctest.Docker(t)
 	policy := func(query string) string {
 		return fmt.Sprintf(`  min_replicas = 1
   max_replicas = 5
@@ -332,9 +325,9 @@ func TestAccScalingPolicy_prometheus(t *testing.T) {
 // Scaling adds tasks without restarting the running ones, and never goes above what placement
 // can hold: with 2 tasks per node on this one-node swarm, min_replicas 4 is capped at 2.
 func TestAccScalingPolicy_placementCapNoRestart(t *testing.T) {
-	name := testName("cap")
+	name := acctest.Name("cap")
 	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
+	cli := acctest.Docker(t)
 	service := fmt.Sprintf("  image = %q\n  replicas = 1\n  placement = { max_replicas_per_node = 2 }", img)
 	var firstTask string
 	resource.Test(t, resource.TestCase{
@@ -344,7 +337,7 @@ func TestAccScalingPolicy_placementCapNoRestart(t *testing.T) {
 			{
 				Config: policyConfig(name, service, ""),
 				Check: func(*terraform.State) error {
-					ids := runningTaskIDs(t, cli, name)
+					ids := acctest.RunningTaskIDs(t, cli, name)
 					if len(ids) != 1 {
 						return fmt.Errorf("want 1 running task, got %v", ids)
 					}
@@ -359,7 +352,7 @@ func TestAccScalingPolicy_placementCapNoRestart(t *testing.T) {
 					expectState("decision", knownvalue.StringRegexp(regexp.MustCompile(`raised to min_replicas 4; capped at 2 by placement .*; 1 -> 2$`))),
 				},
 				Check: resource.ComposeTestCheckFunc(liveReplicasOf(t, cli, name, 2), func(*terraform.State) error {
-					ids := runningTaskIDs(t, cli, name)
+					ids := acctest.RunningTaskIDs(t, cli, name)
 					if len(ids) != 2 || (ids[0] != firstTask && ids[1] != firstTask) {
 						return fmt.Errorf("after scaling to 2 the running tasks are %v; the first task %s should still run", ids, firstTask)
 					}
@@ -370,26 +363,9 @@ func TestAccScalingPolicy_placementCapNoRestart(t *testing.T) {
 	})
 }
 
-// runningTaskIDs lists the IDs of a service's running tasks.
-func runningTaskIDs(t *testing.T, cli *client.Client, service string) []string {
-	t.Helper()
-	tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", service), filters.Arg("desired-state", "running"))})
-	if err != nil {
-		t.Fatalf("list tasks: %v", err)
-	}
-	var ids []string
-	for _, task := range tasks {
-		if task.Status.State == swarm.TaskStateRunning {
-			ids = append(ids, task.ID)
-		}
-	}
-	sort.Strings(ids)
-	return ids
-}
-
 // Memory utilisation needs a memory limit or reservation on the service to mean anything.
 func TestAccScalingPolicy_memoryNeedsLimit(t *testing.T) {
-	name := testName("memlim")
+	name := acctest.Name("memlim")
 	img := os.Getenv("TEST_IMAGE")
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
@@ -398,7 +374,7 @@ func TestAccScalingPolicy_memoryNeedsLimit(t *testing.T) {
 			{
 				Config: policyConfig(name, fmt.Sprintf("  image = %q", img),
 					"  min_replicas = 1\n  max_replicas = 2\n  metrics = [{ type = \"memory\", target_utilization = 80 }]"),
-				ExpectError: errRe(`Memory Metric Needs a Limit`),
+				ExpectError: acctest.ErrorWords(`Memory Metric Needs a Limit`),
 			},
 		},
 	})
@@ -409,9 +385,9 @@ func TestAccScalingPolicy_memoryNeedsLimit(t *testing.T) {
 // 2); a slow rollout makes them idle one at a time. Half-way, the load (about 50/150) would
 // give ceil(2 × 0.33) = 1, but the plan holds at 2; once the rollout is done, 2 -> 1.
 func TestAccScalingPolicy_holdDuringRollout(t *testing.T) {
-	name := testName("hold")
+	name := acctest.Name("hold")
 	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
+	cli := acctest.Docker(t)
 	service := func(burn bool) string {
 		env := `{ BURN_CPU = "1" }`
 		if !burn {
@@ -452,7 +428,7 @@ func TestAccScalingPolicy_holdDuringRollout(t *testing.T) {
 						idle, burning := runningTasksByEnv(t, cli, name, "VERSION=idle")
 						if idle == 1 && burning == 1 {
 							time.Sleep(2 * time.Second) // a little CPU history for the idle task
-							if us := inspectService(t, cli, name).UpdateStatus; us == nil || us.State != swarm.UpdateStateUpdating {
+							if us := acctest.InspectService(t, cli, name).UpdateStatus; us == nil || us.State != swarm.UpdateStateUpdating {
 								return fmt.Errorf("the rollout should still be running, update status %+v", us)
 							}
 							return nil
@@ -466,7 +442,7 @@ func TestAccScalingPolicy_holdDuringRollout(t *testing.T) {
 				PreConfig: func() {
 					deadline := time.Now().Add(90 * time.Second)
 					for time.Now().Before(deadline) {
-						if us := inspectService(t, cli, name).UpdateStatus; us != nil && us.State == swarm.UpdateStateCompleted {
+						if us := acctest.InspectService(t, cli, name).UpdateStatus; us != nil && us.State == swarm.UpdateStateCompleted {
 							return
 						}
 						time.Sleep(500 * time.Millisecond)
@@ -487,12 +463,8 @@ func TestAccScalingPolicy_holdDuringRollout(t *testing.T) {
 // runningTasksByEnv counts a service's running tasks whose spec has env (and those without).
 func runningTasksByEnv(t *testing.T, cli *client.Client, service, env string) (with, without int) {
 	t.Helper()
-	tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", service), filters.Arg("desired-state", "running"))})
-	if err != nil {
-		t.Fatalf("list tasks: %v", err)
-	}
-	for _, task := range tasks {
-		if task.Status.State != swarm.TaskStateRunning || task.Spec.ContainerSpec == nil {
+	for _, task := range acctest.RunningTasks(t, cli, service) {
+		if task.Spec.ContainerSpec == nil {
 			continue
 		}
 		if slices.Contains(task.Spec.ContainerSpec.Env, env) {

@@ -1,5 +1,9 @@
 package provider
 
+// swarm_service's model and its conversion to and from the engine's spec, one pair per block:
+// block.toSwarm() writes it, blockFrom(...) reads it back. Swarm's defaults, which the schema
+// declares so that a spec read back plans no change, are in serviceDefaults.
+
 import (
 	"math"
 	"math/big"
@@ -75,47 +79,6 @@ type waitModel struct {
 	ProgressDeadline kindValue  `tfsdk:"progress_deadline"`
 }
 
-// Swarm's UpdateConfig/RollbackConfig defaults, sent explicitly.
-var defaultUpdateConfig = updateConfigModel{
-	Parallelism: types.Int64Value(1), Delay: durationValue("0s"), FailureAction: types.StringValue("pause"),
-	Monitor: durationValue("5s"), MaxFailureRatio: types.Float64Value(0), Order: types.StringValue("stop-first"),
-}
-
-func (u *updateConfigModel) toSwarm() *swarm.UpdateConfig {
-	if u == nil {
-		u = &defaultUpdateConfig
-	}
-	return &swarm.UpdateConfig{
-		Parallelism:     uint64(u.Parallelism.ValueInt64()),
-		Delay:           parseDuration(u.Delay),
-		FailureAction:   u.FailureAction.ValueString(),
-		Monitor:         parseDuration(u.Monitor),
-		MaxFailureRatio: float32(u.MaxFailureRatio.ValueFloat64()),
-		Order:           u.Order.ValueString(),
-	}
-}
-
-func updateConfigFrom(c *swarm.UpdateConfig) *updateConfigModel {
-	m := defaultUpdateConfig
-	if c == nil {
-		return &m
-	}
-	m.Parallelism = types.Int64Value(int64(c.Parallelism))
-	m.Delay = durationValue(c.Delay.String())
-	if c.FailureAction != "" {
-		m.FailureAction = types.StringValue(c.FailureAction)
-	}
-	if c.Monitor != 0 {
-		m.Monitor = durationValue(c.Monitor.String())
-	}
-	// float32 on the wire: round to what a person writes (0.2, not 0.20000000298).
-	m.MaxFailureRatio = types.Float64Value(math.Round(float64(c.MaxFailureRatio)*1e6) / 1e6)
-	if c.Order != "" {
-		m.Order = types.StringValue(c.Order)
-	}
-	return &m
-}
-
 type portModel struct {
 	Target    types.Int64  `tfsdk:"target"`
 	Published types.Int64  `tfsdk:"published"`
@@ -178,129 +141,83 @@ type logDriverModel struct {
 	Options map[string]string `tfsdk:"options"`
 }
 
-// Swarm's restart policy defaults, sent explicitly so that what is read back equals what was
-// written.
-const (
-	defaultRestartCondition = "any"
-	defaultRestartDelay     = "5s"
-	defaultRestartWindow    = "0s"
-)
+// serviceDefaults are Swarm's values for what a configuration leaves out. The schema declares
+// them and the conversions send them explicitly, so that a spec read back equals the one
+// written and the plan after an apply is empty.
+var serviceDefaults = struct {
+	Mode, EndpointMode, PortProtocol, PortMode string
+	Replicas                                   int64
+	RestartPolicy                              restartPolicyModel
+	UpdateConfig                               updateConfigModel
+	Wait                                       waitModel
+}{
+	Mode: "replicated", EndpointMode: "vip", PortProtocol: "tcp", PortMode: "ingress",
+	Replicas: 1,
+	RestartPolicy: restartPolicyModel{Condition: types.StringValue("any"), Delay: durationValue("5s"),
+		MaxAttempts: types.Int64Value(0), Window: durationValue("0s")},
+	UpdateConfig: updateConfigModel{Parallelism: types.Int64Value(1), Delay: durationValue("0s"), FailureAction: types.StringValue("pause"),
+		Monitor: durationValue("5s"), MaxFailureRatio: types.Float64Value(0), Order: types.StringValue("stop-first")},
+	Wait: waitModel{Converge: types.BoolValue(true), ProgressDeadline: nullKind(durationType)},
+}
 
 // toSpec turns the model into the engine's desired spec.
 func (m serviceModel) toSpec() swarm.ServiceSpec {
-	cs := &swarm.ContainerSpec{
-		Image:      m.Image.ValueString(),
-		Labels:     m.ContainerLabels,
-		Command:    m.Command,
-		Args:       m.Args,
-		Env:        envList(m.Env),
-		Hostname:   m.Hostname.ValueString(),
-		User:       m.User.ValueString(),
-		Groups:     m.Groups,
-		Dir:        m.Workdir.ValueString(),
-		ReadOnly:   m.ReadOnly.ValueBool(),
-		StopSignal: m.StopSignal.ValueString(),
-		Sysctls:    m.Sysctls,
-	}
-	if !m.Init.IsNull() && !m.Init.IsUnknown() {
-		v := m.Init.ValueBool()
-		cs.Init = &v
-	}
-	if !m.StopGracePeriod.IsNull() {
-		d := parseDuration(m.StopGracePeriod)
-		cs.StopGracePeriod = &d
-	}
-	if len(m.CapAdd) > 0 {
-		cs.CapabilityAdd = sortedCopy(m.CapAdd)
-	}
-	if len(m.CapDrop) > 0 {
-		cs.CapabilityDrop = sortedCopy(m.CapDrop)
-	}
-	for _, name := range sortedKeys(m.Ulimits) {
-		u := m.Ulimits[name]
-		cs.Ulimits = append(cs.Ulimits, &container.Ulimit{Name: name, Soft: u.Soft.ValueInt64(), Hard: u.Hard.ValueInt64()})
-	}
-	for _, host := range sortedKeys(m.ExtraHosts) {
-		cs.Hosts = append(cs.Hosts, m.ExtraHosts[host]+" "+host)
-	}
-	if d := m.DNSConfig; d != nil {
-		cs.DNSConfig = &swarm.DNSConfig{Nameservers: d.Nameservers, Search: d.Search, Options: d.Options}
-	}
-	if h := m.Healthcheck; h != nil {
-		cs.Healthcheck = &container.HealthConfig{
-			Test:        h.Test,
-			Interval:    parseDuration(h.Interval),
-			Timeout:     parseDuration(h.Timeout),
-			StartPeriod: parseDuration(h.StartPeriod),
-			Retries:     int(h.Retries.ValueInt64()),
-		}
-	}
-	for _, mt := range m.Mounts {
-		mo := mount.Mount{Type: mount.Type(mt.Type.ValueString()), Source: mt.Source.ValueString(), Target: mt.Target.ValueString(), ReadOnly: mt.ReadOnly.ValueBool()}
-		if mo.Type == mount.TypeTmpfs && !mt.TmpfsSize.IsNull() {
-			mo.TmpfsOptions = &mount.TmpfsOptions{SizeBytes: parseSize(mt.TmpfsSize)}
-		}
-		cs.Mounts = append(cs.Mounts, mo)
-	}
-
 	spec := swarm.ServiceSpec{
-		Annotations:    swarm.Annotations{Name: m.Name.ValueString(), Labels: m.Labels},
-		TaskTemplate:   swarm.TaskSpec{ContainerSpec: cs, ForceUpdate: uint64(m.ForceUpdate.ValueInt64())},
+		Annotations: swarm.Annotations{Name: m.Name.ValueString(), Labels: m.Labels},
+		TaskTemplate: swarm.TaskSpec{
+			ContainerSpec: m.containerSpec(),
+			Resources:     m.Resources.toSwarm(),
+			RestartPolicy: m.RestartPolicy.toSwarm(),
+			Placement:     m.Placement.toSwarm(),
+			LogDriver:     m.LogDriver.toSwarm(),
+			ForceUpdate:   uint64(m.ForceUpdate.ValueInt64()),
+		},
+		Mode:           modeToSwarm(m.Mode, m.Replicas),
 		UpdateConfig:   m.RollingUpdate.toSwarm(),
 		RollbackConfig: m.Rollback.toSwarm(),
+		EndpointSpec:   &swarm.EndpointSpec{Mode: swarm.ResolutionMode(stringOr(m.EndpointMode, serviceDefaults.EndpointMode))},
 	}
-	tt := &spec.TaskTemplate
-	if r := m.Resources; r != nil {
-		tt.Resources = &swarm.ResourceRequirements{}
-		if l := r.Limits; l != nil {
-			tt.Resources.Limits = &swarm.Limit{NanoCPUs: nanoCPUs(l.CPUs), MemoryBytes: parseSize(l.Memory)}
-		}
-		if l := r.Reservations; l != nil {
-			tt.Resources.Reservations = &swarm.Resources{NanoCPUs: nanoCPUs(l.CPUs), MemoryBytes: parseSize(l.Memory)}
-		}
-	}
-	rp := m.RestartPolicy
-	if rp == nil {
-		rp = &restartPolicyModel{Condition: types.StringValue(defaultRestartCondition), Delay: durationValue(defaultRestartDelay), MaxAttempts: types.Int64Value(0), Window: durationValue(defaultRestartWindow)}
-	}
-	delay, window := parseDuration(rp.Delay), parseDuration(rp.Window)
-	attempts := uint64(rp.MaxAttempts.ValueInt64())
-	tt.RestartPolicy = &swarm.RestartPolicy{Condition: swarm.RestartPolicyCondition(rp.Condition.ValueString()), Delay: &delay, MaxAttempts: &attempts, Window: &window}
-	if p := m.Placement; p != nil {
-		tt.Placement = &swarm.Placement{Constraints: p.Constraints, MaxReplicas: uint64(p.MaxReplicasPerNode.ValueInt64())}
-		for _, pref := range p.Preferences {
-			tt.Placement.Preferences = append(tt.Placement.Preferences, swarm.PlacementPreference{Spread: &swarm.SpreadOver{SpreadDescriptor: strings.TrimPrefix(pref, "spread=")}})
-		}
-	}
-	if l := m.LogDriver; l != nil {
-		tt.LogDriver = &swarm.Driver{Name: l.Name.ValueString(), Options: l.Options}
-	}
-
-	if m.Mode.ValueString() == "global" {
-		spec.Mode = swarm.ServiceMode{Global: &swarm.GlobalService{}}
-	} else {
-		n := uint64(1)
-		if !m.Replicas.IsNull() && !m.Replicas.IsUnknown() {
-			n = uint64(m.Replicas.ValueInt64())
-		}
-		spec.Mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}
-	}
-	spec.EndpointSpec = &swarm.EndpointSpec{Mode: swarm.ResolutionMode(stringOr(m.EndpointMode, "vip"))}
 	for _, p := range m.Ports {
-		spec.EndpointSpec.Ports = append(spec.EndpointSpec.Ports, swarm.PortConfig{
-			TargetPort:    uint32(p.Target.ValueInt64()),
-			PublishedPort: uint32(p.Published.ValueInt64()),
-			Protocol:      swarm.PortConfigProtocol(stringOr(p.Protocol, "tcp")),
-			PublishMode:   swarm.PortConfigPublishMode(stringOr(p.Mode, "ingress")),
-		})
+		spec.EndpointSpec.Ports = append(spec.EndpointSpec.Ports, p.toSwarm())
 	}
 	return spec
 }
 
-// fromState is the one function that turns an observed service into the model. prior is the
-// model before the read (state, plan or empty on import); it only decides between null and
-// empty collections, so that `env = {}` and a missing `env` both plan empty.
-func fromState(st *orchestrator.ServiceState, prior serviceModel) serviceModel {
+func (m serviceModel) containerSpec() *swarm.ContainerSpec {
+	cs := &swarm.ContainerSpec{
+		Image:           m.Image.ValueString(),
+		Labels:          m.ContainerLabels,
+		Command:         m.Command,
+		Args:            m.Args,
+		Env:             envToSwarm(m.Env),
+		Hostname:        m.Hostname.ValueString(),
+		User:            m.User.ValueString(),
+		Groups:          m.Groups,
+		Dir:             m.Workdir.ValueString(),
+		ReadOnly:        m.ReadOnly.ValueBool(),
+		Init:            m.Init.ValueBoolPointer(),
+		StopSignal:      m.StopSignal.ValueString(),
+		StopGracePeriod: durationPointer(m.StopGracePeriod),
+		CapabilityAdd:   sortedCopy(m.CapAdd),
+		CapabilityDrop:  sortedCopy(m.CapDrop),
+		Sysctls:         m.Sysctls,
+		Ulimits:         ulimitsToSwarm(m.Ulimits),
+		Hosts:           hostsToSwarm(m.ExtraHosts),
+		DNSConfig:       m.DNSConfig.toSwarm(),
+		Healthcheck:     m.Healthcheck.toSwarm(),
+	}
+	for _, mt := range m.Mounts {
+		cs.Mounts = append(cs.Mounts, mt.toSwarm())
+	}
+	return cs
+}
+
+// serviceFrom is the one function that turns an observed service into the model. prior is the
+// model before the read (state, plan or empty on import); it decides between null and empty
+// collections (so that `env = {}` and a missing `env` both plan empty), keeps the spelling of
+// values that compare by meaning, the declared replicas while a scaling policy owns the count,
+// and the attributes that exist only in Terraform (wait, timeouts).
+func serviceFrom(st *orchestrator.ServiceState, prior serviceModel) serviceModel {
 	svc := st.Service
 	spec := svc.Spec
 	cs := spec.TaskTemplate.ContainerSpec
@@ -313,7 +230,7 @@ func fromState(st *orchestrator.ServiceState, prior serviceModel) serviceModel {
 		Image:           imageValue(cs.Image),
 		Command:         keepEmpty(prior.Command, cs.Command),
 		Args:            keepEmpty(prior.Args, cs.Args),
-		Env:             keepEmptyMap(prior.Env, envMap(cs.Env)),
+		Env:             keepEmptyMap(prior.Env, envFrom(cs.Env)),
 		Labels:          keepEmptyMap(prior.Labels, userLabels(spec.Labels)),
 		ContainerLabels: keepEmptyMap(prior.ContainerLabels, cs.Labels),
 		Hostname:        stringOrNull(cs.Hostname),
@@ -323,169 +240,175 @@ func fromState(st *orchestrator.ServiceState, prior serviceModel) serviceModel {
 		ReadOnly:        types.BoolValue(cs.ReadOnly),
 		Init:            types.BoolPointerValue(cs.Init),
 		StopSignal:      stringOrNull(cs.StopSignal),
-		StopGracePeriod: nullKind(durationType),
+		StopGracePeriod: durationFromPointer(cs.StopGracePeriod),
 		CapAdd:          keepEmpty(prior.CapAdd, cs.CapabilityAdd),
 		CapDrop:         keepEmpty(prior.CapDrop, cs.CapabilityDrop),
 		Sysctls:         keepEmptyMap(prior.Sysctls, cs.Sysctls),
-		Timeouts:        prior.Timeouts,
-		Wait:            prior.Wait,
+		Ulimits:         ulimitsFrom(cs.Ulimits, prior.Ulimits),
+		ExtraHosts:      keepEmptyMap(prior.ExtraHosts, hostsFrom(cs.Hosts)),
+		DNSConfig:       dnsConfigFrom(cs.DNSConfig, prior.DNSConfig),
+		Healthcheck:     healthcheckFrom(cs.Healthcheck),
+		Mounts:          mountsFrom(cs.Mounts, prior.Mounts),
+		Resources:       resourcesFrom(spec.TaskTemplate.Resources),
+		RestartPolicy:   restartPolicyFrom(spec.TaskTemplate.RestartPolicy),
+		Placement:       placementFrom(spec.TaskTemplate.Placement, prior.Placement),
+		LogDriver:       logDriverFrom(spec.TaskTemplate.LogDriver, prior.LogDriver),
 		RollingUpdate:   updateConfigFrom(spec.UpdateConfig),
 		Rollback:        updateConfigFrom(spec.RollbackConfig),
 		ForceUpdate:     types.Int64Value(int64(spec.TaskTemplate.ForceUpdate)),
 		UpdateState:     types.StringNull(),
+		Timeouts:        prior.Timeouts,
+		Wait:            prior.Wait,
 		Version:         types.Int64Value(int64(svc.Version.Index)),
 		RunningReplicas: types.Int64Value(int64(st.RunningReplicas)),
-		Mode:            types.StringValue("replicated"),
-		Replicas:        types.Int64Null(),
 	}
+	m.Mode, m.Replicas = modeFrom(spec, prior.Replicas)
+	m.EndpointMode, m.Ports = endpointFrom(spec.EndpointSpec, prior.Ports)
 	if us := svc.UpdateStatus; us != nil && us.State != "" {
 		m.UpdateState = types.StringValue(string(us.State))
 	}
 	if m.Wait == nil {
-		m.Wait = &waitModel{Converge: types.BoolValue(true), ProgressDeadline: nullKind(durationType)}
-	}
-	if cs.StopGracePeriod != nil {
-		m.StopGracePeriod = durationValue(cs.StopGracePeriod.String())
-	}
-	if len(cs.Ulimits) > 0 {
-		m.Ulimits = map[string]ulimitModel{}
-		for _, u := range cs.Ulimits {
-			m.Ulimits[u.Name] = ulimitModel{Soft: types.Int64Value(u.Soft), Hard: types.Int64Value(u.Hard)}
-		}
-	} else if prior.Ulimits != nil {
-		m.Ulimits = map[string]ulimitModel{}
-	}
-	hosts := map[string]string{}
-	for _, h := range cs.Hosts {
-		// "IP host [aliases...]" as the API stores it; "host:IP" as older CLIs wrote it.
-		if f := strings.Fields(h); len(f) >= 2 {
-			for _, name := range f[1:] {
-				hosts[name] = f[0]
-			}
-		} else if name, ip, ok := strings.Cut(h, ":"); ok {
-			hosts[name] = ip
-		}
-	}
-	m.ExtraHosts = keepEmptyMap(prior.ExtraHosts, hosts)
-	if d := cs.DNSConfig; d != nil && (len(d.Nameservers)+len(d.Search)+len(d.Options)) > 0 {
-		m.DNSConfig = &dnsConfigModel{Nameservers: d.Nameservers, Search: d.Search, Options: d.Options}
-		if prior.DNSConfig != nil {
-			m.DNSConfig.Nameservers = keepEmpty(prior.DNSConfig.Nameservers, d.Nameservers)
-			m.DNSConfig.Search = keepEmpty(prior.DNSConfig.Search, d.Search)
-			m.DNSConfig.Options = keepEmpty(prior.DNSConfig.Options, d.Options)
-		}
-	}
-	if h := cs.Healthcheck; h != nil && len(h.Test) > 0 {
-		m.Healthcheck = &healthcheckModel{
-			Test:        h.Test,
-			Interval:    durationOrNull(h.Interval),
-			Timeout:     durationOrNull(h.Timeout),
-			StartPeriod: durationOrNull(h.StartPeriod),
-			Retries:     types.Int64Null(),
-		}
-		if h.Retries != 0 {
-			m.Healthcheck.Retries = types.Int64Value(int64(h.Retries))
-		}
-	}
-	for _, mo := range cs.Mounts {
-		mm := mountModel{Type: types.StringValue(string(mo.Type)), Source: stringOrNull(mo.Source), Target: types.StringValue(mo.Target), ReadOnly: types.BoolValue(mo.ReadOnly), TmpfsSize: nullKind(sizeType)}
-		if mo.TmpfsOptions != nil && mo.TmpfsOptions.SizeBytes > 0 {
-			mm.TmpfsSize = sizeValue(formatSize(mo.TmpfsOptions.SizeBytes))
-		}
-		m.Mounts = append(m.Mounts, mm)
-	}
-	if m.Mounts == nil && prior.Mounts != nil {
-		m.Mounts = []mountModel{}
-	}
-
-	tt := spec.TaskTemplate
-	if r := tt.Resources; r != nil {
-		res := &resourcesModel{}
-		if l := r.Limits; l != nil && (l.NanoCPUs != 0 || l.MemoryBytes != 0) {
-			res.Limits = amountModel(l.NanoCPUs, l.MemoryBytes)
-		}
-		if l := r.Reservations; l != nil && (l.NanoCPUs != 0 || l.MemoryBytes != 0) {
-			res.Reservations = amountModel(l.NanoCPUs, l.MemoryBytes)
-		}
-		if res.Limits != nil || res.Reservations != nil {
-			m.Resources = res
-		}
-	}
-	m.RestartPolicy = &restartPolicyModel{Condition: types.StringValue(defaultRestartCondition), Delay: durationValue(defaultRestartDelay), MaxAttempts: types.Int64Value(0), Window: durationValue(defaultRestartWindow)}
-	if rp := tt.RestartPolicy; rp != nil {
-		if rp.Condition != "" {
-			m.RestartPolicy.Condition = types.StringValue(string(rp.Condition))
-		}
-		if rp.Delay != nil {
-			m.RestartPolicy.Delay = durationValue(rp.Delay.String())
-		}
-		if rp.MaxAttempts != nil {
-			m.RestartPolicy.MaxAttempts = types.Int64Value(int64(*rp.MaxAttempts))
-		}
-		if rp.Window != nil {
-			m.RestartPolicy.Window = durationValue(rp.Window.String())
-		}
-	}
-	if p := tt.Placement; p != nil && (len(p.Constraints) > 0 || len(p.Preferences) > 0 || p.MaxReplicas > 0) {
-		m.Placement = &placementModel{Constraints: p.Constraints, MaxReplicasPerNode: types.Int64Null()}
-		for _, pref := range p.Preferences {
-			if pref.Spread != nil {
-				m.Placement.Preferences = append(m.Placement.Preferences, "spread="+pref.Spread.SpreadDescriptor)
-			}
-		}
-		if p.MaxReplicas > 0 {
-			m.Placement.MaxReplicasPerNode = types.Int64Value(int64(p.MaxReplicas))
-		}
-		if prior.Placement != nil {
-			m.Placement.Constraints = keepEmpty(prior.Placement.Constraints, m.Placement.Constraints)
-			m.Placement.Preferences = keepEmpty(prior.Placement.Preferences, m.Placement.Preferences)
-		}
-	}
-	if l := tt.LogDriver; l != nil && l.Name != "" {
-		m.LogDriver = &logDriverModel{Name: types.StringValue(l.Name), Options: l.Options}
-		if prior.LogDriver != nil {
-			m.LogDriver.Options = keepEmptyMap(prior.LogDriver.Options, l.Options)
-		}
-	}
-
-	switch {
-	case spec.Mode.Global != nil:
-		m.Mode = types.StringValue("global")
-	case orchestrator.ReplicasOwnedElsewhere(spec) && !prior.Replicas.IsNull() && !prior.Replicas.IsUnknown():
-		// A scaling policy owns the count: replicas stays the declared initial value, so the
-		// service never plans to undo the policy's decisions (and writes keep the live count).
-		m.Replicas = prior.Replicas
-	case spec.Mode.Replicated != nil && spec.Mode.Replicated.Replicas != nil:
-		m.Replicas = types.Int64Value(int64(*spec.Mode.Replicated.Replicas))
-	default:
-		m.Replicas = types.Int64Value(1)
-	}
-	m.EndpointMode = types.StringValue("vip")
-	if ep := spec.EndpointSpec; ep != nil {
-		if ep.Mode != "" {
-			m.EndpointMode = types.StringValue(string(ep.Mode))
-		}
-		for _, p := range ep.Ports {
-			pm := portModel{Target: types.Int64Value(int64(p.TargetPort)), Published: types.Int64Null(), Protocol: types.StringValue(string(p.Protocol)), Mode: types.StringValue(string(p.PublishMode))}
-			if p.PublishedPort != 0 {
-				pm.Published = types.Int64Value(int64(p.PublishedPort))
-			}
-			if p.Protocol == "" {
-				pm.Protocol = types.StringValue("tcp")
-			}
-			if p.PublishMode == "" {
-				pm.Mode = types.StringValue("ingress")
-			}
-			m.Ports = append(m.Ports, pm)
-		}
-	}
-	if m.Ports == nil && prior.Ports != nil {
-		m.Ports = []portModel{}
+		w := serviceDefaults.Wait
+		m.Wait = &w
 	}
 	return m
 }
 
-func amountModel(nano, mem int64) *resourceAmountModel {
+// Mode and replicas.
+
+func modeToSwarm(mode types.String, replicas types.Int64) swarm.ServiceMode {
+	if mode.ValueString() == "global" {
+		return swarm.ServiceMode{Global: &swarm.GlobalService{}}
+	}
+	n := uint64(serviceDefaults.Replicas)
+	if !replicas.IsNull() && !replicas.IsUnknown() {
+		n = uint64(replicas.ValueInt64())
+	}
+	return swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}
+}
+
+// modeFrom reads the mode and replica count. While a scaling policy owns the count, replicas
+// stays the declared initial value, so the service never plans to undo the policy's
+// decisions (and writes keep the live count).
+func modeFrom(spec swarm.ServiceSpec, priorReplicas types.Int64) (types.String, types.Int64) {
+	switch {
+	case spec.Mode.Global != nil:
+		return types.StringValue("global"), types.Int64Null()
+	case orchestrator.ReplicasOwnedElsewhere(spec) && !priorReplicas.IsNull() && !priorReplicas.IsUnknown():
+		return types.StringValue(serviceDefaults.Mode), priorReplicas
+	case spec.Mode.Replicated != nil && spec.Mode.Replicated.Replicas != nil:
+		return types.StringValue(serviceDefaults.Mode), types.Int64Value(int64(*spec.Mode.Replicated.Replicas))
+	}
+	return types.StringValue(serviceDefaults.Mode), types.Int64Value(serviceDefaults.Replicas)
+}
+
+// Endpoint: mode and ports.
+
+func (p portModel) toSwarm() swarm.PortConfig {
+	return swarm.PortConfig{
+		TargetPort:    uint32(p.Target.ValueInt64()),
+		PublishedPort: uint32(p.Published.ValueInt64()),
+		Protocol:      swarm.PortConfigProtocol(stringOr(p.Protocol, serviceDefaults.PortProtocol)),
+		PublishMode:   swarm.PortConfigPublishMode(stringOr(p.Mode, serviceDefaults.PortMode)),
+	}
+}
+
+func portFrom(p swarm.PortConfig) portModel {
+	pm := portModel{
+		Target:    types.Int64Value(int64(p.TargetPort)),
+		Published: types.Int64Null(),
+		Protocol:  types.StringValue(orDefault(string(p.Protocol), serviceDefaults.PortProtocol)),
+		Mode:      types.StringValue(orDefault(string(p.PublishMode), serviceDefaults.PortMode)),
+	}
+	if p.PublishedPort != 0 {
+		pm.Published = types.Int64Value(int64(p.PublishedPort))
+	}
+	return pm
+}
+
+func endpointFrom(ep *swarm.EndpointSpec, priorPorts []portModel) (types.String, []portModel) {
+	mode := types.StringValue(serviceDefaults.EndpointMode)
+	var ports []portModel
+	if ep != nil {
+		if ep.Mode != "" {
+			mode = types.StringValue(string(ep.Mode))
+		}
+		for _, p := range ep.Ports {
+			ports = append(ports, portFrom(p))
+		}
+	}
+	if ports == nil && priorPorts != nil {
+		ports = []portModel{}
+	}
+	return mode, ports
+}
+
+// Healthcheck.
+
+func (h *healthcheckModel) toSwarm() *container.HealthConfig {
+	if h == nil {
+		return nil
+	}
+	return &container.HealthConfig{
+		Test:        h.Test,
+		Interval:    parseDuration(h.Interval),
+		Timeout:     parseDuration(h.Timeout),
+		StartPeriod: parseDuration(h.StartPeriod),
+		Retries:     int(h.Retries.ValueInt64()),
+	}
+}
+
+func healthcheckFrom(h *container.HealthConfig) *healthcheckModel {
+	if h == nil || len(h.Test) == 0 {
+		return nil
+	}
+	m := &healthcheckModel{
+		Test:        h.Test,
+		Interval:    durationOrNull(h.Interval),
+		Timeout:     durationOrNull(h.Timeout),
+		StartPeriod: durationOrNull(h.StartPeriod),
+		Retries:     types.Int64Null(),
+	}
+	if h.Retries != 0 {
+		m.Retries = types.Int64Value(int64(h.Retries))
+	}
+	return m
+}
+
+// Resources.
+
+func (r *resourcesModel) toSwarm() *swarm.ResourceRequirements {
+	if r == nil {
+		return nil
+	}
+	out := &swarm.ResourceRequirements{}
+	if l := r.Limits; l != nil {
+		out.Limits = &swarm.Limit{NanoCPUs: nanoCPUs(l.CPUs), MemoryBytes: parseSize(l.Memory)}
+	}
+	if l := r.Reservations; l != nil {
+		out.Reservations = &swarm.Resources{NanoCPUs: nanoCPUs(l.CPUs), MemoryBytes: parseSize(l.Memory)}
+	}
+	return out
+}
+
+func resourcesFrom(r *swarm.ResourceRequirements) *resourcesModel {
+	if r == nil {
+		return nil
+	}
+	m := &resourcesModel{}
+	if l := r.Limits; l != nil && (l.NanoCPUs != 0 || l.MemoryBytes != 0) {
+		m.Limits = amountFrom(l.NanoCPUs, l.MemoryBytes)
+	}
+	if l := r.Reservations; l != nil && (l.NanoCPUs != 0 || l.MemoryBytes != 0) {
+		m.Reservations = amountFrom(l.NanoCPUs, l.MemoryBytes)
+	}
+	if m.Limits == nil && m.Reservations == nil {
+		return nil
+	}
+	return m
+}
+
+func amountFrom(nano, mem int64) *resourceAmountModel {
 	a := &resourceAmountModel{CPUs: types.NumberNull(), Memory: nullKind(sizeType)}
 	if nano != 0 {
 		a.CPUs = types.NumberValue(cpusNumber(nano))
@@ -496,24 +419,182 @@ func amountModel(nano, mem int64) *resourceAmountModel {
 	return a
 }
 
-func nanoCPUs(v types.Number) int64 {
-	if v.IsNull() || v.IsUnknown() {
-		return 0
+// Restart policy: sent in full (Swarm's defaults where the configuration leaves it out).
+
+func (rp *restartPolicyModel) toSwarm() *swarm.RestartPolicy {
+	if rp == nil {
+		rp = &serviceDefaults.RestartPolicy
 	}
-	n, _ := new(big.Float).Mul(v.ValueBigFloat(), big.NewFloat(1e9)).Float64()
-	return int64(math.Round(n))
+	delay, window := parseDuration(rp.Delay), parseDuration(rp.Window)
+	attempts := uint64(rp.MaxAttempts.ValueInt64())
+	return &swarm.RestartPolicy{Condition: swarm.RestartPolicyCondition(rp.Condition.ValueString()), Delay: &delay, MaxAttempts: &attempts, Window: &window}
 }
 
-// cpusNumber spells nano-CPUs as the decimal a user writes ("0.1", not the nearest binary
-// double), parsed at the precision Terraform uses for numbers, so the value read back is
-// exactly equal to the configured one.
-func cpusNumber(nano int64) *big.Float {
-	s := strconv.FormatFloat(float64(nano)/1e9, 'f', -1, 64)
-	f, _, _ := big.ParseFloat(s, 10, 512, big.ToNearestEven)
-	return f
+func restartPolicyFrom(rp *swarm.RestartPolicy) *restartPolicyModel {
+	m := serviceDefaults.RestartPolicy
+	if rp == nil {
+		return &m
+	}
+	if rp.Condition != "" {
+		m.Condition = types.StringValue(string(rp.Condition))
+	}
+	if rp.Delay != nil {
+		m.Delay = durationValue(rp.Delay.String())
+	}
+	if rp.MaxAttempts != nil {
+		m.MaxAttempts = types.Int64Value(int64(*rp.MaxAttempts))
+	}
+	if rp.Window != nil {
+		m.Window = durationValue(rp.Window.String())
+	}
+	return &m
 }
 
-func envList(env map[string]string) []string {
+// Placement.
+
+func (p *placementModel) toSwarm() *swarm.Placement {
+	if p == nil {
+		return nil
+	}
+	out := &swarm.Placement{Constraints: p.Constraints, MaxReplicas: uint64(p.MaxReplicasPerNode.ValueInt64())}
+	for _, pref := range p.Preferences {
+		out.Preferences = append(out.Preferences, swarm.PlacementPreference{Spread: &swarm.SpreadOver{SpreadDescriptor: strings.TrimPrefix(pref, "spread=")}})
+	}
+	return out
+}
+
+func placementFrom(p *swarm.Placement, prior *placementModel) *placementModel {
+	if p == nil || len(p.Constraints) == 0 && len(p.Preferences) == 0 && p.MaxReplicas == 0 {
+		return nil
+	}
+	m := &placementModel{Constraints: p.Constraints, MaxReplicasPerNode: types.Int64Null()}
+	for _, pref := range p.Preferences {
+		if pref.Spread != nil {
+			m.Preferences = append(m.Preferences, "spread="+pref.Spread.SpreadDescriptor)
+		}
+	}
+	if p.MaxReplicas > 0 {
+		m.MaxReplicasPerNode = types.Int64Value(int64(p.MaxReplicas))
+	}
+	if prior != nil {
+		m.Constraints = keepEmpty(prior.Constraints, m.Constraints)
+		m.Preferences = keepEmpty(prior.Preferences, m.Preferences)
+	}
+	return m
+}
+
+// Mounts.
+
+func (mt mountModel) toSwarm() mount.Mount {
+	mo := mount.Mount{Type: mount.Type(mt.Type.ValueString()), Source: mt.Source.ValueString(), Target: mt.Target.ValueString(), ReadOnly: mt.ReadOnly.ValueBool()}
+	if mo.Type == mount.TypeTmpfs && !mt.TmpfsSize.IsNull() {
+		mo.TmpfsOptions = &mount.TmpfsOptions{SizeBytes: parseSize(mt.TmpfsSize)}
+	}
+	return mo
+}
+
+func mountFrom(mo mount.Mount) mountModel {
+	mm := mountModel{Type: types.StringValue(string(mo.Type)), Source: stringOrNull(mo.Source), Target: types.StringValue(mo.Target),
+		ReadOnly: types.BoolValue(mo.ReadOnly), TmpfsSize: nullKind(sizeType)}
+	if mo.TmpfsOptions != nil && mo.TmpfsOptions.SizeBytes > 0 {
+		mm.TmpfsSize = sizeValue(formatSize(mo.TmpfsOptions.SizeBytes))
+	}
+	return mm
+}
+
+func mountsFrom(mounts []mount.Mount, prior []mountModel) []mountModel {
+	var out []mountModel
+	for _, mo := range mounts {
+		out = append(out, mountFrom(mo))
+	}
+	if out == nil && prior != nil {
+		out = []mountModel{}
+	}
+	return out
+}
+
+// DNS.
+
+func (d *dnsConfigModel) toSwarm() *swarm.DNSConfig {
+	if d == nil {
+		return nil
+	}
+	return &swarm.DNSConfig{Nameservers: d.Nameservers, Search: d.Search, Options: d.Options}
+}
+
+func dnsConfigFrom(d *swarm.DNSConfig, prior *dnsConfigModel) *dnsConfigModel {
+	if d == nil || len(d.Nameservers)+len(d.Search)+len(d.Options) == 0 {
+		return nil
+	}
+	m := &dnsConfigModel{Nameservers: d.Nameservers, Search: d.Search, Options: d.Options}
+	if prior != nil {
+		m.Nameservers = keepEmpty(prior.Nameservers, d.Nameservers)
+		m.Search = keepEmpty(prior.Search, d.Search)
+		m.Options = keepEmpty(prior.Options, d.Options)
+	}
+	return m
+}
+
+// Log driver.
+
+func (l *logDriverModel) toSwarm() *swarm.Driver {
+	if l == nil {
+		return nil
+	}
+	return &swarm.Driver{Name: l.Name.ValueString(), Options: l.Options}
+}
+
+func logDriverFrom(l *swarm.Driver, prior *logDriverModel) *logDriverModel {
+	if l == nil || l.Name == "" {
+		return nil
+	}
+	m := &logDriverModel{Name: types.StringValue(l.Name), Options: l.Options}
+	if prior != nil {
+		m.Options = keepEmptyMap(prior.Options, l.Options)
+	}
+	return m
+}
+
+// Rolling update and rollback settings: sent in full (Swarm's defaults where left out).
+
+func (u *updateConfigModel) toSwarm() *swarm.UpdateConfig {
+	if u == nil {
+		u = &serviceDefaults.UpdateConfig
+	}
+	return &swarm.UpdateConfig{
+		Parallelism:     uint64(u.Parallelism.ValueInt64()),
+		Delay:           parseDuration(u.Delay),
+		FailureAction:   u.FailureAction.ValueString(),
+		Monitor:         parseDuration(u.Monitor),
+		MaxFailureRatio: float32(u.MaxFailureRatio.ValueFloat64()),
+		Order:           u.Order.ValueString(),
+	}
+}
+
+func updateConfigFrom(c *swarm.UpdateConfig) *updateConfigModel {
+	m := serviceDefaults.UpdateConfig
+	if c == nil {
+		return &m
+	}
+	m.Parallelism = types.Int64Value(int64(c.Parallelism))
+	m.Delay = durationValue(c.Delay.String())
+	if c.FailureAction != "" {
+		m.FailureAction = types.StringValue(c.FailureAction)
+	}
+	if c.Monitor != 0 {
+		m.Monitor = durationValue(c.Monitor.String())
+	}
+	// float32 on the wire: round to what a person writes (0.2, not 0.20000000298).
+	m.MaxFailureRatio = types.Float64Value(math.Round(float64(c.MaxFailureRatio)*1e6) / 1e6)
+	if c.Order != "" {
+		m.Order = types.StringValue(c.Order)
+	}
+	return &m
+}
+
+// Environment, labels, hosts and ulimits: maps in the model, lists in Swarm.
+
+func envToSwarm(env map[string]string) []string {
 	if env == nil {
 		return nil
 	}
@@ -524,7 +605,7 @@ func envList(env map[string]string) []string {
 	return out
 }
 
-func envMap(env []string) map[string]string {
+func envFrom(env []string) map[string]string {
 	if len(env) == 0 {
 		return nil
 	}
@@ -548,6 +629,93 @@ func userLabels(labels map[string]string) map[string]string {
 		return nil
 	}
 	return out
+}
+
+// hostsToSwarm writes extra hosts as the API stores them: "IP host".
+func hostsToSwarm(hosts map[string]string) []string {
+	var out []string
+	for _, host := range sortedKeys(hosts) {
+		out = append(out, hosts[host]+" "+host)
+	}
+	return out
+}
+
+// hostsFrom reads "IP host [aliases...]" as the API stores them, and "host:IP" as older CLIs
+// wrote them.
+func hostsFrom(hosts []string) map[string]string {
+	out := map[string]string{}
+	for _, h := range hosts {
+		if f := strings.Fields(h); len(f) >= 2 {
+			for _, name := range f[1:] {
+				out[name] = f[0]
+			}
+		} else if name, ip, ok := strings.Cut(h, ":"); ok {
+			out[name] = ip
+		}
+	}
+	return out
+}
+
+func ulimitsToSwarm(ulimits map[string]ulimitModel) []*container.Ulimit {
+	var out []*container.Ulimit
+	for _, name := range sortedKeys(ulimits) {
+		u := ulimits[name]
+		out = append(out, &container.Ulimit{Name: name, Soft: u.Soft.ValueInt64(), Hard: u.Hard.ValueInt64()})
+	}
+	return out
+}
+
+func ulimitsFrom(ulimits []*container.Ulimit, prior map[string]ulimitModel) map[string]ulimitModel {
+	if len(ulimits) == 0 {
+		if prior != nil {
+			return map[string]ulimitModel{}
+		}
+		return nil
+	}
+	out := map[string]ulimitModel{}
+	for _, u := range ulimits {
+		out[u.Name] = ulimitModel{Soft: types.Int64Value(u.Soft), Hard: types.Int64Value(u.Hard)}
+	}
+	return out
+}
+
+// Scalars.
+
+func nanoCPUs(v types.Number) int64 {
+	if v.IsNull() || v.IsUnknown() {
+		return 0
+	}
+	n, _ := new(big.Float).Mul(v.ValueBigFloat(), big.NewFloat(1e9)).Float64()
+	return int64(math.Round(n))
+}
+
+// cpusNumber spells nano-CPUs as the decimal a user writes ("0.1", not the nearest binary
+// double), at the precision Terraform uses for numbers, so the value read back is exactly
+// equal to the configured one.
+func cpusNumber(nano int64) *big.Float {
+	return orchestrator.Decimal(strconv.FormatFloat(float64(nano)/1e9, 'f', -1, 64)).BigFloat()
+}
+
+func durationPointer(v kindValue) *time.Duration {
+	if v.IsNull() || v.IsUnknown() {
+		return nil
+	}
+	d := parseDuration(v)
+	return &d
+}
+
+func durationFromPointer(d *time.Duration) kindValue {
+	if d == nil {
+		return nullKind(durationType)
+	}
+	return durationValue(d.String())
+}
+
+func durationOrNull(d time.Duration) kindValue {
+	if d == 0 {
+		return nullKind(durationType)
+	}
+	return durationValue(d.String())
 }
 
 func keepEmpty(prior, observed []string) []string {
@@ -579,7 +747,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// sortedCopy sorts a set's elements (nil for none), as Swarm does not keep their order.
 func sortedCopy(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
 	out := append([]string(nil), s...)
 	sort.Strings(out)
 	return out
@@ -592,16 +764,16 @@ func stringOr(v types.String, def string) string {
 	return v.ValueString()
 }
 
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
 func stringOrNull(s string) types.String {
 	if s == "" {
 		return types.StringNull()
 	}
 	return types.StringValue(s)
-}
-
-func durationOrNull(d time.Duration) kindValue {
-	if d == 0 {
-		return nullKind(durationType)
-	}
-	return durationValue(d.String())
 }

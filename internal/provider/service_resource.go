@@ -40,13 +40,14 @@ var (
 	_ resource.ResourceWithImportState    = &serviceResource{}
 	_ resource.ResourceWithValidateConfig = &serviceResource{}
 	_ resource.ResourceWithModifyPlan     = &serviceResource{}
+	_ resource.ResourceWithUpgradeState   = &serviceResource{}
 )
 
 // NewServiceResource is the swarm_service resource.
 func NewServiceResource() resource.Resource { return &serviceResource{} }
 
 type serviceResource struct {
-	engine *orchestrator.Engine
+	resourceBase
 }
 
 const (
@@ -60,6 +61,7 @@ func (r *serviceResource) Metadata(_ context.Context, req resource.MetadataReque
 }
 
 func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	rp := serviceDefaults.RestartPolicy
 	stringList := func(desc string) schema.ListAttribute {
 		return schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: desc}
 	}
@@ -82,6 +84,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 	}
 
 	resp.Schema = schema.Schema{
+		Version:             serviceSchemaVersion,
 		MarkdownDescription: "A Docker Swarm service. Every create and update waits until the service has converged: each slot runs a task of the new spec (healthy, where the service has a healthcheck). A task that fails to start fails the apply at once with its exit code, error and last log lines.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
@@ -104,7 +107,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Validators: []validator.Map{mapvalidator.KeysAre(noPrefix(orchestrator.EngineLabelPrefix))}},
 			"container_labels": stringMap("Labels of the containers."),
 			"mode": schema.StringAttribute{
-				Optional: true, Computed: true, Default: stringdefault.StaticString("replicated"),
+				Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.Mode),
 				MarkdownDescription: "`replicated` (default: `replicas` tasks) or `global` (one task per eligible node). Swarm cannot change it in place, so changing it replaces the service.",
 				Validators:          []validator.String{stringvalidator.OneOf("replicated", "global")},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
@@ -121,15 +124,15 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"target": schema.Int64Attribute{Required: true, MarkdownDescription: "Port inside the container.", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
 					"published": schema.Int64Attribute{Optional: true, MarkdownDescription: "Port on the nodes. Left out, Swarm picks one.",
 						Validators: []validator.Int64{int64validator.Between(1, 65535)}},
-					"protocol": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("tcp"), MarkdownDescription: "`tcp` (default), `udp` or `sctp`.",
+					"protocol": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.PortProtocol), MarkdownDescription: "`tcp` (default), `udp` or `sctp`.",
 						Validators: []validator.String{stringvalidator.OneOf("tcp", "udp", "sctp")}},
-					"mode": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("ingress"),
+					"mode": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.PortMode),
 						MarkdownDescription: "`ingress` (default: the routing mesh on every node) or `host` (only on nodes running a task).",
 						Validators:          []validator.String{stringvalidator.OneOf("ingress", "host")}},
 				}},
 			},
 			"endpoint_mode": schema.StringAttribute{
-				Optional: true, Computed: true, Default: stringdefault.StaticString("vip"),
+				Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.EndpointMode),
 				MarkdownDescription: "`vip` (default: one virtual IP) or `dnsrr` (DNS round robin over the task IPs).",
 				Validators:          []validator.String{stringvalidator.OneOf("vip", "dnsrr")},
 			},
@@ -156,17 +159,16 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Optional: true, Computed: true,
 				MarkdownDescription: "When Swarm restarts a task's container. Defaults to Swarm's: condition `any`, delay `5s`, no attempt limit.",
 				Default: objectdefault.StaticValue(types.ObjectValueMust(restartPolicyAttrTypes, map[string]attr.Value{
-					"condition": types.StringValue(defaultRestartCondition), "delay": durationValue(defaultRestartDelay),
-					"max_attempts": types.Int64Value(0), "window": durationValue(defaultRestartWindow),
+					"condition": rp.Condition, "delay": rp.Delay, "max_attempts": rp.MaxAttempts, "window": rp.Window,
 				})),
 				Attributes: map[string]schema.Attribute{
-					"condition": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(defaultRestartCondition),
+					"condition": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(rp.Condition.ValueString()),
 						MarkdownDescription: "`none`, `on-failure` or `any`.", Validators: []validator.String{stringvalidator.OneOf("none", "on-failure", "any")}},
-					"delay": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(defaultRestartDelay),
+					"delay": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(rp.Delay.ValueString()),
 						MarkdownDescription: "Wait between restarts."},
-					"max_attempts": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(0),
+					"max_attempts": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(rp.MaxAttempts.ValueInt64()),
 						MarkdownDescription: "Give up after this many restarts in `window` (0: never).", Validators: []validator.Int64{int64validator.AtLeast(0)}},
-					"window": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(defaultRestartWindow),
+					"window": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(rp.Window.ValueString()),
 						MarkdownDescription: "Window in which restarts are counted (0s: unbounded)."},
 				},
 			},
@@ -229,10 +231,10 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Optional: true, Computed: true,
 				MarkdownDescription: "Whether and how apply waits for the rollout. By default it waits until every slot runs a healthy task of the new spec, stable for `rolling_update.monitor`.",
 				Default: objectdefault.StaticValue(types.ObjectValueMust(waitAttrTypes, map[string]attr.Value{
-					"converge": types.BoolValue(true), "progress_deadline": nullKind(durationType),
+					"converge": serviceDefaults.Wait.Converge, "progress_deadline": serviceDefaults.Wait.ProgressDeadline,
 				})),
 				Attributes: map[string]schema.Attribute{
-					"converge": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+					"converge": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(serviceDefaults.Wait.Converge.ValueBool()),
 						MarkdownDescription: "Wait for convergence (default). `false` returns as soon as Swarm accepted the change."},
 					"progress_deadline": schema.StringAttribute{CustomType: durationType, Optional: true,
 						MarkdownDescription: "Fail the rollout when no task of the new spec starts running for this long (Swarm itself has no such deadline), e.g. a task stuck pending for lack of a node. With `rolling_update.failure_action = \"rollback\"` the provider then rolls the service back and waits for the rollback."},
@@ -259,27 +261,13 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 	}
 }
 
-func (r *serviceResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	engine, ok := req.ProviderData.(*orchestrator.Engine)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected Provider Data", fmt.Sprintf("expected *orchestrator.Engine, got %T; this is a bug in the provider", req.ProviderData))
-		return
-	}
-	r.engine = engine
-}
-
 func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan serviceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
 		return
 	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultCreateTimeout)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, defaultCreateTimeout, &resp.Diagnostics)
 	defer cancel()
 
 	res, err := r.engine.CreateService(ctx, plan.toSpec())
@@ -305,7 +293,7 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &id)...)
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("version"), &version)...)
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("running_replicas"), &running)...)
-	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
 		return
 	}
 	st, err := r.engine.Service(ctx, id.ValueString())
@@ -331,19 +319,17 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, fromState(st, state))...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, serviceFrom(st, state))...)
 }
 
 func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state serviceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
 		return
 	}
-	timeout, diags := plan.Timeouts.Update(ctx, defaultUpdateTimeout)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := withTimeout(ctx, plan.Timeouts.Update, defaultUpdateTimeout, &resp.Diagnostics)
 	defer cancel()
 
 	id := state.ID.ValueString()
@@ -375,37 +361,13 @@ func rolloutStopped(updateState types.String) bool {
 	return s == swarm.UpdateStatePaused || s == swarm.UpdateStateRollbackPaused
 }
 
-// rolloutOutcome tells the user where a failed rollout left the service and what to do next,
-// from how the engine says it ended.
-func rolloutOutcome(name string, err error) string {
-	var re *orchestrator.RolloutError
-	if !errors.As(err, &re) {
-		return fmt.Sprintf("Service %q was updated but the rollout did not complete. State records what runs now.", name)
-	}
-	switch re.Ending {
-	case orchestrator.EndingPaused:
-		return fmt.Sprintf("The rollout of service %q is paused: slots already given the new spec keep it, the others keep the previous spec, and update_state is \"paused\". Fix the cause, then apply again: the next plan shows the paused rollout, and the apply resumes it.", name)
-	case orchestrator.EndingRolledBack:
-		return fmt.Sprintf("Service %q was rolled back to its previous spec, and update_state is \"rollback_completed\". State records the previous spec, so the next plan proposes the change again.", name)
-	case orchestrator.EndingRollbackPaused:
-		return fmt.Sprintf("The rollback of service %q failed too and Swarm paused it; update_state is \"rollback_paused\" and its tasks may run a mix of both specs. Fix the cause, then apply again to resume.", name)
-	case orchestrator.EndingContinued:
-		return fmt.Sprintf("Service %q keeps the new spec (failure_action \"continue\") although some of its tasks do not run. State records the new spec, so the next plan shows no change for it: fix the cause with a new configuration, or use failure_action \"pause\" or \"rollback\".", name)
-	case orchestrator.EndingNoProgress:
-		return fmt.Sprintf("The rollout of service %q made no progress within progress_deadline. Swarm keeps trying to place its tasks; state records the new spec.", name)
-	}
-	return fmt.Sprintf("Service %q was updated but the rollout did not complete. State records what runs now.", name)
-}
-
 func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state serviceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.configured(&resp.Diagnostics) {
+	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
 		return
 	}
-	timeout, diags := state.Timeouts.Delete(ctx, defaultDeleteTimeout)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, defaultDeleteTimeout, &resp.Diagnostics)
 	defer cancel()
 	if err := r.engine.DeleteService(ctx, state.ID.ValueString()); err != nil {
 		addEngineError(&resp.Diagnostics, "Cannot Delete Service", fmt.Sprintf("Removing service %q", state.Name.ValueString()), err)
@@ -457,10 +419,6 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 	}
 }
 
-func (r *serviceResource) configured(diags *diag.Diagnostics) bool {
-	return configured(r.engine, diags)
-}
-
 // wait follows what a write set in motion, as the wait block says.
 func (r *serviceResource) wait(ctx context.Context, res orchestrator.WriteResult, m serviceModel) (orchestrator.Verdict, error) {
 	opts := orchestrator.WaitOptions{}
@@ -503,7 +461,7 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 	u := plan.RollingUpdate
 	if u == nil {
-		u = &defaultUpdateConfig
+		u = &serviceDefaults.UpdateConfig
 	}
 	tasks := "every task"
 	if plan.Mode.ValueString() != "global" {
@@ -551,7 +509,7 @@ func (r *serviceResource) readInto(ctx context.Context, id string, prior service
 		addEngineError(diags, "Cannot Read Service", fmt.Sprintf("Reading service %s after writing it", id), err)
 		return
 	}
-	m := fromState(obs, prior)
+	m := serviceFrom(obs, prior)
 	if s := verdict.Ending.UpdateState(); s != "" {
 		m.UpdateState = types.StringValue(string(s))
 	}
@@ -578,12 +536,12 @@ func (replicasDefault) PlanModifyInt64(ctx context.Context, req planmodifier.Int
 	case mode.ValueString() == "global":
 		resp.PlanValue = types.Int64Null()
 	default:
-		resp.PlanValue = types.Int64Value(1)
+		resp.PlanValue = types.Int64Value(serviceDefaults.Replicas)
 	}
 }
 
 func updateConfigAttribute(desc string, actions []string) schema.SingleNestedAttribute {
-	d := defaultUpdateConfig
+	d := serviceDefaults.UpdateConfig
 	return schema.SingleNestedAttribute{
 		Optional: true, Computed: true, MarkdownDescription: desc,
 		Default: objectdefault.StaticValue(types.ObjectValueMust(updateConfigAttrTypes, map[string]attr.Value{
@@ -591,18 +549,18 @@ func updateConfigAttribute(desc string, actions []string) schema.SingleNestedAtt
 			"monitor": d.Monitor, "max_failure_ratio": d.MaxFailureRatio, "order": d.Order,
 		})),
 		Attributes: map[string]schema.Attribute{
-			"parallelism": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(1),
+			"parallelism": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(d.Parallelism.ValueInt64()),
 				MarkdownDescription: "Tasks updated at once (0: all at once).", Validators: []validator.Int64{int64validator.AtLeast(0)}},
-			"delay": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString("0s"),
+			"delay": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(d.Delay.ValueString()),
 				MarkdownDescription: "Pause between batches."},
-			"failure_action": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("pause"),
+			"failure_action": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(d.FailureAction.ValueString()),
 				MarkdownDescription: "What Swarm does when too many tasks fail: " + strings.Join(actions, ", ") + ". Whatever it does, the apply fails and names the failing tasks.",
 				Validators:          []validator.String{stringvalidator.OneOf(actions...)}},
-			"monitor": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString("5s"),
+			"monitor": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(d.Monitor.ValueString()),
 				MarkdownDescription: "How long each new task is watched for failure; also how long the provider waits for the service to stay stable."},
-			"max_failure_ratio": schema.Float64Attribute{Optional: true, Computed: true, Default: float64default.StaticFloat64(0),
+			"max_failure_ratio": schema.Float64Attribute{Optional: true, Computed: true, Default: float64default.StaticFloat64(d.MaxFailureRatio.ValueFloat64()),
 				MarkdownDescription: "Fraction of tasks that may fail before failure_action applies (0 to 1).", Validators: []validator.Float64{float64validator.Between(0, 1)}},
-			"order": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("stop-first"),
+			"order": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(d.Order.ValueString()),
 				MarkdownDescription: "`stop-first` (default) or `start-first` (the new task runs before the old one stops: no capacity dip).",
 				Validators:          []validator.String{stringvalidator.OneOf("stop-first", "start-first")}},
 		},

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -20,6 +19,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 )
 
 const svcAddr = "swarm_service.test"
@@ -35,29 +36,11 @@ resource "swarm_service" "test" {
 `, name, body)
 }
 
-// forgetStep drops the service from state without destroying it, so an import can follow.
-func forgetStep() resource.TestStep {
-	return resource.TestStep{Config: `
-provider "swarm" {}
-
-removed {
-  from = swarm_service.test
-  lifecycle {
-    destroy = false
-  }
-}
-`}
-}
-
-func importBlock(id string) string {
-	return fmt.Sprintf("import {\n  to = swarm_service.test\n  id = %q\n}\n", id)
-}
-
 func TestAccService_createUpdateImport(t *testing.T) {
-	name := testName("basic")
+	name := acctest.Name("basic")
 	img1, img2 := os.Getenv("TEST_IMAGE"), os.Getenv("TEST_IMAGE_V2")
 	sameID := statecheck.CompareValue(compare.ValuesSame())
-	cli := testDocker(t)
+	cli := acctest.Docker(t)
 
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
@@ -89,7 +72,7 @@ func TestAccService_createUpdateImport(t *testing.T) {
 					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(2)),
 				},
 				Check: func(*terraform.State) error {
-					svc := inspectService(t, cli, name)
+					svc := acctest.InspectService(t, cli, name)
 					if got := svc.Spec.TaskTemplate.ContainerSpec.Image; !strings.HasPrefix(got, img2) {
 						return fmt.Errorf("engine runs image %q, want %q", got, img2)
 					}
@@ -119,10 +102,11 @@ func TestAccService_createUpdateImport(t *testing.T) {
 				ImportStateVerify:       true,
 				ImportStateVerifyIgnore: []string{"running_replicas"},
 			},
-			forgetStep(),
+			acctest.ForgetStep(t, svcAddr, `provider "swarm" {}`),
 			{
 				// An import block by name: nothing to change, and the next plan is empty.
-				Config: importBlock(name) + serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 0\n  env = { VERSION = \"v2\" }", img2)),
+				SkipFunc: acctest.NeedsTerraform(t, "1.7.0", "importing what a removed block forgot"),
+				Config:   acctest.ImportBlock(svcAddr, name) + serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 0\n  env = { VERSION = \"v2\" }", img2)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionNoop)},
 				},
@@ -190,9 +174,9 @@ func respelled(body string) string {
 }
 
 func TestAccService_allAttributes(t *testing.T) {
-	name := testName("all")
+	name := acctest.Name("all")
 	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
+	cli := acctest.Docker(t)
 	sameVersion := statecheck.CompareValue(compare.ValuesSame())
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
@@ -205,7 +189,7 @@ func TestAccService_allAttributes(t *testing.T) {
 					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(2)),
 				},
 				Check: func(*terraform.State) error {
-					spec := inspectService(t, cli, name).Spec
+					spec := acctest.InspectService(t, cli, name).Spec
 					if got := spec.TaskTemplate.Resources.Limits.MemoryBytes; got != 64<<20 {
 						return fmt.Errorf("memory limit in the engine is %d, want %d", got, 64<<20)
 					}
@@ -237,10 +221,11 @@ func TestAccService_allAttributes(t *testing.T) {
 				// Spelled differently in the configuration of the previous step.
 				ImportStateVerifyIgnore: []string{"running_replicas", "timeouts", "args", "healthcheck.start_period", "healthcheck.timeout", "resources.limits.memory", "restart_policy.window"},
 			},
-			forgetStep(),
+			acctest.ForgetStep(t, svcAddr, `provider "swarm" {}`),
 			{
 				// Imported with every family set, the configuration has nothing to change.
-				Config: importBlock(name) + serviceConfig(name, allAttributesBody(img)),
+				SkipFunc: acctest.NeedsTerraform(t, "1.7.0", "importing what a removed block forgot"),
+				Config:   acctest.ImportBlock(svcAddr, name) + serviceConfig(name, allAttributesBody(img)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionNoop)},
 				},
@@ -252,7 +237,7 @@ func TestAccService_allAttributes(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionUpdate)},
 				},
 				Check: func(*terraform.State) error {
-					spec := inspectService(t, cli, name).Spec
+					spec := acctest.InspectService(t, cli, name).Spec
 					if spec.TaskTemplate.ContainerSpec.Healthcheck != nil || len(spec.TaskTemplate.ContainerSpec.Mounts) != 0 {
 						return fmt.Errorf("healthcheck or mounts left behind: %+v", spec.TaskTemplate.ContainerSpec)
 					}
@@ -265,12 +250,12 @@ func TestAccService_allAttributes(t *testing.T) {
 }
 
 func TestAccService_driftIsCorrected(t *testing.T) {
-	name := testName("drift")
+	name := acctest.Name("drift")
 	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
+	cli := acctest.Docker(t)
 	config := serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 1\n  env = { MODE = \"declared\" }\n  labels = { owner = \"terraform\" }", img))
 	drift := func() {
-		svc := inspectService(t, cli, name)
+		svc := acctest.InspectService(t, cli, name)
 		spec := svc.Spec
 		n := uint64(2)
 		spec.Mode.Replicated.Replicas = &n
@@ -300,7 +285,7 @@ func TestAccService_driftIsCorrected(t *testing.T) {
 					},
 				},
 				Check: func(*terraform.State) error {
-					spec := inspectService(t, cli, name).Spec
+					spec := acctest.InspectService(t, cli, name).Spec
 					if *spec.Mode.Replicated.Replicas != 1 || spec.Labels["owner"] != "terraform" || spec.TaskTemplate.ContainerSpec.Env[0] != "MODE=declared" {
 						return fmt.Errorf("drift not corrected: replicas=%d labels=%v env=%v", *spec.Mode.Replicated.Replicas, spec.Labels, spec.TaskTemplate.ContainerSpec.Env)
 					}
@@ -323,7 +308,7 @@ func TestAccService_driftIsCorrected(t *testing.T) {
 }
 
 func TestAccService_globalMode(t *testing.T) {
-	name := testName("global")
+	name := acctest.Name("global")
 	img := os.Getenv("TEST_IMAGE")
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
@@ -350,7 +335,7 @@ func TestAccService_globalMode(t *testing.T) {
 }
 
 func TestAccService_hostPortServesTraffic(t *testing.T) {
-	name := testName("port")
+	name := acctest.Name("port")
 	img := os.Getenv("TEST_IMAGE")
 	const port = 18282
 	resource.Test(t, resource.TestCase{
@@ -379,9 +364,9 @@ func TestAccService_hostPortServesTraffic(t *testing.T) {
 }
 
 func TestAccService_healthcheckGatesConvergence(t *testing.T) {
-	name := testName("health")
+	name := acctest.Name("health")
 	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
+	cli := acctest.Docker(t)
 	body := func(delay string) string {
 		return fmt.Sprintf(`  image = %q
   replicas = 2
@@ -389,7 +374,7 @@ func TestAccService_healthcheckGatesConvergence(t *testing.T) {
   healthcheck = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "1s", retries = 20 }`, img, delay)
 	}
 	allHealthy := func(*terraform.State) error {
-		tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", name), filters.Arg("desired-state", "running"))})
+		tasks, err := acctest.ListDesiredRunning(context.Background(), cli, name)
 		if err != nil {
 			return err
 		}
@@ -422,10 +407,10 @@ func TestAccService_healthcheckGatesConvergence(t *testing.T) {
 }
 
 func TestAccService_startFailureFailsFast(t *testing.T) {
-	name := testName("crash")
+	name := acctest.Name("crash")
 	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
-	removeService(t, cli, name)
+	cli := acctest.Docker(t)
+	acctest.RemoveServiceAtCleanup(t, cli, name)
 	config := serviceConfig(name, fmt.Sprintf("  image = %q\n  env = { FAIL_ON_START = \"1\" }\n  timeouts = { create = \"5m\" }", img))
 	var start time.Time
 	resource.Test(t, resource.TestCase{
@@ -443,7 +428,7 @@ func TestAccService_startFailureFailsFast(t *testing.T) {
 				// so the next plan replaces it.
 				PreConfig: func() {
 					t.Logf("failed apply returned after %s (create timeout 5m)", time.Since(start).Round(100*time.Millisecond))
-					inspectService(t, cli, name)
+					acctest.InspectService(t, cli, name)
 				},
 				Config:             config,
 				PlanOnly:           true,
@@ -464,9 +449,9 @@ func TestAccService_unhealthyFailsApply(t *testing.T) {
 // testCreateFails applies a service (the test image plus body) whose create must fail with want.
 func testCreateFails(t *testing.T, prefix, body string, want *regexp.Regexp) {
 	t.Helper()
-	name := testName(prefix)
-	cli := testDocker(t)
-	removeService(t, cli, name)
+	name := acctest.Name(prefix)
+	cli := acctest.Docker(t)
+	acctest.RemoveServiceAtCleanup(t, cli, name)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -480,15 +465,15 @@ func testCreateFails(t *testing.T, prefix, body string, want *regexp.Regexp) {
 // While a scaling policy owns the replica count (the owner label on the service), the service
 // resource neither plans to reset it nor resets it when it applies other changes.
 func TestAccService_replicasOwnedByPolicy(t *testing.T) {
-	name := testName("owned")
+	name := acctest.Name("owned")
 	img := os.Getenv("TEST_IMAGE")
-	cli := testDocker(t)
+	cli := acctest.Docker(t)
 	config := func(version string) string {
 		return serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 1\n  env = { VERSION = %q }", img, version))
 	}
 	liveReplicas := func(want uint64) resource.TestCheckFunc { return liveReplicasOf(t, cli, name, want) }
 	setOwner := func(owner string, replicas uint64) {
-		svc := inspectService(t, cli, name)
+		svc := acctest.InspectService(t, cli, name)
 		spec := svc.Spec
 		if owner == "" {
 			delete(spec.Labels, "swarmform.scaling-policy")

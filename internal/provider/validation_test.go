@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 )
 
 // Bad input fails at plan time with the attribute path, before anything reaches the engine.
@@ -71,18 +73,18 @@ func TestScalingPolicyValidation(t *testing.T) {
 	}{
 		{"max below min", `min_replicas = 3
   max_replicas = 2`, `Invalid Replica Bounds.*Attribute max_replicas: max_replicas \(2\) must be at least min_replicas \(3\)`},
-		{"unknown metric type", `metrics = [{ type = "disk", target_utilization = 50 }]`, `metrics\[0\]\.type value must be one of`},
+		{"unknown metric type", `metrics = [{ type = "disk", target_utilization = 50 }]`, `Unknown Metric Type.*metrics\[0\]\.type: "disk" is not a metric type; use "cpu", "memory" or "prometheus"`},
 		{"cpu without a target", `metrics = [{ type = "cpu" }]`, `Missing Attribute.*metrics\[0\]\.target_utilization: A cpu metric needs target_utilization`},
 		{"cpu with a query", `metrics = [{ type = "cpu", target_utilization = 50, query = "up" }]`, `Attribute Not Allowed.*metrics\[0\]\.query: query does not apply to a cpu metric`},
-		{"zero target", `metrics = [{ type = "memory", target_utilization = 0 }]`, `Invalid Target.*target_utilization must be above 0`},
+		{"zero target", `metrics = [{ type = "memory", target_utilization = 0 }]`, `Invalid Target.*metrics\[0\]\.target_utilization: target_utilization must be a number above 0, got 0`},
 		{"two cpu metrics", `metrics = [{ type = "cpu", target_utilization = 50 }, { type = "cpu", target_utilization = 70 }]`, `Duplicate Metric.*metrics\[1\]\.type`},
 		{"prometheus without an address", `metrics = [{ type = "prometheus", query = "up", target_value = 1 }]`, `Missing Attribute.*metrics\[0\]\.address`},
 		{"prometheus with both targets", `metrics = [{ type = "prometheus", query = "up", address = "http://p:9090", target_value = 1, target_average_value = 2 }]`, `Exactly One Target.*metrics\[0\]\.target_value`},
 		{"prometheus credentials in the address", `metrics = [{ type = "prometheus", query = "up", address = "http://u:secret@p:9090", target_value = 1 }]`, `Invalid Prometheus Address.*must not carry credentials`},
-		{"prometheus address without scheme", `metrics = [{ type = "prometheus", query = "up", address = "prometheus:9090", target_value = 1 }]`, `Invalid Prometheus Address.*http:// or https://`},
+		{"prometheus address without scheme", `metrics = [{ type = "prometheus", query = "up", address = "prometheus:9090", target_value = 1 }]`, `Invalid Prometheus Address.*metrics\[0\]\.address: invalid Prometheus address "prometheus:9090": it must be an http:// or https:// URL`},
 		{"tolerance of 1", `tolerance = 1`, `Invalid Tolerance.*Attribute tolerance`},
 		{"negative window", `scale_down = { stabilization_window = "-5m" }`, `scale_down\.stabilization_window`},
-		{"negative step", `scale_up = { max_step = -1 }`, `scale_up\.max_step value must be at least 0`},
+		{"negative step", `scale_up = { max_step = -1 }`, `Invalid Rate Limit.*scale_up\.max_step: max_step must be 0 \(no limit\) or more, got -1`},
 		{"bad cron", `schedules = [{ cron = "0 25 * * *", duration = "1h" }]`, `Invalid Cron Expression.*schedules\[0\]\.cron:.*hour field "25": 25 is outside 0-23`},
 		{"cron with six fields", `schedules = [{ cron = "0 0 8 * * 1", duration = "1h" }]`, `Invalid Cron Expression.*has 6 fields, want 5`},
 		{"schedule too long", `schedules = [{ cron = "0 8 * * *", duration = "200h" }]`, `Invalid Schedule Duration.*schedules\[0\]\.duration`},
@@ -107,15 +109,9 @@ resource "swarm_scaling_policy" "test" {
 }
 `,
 					PlanOnly:    true,
-					ExpectError: errRe2(tc.want),
+					ExpectError: acctest.ErrorPattern(tc.want),
 				}},
 			})
 		})
 	}
-}
-
-// errRe2 compiles a regular expression in which each space may be any run of white space, as
-// Terraform wraps long messages.
-func errRe2(re string) *regexp.Regexp {
-	return regexp.MustCompile(`(?s)` + strings.ReplaceAll(re, " ", `\s+`))
 }

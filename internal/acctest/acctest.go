@@ -1,0 +1,201 @@
+// Package acctest is what the acceptance tests of every package share: the local test swarm
+// (reached through DOCKER_HOST, as the provider reaches it), unique names for test objects,
+// task queries, matching of errors as Terraform prints them, and Terraform steps that forget a
+// resource and take it back with an import block.
+//
+// It must not import the engine (internal/orchestrator): the engine's own tests use it.
+package acctest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/client"
+	"github.com/hashicorp/go-version"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+)
+
+// SkipUnlessAcc skips a test that needs the local swarm unless TF_ACC is set (make test does),
+// as resource.Test does.
+func SkipUnlessAcc(t testing.TB) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("acceptance test: set TF_ACC=1 (make test) to run it against the local swarm")
+	}
+}
+
+// Env returns a variable that scripts/swarm-up.sh exports for the tests (make test sources
+// it); the test fails when it is missing.
+func Env(t testing.TB, name string) string {
+	t.Helper()
+	SkipUnlessAcc(t)
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("%s is not set: run the tests with `make test`, which brings up the local swarm and exports it", name)
+	}
+	return v
+}
+
+// DockerHost is the engine the tests use: DOCKER_HOST, else the local socket.
+func DockerHost() string {
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h
+	}
+	return "unix:///var/run/docker.sock"
+}
+
+// Docker is a Docker client for a test's own checks and for changes made outside Terraform.
+func Docker(t testing.TB) *client.Client {
+	t.Helper()
+	SkipUnlessAcc(t)
+	cli, err := client.NewClientWithOpts(client.WithHost(DockerHost()), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatalf("connect to the test swarm at %s: %v", DockerHost(), err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	return cli
+}
+
+// Name is a unique name for a test object; scripts/swarm-down.sh removes leftovers by prefix.
+func Name(prefix string) string {
+	return fmt.Sprintf("tfacc-%s-%06d", prefix, rand.IntN(1_000_000))
+}
+
+// ErrorWords matches a message the way Terraform prints it: the words in order, any run of
+// white space (Terraform wraps long lines) between them.
+func ErrorWords(words string) *regexp.Regexp {
+	parts := strings.Fields(words)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(parts, `\s+`))
+}
+
+// ErrorPattern compiles a regular expression in which each space matches any run of white
+// space and "." also matches a line break.
+func ErrorPattern(re string) *regexp.Regexp {
+	return regexp.MustCompile(`(?s)` + strings.ReplaceAll(re, " ", `\s+`))
+}
+
+// InspectService reads a service straight from the engine.
+func InspectService(t testing.TB, cli *client.Client, name string) swarm.Service {
+	t.Helper()
+	svc, _, err := cli.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatalf("inspect service %s: %v", name, err)
+	}
+	return svc
+}
+
+// RemoveServiceAtCleanup removes a service when the test ends, for tests whose service
+// outlives a failed apply.
+func RemoveServiceAtCleanup(t testing.TB, cli *client.Client, name string) {
+	t.Helper()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = cli.ServiceRemove(ctx, name)
+	})
+}
+
+// ListDesiredRunning lists a service's tasks that are meant to run, whatever their state,
+// sorted by ID; for checks that report an error rather than fail the test.
+func ListDesiredRunning(ctx context.Context, cli *client.Client, service string) ([]swarm.Task, error) {
+	tasks, err := cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", service), filters.Arg("desired-state", "running"))})
+	if err != nil {
+		return nil, fmt.Errorf("list tasks of %s: %w", service, err)
+	}
+	sort.Slice(tasks, func(i, j int) bool { return tasks[i].ID < tasks[j].ID })
+	return tasks, nil
+}
+
+// RunningTasks lists a service's tasks that run and are meant to, sorted by ID.
+func RunningTasks(t testing.TB, cli *client.Client, service string) []swarm.Task {
+	t.Helper()
+	tasks, err := ListDesiredRunning(context.Background(), cli, service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []swarm.Task
+	for _, task := range tasks {
+		if task.Status.State == swarm.TaskStateRunning {
+			out = append(out, task)
+		}
+	}
+	return out
+}
+
+// RunningTaskIDs is RunningTasks' IDs.
+func RunningTaskIDs(t testing.TB, cli *client.Client, service string) []string {
+	t.Helper()
+	var ids []string
+	for _, task := range RunningTasks(t, cli, service) {
+		ids = append(ids, task.ID)
+	}
+	return ids
+}
+
+// Forget is a removed block that drops the resource at address from state without destroying
+// it, so that an import can follow. Removed blocks need Terraform 1.7 or newer.
+func Forget(address string) string {
+	return fmt.Sprintf("removed {\n  from = %s\n  lifecycle {\n    destroy = false\n  }\n}\n", address)
+}
+
+// ImportBlock is an import block that takes the object id into address.
+func ImportBlock(address, id string) string {
+	return fmt.Sprintf("import {\n  to = %s\n  id = %q\n}\n", address, id)
+}
+
+// ForgetStep is a step that drops the resource at address from state without destroying it
+// (a removed block, skipped before Terraform 1.7); rest is the configuration that stays.
+func ForgetStep(t testing.TB, address, rest string) resource.TestStep {
+	return resource.TestStep{Config: rest + "\n" + Forget(address), SkipFunc: NeedsTerraform(t, "1.7.0", "a removed block")}
+}
+
+// terraformVersion is the version of the terraform binary the acceptance tests run: the one
+// TF_ACC_TERRAFORM_PATH names, else the one on PATH.
+var terraformVersion = sync.OnceValues(func() (*version.Version, error) {
+	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if bin == "" {
+		bin = "terraform"
+	}
+	out, err := exec.Command(bin, "version", "-json").Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s version -json: %w", bin, err)
+	}
+	var v struct {
+		Version string `json:"terraform_version"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		return nil, fmt.Errorf("read %s version: %w", bin, err)
+	}
+	return version.NewVersion(v.Version)
+})
+
+// NeedsTerraform is a step's SkipFunc for a step that needs a newer Terraform than some of
+// the supported ones (what names the language feature); the skip is logged with its reason.
+func NeedsTerraform(t testing.TB, minimum, what string) func() (bool, error) {
+	return func() (bool, error) {
+		have, err := terraformVersion()
+		if err != nil {
+			return false, err
+		}
+		if have.LessThan(version.Must(version.NewVersion(minimum))) {
+			t.Logf("skipping a step on Terraform %s: %s needs Terraform %s or newer", have, what, minimum)
+			return true, nil
+		}
+		return false, nil
+	}
+}

@@ -1,0 +1,141 @@
+package orchestrator
+
+// Reading the cluster. Every kind of object (services, nodes, networks, secrets, configs) is
+// read with one list call, and the list is shared by every read in one provider process for a
+// short time: Terraform refreshes resources concurrently, and N of them then cost one call per
+// kind, not N inspects. Concurrent readers share one call (singleflight); any write drops every
+// list, so the next read sees the cluster as it is now.
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+	"golang.org/x/sync/singleflight"
+)
+
+// listCache is one kind's shared list.
+type listCache[T any] struct {
+	mu      sync.Mutex
+	items   []T
+	takenAt time.Time
+	gen     uint64
+	sf      singleflight.Group
+}
+
+// get returns the cached list when it is younger than ttl and no write happened since it was
+// taken; otherwise it lists again, once for all concurrent callers.
+func (c *listCache[T]) get(ctx context.Context, ttl time.Duration, list func(context.Context) ([]T, error)) ([]T, error) {
+	c.mu.Lock()
+	if !c.takenAt.IsZero() && time.Since(c.takenAt) < ttl {
+		items := c.items
+		c.mu.Unlock()
+		return items, nil
+	}
+	gen := c.gen
+	c.mu.Unlock()
+	v, err, _ := c.sf.Do(strconv.FormatUint(gen, 10), func() (any, error) {
+		items, err := list(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if c.gen == gen {
+			c.items, c.takenAt = items, time.Now()
+		}
+		c.mu.Unlock()
+		return items, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	items, _ := v.([]T)
+	return items, nil
+}
+
+func (c *listCache[T]) invalidate() {
+	c.mu.Lock()
+	c.items, c.takenAt = nil, time.Time{}
+	c.gen++
+	c.mu.Unlock()
+}
+
+// snapshot holds the engine's shared lists.
+type snapshot struct {
+	services listCache[swarm.Service]
+	nodes    listCache[swarm.Node]
+	networks listCache[network.Summary]
+	secrets  listCache[swarm.Secret]
+	configs  listCache[swarm.Config]
+}
+
+// Invalidate drops every shared list; every write calls it.
+func (e *Engine) Invalidate() {
+	e.snap.services.invalidate()
+	e.snap.nodes.invalidate()
+	e.snap.networks.invalidate()
+	e.snap.secrets.invalidate()
+	e.snap.configs.invalidate()
+}
+
+// Services lists every service, with its running and desired task counts, from the shared
+// snapshot.
+func (e *Engine) Services(ctx context.Context) ([]swarm.Service, error) {
+	return e.snap.services.get(ctx, e.SnapshotTTL, func(ctx context.Context) ([]swarm.Service, error) {
+		list, err := e.cli.ServiceList(ctx, swarm.ServiceListOptions{Status: true})
+		return list, e.wrap("list services", err)
+	})
+}
+
+// Nodes lists the swarm's nodes from the shared snapshot.
+func (e *Engine) Nodes(ctx context.Context) ([]swarm.Node, error) {
+	return e.snap.nodes.get(ctx, e.SnapshotTTL, func(ctx context.Context) ([]swarm.Node, error) {
+		list, err := e.cli.NodeList(ctx, swarm.NodeListOptions{})
+		return list, e.wrap("list nodes", err)
+	})
+}
+
+// Networks lists the swarm-scoped networks (overlay networks and the ingress network) from
+// the shared snapshot.
+func (e *Engine) Networks(ctx context.Context) ([]network.Summary, error) {
+	return e.snap.networks.get(ctx, e.SnapshotTTL, func(ctx context.Context) ([]network.Summary, error) {
+		list, err := e.cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("scope", "swarm"))})
+		return list, e.wrap("list networks", err)
+	})
+}
+
+// Secrets lists the secrets (metadata only; the engine never returns secret data).
+func (e *Engine) Secrets(ctx context.Context) ([]swarm.Secret, error) {
+	return e.snap.secrets.get(ctx, e.SnapshotTTL, func(ctx context.Context) ([]swarm.Secret, error) {
+		list, err := e.cli.SecretList(ctx, swarm.SecretListOptions{})
+		return list, e.wrap("list secrets", err)
+	})
+}
+
+// Configs lists the configs from the shared snapshot.
+func (e *Engine) Configs(ctx context.Context) ([]swarm.Config, error) {
+	return e.snap.configs.get(ctx, e.SnapshotTTL, func(ctx context.Context) ([]swarm.Config, error) {
+		list, err := e.cli.ConfigList(ctx, swarm.ConfigListOptions{})
+		return list, e.wrap("list configs", err)
+	})
+}
+
+// findByIDOrName finds the object whose ID, else whose name, is key.
+func findByIDOrName[T any](items []T, key string, id, name func(T) string) (T, bool) {
+	for _, it := range items {
+		if id(it) == key {
+			return it, true
+		}
+	}
+	for _, it := range items {
+		if name(it) == key {
+			return it, true
+		}
+	}
+	var zero T
+	return zero, false
+}

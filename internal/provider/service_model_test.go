@@ -1,0 +1,204 @@
+package provider
+
+import (
+	"encoding/json"
+	"math/big"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
+)
+
+// attrEqual compares Terraform values by Equal, so numbers compare by value, not by the
+// representation of their big.Float.
+var attrEqual = cmp.Comparer(func(a, b attr.Value) bool { return a.Equal(b) })
+
+func number(s string) types.Number { return types.NumberValue(orchestrator.Decimal(s).BigFloat()) }
+
+// Every block of the model set to values that differ from Swarm's defaults. A field added to
+// a block without a value here fails TestFixturesAreComplete; a field a conversion drops fails
+// the round trips.
+var (
+	healthcheckFixture = &healthcheckModel{Test: []string{"CMD", "/app", "health"}, Interval: durationValue("2s"),
+		Timeout: durationValue("1s"), Retries: types.Int64Value(4), StartPeriod: durationValue("3s")}
+	resourcesFixture = &resourcesModel{
+		Limits:       &resourceAmountModel{CPUs: number("0.5"), Memory: sizeValue("128MiB")},
+		Reservations: &resourceAmountModel{CPUs: number("0.25"), Memory: sizeValue("64MiB")},
+	}
+	restartPolicyFixture = &restartPolicyModel{Condition: types.StringValue("on-failure"), Delay: durationValue("3s"),
+		MaxAttempts: types.Int64Value(7), Window: durationValue("2m0s")}
+	placementFixture = &placementModel{Constraints: []string{"node.labels.zone!=b", "node.role==manager"},
+		Preferences: []string{"spread=node.labels.zone"}, MaxReplicasPerNode: types.Int64Value(3)}
+	mountFixtures = []mountModel{
+		{Type: types.StringValue("tmpfs"), Source: types.StringNull(), Target: types.StringValue("/tmp"), ReadOnly: types.BoolValue(false), TmpfsSize: sizeValue("16MiB")},
+		{Type: types.StringValue("volume"), Source: types.StringValue("data"), Target: types.StringValue("/data"), ReadOnly: types.BoolValue(true), TmpfsSize: nullKind(sizeType)},
+	}
+	portFixture      = portModel{Target: types.Int64Value(8080), Published: types.Int64Value(18999), Protocol: types.StringValue("udp"), Mode: types.StringValue("host")}
+	dnsConfigFixture = &dnsConfigModel{Nameservers: []string{"10.0.0.53"}, Search: []string{"corp.example"}, Options: []string{"ndots:2"}}
+	logDriverFixture = &logDriverModel{Name: types.StringValue("json-file"), Options: map[string]string{"max-size": "5m"}}
+	updateFixture    = &updateConfigModel{Parallelism: types.Int64Value(2), Delay: durationValue("4s"), FailureAction: types.StringValue("rollback"),
+		Monitor: durationValue("6s"), MaxFailureRatio: types.Float64Value(0.25), Order: types.StringValue("start-first")}
+	ulimitsFixture = map[string]ulimitModel{"nofile": {Soft: types.Int64Value(1024), Hard: types.Int64Value(2048)}}
+)
+
+// TestFixturesAreComplete fails when a block gains a field that the fixtures above leave
+// unset, so that the round trips below cover every field.
+func TestFixturesAreComplete(t *testing.T) {
+	for name, v := range map[string]any{
+		"healthcheck": healthcheckFixture, "resources.limits": resourcesFixture.Limits, "restart_policy": restartPolicyFixture,
+		"placement": placementFixture, "mounts[1]": mountFixtures[1], "ports[0]": portFixture, "dns_config": dnsConfigFixture,
+		"log_driver": logDriverFixture, "rolling_update": updateFixture, "ulimits.nofile": ulimitsFixture["nofile"],
+		"service": fullServiceModel(),
+	} {
+		rv := reflect.Indirect(reflect.ValueOf(v))
+		for i := range rv.NumField() {
+			f, name := rv.Field(i), name+"."+rv.Type().Field(i).Name
+			switch {
+			case f.IsZero():
+				t.Errorf("%s is not set in the fixture", name)
+			default:
+				if v, ok := f.Interface().(attr.Value); ok && v.IsNull() && !optionalInFixture[name] {
+					t.Errorf("%s is null in the fixture", name)
+				}
+			}
+		}
+	}
+}
+
+// optionalInFixture are fields that are null in a fixture on purpose (a tmpfs mount has no
+// source; the volume mount no tmpfs size) or exist only in Terraform.
+var optionalInFixture = map[string]bool{"mounts[1].TmpfsSize": true}
+
+// Each block: model -> Swarm -> model, and Swarm -> model -> Swarm.
+func TestBlockRoundTrips(t *testing.T) {
+	check := func(t *testing.T, name string, got, want any) {
+		t.Helper()
+		if diff := cmp.Diff(want, got, attrEqual); diff != "" {
+			t.Errorf("%s round trip (-want +got):\n%s", name, diff)
+		}
+	}
+	check(t, "healthcheck", healthcheckFrom(healthcheckFixture.toSwarm()), healthcheckFixture)
+	check(t, "resources", resourcesFrom(resourcesFixture.toSwarm()), resourcesFixture)
+	check(t, "restart_policy", restartPolicyFrom(restartPolicyFixture.toSwarm()), restartPolicyFixture)
+	check(t, "placement", placementFrom(placementFixture.toSwarm(), nil), placementFixture)
+	for i, mt := range mountFixtures {
+		check(t, "mounts["+string(rune('0'+i))+"]", mountFrom(mt.toSwarm()), mt)
+	}
+	check(t, "ports", portFrom(portFixture.toSwarm()), portFixture)
+	check(t, "dns_config", dnsConfigFrom(dnsConfigFixture.toSwarm(), nil), dnsConfigFixture)
+	check(t, "log_driver", logDriverFrom(logDriverFixture.toSwarm(), nil), logDriverFixture)
+	check(t, "rolling_update", updateConfigFrom(updateFixture.toSwarm()), updateFixture)
+	check(t, "ulimits", ulimitsFrom(ulimitsToSwarm(ulimitsFixture), nil), ulimitsFixture)
+	check(t, "env", envFrom(envToSwarm(map[string]string{"A": "1", "B": "x=y"})), map[string]string{"A": "1", "B": "x=y"})
+	check(t, "extra_hosts", hostsFrom(hostsToSwarm(map[string]string{"db": "10.1.2.3", "cache": "10.1.2.4"})), map[string]string{"db": "10.1.2.3", "cache": "10.1.2.4"})
+
+	// Swarm -> model -> Swarm, with every field the model covers set.
+	grace, delay, window, attempts := 7*time.Second, 3*time.Second, 2*time.Minute, uint64(7)
+	hc := &container.HealthConfig{Test: []string{"CMD-SHELL", "/app health"}, Interval: 2 * time.Second, Timeout: time.Second, StartPeriod: 3 * time.Second, Retries: 4}
+	check(t, "healthcheck (swarm)", healthcheckFrom(hc).toSwarm(), hc)
+	res := &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 5e8, MemoryBytes: 128 << 20}, Reservations: &swarm.Resources{NanoCPUs: 25e7, MemoryBytes: 64 << 20}}
+	check(t, "resources (swarm)", resourcesFrom(res).toSwarm(), res)
+	rp := &swarm.RestartPolicy{Condition: "on-failure", Delay: &delay, MaxAttempts: &attempts, Window: &window}
+	check(t, "restart_policy (swarm)", restartPolicyFrom(rp).toSwarm(), rp)
+	pl := &swarm.Placement{Constraints: []string{"node.role==manager"}, Preferences: []swarm.PlacementPreference{{Spread: &swarm.SpreadOver{SpreadDescriptor: "node.labels.zone"}}}, MaxReplicas: 3}
+	check(t, "placement (swarm)", placementFrom(pl, nil).toSwarm(), pl)
+	for _, mo := range []mount.Mount{
+		{Type: mount.TypeTmpfs, Target: "/tmp", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 16 << 20}},
+		{Type: mount.TypeVolume, Source: "data", Target: "/data", ReadOnly: true},
+		{Type: mount.TypeBind, Source: "/etc", Target: "/hostetc"},
+	} {
+		check(t, "mount "+mo.Target+" (swarm)", mountFrom(mo).toSwarm(), mo)
+	}
+	port := swarm.PortConfig{TargetPort: 9000, PublishedPort: 19000, Protocol: swarm.PortConfigProtocolSCTP, PublishMode: swarm.PortConfigPublishModeHost}
+	check(t, "port (swarm)", portFrom(port).toSwarm(), port)
+	dns := &swarm.DNSConfig{Nameservers: []string{"10.0.0.53"}, Search: []string{"corp.example"}, Options: []string{"ndots:2"}}
+	check(t, "dns_config (swarm)", dnsConfigFrom(dns, nil).toSwarm(), dns)
+	ld := &swarm.Driver{Name: "local", Options: map[string]string{"max-file": "3"}}
+	check(t, "log_driver (swarm)", logDriverFrom(ld, nil).toSwarm(), ld)
+	uc := &swarm.UpdateConfig{Parallelism: 3, Delay: time.Second, FailureAction: "continue", Monitor: 2 * time.Second, MaxFailureRatio: 0.5, Order: "stop-first"}
+	check(t, "update config (swarm)", updateConfigFrom(uc).toSwarm(), uc)
+	ul := []*container.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}, {Name: "nproc", Soft: 10, Hard: 20}}
+	check(t, "ulimits (swarm)", ulimitsToSwarm(ulimitsFrom(ul, nil)), ul)
+	check(t, "stop_grace_period (swarm)", durationPointer(durationFromPointer(&grace)), &grace)
+}
+
+func fullServiceModel() serviceModel {
+	return serviceModel{
+		ID: types.StringValue("svc1"), Name: types.StringValue("web"), Image: imageValue("app:v1"),
+		Command: []string{"/app"}, Args: []string{"serve"}, Env: map[string]string{"A": "1"},
+		Labels: map[string]string{"team": "web"}, ContainerLabels: map[string]string{"role": "api"},
+		Mode: types.StringValue("replicated"), Replicas: types.Int64Value(3),
+		Ports: []portModel{portFixture}, EndpointMode: types.StringValue("dnsrr"),
+		Healthcheck: healthcheckFixture, Resources: resourcesFixture, RestartPolicy: restartPolicyFixture,
+		Placement: placementFixture, Mounts: mountFixtures,
+		Hostname: types.StringValue("web-{{.Task.Slot}}"), User: types.StringValue("65534:65534"), Groups: []string{"65533"},
+		Workdir: types.StringValue("/srv"), ReadOnly: types.BoolValue(true), Init: types.BoolValue(true),
+		StopSignal: types.StringValue("SIGINT"), StopGracePeriod: durationValue("7s"),
+		CapAdd: []string{"CAP_NET_ADMIN"}, CapDrop: []string{"CAP_MKNOD"}, Sysctls: map[string]string{"net.core.somaxconn": "1024"},
+		Ulimits: ulimitsFixture, ExtraHosts: map[string]string{"db.internal": "10.1.2.3"},
+		DNSConfig: dnsConfigFixture, LogDriver: logDriverFixture, RollingUpdate: updateFixture,
+		Rollback: &updateConfigModel{Parallelism: types.Int64Value(3), Delay: durationValue("1s"), FailureAction: types.StringValue("continue"),
+			Monitor: durationValue("2s"), MaxFailureRatio: types.Float64Value(0.5), Order: types.StringValue("stop-first")},
+		Wait:        &waitModel{Converge: types.BoolValue(false), ProgressDeadline: durationValue("2m")},
+		ForceUpdate: types.Int64Value(2), UpdateState: types.StringValue("completed"),
+		Version: types.Int64Value(42), RunningReplicas: types.Int64Value(3),
+		Timeouts: timeouts.Value{Object: types.ObjectValueMust(map[string]attr.Type{"create": types.StringType},
+			map[string]attr.Value{"create": types.StringValue("3m")})},
+	}
+}
+
+// The whole service: model -> spec -> model keeps every attribute.
+func TestServiceModelRoundTrip(t *testing.T) {
+	m := fullServiceModel()
+	svc := swarm.Service{ID: "svc1", Meta: swarm.Meta{Version: swarm.Version{Index: 42}}, Spec: m.toSpec(),
+		UpdateStatus: &swarm.UpdateStatus{State: swarm.UpdateStateCompleted}}
+	got := serviceFrom(&orchestrator.ServiceState{Service: svc, RunningReplicas: 3}, m)
+	if diff := cmp.Diff(m, got, attrEqual, cmp.AllowUnexported(kindValue{})); diff != "" {
+		t.Errorf("model -> spec -> model (-want +got):\n%s", diff)
+	}
+}
+
+// A service made by `docker service create` with many flags (testdata/cli-service.json, as
+// `docker service inspect` printed it): spec -> model -> spec gives the same spec, less what
+// the model does not cover and the engine keeps (runtime, isolation).
+func TestCLIServiceRoundTrip(t *testing.T) {
+	b, err := os.ReadFile("testdata/cli-service.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc swarm.Service
+	if err := json.Unmarshal(b, &svc); err != nil {
+		t.Fatal(err)
+	}
+	m := serviceFrom(&orchestrator.ServiceState{Service: svc}, serviceModel{})
+	want, got := orchestrator.NormaliseSpec(svc.Spec), orchestrator.NormaliseSpec(m.toSpec())
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("spec -> model -> spec (-docker service create +provider):\n%s", diff)
+	}
+	// And what a user would write for it plans nothing after import.
+	if k := orchestrator.Classify(svc.Spec, m.toSpec()); k != orchestrator.ChangeNone {
+		t.Errorf("Classify(cli spec, model spec) = %s, want none", k)
+	}
+}
+
+func TestCPUsNumberIsExact(t *testing.T) {
+	for _, s := range []string{"0.1", "0.25", "1", "1.5", "0.001", "12.345"} {
+		n := nanoCPUs(number(s))
+		if got := cpusNumber(n); got.Cmp(orchestrator.Decimal(s).BigFloat()) != 0 {
+			t.Errorf("%s CPUs -> %d nano -> %s", s, n, got.Text('g', -1))
+		}
+	}
+	if nanoCPUs(types.NumberValue(big.NewFloat(0.5))) != 5e8 {
+		t.Error("0.5 CPUs is 5e8 nano-CPUs")
+	}
+}
