@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/client"
@@ -24,6 +25,8 @@ type Engine struct {
 	SnapshotTTL time.Duration
 
 	snap snapshot
+	// unpinned remembers the images already reported as not pinned, to say it once.
+	unpinned sync.Map
 
 	nodeIDCache
 }

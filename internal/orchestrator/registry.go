@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -97,4 +98,32 @@ func encodedAuthFor(auths []RegistryAuth, image string) (string, error) {
 		return "", err
 	}
 	return registry.EncodeAuthConfig(registry.AuthConfig{Username: user, Password: pass, ServerAddress: host})
+}
+
+// CheckRegistryConfig checks the contents of a docker config.json given for a registry: it
+// must parse and hold credentials for address. The contents are secret: the error never
+// quotes them.
+func CheckRegistryConfig(content, address string) error {
+	var f dockerConfigFile
+	if err := json.Unmarshal([]byte(content), &f); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return fmt.Errorf("config_file_content is not JSON (syntax error at byte %d); give the contents of a docker config.json", se.Offset)
+		}
+		return errors.New("config_file_content is not a docker config.json: it needs an \"auths\" object of registry entries")
+	}
+	host := normaliseRegistryHost(address)
+	for addr := range f.Auths {
+		if normaliseRegistryHost(addr) == host {
+			user, _, ok, err := credentials([]RegistryAuth{{Address: address, ConfigFileContent: content}}, host)
+			if err != nil {
+				return err
+			}
+			if !ok || user == "" {
+				return fmt.Errorf("the auths entry for %s holds no credentials", addr)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("config_file_content has no auths entry for %s", address)
 }

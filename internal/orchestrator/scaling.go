@@ -453,7 +453,30 @@ func ParseCron(expr string) (*CronSchedule, error) {
 	if c.dow&(1<<7) != 0 {
 		c.dow = c.dow&^(1<<7) | 1
 	}
+	if !c.canFire() {
+		return nil, fmt.Errorf("cron expression %q never fires: no month it allows has the days of the month it names", expr)
+	}
 	return c, nil
+}
+
+// canFire says whether some day matches: a day-of-month field on its own (day of week "*") may
+// name only days that no allowed month has, such as the 30th of February.
+func (c *CronSchedule) canFire() bool {
+	if c.domAny || !c.dowAny {
+		return true // every day, or either day field (the day of week always matches some day)
+	}
+	daysIn := [13]int{0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31} // February 29 in leap years
+	for m := 1; m <= 12; m++ {
+		if c.month&(1<<m) == 0 {
+			continue
+		}
+		for d := 1; d <= daysIn[m]; d++ {
+			if c.dom&(1<<d) != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func parseCronField(field string, lo, hi int) (uint64, error) {

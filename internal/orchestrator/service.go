@@ -79,6 +79,21 @@ type WriteOptions struct {
 	// rollout, or, where every slot already had the new spec, lets the tasks be judged again.
 	// An unchanged spec is also written when Swarm itself reports the rollout paused.
 	Resume bool
+	// PlannedFrom is the spec the change was planned against. When the service's owned fields
+	// differ from it now, someone changed them after the plan was made, and the write stops
+	// with a ChangedError rather than overwrite a change no one reviewed. Nil skips the check.
+	PlannedFrom *swarm.ServiceSpec
+}
+
+// ChangedError is a service whose owned fields changed after the plan was made.
+type ChangedError struct {
+	Service string
+	// Fields names what changed, as a person knows it ("env", "labels", "replicas").
+	Fields []string
+}
+
+func (e *ChangedError) Error() string {
+	return fmt.Sprintf("service %s changed after the plan was made: %s", e.Service, strings.Join(e.Fields, ", "))
 }
 
 // IsPaused reports whether a service's rollout (or rollback) is paused.
@@ -135,6 +150,11 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 		return res, err
 	}
 	err = e.writeService(ctx, id, swarm.ServiceUpdateOptions{EncodedRegistryAuth: auth}, &res, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
+		if opts.PlannedFrom != nil {
+			if changed := ownedChanges(*opts.PlannedFrom, observed.Spec); len(changed) > 0 {
+				return swarm.ServiceSpec{}, false, &ChangedError{Service: observed.Spec.Name, Fields: changed}
+			}
+		}
 		desired := mergeDesired(spec, observed.Spec)
 		if imageOf(desired) != imageOf(observed.Spec) {
 			res.Warnings = append(res.Warnings, e.pinImage(ctx, &desired, auth)...)
@@ -223,32 +243,23 @@ func imageOf(spec swarm.ServiceSpec) string {
 	return spec.TaskTemplate.ContainerSpec.Image
 }
 
-// mergeDesired is the "mutate" step: the desired spec, plus what Terraform does not own taken
-// from the observed spec.
+// mergeDesired is the "mutate" step: the fields the desired spec owns (ownedFields), every
+// other field as the service has it. Within the owned fields: labels the engine owns stay as
+// they are, a digest the engine pinned stays while the image is the same, a force_update of 0
+// keeps the service's counter, and a replica count a scaling policy owns stays as it is.
 func mergeDesired(desired, observed swarm.ServiceSpec) swarm.ServiceSpec {
-	out := desired
-	if out.TaskTemplate.ContainerSpec != nil && observed.TaskTemplate.ContainerSpec != nil {
-		cs := *out.TaskTemplate.ContainerSpec
+	out := mergeOwned(desired, observed)
+	if cs, ocs := out.TaskTemplate.ContainerSpec, observed.TaskTemplate.ContainerSpec; cs != nil && ocs != nil {
 		// The same image without a digest: keep the digest the engine pinned, so other changes
 		// never roll tasks onto whatever the tag points at today. A raised force_update is the
 		// way to ask for the tag to be resolved again.
 		forced := desired.TaskTemplate.ForceUpdate != 0 && desired.TaskTemplate.ForceUpdate != observed.TaskTemplate.ForceUpdate
-		if !forced && !HasDigest(cs.Image) && StripDigest(observed.TaskTemplate.ContainerSpec.Image) == cs.Image {
-			cs.Image = observed.TaskTemplate.ContainerSpec.Image
+		if !forced && !HasDigest(cs.Image) && StripDigest(ocs.Image) == cs.Image {
+			cs.Image = ocs.Image
 		}
-		out.TaskTemplate.ContainerSpec = &cs
 	}
-	if out.TaskTemplate.ForceUpdate == 0 {
+	if desired.TaskTemplate.ForceUpdate == 0 {
 		out.TaskTemplate.ForceUpdate = observed.TaskTemplate.ForceUpdate
-	}
-	if observed.TaskTemplate.Placement != nil && len(observed.TaskTemplate.Placement.Platforms) > 0 &&
-		(out.TaskTemplate.Placement == nil || len(out.TaskTemplate.Placement.Platforms) == 0) {
-		p := swarm.Placement{}
-		if out.TaskTemplate.Placement != nil {
-			p = *out.TaskTemplate.Placement
-		}
-		p.Platforms = observed.TaskTemplate.Placement.Platforms
-		out.TaskTemplate.Placement = &p
 	}
 	labels := map[string]string{}
 	for k, v := range desired.Labels {
@@ -270,8 +281,9 @@ func mergeDesired(desired, observed swarm.ServiceSpec) swarm.ServiceSpec {
 }
 
 // pinImage resolves a tag to a digest through the registry, as `docker service create` does, so
-// every node runs the same image. When the registry cannot be asked, the tag is kept and a
-// warning says so.
+// every node runs the same image. When the registry cannot be asked (an image built on the
+// node, no registry reachable), the tag is kept, and a warning says so once per image in this
+// run of the provider.
 func (e *Engine) pinImage(ctx context.Context, spec *swarm.ServiceSpec, auth string) []string {
 	cs := spec.TaskTemplate.ContainerSpec
 	if cs == nil || cs.Image == "" || HasDigest(cs.Image) {
@@ -284,12 +296,41 @@ func (e *Engine) pinImage(ctx context.Context, spec *swarm.ServiceSpec, auth str
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return nil
 		}
-		return []string{fmt.Sprintf("image %s could not be resolved to a digest through its registry, so nodes may run different versions of it: %v", cs.Image, firstLine(err.Error()))}
+		if _, warned := e.unpinned.LoadOrStore(cs.Image, true); warned {
+			return nil
+		}
+		return []string{fmt.Sprintf("Image %s is not pinned to a digest: its registry (%s) could not be asked for one (%s). "+
+			"Each node then runs whatever image it has under that name: fine on one node, but on a multi-node swarm nodes may run different builds, "+
+			"and a node without the image cannot start the task. Push the image to a registry the manager can reach to pin it.",
+			cs.Image, orDefault(ImageRegistry(cs.Image), "docker.io"), pinFailure(err))}
 	}
 	pinned := *cs
 	pinned.Image = WithDigest(cs.Image, inspect.Descriptor.Digest.String())
 	spec.TaskTemplate.ContainerSpec = &pinned
 	return nil
+}
+
+// pinFailure says in a few words why the registry could not be asked.
+func pinFailure(err error) string {
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "no such host"), strings.Contains(msg, "server misbehaving"), strings.Contains(msg, "temporary failure in name resolution"):
+		return "its host name does not resolve from the manager"
+	case strings.Contains(msg, "connection refused"), strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "network is unreachable"), strings.Contains(msg, "deadline exceeded"):
+		return "it cannot be reached from the manager"
+	case strings.Contains(msg, "unauthorized"), strings.Contains(msg, "denied"), strings.Contains(msg, "authentication required"):
+		return "it refused the credentials; check registry_auth"
+	case strings.Contains(msg, "not found"), strings.Contains(msg, "manifest unknown"):
+		return "it does not have this image"
+	}
+	return firstLine(err.Error())
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func firstLine(s string) string {

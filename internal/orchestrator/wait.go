@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
@@ -132,6 +133,9 @@ func (e *Engine) rollBack(ctx context.Context, id string) error {
 func (e *Engine) pollRollout(ctx context.Context, id string, since time.Time) (RolloutPoll, error) {
 	o := RolloutPoll{Since: since, Nodes: map[string]swarm.Node{}}
 	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return o, fmt.Errorf("service %s was removed while waiting for it: %w", id, ErrNotFound)
+	}
 	if err != nil {
 		return o, e.wrap("inspect service "+id, err)
 	}
