@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -23,7 +24,12 @@ func addEngineError(diags *diag.Diagnostics, summary, doing string, err error) {
 	var ce *orchestrator.ConnectError
 	var re *orchestrator.RolloutError
 	var te *orchestrator.TimeoutError
+	var changed *orchestrator.ChangedError
 	switch {
+	case errors.As(err, &changed):
+		diags.AddError("Service Changed Since Plan", fmt.Sprintf("%s: service %q changed after the plan was made, in what this configuration manages: %s. "+
+			"Applying the plan would undo that change, which no one has reviewed, so nothing was written. Run terraform plan again to see the change (a saved plan must be made again).",
+			doing, changed.Service, strings.Join(changed.Fields, ", ")))
 	case errors.As(err, &ce):
 		diags.AddError(summary, doing+": "+ce.Summary+". "+connectDetail(ce))
 	case errors.As(err, &re):
@@ -31,12 +37,23 @@ func addEngineError(diags *diag.Diagnostics, summary, doing string, err error) {
 	case errors.As(err, &te):
 		advice := "Raise the timeout in the timeouts block if the rollout is only slow."
 		if errors.Is(err, context.Canceled) {
-			advice = "The apply was interrupted; the service keeps rolling out in Swarm and the next plan shows where it stands."
+			advice = "The apply was interrupted. Swarm carries on with the rollout without Terraform, and state records the spec that was written, " +
+				"so the next plan shows no change for it while the rollout runs or once it succeeds; if Swarm pauses it or rolls it back, the next plan shows that. " +
+				"`docker service ps " + te.Service + "` shows where it stands."
 		}
 		diags.AddError(summary, doing+"\n\n"+te.Error()+"\n\n"+advice)
 	default:
-		diags.AddError(summary, doing+": "+err.Error())
+		sep := ": "
+		if strings.HasSuffix(doing, ".") {
+			sep = "\n\n"
+		}
+		diags.AddError(summary, doing+sep+err.Error())
 	}
+}
+
+// addRemovedDuringApply says that the service vanished while the apply waited for it.
+func addRemovedDuringApply(diags *diag.Diagnostics, name string) {
+	diags.AddError("Service Removed During Apply", fmt.Sprintf("Service %q was removed by someone else while the apply waited for it to converge. It is gone from state, so the next plan creates it again.", name))
 }
 
 // rolloutOutcome tells the user where a failed rollout left the service and what to do next,

@@ -22,7 +22,10 @@ import (
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
 
-var _ provider.Provider = &swarmProvider{}
+var (
+	_ provider.Provider                   = &swarmProvider{}
+	_ provider.ProviderWithValidateConfig = &swarmProvider{}
+)
 
 // New returns the provider factory for a version string.
 func New(version string) func() provider.Provider {
@@ -106,9 +109,11 @@ func (p *swarmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 						"address": schema.StringAttribute{
 							Required:            true,
 							MarkdownDescription: "Registry host, e.g. `registry.example.com:5000` or `docker.io`.",
+							Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
 						},
 						"username": schema.StringAttribute{Optional: true, MarkdownDescription: "Registry user."},
-						"password": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Registry password or token."},
+						"password": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Registry password or token; needs `username`.",
+							Validators: []validator.String{stringvalidator.AlsoRequires(path.MatchRelative().AtParent().AtName("username"))}},
 						"config_file_content": schema.StringAttribute{
 							Optional: true, Sensitive: true,
 							MarkdownDescription: "Contents of a docker `config.json` whose `auths` entry for `address` holds the credentials. Conflicts with `username`/`password`.",
@@ -120,6 +125,21 @@ func (p *swarmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 				Validators: []validator.List{listvalidator.SizeAtLeast(1)},
 			},
 		},
+	}
+}
+
+// ValidateConfig checks each registry_auth's config_file_content (without ever quoting it).
+func (p *swarmProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
+	var auths []registryAuthModel
+	if req.Config.GetAttribute(ctx, path.Root("registry_auth"), &auths).HasError() {
+		return
+	}
+	for i, a := range auths {
+		if known(a.ConfigFileContent) && known(a.Address) {
+			if err := orchestrator.CheckRegistryConfig(a.ConfigFileContent.ValueString(), a.Address.ValueString()); err != nil {
+				addPathError(&resp.Diagnostics, path.Root("registry_auth").AtListIndex(i).AtName("config_file_content"), "Invalid Registry Credentials", err.Error()+".")
+			}
+		}
 	}
 }
 

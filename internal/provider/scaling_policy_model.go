@@ -17,16 +17,16 @@ import (
 type scalingPolicyModel struct {
 	ID              types.String       `tfsdk:"id"`
 	ServiceID       types.String       `tfsdk:"service_id"`
-	MinReplicas     types.Int64        `tfsdk:"min_replicas"`
-	MaxReplicas     types.Int64        `tfsdk:"max_replicas"`
+	MinReplicas     wholeValue         `tfsdk:"min_replicas"`
+	MaxReplicas     wholeValue         `tfsdk:"max_replicas"`
 	Metrics         []metricModel      `tfsdk:"metrics"`
 	Tolerance       types.Number       `tfsdk:"tolerance"`
 	ScaleUp         *scalingRulesModel `tfsdk:"scale_up"`
 	ScaleDown       *scalingRulesModel `tfsdk:"scale_down"`
 	Schedules       []scheduleModel    `tfsdk:"schedules"`
 	DryRun          types.Bool         `tfsdk:"dry_run"`
-	CurrentReplicas types.Int64        `tfsdk:"current_replicas"`
-	DesiredReplicas types.Int64        `tfsdk:"desired_replicas"`
+	CurrentReplicas wholeValue         `tfsdk:"current_replicas"`
+	DesiredReplicas wholeValue         `tfsdk:"desired_replicas"`
 	Decision        types.String       `tfsdk:"decision"`
 	LastScaledAt    types.String       `tfsdk:"last_scaled_at"`
 	Timeouts        timeouts.Value     `tfsdk:"timeouts"`
@@ -42,17 +42,17 @@ type metricModel struct {
 }
 
 type scalingRulesModel struct {
-	StabilizationWindow kindValue   `tfsdk:"stabilization_window"`
-	MaxStep             types.Int64 `tfsdk:"max_step"`
-	MaxPercent          types.Int64 `tfsdk:"max_percent"`
+	StabilizationWindow kindValue  `tfsdk:"stabilization_window"`
+	MaxStep             wholeValue `tfsdk:"max_step"`
+	MaxPercent          wholeValue `tfsdk:"max_percent"`
 }
 
 type scheduleModel struct {
 	Cron        types.String `tfsdk:"cron"`
 	Duration    kindValue    `tfsdk:"duration"`
 	Timezone    types.String `tfsdk:"timezone"`
-	MinReplicas types.Int64  `tfsdk:"min_replicas"`
-	MaxReplicas types.Int64  `tfsdk:"max_replicas"`
+	MinReplicas wholeValue   `tfsdk:"min_replicas"`
+	MaxReplicas wholeValue   `tfsdk:"max_replicas"`
 }
 
 // policy is the configured part of the model in the engine's terms. Values that are null or
@@ -96,7 +96,7 @@ func (r *scalingRulesModel) rules(def orchestrator.PolicyRules) orchestrator.Pol
 }
 
 func rulesModel(r orchestrator.PolicyRules) *scalingRulesModel {
-	return &scalingRulesModel{StabilizationWindow: durationValue(r.StabilizationWindow), MaxStep: types.Int64Value(r.MaxStep), MaxPercent: types.Int64Value(r.MaxPercent)}
+	return &scalingRulesModel{StabilizationWindow: durationValue(r.StabilizationWindow), MaxStep: intValue(r.MaxStep), MaxPercent: intValue(r.MaxPercent)}
 }
 
 // unknownPaths lists the configured attributes whose values are not known yet, in the
@@ -159,14 +159,14 @@ func policyModel(t *orchestrator.ScalingTarget, prior scalingPolicyModel) scalin
 	m := scalingPolicyModel{
 		ID:              types.StringValue(t.Service.ID),
 		ServiceID:       types.StringValue(t.Service.ID),
-		MinReplicas:     types.Int64Value(p.MinReplicas),
-		MaxReplicas:     types.Int64Value(p.MaxReplicas),
+		MinReplicas:     intValue(p.MinReplicas),
+		MaxReplicas:     intValue(p.MaxReplicas),
 		Tolerance:       numberOf(p.Tolerance),
 		ScaleUp:         rulesModel(p.ScaleUp),
 		ScaleDown:       rulesModel(p.ScaleDown),
 		DryRun:          types.BoolValue(p.DryRun),
-		CurrentReplicas: types.Int64Value(int64(t.Replicas)),
-		DesiredReplicas: types.Int64Value(int64(t.State.Desired)),
+		CurrentReplicas: intValue(int64(t.Replicas)),
+		DesiredReplicas: intValue(int64(t.State.Desired)),
 		Decision:        types.StringValue(t.State.Decision),
 		LastScaledAt:    timeOrNull(t.State.ScaledAt),
 		Timeouts:        prior.Timeouts,
@@ -193,8 +193,8 @@ func policyModel(t *orchestrator.ScalingTarget, prior scalingPolicyModel) scalin
 			Cron:        types.StringValue(s.Cron),
 			Duration:    durationValue(s.Duration),
 			Timezone:    types.StringValue(s.Timezone),
-			MinReplicas: types.Int64PointerValue(s.MinReplicas),
-			MaxReplicas: types.Int64PointerValue(s.MaxReplicas),
+			MinReplicas: intPointer(s.MinReplicas),
+			MaxReplicas: intPointer(s.MaxReplicas),
 		})
 	}
 	if m.Schedules == nil && prior.Schedules != nil {

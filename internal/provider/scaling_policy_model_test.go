@@ -16,7 +16,7 @@ import (
 // reported at once.
 func TestScalingPolicyProblemsSkipUnknown(t *testing.T) {
 	m := scalingPolicyModel{
-		MinReplicas: types.Int64Value(3), MaxReplicas: types.Int64Unknown(), Tolerance: types.NumberValue(big.NewFloat(2)),
+		MinReplicas: intValue(3), MaxReplicas: intUnknown(), Tolerance: types.NumberValue(big.NewFloat(2)),
 		Metrics: []metricModel{{Type: types.StringUnknown(), TargetUtilization: types.NumberNull(), Query: types.StringValue("up"),
 			Address: types.StringNull(), TargetValue: types.NumberNull(), TargetAverage: types.NumberNull()}},
 	}
@@ -24,7 +24,7 @@ func TestScalingPolicyProblemsSkipUnknown(t *testing.T) {
 	if len(got) != 1 || got[0].Path != "tolerance" {
 		t.Fatalf("want only the tolerance problem (bounds and the metric read unknown values), got %+v", got)
 	}
-	m.MaxReplicas = types.Int64Value(2)
+	m.MaxReplicas = intValue(2)
 	if got := m.problems(); len(got) != 2 || got[1].Path != "max_replicas" && got[0].Path != "max_replicas" {
 		t.Fatalf("with max_replicas known, the bounds are checked too: %+v", got)
 	}

@@ -46,7 +46,7 @@ type scalingPolicyResource struct {
 	resourceBase
 }
 
-var rulesAttrTypes = map[string]attr.Type{"stabilization_window": durationType, "max_step": types.Int64Type, "max_percent": types.Int64Type}
+var rulesAttrTypes = map[string]attr.Type{"stabilization_window": durationType, "max_step": wholeType{}, "max_percent": wholeType{}}
 
 func (r *scalingPolicyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_scaling_policy"
@@ -57,14 +57,14 @@ func (r *scalingPolicyResource) Schema(ctx context.Context, _ resource.SchemaReq
 		return schema.SingleNestedAttribute{
 			Optional: true, Computed: true, MarkdownDescription: desc,
 			Default: objectdefault.StaticValue(types.ObjectValueMust(rulesAttrTypes, map[string]attr.Value{
-				"stabilization_window": durationValue(def.StabilizationWindow), "max_step": types.Int64Value(def.MaxStep), "max_percent": types.Int64Value(def.MaxPercent),
+				"stabilization_window": durationValue(def.StabilizationWindow), "max_step": intValue(def.MaxStep), "max_percent": intValue(def.MaxPercent),
 			})),
 			Attributes: map[string]schema.Attribute{
 				"stabilization_window": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(def.StabilizationWindow),
 					MarkdownDescription: fmt.Sprintf("How far back earlier recommendations count: a scale-up goes no higher than the lowest recommendation inside the window, a scale-down no lower than the highest. A Go duration; default `%s`.", def.StabilizationWindow)},
-				"max_step": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(def.MaxStep),
+				"max_step": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, Computed: true, Default: int64default.StaticInt64(def.MaxStep),
 					MarkdownDescription: fmt.Sprintf("Most replicas one decision may change; `0` means no limit. Default `%d`.", def.MaxStep)},
-				"max_percent": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(def.MaxPercent),
+				"max_percent": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, Computed: true, Default: int64default.StaticInt64(def.MaxPercent),
 					MarkdownDescription: fmt.Sprintf("Most replicas one decision may change, in percent of the current count (rounded up); `0` means no limit. With both limits set, the more permissive applies, as in Kubernetes. Default `%d`.", def.MaxPercent)},
 			},
 		}
@@ -79,8 +79,8 @@ func (r *scalingPolicyResource) Schema(ctx context.Context, _ resource.SchemaReq
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 			"service_id": schema.StringAttribute{Required: true, MarkdownDescription: "ID (or name) of the replicated service to scale. Changing it replaces the policy.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}, Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
-			"min_replicas": schema.Int64Attribute{Required: true, MarkdownDescription: "Fewest replicas (0 or more)."},
-			"max_replicas": schema.Int64Attribute{Required: true, MarkdownDescription: "Most replicas; at least 1 and at least `min_replicas`."},
+			"min_replicas": schema.Int64Attribute{CustomType: wholeType{}, Required: true, MarkdownDescription: "Fewest replicas (0 or more)."},
+			"max_replicas": schema.Int64Attribute{CustomType: wholeType{}, Required: true, MarkdownDescription: "Most replicas; at least 1 and at least `min_replicas`."},
 			"metrics": schema.ListNestedAttribute{
 				Optional: true,
 				MarkdownDescription: "Targets to track. Each gives a recommendation, ceil(current × observed / target); the largest wins. " +
@@ -111,15 +111,15 @@ func (r *scalingPolicyResource) Schema(ctx context.Context, _ resource.SchemaReq
 						MarkdownDescription: "How long the schedule stays active after each start, up to `168h`. A Go duration such as `10h`."},
 					"timezone": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(orchestrator.DefaultTimezone),
 						MarkdownDescription: "IANA time zone of the cron expression, such as `Europe/Berlin`. Default `UTC`."},
-					"min_replicas": schema.Int64Attribute{Optional: true, MarkdownDescription: "Fewest replicas while active; the policy's own when unset."},
-					"max_replicas": schema.Int64Attribute{Optional: true, MarkdownDescription: "Most replicas while active; the policy's own when unset."},
+					"min_replicas": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, MarkdownDescription: "Fewest replicas while active; the policy's own when unset."},
+					"max_replicas": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, MarkdownDescription: "Most replicas while active; the policy's own when unset."},
 				}},
 			},
 			"dry_run": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				MarkdownDescription: "Decide and show the decision without scaling. The service keeps owning its `replicas`."},
-			"current_replicas": schema.Int64Attribute{Computed: true,
+			"current_replicas": schema.Int64Attribute{CustomType: wholeType{}, Computed: true,
 				MarkdownDescription: "The service's replica count. In a plan, the count it will have after apply."},
-			"desired_replicas": schema.Int64Attribute{Computed: true, MarkdownDescription: "The replica count the policy decided on."},
+			"desired_replicas": schema.Int64Attribute{CustomType: wholeType{}, Computed: true, MarkdownDescription: "The replica count the policy decided on."},
 			"decision": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "Why: which metric, observed against target, what the rules did. Kept unchanged while the count does not change, so that steady metrics plan nothing."},
 			"last_scaled_at": schema.StringAttribute{Computed: true, MarkdownDescription: "When the policy last changed the replica count (RFC 3339), or null."},
@@ -254,7 +254,7 @@ func (r *scalingPolicyResource) ModifyPlan(ctx context.Context, req resource.Mod
 	}
 	if !creating && plan.ServiceID.ValueString() != state.ServiceID.ValueString() {
 		// Another service: the policy is replaced, and the observation is of the old service.
-		plan.ID, plan.DesiredReplicas, plan.CurrentReplicas = types.StringUnknown(), types.Int64Unknown(), types.Int64Unknown()
+		plan.ID, plan.DesiredReplicas, plan.CurrentReplicas = types.StringUnknown(), intUnknown(), intUnknown()
 		plan.Decision, plan.LastScaledAt = types.StringUnknown(), types.StringUnknown()
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 		creating = true
@@ -291,8 +291,8 @@ func (r *scalingPolicyResource) ModifyPlan(ctx context.Context, req resource.Mod
 		return
 	}
 	plan.ID = state.ID
-	plan.DesiredReplicas = types.Int64Value(int64(d.Desired))
-	plan.CurrentReplicas = types.Int64Value(int64(d.After))
+	plan.DesiredReplicas = intValue(int64(d.Desired))
+	plan.CurrentReplicas = intValue(int64(d.After))
 	plan.Decision = types.StringValue(d.Reason)
 	plan.LastScaledAt = state.LastScaledAt
 	if d.After != d.From {
@@ -324,10 +324,10 @@ func (r *scalingPolicyResource) apply(ctx context.Context, plan scalingPolicyMod
 	addProblems(diags, res.Warnings, false)
 	if res.Written {
 		plan.ID = types.StringValue(res.ServiceID)
-		plan.DesiredReplicas = types.Int64Value(int64(res.Desired))
+		plan.DesiredReplicas = intValue(int64(res.Desired))
 		plan.Decision = types.StringValue(res.Reason)
 		if plan.CurrentReplicas.IsUnknown() || plan.CurrentReplicas.IsNull() {
-			plan.CurrentReplicas = types.Int64Value(int64(res.After))
+			plan.CurrentReplicas = intValue(int64(res.After))
 		}
 		if plan.LastScaledAt.IsUnknown() || creating {
 			plan.LastScaledAt = timeOrNull(res.ScaledAt)

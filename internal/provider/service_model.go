@@ -5,8 +5,10 @@ package provider
 // declares so that a spec read back plans no change, are in serviceDefaults.
 
 import (
+	"fmt"
 	"math"
 	"math/big"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,7 +33,7 @@ type serviceModel struct {
 	Labels          map[string]string      `tfsdk:"labels"`
 	ContainerLabels map[string]string      `tfsdk:"container_labels"`
 	Mode            types.String           `tfsdk:"mode"`
-	Replicas        types.Int64            `tfsdk:"replicas"`
+	Replicas        wholeValue             `tfsdk:"replicas"`
 	Ports           []portModel            `tfsdk:"ports"`
 	EndpointMode    types.String           `tfsdk:"endpoint_mode"`
 	Healthcheck     *healthcheckModel      `tfsdk:"healthcheck"`
@@ -57,16 +59,16 @@ type serviceModel struct {
 	RollingUpdate   *updateConfigModel     `tfsdk:"rolling_update"`
 	Rollback        *updateConfigModel     `tfsdk:"rollback"`
 	Wait            *waitModel             `tfsdk:"wait"`
-	ForceUpdate     types.Int64            `tfsdk:"force_update"`
+	ForceUpdate     wholeValue             `tfsdk:"force_update"`
 	UpdateState     types.String           `tfsdk:"update_state"`
 	Timeouts        timeouts.Value         `tfsdk:"timeouts"`
-	Version         types.Int64            `tfsdk:"version"`
-	RunningReplicas types.Int64            `tfsdk:"running_replicas"`
+	Version         wholeValue             `tfsdk:"version"`
+	RunningReplicas wholeValue             `tfsdk:"running_replicas"`
 }
 
 // updateConfigModel mirrors Swarm's UpdateConfig (rolling_update) and RollbackConfig (rollback).
 type updateConfigModel struct {
-	Parallelism     types.Int64   `tfsdk:"parallelism"`
+	Parallelism     wholeValue    `tfsdk:"parallelism"`
 	Delay           kindValue     `tfsdk:"delay"`
 	FailureAction   types.String  `tfsdk:"failure_action"`
 	Monitor         kindValue     `tfsdk:"monitor"`
@@ -80,18 +82,18 @@ type waitModel struct {
 }
 
 type portModel struct {
-	Target    types.Int64  `tfsdk:"target"`
-	Published types.Int64  `tfsdk:"published"`
+	Target    wholeValue   `tfsdk:"target"`
+	Published wholeValue   `tfsdk:"published"`
 	Protocol  types.String `tfsdk:"protocol"`
 	Mode      types.String `tfsdk:"mode"`
 }
 
 type healthcheckModel struct {
-	Test        []string    `tfsdk:"test"`
-	Interval    kindValue   `tfsdk:"interval"`
-	Timeout     kindValue   `tfsdk:"timeout"`
-	Retries     types.Int64 `tfsdk:"retries"`
-	StartPeriod kindValue   `tfsdk:"start_period"`
+	Test        []string   `tfsdk:"test"`
+	Interval    kindValue  `tfsdk:"interval"`
+	Timeout     kindValue  `tfsdk:"timeout"`
+	Retries     wholeValue `tfsdk:"retries"`
+	StartPeriod kindValue  `tfsdk:"start_period"`
 }
 
 type resourcesModel struct {
@@ -107,14 +109,14 @@ type resourceAmountModel struct {
 type restartPolicyModel struct {
 	Condition   types.String `tfsdk:"condition"`
 	Delay       kindValue    `tfsdk:"delay"`
-	MaxAttempts types.Int64  `tfsdk:"max_attempts"`
+	MaxAttempts wholeValue   `tfsdk:"max_attempts"`
 	Window      kindValue    `tfsdk:"window"`
 }
 
 type placementModel struct {
-	Constraints        []string    `tfsdk:"constraints"`
-	Preferences        []string    `tfsdk:"preferences"`
-	MaxReplicasPerNode types.Int64 `tfsdk:"max_replicas_per_node"`
+	Constraints        []string   `tfsdk:"constraints"`
+	Preferences        []string   `tfsdk:"preferences"`
+	MaxReplicasPerNode wholeValue `tfsdk:"max_replicas_per_node"`
 }
 
 type mountModel struct {
@@ -126,8 +128,8 @@ type mountModel struct {
 }
 
 type ulimitModel struct {
-	Soft types.Int64 `tfsdk:"soft"`
-	Hard types.Int64 `tfsdk:"hard"`
+	Soft wholeValue `tfsdk:"soft"`
+	Hard wholeValue `tfsdk:"hard"`
 }
 
 type dnsConfigModel struct {
@@ -154,8 +156,8 @@ var serviceDefaults = struct {
 	Mode: "replicated", EndpointMode: "vip", PortProtocol: "tcp", PortMode: "ingress",
 	Replicas: 1,
 	RestartPolicy: restartPolicyModel{Condition: types.StringValue("any"), Delay: durationValue("5s"),
-		MaxAttempts: types.Int64Value(0), Window: durationValue("0s")},
-	UpdateConfig: updateConfigModel{Parallelism: types.Int64Value(1), Delay: durationValue("0s"), FailureAction: types.StringValue("pause"),
+		MaxAttempts: intValue(0), Window: durationValue("0s")},
+	UpdateConfig: updateConfigModel{Parallelism: intValue(1), Delay: durationValue("0s"), FailureAction: types.StringValue("pause"),
 		Monitor: durationValue("5s"), MaxFailureRatio: types.Float64Value(0), Order: types.StringValue("stop-first")},
 	Wait: waitModel{Converge: types.BoolValue(true), ProgressDeadline: nullKind(durationType)},
 }
@@ -249,18 +251,18 @@ func serviceFrom(st *orchestrator.ServiceState, prior serviceModel) serviceModel
 		DNSConfig:       dnsConfigFrom(cs.DNSConfig, prior.DNSConfig),
 		Healthcheck:     healthcheckFrom(cs.Healthcheck),
 		Mounts:          mountsFrom(cs.Mounts, prior.Mounts),
-		Resources:       resourcesFrom(spec.TaskTemplate.Resources),
+		Resources:       resourcesFrom(spec.TaskTemplate.Resources, prior.Resources),
 		RestartPolicy:   restartPolicyFrom(spec.TaskTemplate.RestartPolicy),
 		Placement:       placementFrom(spec.TaskTemplate.Placement, prior.Placement),
 		LogDriver:       logDriverFrom(spec.TaskTemplate.LogDriver, prior.LogDriver),
 		RollingUpdate:   updateConfigFrom(spec.UpdateConfig),
 		Rollback:        updateConfigFrom(spec.RollbackConfig),
-		ForceUpdate:     types.Int64Value(int64(spec.TaskTemplate.ForceUpdate)),
+		ForceUpdate:     intValue(int64(spec.TaskTemplate.ForceUpdate)),
 		UpdateState:     types.StringNull(),
 		Timeouts:        prior.Timeouts,
 		Wait:            prior.Wait,
-		Version:         types.Int64Value(int64(svc.Version.Index)),
-		RunningReplicas: types.Int64Value(int64(st.RunningReplicas)),
+		Version:         intValue(int64(svc.Version.Index)),
+		RunningReplicas: intValue(int64(st.RunningReplicas)),
 	}
 	m.Mode, m.Replicas = modeFrom(spec, prior.Replicas)
 	m.EndpointMode, m.Ports = endpointFrom(spec.EndpointSpec, prior.Ports)
@@ -271,12 +273,52 @@ func serviceFrom(st *orchestrator.ServiceState, prior serviceModel) serviceModel
 		w := serviceDefaults.Wait
 		m.Wait = &w
 	}
+	keepSpellings(reflect.ValueOf(&m).Elem(), reflect.ValueOf(prior))
 	return m
+}
+
+// keepSpellings puts back prior's spelling of every value that compares by meaning and means
+// the same as what was read ("60s" for the engine's "1m0s"), through nested blocks, lists and
+// maps. Terraform keeps a configured spelling itself after a successful apply; this keeps it
+// after a failed one and on refresh, so that a spelling never shows up as a change.
+func keepSpellings(read, prior reflect.Value) {
+	switch read.Kind() {
+	case reflect.Pointer:
+		if !read.IsNil() && prior.Kind() == reflect.Pointer && !prior.IsNil() {
+			keepSpellings(read.Elem(), prior.Elem())
+		}
+	case reflect.Slice:
+		for i := 0; i < read.Len() && i < prior.Len(); i++ {
+			keepSpellings(read.Index(i), prior.Index(i))
+		}
+	case reflect.Map:
+		for _, k := range read.MapKeys() {
+			if pv := prior.MapIndex(k); pv.IsValid() {
+				v := reflect.New(read.Type().Elem()).Elem()
+				v.Set(read.MapIndex(k))
+				keepSpellings(v, pv)
+				read.SetMapIndex(k, v)
+			}
+		}
+	case reflect.Struct:
+		if kv, ok := read.Interface().(kindValue); ok {
+			if pv, ok := prior.Interface().(kindValue); ok && !kv.IsNull() && !pv.IsNull() && !pv.IsUnknown() &&
+				kv.ValueString() != pv.ValueString() && kv.kind.equal(kv.ValueString(), pv.ValueString()) {
+				read.Set(prior)
+			}
+			return
+		}
+		for i := range read.NumField() {
+			if read.Field(i).CanSet() {
+				keepSpellings(read.Field(i), prior.Field(i))
+			}
+		}
+	}
 }
 
 // Mode and replicas.
 
-func modeToSwarm(mode types.String, replicas types.Int64) swarm.ServiceMode {
+func modeToSwarm(mode types.String, replicas wholeValue) swarm.ServiceMode {
 	if mode.ValueString() == "global" {
 		return swarm.ServiceMode{Global: &swarm.GlobalService{}}
 	}
@@ -290,16 +332,16 @@ func modeToSwarm(mode types.String, replicas types.Int64) swarm.ServiceMode {
 // modeFrom reads the mode and replica count. While a scaling policy owns the count, replicas
 // stays the declared initial value, so the service never plans to undo the policy's
 // decisions (and writes keep the live count).
-func modeFrom(spec swarm.ServiceSpec, priorReplicas types.Int64) (types.String, types.Int64) {
+func modeFrom(spec swarm.ServiceSpec, priorReplicas wholeValue) (types.String, wholeValue) {
 	switch {
 	case spec.Mode.Global != nil:
-		return types.StringValue("global"), types.Int64Null()
+		return types.StringValue("global"), intNull()
 	case orchestrator.ReplicasOwnedElsewhere(spec) && !priorReplicas.IsNull() && !priorReplicas.IsUnknown():
 		return types.StringValue(serviceDefaults.Mode), priorReplicas
 	case spec.Mode.Replicated != nil && spec.Mode.Replicated.Replicas != nil:
-		return types.StringValue(serviceDefaults.Mode), types.Int64Value(int64(*spec.Mode.Replicated.Replicas))
+		return types.StringValue(serviceDefaults.Mode), intValue(int64(*spec.Mode.Replicated.Replicas))
 	}
-	return types.StringValue(serviceDefaults.Mode), types.Int64Value(serviceDefaults.Replicas)
+	return types.StringValue(serviceDefaults.Mode), intValue(serviceDefaults.Replicas)
 }
 
 // Endpoint: mode and ports.
@@ -315,13 +357,13 @@ func (p portModel) toSwarm() swarm.PortConfig {
 
 func portFrom(p swarm.PortConfig) portModel {
 	pm := portModel{
-		Target:    types.Int64Value(int64(p.TargetPort)),
-		Published: types.Int64Null(),
+		Target:    intValue(int64(p.TargetPort)),
+		Published: intNull(),
 		Protocol:  types.StringValue(orDefault(string(p.Protocol), serviceDefaults.PortProtocol)),
 		Mode:      types.StringValue(orDefault(string(p.PublishMode), serviceDefaults.PortMode)),
 	}
 	if p.PublishedPort != 0 {
-		pm.Published = types.Int64Value(int64(p.PublishedPort))
+		pm.Published = intValue(int64(p.PublishedPort))
 	}
 	return pm
 }
@@ -367,10 +409,10 @@ func healthcheckFrom(h *container.HealthConfig) *healthcheckModel {
 		Interval:    durationOrNull(h.Interval),
 		Timeout:     durationOrNull(h.Timeout),
 		StartPeriod: durationOrNull(h.StartPeriod),
-		Retries:     types.Int64Null(),
+		Retries:     intNull(),
 	}
 	if h.Retries != 0 {
-		m.Retries = types.Int64Value(int64(h.Retries))
+		m.Retries = intValue(int64(h.Retries))
 	}
 	return m
 }
@@ -391,16 +433,26 @@ func (r *resourcesModel) toSwarm() *swarm.ResourceRequirements {
 	return out
 }
 
-func resourcesFrom(r *swarm.ResourceRequirements) *resourcesModel {
-	if r == nil {
-		return nil
-	}
+// resourcesFrom reads limits and reservations. An empty block the configuration wrote
+// (prior), which Swarm does not keep, is kept empty so that it plans no change.
+func resourcesFrom(r *swarm.ResourceRequirements, prior *resourcesModel) *resourcesModel {
 	m := &resourcesModel{}
-	if l := r.Limits; l != nil && (l.NanoCPUs != 0 || l.MemoryBytes != 0) {
-		m.Limits = amountFrom(l.NanoCPUs, l.MemoryBytes)
+	if r != nil {
+		if l := r.Limits; l != nil && (l.NanoCPUs != 0 || l.MemoryBytes != 0) {
+			m.Limits = amountFrom(l.NanoCPUs, l.MemoryBytes)
+		}
+		if l := r.Reservations; l != nil && (l.NanoCPUs != 0 || l.MemoryBytes != 0) {
+			m.Reservations = amountFrom(l.NanoCPUs, l.MemoryBytes)
+		}
 	}
-	if l := r.Reservations; l != nil && (l.NanoCPUs != 0 || l.MemoryBytes != 0) {
-		m.Reservations = amountFrom(l.NanoCPUs, l.MemoryBytes)
+	if prior != nil {
+		if m.Limits == nil && prior.Limits != nil {
+			m.Limits = amountFrom(0, 0)
+		}
+		if m.Reservations == nil && prior.Reservations != nil {
+			m.Reservations = amountFrom(0, 0)
+		}
+		return m
 	}
 	if m.Limits == nil && m.Reservations == nil {
 		return nil
@@ -442,7 +494,7 @@ func restartPolicyFrom(rp *swarm.RestartPolicy) *restartPolicyModel {
 		m.Delay = durationValue(rp.Delay.String())
 	}
 	if rp.MaxAttempts != nil {
-		m.MaxAttempts = types.Int64Value(int64(*rp.MaxAttempts))
+		m.MaxAttempts = intValue(int64(*rp.MaxAttempts))
 	}
 	if rp.Window != nil {
 		m.Window = durationValue(rp.Window.String())
@@ -463,18 +515,23 @@ func (p *placementModel) toSwarm() *swarm.Placement {
 	return out
 }
 
+// placementFrom reads constraints, preferences and the per-node cap; an empty block the
+// configuration wrote (prior) stays empty.
 func placementFrom(p *swarm.Placement, prior *placementModel) *placementModel {
-	if p == nil || len(p.Constraints) == 0 && len(p.Preferences) == 0 && p.MaxReplicas == 0 {
+	if p == nil {
+		p = &swarm.Placement{}
+	}
+	if len(p.Constraints) == 0 && len(p.Preferences) == 0 && p.MaxReplicas == 0 && prior == nil {
 		return nil
 	}
-	m := &placementModel{Constraints: p.Constraints, MaxReplicasPerNode: types.Int64Null()}
+	m := &placementModel{Constraints: p.Constraints, MaxReplicasPerNode: intNull()}
 	for _, pref := range p.Preferences {
 		if pref.Spread != nil {
 			m.Preferences = append(m.Preferences, "spread="+pref.Spread.SpreadDescriptor)
 		}
 	}
 	if p.MaxReplicas > 0 {
-		m.MaxReplicasPerNode = types.Int64Value(int64(p.MaxReplicas))
+		m.MaxReplicasPerNode = intValue(int64(p.MaxReplicas))
 	}
 	if prior != nil {
 		m.Constraints = keepEmpty(prior.Constraints, m.Constraints)
@@ -522,8 +579,13 @@ func (d *dnsConfigModel) toSwarm() *swarm.DNSConfig {
 	return &swarm.DNSConfig{Nameservers: d.Nameservers, Search: d.Search, Options: d.Options}
 }
 
+// dnsConfigFrom reads the resolver settings; an empty block the configuration wrote (prior)
+// stays empty.
 func dnsConfigFrom(d *swarm.DNSConfig, prior *dnsConfigModel) *dnsConfigModel {
-	if d == nil || len(d.Nameservers)+len(d.Search)+len(d.Options) == 0 {
+	if d == nil {
+		d = &swarm.DNSConfig{}
+	}
+	if len(d.Nameservers)+len(d.Search)+len(d.Options) == 0 && prior == nil {
 		return nil
 	}
 	m := &dnsConfigModel{Nameservers: d.Nameservers, Search: d.Search, Options: d.Options}
@@ -576,7 +638,7 @@ func updateConfigFrom(c *swarm.UpdateConfig) *updateConfigModel {
 	if c == nil {
 		return &m
 	}
-	m.Parallelism = types.Int64Value(int64(c.Parallelism))
+	m.Parallelism = intValue(int64(c.Parallelism))
 	m.Delay = durationValue(c.Delay.String())
 	if c.FailureAction != "" {
 		m.FailureAction = types.StringValue(c.FailureAction)
@@ -674,26 +736,34 @@ func ulimitsFrom(ulimits []*container.Ulimit, prior map[string]ulimitModel) map[
 	}
 	out := map[string]ulimitModel{}
 	for _, u := range ulimits {
-		out[u.Name] = ulimitModel{Soft: types.Int64Value(u.Soft), Hard: types.Int64Value(u.Hard)}
+		out[u.Name] = ulimitModel{Soft: intValue(u.Soft), Hard: intValue(u.Hard)}
 	}
 	return out
 }
 
 // Scalars.
 
+// nanoCPUs converts CPUs as configured to Swarm's nano-CPUs, exactly (at Terraform's
+// precision, rounded to the nearest whole nano-CPU).
 func nanoCPUs(v types.Number) int64 {
 	if v.IsNull() || v.IsUnknown() {
 		return 0
 	}
-	n, _ := new(big.Float).Mul(v.ValueBigFloat(), big.NewFloat(1e9)).Float64()
-	return int64(math.Round(n))
+	n := new(big.Float).SetPrec(512).Mul(v.ValueBigFloat(), big.NewFloat(1e9))
+	n.Add(n, big.NewFloat(0.5*float64(n.Sign())))
+	i, _ := n.Int64()
+	return i
 }
 
 // cpusNumber spells nano-CPUs as the decimal a user writes ("0.1", not the nearest binary
 // double), at the precision Terraform uses for numbers, so the value read back is exactly
 // equal to the configured one.
 func cpusNumber(nano int64) *big.Float {
-	return orchestrator.Decimal(strconv.FormatFloat(float64(nano)/1e9, 'f', -1, 64)).BigFloat()
+	s := strconv.FormatInt(nano/1e9, 10)
+	if frac := nano % 1e9; frac != 0 {
+		s += "." + strings.TrimRight(fmt.Sprintf("%09d", frac), "0")
+	}
+	return orchestrator.Decimal(s).BigFloat()
 }
 
 func durationPointer(v kindValue) *time.Duration {

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,25 +31,25 @@ func number(s string) types.Number { return types.NumberValue(orchestrator.Decim
 // the round trips.
 var (
 	healthcheckFixture = &healthcheckModel{Test: []string{"CMD", "/app", "health"}, Interval: durationValue("2s"),
-		Timeout: durationValue("1s"), Retries: types.Int64Value(4), StartPeriod: durationValue("3s")}
+		Timeout: durationValue("1s"), Retries: intValue(4), StartPeriod: durationValue("3s")}
 	resourcesFixture = &resourcesModel{
 		Limits:       &resourceAmountModel{CPUs: number("0.5"), Memory: sizeValue("128MiB")},
 		Reservations: &resourceAmountModel{CPUs: number("0.25"), Memory: sizeValue("64MiB")},
 	}
 	restartPolicyFixture = &restartPolicyModel{Condition: types.StringValue("on-failure"), Delay: durationValue("3s"),
-		MaxAttempts: types.Int64Value(7), Window: durationValue("2m0s")}
+		MaxAttempts: intValue(7), Window: durationValue("2m0s")}
 	placementFixture = &placementModel{Constraints: []string{"node.labels.zone!=b", "node.role==manager"},
-		Preferences: []string{"spread=node.labels.zone"}, MaxReplicasPerNode: types.Int64Value(3)}
+		Preferences: []string{"spread=node.labels.zone"}, MaxReplicasPerNode: intValue(3)}
 	mountFixtures = []mountModel{
 		{Type: types.StringValue("tmpfs"), Source: types.StringNull(), Target: types.StringValue("/tmp"), ReadOnly: types.BoolValue(false), TmpfsSize: sizeValue("16MiB")},
 		{Type: types.StringValue("volume"), Source: types.StringValue("data"), Target: types.StringValue("/data"), ReadOnly: types.BoolValue(true), TmpfsSize: nullKind(sizeType)},
 	}
-	portFixture      = portModel{Target: types.Int64Value(8080), Published: types.Int64Value(18999), Protocol: types.StringValue("udp"), Mode: types.StringValue("host")}
+	portFixture      = portModel{Target: intValue(8080), Published: intValue(18999), Protocol: types.StringValue("udp"), Mode: types.StringValue("host")}
 	dnsConfigFixture = &dnsConfigModel{Nameservers: []string{"10.0.0.53"}, Search: []string{"corp.example"}, Options: []string{"ndots:2"}}
 	logDriverFixture = &logDriverModel{Name: types.StringValue("json-file"), Options: map[string]string{"max-size": "5m"}}
-	updateFixture    = &updateConfigModel{Parallelism: types.Int64Value(2), Delay: durationValue("4s"), FailureAction: types.StringValue("rollback"),
+	updateFixture    = &updateConfigModel{Parallelism: intValue(2), Delay: durationValue("4s"), FailureAction: types.StringValue("rollback"),
 		Monitor: durationValue("6s"), MaxFailureRatio: types.Float64Value(0.25), Order: types.StringValue("start-first")}
-	ulimitsFixture = map[string]ulimitModel{"nofile": {Soft: types.Int64Value(1024), Hard: types.Int64Value(2048)}}
+	ulimitsFixture = map[string]ulimitModel{"nofile": {Soft: intValue(1024), Hard: intValue(2048)}}
 )
 
 // TestFixturesAreComplete fails when a block gains a field that the fixtures above leave
@@ -88,7 +89,7 @@ func TestBlockRoundTrips(t *testing.T) {
 		}
 	}
 	check(t, "healthcheck", healthcheckFrom(healthcheckFixture.toSwarm()), healthcheckFixture)
-	check(t, "resources", resourcesFrom(resourcesFixture.toSwarm()), resourcesFixture)
+	check(t, "resources", resourcesFrom(resourcesFixture.toSwarm(), nil), resourcesFixture)
 	check(t, "restart_policy", restartPolicyFrom(restartPolicyFixture.toSwarm()), restartPolicyFixture)
 	check(t, "placement", placementFrom(placementFixture.toSwarm(), nil), placementFixture)
 	for i, mt := range mountFixtures {
@@ -107,7 +108,7 @@ func TestBlockRoundTrips(t *testing.T) {
 	hc := &container.HealthConfig{Test: []string{"CMD-SHELL", "/app health"}, Interval: 2 * time.Second, Timeout: time.Second, StartPeriod: 3 * time.Second, Retries: 4}
 	check(t, "healthcheck (swarm)", healthcheckFrom(hc).toSwarm(), hc)
 	res := &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 5e8, MemoryBytes: 128 << 20}, Reservations: &swarm.Resources{NanoCPUs: 25e7, MemoryBytes: 64 << 20}}
-	check(t, "resources (swarm)", resourcesFrom(res).toSwarm(), res)
+	check(t, "resources (swarm)", resourcesFrom(res, nil).toSwarm(), res)
 	rp := &swarm.RestartPolicy{Condition: "on-failure", Delay: &delay, MaxAttempts: &attempts, Window: &window}
 	check(t, "restart_policy (swarm)", restartPolicyFrom(rp).toSwarm(), rp)
 	pl := &swarm.Placement{Constraints: []string{"node.role==manager"}, Preferences: []swarm.PlacementPreference{{Spread: &swarm.SpreadOver{SpreadDescriptor: "node.labels.zone"}}}, MaxReplicas: 3}
@@ -137,7 +138,7 @@ func fullServiceModel() serviceModel {
 		ID: types.StringValue("svc1"), Name: types.StringValue("web"), Image: imageValue("app:v1"),
 		Command: []string{"/app"}, Args: []string{"serve"}, Env: map[string]string{"A": "1"},
 		Labels: map[string]string{"team": "web"}, ContainerLabels: map[string]string{"role": "api"},
-		Mode: types.StringValue("replicated"), Replicas: types.Int64Value(3),
+		Mode: types.StringValue("replicated"), Replicas: intValue(3),
 		Ports: []portModel{portFixture}, EndpointMode: types.StringValue("dnsrr"),
 		Healthcheck: healthcheckFixture, Resources: resourcesFixture, RestartPolicy: restartPolicyFixture,
 		Placement: placementFixture, Mounts: mountFixtures,
@@ -147,11 +148,11 @@ func fullServiceModel() serviceModel {
 		CapAdd: []string{"CAP_NET_ADMIN"}, CapDrop: []string{"CAP_MKNOD"}, Sysctls: map[string]string{"net.core.somaxconn": "1024"},
 		Ulimits: ulimitsFixture, ExtraHosts: map[string]string{"db.internal": "10.1.2.3"},
 		DNSConfig: dnsConfigFixture, LogDriver: logDriverFixture, RollingUpdate: updateFixture,
-		Rollback: &updateConfigModel{Parallelism: types.Int64Value(3), Delay: durationValue("1s"), FailureAction: types.StringValue("continue"),
+		Rollback: &updateConfigModel{Parallelism: intValue(3), Delay: durationValue("1s"), FailureAction: types.StringValue("continue"),
 			Monitor: durationValue("2s"), MaxFailureRatio: types.Float64Value(0.5), Order: types.StringValue("stop-first")},
 		Wait:        &waitModel{Converge: types.BoolValue(false), ProgressDeadline: durationValue("2m")},
-		ForceUpdate: types.Int64Value(2), UpdateState: types.StringValue("completed"),
-		Version: types.Int64Value(42), RunningReplicas: types.Int64Value(3),
+		ForceUpdate: intValue(2), UpdateState: types.StringValue("completed"),
+		Version: intValue(42), RunningReplicas: intValue(3),
 		Timeouts: timeouts.Value{Object: types.ObjectValueMust(map[string]attr.Type{"create": types.StringType},
 			map[string]attr.Value{"create": types.StringValue("3m")})},
 	}
@@ -200,5 +201,75 @@ func TestCPUsNumberIsExact(t *testing.T) {
 	}
 	if nanoCPUs(types.NumberValue(big.NewFloat(0.5))) != 5e8 {
 		t.Error("0.5 CPUs is 5e8 nano-CPUs")
+	}
+}
+
+// Empty blocks and lists that the configuration writes, and Swarm does not keep, read back
+// empty (not null), so that they plan no change and the service is not replaced.
+func TestEmptyBlocksRoundTrip(t *testing.T) {
+	m := fullServiceModel()
+	m.Resources = &resourcesModel{Limits: &resourceAmountModel{CPUs: types.NumberNull(), Memory: nullKind(sizeType)}, Reservations: &resourceAmountModel{CPUs: types.NumberNull(), Memory: nullKind(sizeType)}}
+	m.Placement = &placementModel{Constraints: []string{}, Preferences: []string{}, MaxReplicasPerNode: intNull()}
+	m.DNSConfig = &dnsConfigModel{Nameservers: []string{}, Search: []string{}, Options: []string{}}
+	m.Env, m.Mounts, m.Ports = map[string]string{}, []mountModel{}, []portModel{}
+	svc := swarm.Service{ID: "svc1", Meta: swarm.Meta{Version: swarm.Version{Index: 42}}, Spec: orchestrator.NormaliseSpec(m.toSpec()),
+		UpdateStatus: &swarm.UpdateStatus{State: swarm.UpdateStateCompleted}}
+	got := serviceFrom(&orchestrator.ServiceState{Service: svc, RunningReplicas: 3}, m)
+	if diff := cmp.Diff(m, got, attrEqual, cmp.AllowUnexported(kindValue{}, wholeValue{})); diff != "" {
+		t.Errorf("empty blocks (-configured +read back):\n%s", diff)
+	}
+	m.Resources = &resourcesModel{}
+	svc.Spec = orchestrator.NormaliseSpec(m.toSpec())
+	if got := serviceFrom(&orchestrator.ServiceState{Service: svc}, m); got.Resources == nil || got.Resources.Limits != nil {
+		t.Errorf("resources = {} read back as %+v", got.Resources)
+	}
+}
+
+// CPUs as written convert to nano-CPUs and read back as the same decimal, for every amount
+// Swarm can hold (whole nano-CPUs).
+func FuzzCPUsRoundTrip(f *testing.F) {
+	for _, n := range []int64{1e6, 5e8, 1e9, 123456789, 1, 9e18} {
+		f.Add(n)
+	}
+	f.Fuzz(func(t *testing.T, nano int64) {
+		if nano <= 0 {
+			return
+		}
+		back := nanoCPUs(types.NumberValue(cpusNumber(nano)))
+		if back != nano {
+			t.Fatalf("%d nano-CPUs spelled %s read back as %d", nano, cpusNumber(nano).Text('g', -1), back)
+		}
+	})
+}
+
+// A read keeps the configured spelling of values that mean the same (after a failed apply and
+// on refresh, where Terraform does not), in nested blocks and lists too.
+func TestReadKeepsSpellings(t *testing.T) {
+	prior := fullServiceModel()
+	prior.Healthcheck = &healthcheckModel{Test: []string{"CMD", "/app", "health"}, Interval: durationValue("2000ms"), Timeout: durationValue("1s"),
+		Retries: intValue(4), StartPeriod: durationValue("60s")}
+	prior.Mounts = []mountModel{{Type: types.StringValue("tmpfs"), Source: types.StringNull(), Target: types.StringValue("/tmp"), ReadOnly: types.BoolValue(false), TmpfsSize: sizeValue("16M")}}
+	prior.Resources = &resourcesModel{Limits: &resourceAmountModel{CPUs: number("0.5"), Memory: sizeValue("134217728")}}
+	prior.StopGracePeriod = durationValue("0.5m")
+	svc := swarm.Service{ID: "svc1", Spec: prior.toSpec()}
+	svc.Spec.TaskTemplate.ContainerSpec.Image = "app:v1@sha256:" + strings.Repeat("c", 64)
+	got := serviceFrom(&orchestrator.ServiceState{Service: svc}, prior)
+	for name, pair := range map[string][2]string{
+		"healthcheck.interval":       {got.Healthcheck.Interval.ValueString(), "2000ms"},
+		"healthcheck.start_period":   {got.Healthcheck.StartPeriod.ValueString(), "60s"},
+		"mounts[0].tmpfs_size":       {got.Mounts[0].TmpfsSize.ValueString(), "16M"},
+		"resources.limits.memory":    {got.Resources.Limits.Memory.ValueString(), "134217728"},
+		"stop_grace_period":          {got.StopGracePeriod.ValueString(), "0.5m"},
+		"rolling_update.monitor":     {got.RollingUpdate.Monitor.ValueString(), "6s"},
+		"image (pinned by the read)": {got.Image.ValueString(), "app:v1"},
+	} {
+		if pair[0] != pair[1] {
+			t.Errorf("%s read back as %q, want the configured %q", name, pair[0], pair[1])
+		}
+	}
+	// A different value is read as it is.
+	svc.Spec.TaskTemplate.ContainerSpec.Healthcheck.StartPeriod = 90 * time.Second
+	if got := serviceFrom(&orchestrator.ServiceState{Service: svc}, prior); got.Healthcheck.StartPeriod.ValueString() != "1m30s" {
+		t.Errorf("a changed start_period read back as %q", got.Healthcheck.StartPeriod.ValueString())
 	}
 }

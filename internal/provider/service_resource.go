@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -76,9 +75,10 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			Optional:            true,
 			MarkdownDescription: desc,
 			Attributes: map[string]schema.Attribute{
-				"cpus": schema.NumberAttribute{Optional: true, MarkdownDescription: "CPUs, fractions allowed (`0.5` is half a core)."},
-				"memory": schema.StringAttribute{CustomType: sizeType, Optional: true,
-					MarkdownDescription: "Memory as a size such as `256MiB` or `1GiB`. Units are binary (`256M` = `256MiB`); spellings of the same size never cause a diff."},
+				"cpus": schema.NumberAttribute{Optional: true, MarkdownDescription: "CPUs, fractions allowed (`0.5` is half a core); at least `0.001`.",
+					Validators: []validator.Number{check{summary: "Invalid CPUs", number: orchestrator.CheckCPUs}}},
+				"memory": schema.StringAttribute{CustomType: sizeType, Optional: true, Validators: []validator.String{check{summary: "Invalid Memory", text: memorySize}},
+					MarkdownDescription: "Memory as a size such as `256MiB` or `1GiB`. Units are binary (`256M` = `256MiB`); the engine's spelling of the same size never shows as a diff. At least `4MiB`."},
 			},
 		}
 	}
@@ -94,7 +94,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"name": schema.StringAttribute{
 				Required: true, MarkdownDescription: "Service name, unique in the swarm. Changing it replaces the service.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:    []validator.String{stringvalidator.RegexMatches(serviceNamePattern, "must be 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit")},
+				Validators:    []validator.String{check{summary: "Invalid Service Name", text: orchestrator.CheckName}},
 			},
 			"image": schema.StringAttribute{
 				CustomType: imageType, Required: true,
@@ -102,7 +102,8 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			},
 			"command": stringList("Overrides the image's ENTRYPOINT."),
 			"args":    stringList("Overrides the image's CMD."),
-			"env":     stringMap("Environment variables of the containers."),
+			"env": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Environment variables of the containers. Names cannot be empty or contain `=`.",
+				Validators: []validator.Map{check{summary: "Invalid Environment Variable Name", text: orchestrator.CheckEnvName}}},
 			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Service labels. Keys starting with `swarmform.` are reserved for the provider.",
 				Validators: []validator.Map{mapvalidator.KeysAre(noPrefix(orchestrator.EngineLabelPrefix))}},
 			"container_labels": stringMap("Labels of the containers."),
@@ -112,17 +113,17 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Validators:          []validator.String{stringvalidator.OneOf("replicated", "global")},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
-			"replicas": schema.Int64Attribute{
+			"replicas": schema.Int64Attribute{CustomType: wholeType{},
 				Optional: true, Computed: true,
 				MarkdownDescription: "Number of tasks in `replicated` mode (default 1; 0 is allowed). Not allowed in `global` mode. While a scaling policy owns the service, this is only the initial count: the policy's decisions never show as a diff here and applies of this resource keep the live count.",
-				Validators:          []validator.Int64{int64validator.AtLeast(0)},
+				Validators:          []validator.Int64{int64validator.Between(0, orchestrator.MaxReplicas)},
 				PlanModifiers:       []planmodifier.Int64{replicasDefault{}},
 			},
 			"ports": schema.ListNestedAttribute{
 				Optional: true, MarkdownDescription: "Published ports.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"target": schema.Int64Attribute{Required: true, MarkdownDescription: "Port inside the container.", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
-					"published": schema.Int64Attribute{Optional: true, MarkdownDescription: "Port on the nodes. Left out, Swarm picks one.",
+					"target": schema.Int64Attribute{CustomType: wholeType{}, Required: true, MarkdownDescription: "Port inside the container.", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
+					"published": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, MarkdownDescription: "Port on the nodes. Left out, Swarm picks one.",
 						Validators: []validator.Int64{int64validator.Between(1, 65535)}},
 					"protocol": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.PortProtocol), MarkdownDescription: "`tcp` (default), `udp` or `sctp`.",
 						Validators: []validator.String{stringvalidator.OneOf("tcp", "udp", "sctp")}},
@@ -141,10 +142,10 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Attributes: map[string]schema.Attribute{
 					"test": schema.ListAttribute{ElementType: types.StringType, Required: true,
 						MarkdownDescription: "`[\"CMD\", \"/app\", \"health\"]` (exec form), `[\"CMD-SHELL\", \"curl -f localhost\"]`, or `[\"NONE\"]` to disable the image's.",
-						Validators:          []validator.List{listvalidator.SizeAtLeast(1)}},
+						Validators:          []validator.List{check{summary: "Invalid Healthcheck Test", whole: orchestrator.CheckHealthcheckTest}}},
 					"interval":     duration("Time between checks."),
 					"timeout":      duration("Time a check may take."),
-					"retries":      schema.Int64Attribute{Optional: true, MarkdownDescription: "Consecutive failures before unhealthy.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
+					"retries":      schema.Int64Attribute{CustomType: wholeType{}, Optional: true, MarkdownDescription: "Consecutive failures before unhealthy.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
 					"start_period": duration("Start-up time during which failures do not count."),
 				},
 			},
@@ -166,7 +167,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 						MarkdownDescription: "`none`, `on-failure` or `any`.", Validators: []validator.String{stringvalidator.OneOf("none", "on-failure", "any")}},
 					"delay": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(rp.Delay.ValueString()),
 						MarkdownDescription: "Wait between restarts."},
-					"max_attempts": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(rp.MaxAttempts.ValueInt64()),
+					"max_attempts": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, Computed: true, Default: int64default.StaticInt64(rp.MaxAttempts.ValueInt64()),
 						MarkdownDescription: "Give up after this many restarts in `window` (0: never).", Validators: []validator.Int64{int64validator.AtLeast(0)}},
 					"window": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(rp.Window.ValueString()),
 						MarkdownDescription: "Window in which restarts are counted (0s: unbounded)."},
@@ -175,38 +176,46 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"placement": schema.SingleNestedAttribute{
 				Optional: true, MarkdownDescription: "Where tasks may run.",
 				Attributes: map[string]schema.Attribute{
-					"constraints": schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Constraints such as `node.role==worker` or `node.labels.zone==a`."},
+					"constraints": schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Constraints such as `node.role==worker` or `node.labels.zone==a`.",
+						Validators: []validator.Set{check{summary: "Invalid Constraint", text: orchestrator.CheckConstraint}}},
 					"preferences": schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Spread preferences such as `spread=node.labels.zone`, in order.",
-						Validators: []validator.List{listvalidator.ValueStringsAre(stringvalidator.RegexMatches(spreadPattern, "must be spread=<node attribute>, e.g. spread=node.labels.zone"))}},
-					"max_replicas_per_node": schema.Int64Attribute{Optional: true, MarkdownDescription: "At most this many tasks of the service on one node.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
+						Validators: []validator.List{check{summary: "Invalid Placement Preference", text: orchestrator.CheckPreference}}},
+					"max_replicas_per_node": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, MarkdownDescription: "At most this many tasks of the service on one node.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
 				},
 			},
 			"mounts": schema.ListNestedAttribute{
 				Optional: true, MarkdownDescription: "Volumes, bind mounts and tmpfs mounts.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"type":       schema.StringAttribute{Required: true, MarkdownDescription: "`volume`, `bind` or `tmpfs`.", Validators: []validator.String{stringvalidator.OneOf("volume", "bind", "tmpfs")}},
-					"source":     schema.StringAttribute{Optional: true, MarkdownDescription: "Volume name or host path. Not used with `tmpfs`."},
-					"target":     schema.StringAttribute{Required: true, MarkdownDescription: "Path in the container."},
+					"type":   schema.StringAttribute{Required: true, MarkdownDescription: "`volume`, `bind` or `tmpfs`.", Validators: []validator.String{stringvalidator.OneOf("volume", "bind", "tmpfs")}},
+					"source": schema.StringAttribute{Optional: true, MarkdownDescription: "Volume name or host path. Not used with `tmpfs`."},
+					"target": schema.StringAttribute{Required: true, MarkdownDescription: "Absolute path in the container; one mount per path.",
+						Validators: []validator.String{check{summary: "Invalid Mount Target", text: orchestrator.CheckContainerPath}}},
 					"read_only":  schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Mount read-only."},
 					"tmpfs_size": schema.StringAttribute{CustomType: sizeType, Optional: true, MarkdownDescription: "Size limit of a `tmpfs` mount, e.g. `64MiB`."},
 				}},
 			},
-			"hostname":          schema.StringAttribute{Optional: true, MarkdownDescription: "Container hostname (Go templates such as `{{.Task.Slot}}` allowed)."},
-			"user":              schema.StringAttribute{Optional: true, MarkdownDescription: "User (and group) the process runs as, `user[:group]`."},
-			"groups":            stringList("Additional groups of the process."),
-			"workdir":           schema.StringAttribute{Optional: true, MarkdownDescription: "Working directory."},
-			"read_only":         schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Mount the container's root filesystem read-only."},
-			"init":              schema.BoolAttribute{Optional: true, MarkdownDescription: "Run an init process as PID 1. Left out, the daemon's default applies."},
-			"stop_signal":       schema.StringAttribute{Optional: true, MarkdownDescription: "Signal that stops the container, e.g. `SIGINT`."},
+			"hostname": schema.StringAttribute{Optional: true, MarkdownDescription: "Container hostname (Go templates such as `{{.Task.Slot}}` allowed).",
+				Validators: []validator.String{notEmpty("hostname")}},
+			"user": schema.StringAttribute{Optional: true, MarkdownDescription: "User (and group) the process runs as, `user[:group]`.",
+				Validators: []validator.String{notEmpty("user")}},
+			"groups": stringList("Additional groups of the process."),
+			"workdir": schema.StringAttribute{Optional: true, MarkdownDescription: "Working directory, an absolute path.",
+				Validators: []validator.String{check{summary: "Invalid Working Directory", text: orchestrator.CheckContainerPath}}},
+			"read_only": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Mount the container's root filesystem read-only."},
+			"init":      schema.BoolAttribute{Optional: true, MarkdownDescription: "Run an init process as PID 1. Left out, the daemon's default applies."},
+			"stop_signal": schema.StringAttribute{Optional: true, MarkdownDescription: "Signal that stops the container, e.g. `SIGINT`.",
+				Validators: []validator.String{check{summary: "Invalid Stop Signal", text: orchestrator.CheckSignal}}},
 			"stop_grace_period": duration("Time between the stop signal and SIGKILL."),
-			"cap_add":           schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Kernel capabilities to add, e.g. `CAP_NET_ADMIN`."},
-			"cap_drop":          schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Kernel capabilities to drop."},
-			"sysctls":           stringMap("Namespaced kernel parameters, e.g. `net.core.somaxconn`."),
+			"cap_add": schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Kernel capabilities to add, e.g. `CAP_NET_ADMIN`.",
+				Validators: []validator.Set{check{summary: "Unknown Capability", text: orchestrator.CheckCapability}}},
+			"cap_drop": schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Kernel capabilities to drop.",
+				Validators: []validator.Set{check{summary: "Unknown Capability", text: orchestrator.CheckCapability}}},
+			"sysctls": stringMap("Namespaced kernel parameters, e.g. `net.core.somaxconn`."),
 			"ulimits": schema.MapNestedAttribute{
 				Optional: true, MarkdownDescription: "Resource limits by name (`nofile`, `nproc`, ...).",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"soft": schema.Int64Attribute{Required: true, MarkdownDescription: "Soft limit."},
-					"hard": schema.Int64Attribute{Required: true, MarkdownDescription: "Hard limit."},
+					"soft": schema.Int64Attribute{CustomType: wholeType{}, Required: true, MarkdownDescription: "Soft limit."},
+					"hard": schema.Int64Attribute{CustomType: wholeType{}, Required: true, MarkdownDescription: "Hard limit."},
 				}},
 			},
 			"extra_hosts": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Extra /etc/hosts entries: host name to IP address."},
@@ -221,7 +230,8 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"log_driver": schema.SingleNestedAttribute{
 				Optional: true, MarkdownDescription: "Logging driver of the containers. Left out, the daemon's default applies.",
 				Attributes: map[string]schema.Attribute{
-					"name":    schema.StringAttribute{Required: true, MarkdownDescription: "Driver name, e.g. `json-file` or `local`."},
+					"name": schema.StringAttribute{Required: true, MarkdownDescription: "Driver name, e.g. `json-file` or `local`.",
+						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
 					"options": stringMap("Driver options."),
 				},
 			},
@@ -240,7 +250,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 						MarkdownDescription: "Fail the rollout when no task of the new spec starts running for this long (Swarm itself has no such deadline), e.g. a task stuck pending for lack of a node. With `rolling_update.failure_action = \"rollback\"` the provider then rolls the service back and waits for the rollback."},
 				},
 			},
-			"force_update": schema.Int64Attribute{
+			"force_update": schema.Int64Attribute{CustomType: wholeType{},
 				Optional: true, Computed: true,
 				MarkdownDescription: "A counter: raising it restarts every task with the same spec (for example to pick up a new config, or to rebalance). Left out, the current value is kept.",
 				Validators:          []validator.Int64{int64validator.AtLeast(0)},
@@ -251,10 +261,10 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				MarkdownDescription: "State of the last rollout: `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused` or `rollback_completed`; null before the first update. It follows `rolling_update.failure_action` when a rollout fails: `paused` also where every slot already had the new spec, so Swarm had nothing left to pause. A paused rollout shows in the next plan, and the next apply resumes it.",
 			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
-			"version": schema.Int64Attribute{
+			"version": schema.Int64Attribute{CustomType: wholeType{},
 				Computed: true, MarkdownDescription: "Swarm's version of the service object; changes with every write.",
 			},
-			"running_replicas": schema.Int64Attribute{
+			"running_replicas": schema.Int64Attribute{CustomType: wholeType{},
 				Computed: true, MarkdownDescription: "Tasks running when the service was last read.",
 			},
 		},
@@ -281,15 +291,28 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), res.ID)...)
 
 	verdict, waitErr := r.wait(ctx, res, plan)
+	name := plan.Name.ValueString()
+	switch {
+	case errors.Is(waitErr, orchestrator.ErrNotFound):
+		resp.State.RemoveResource(ctx)
+		addRemovedDuringApply(&resp.Diagnostics, name)
+		return
+	case errors.Is(waitErr, context.Canceled):
+		// Interrupted while the tasks were starting normally (a failure would have ended the
+		// wait first): keep the service as it is, not tainted.
+		r.readInto(context.WithoutCancel(ctx), res.ID, plan, verdict, &resp.State, &resp.Diagnostics)
+		resp.Diagnostics.AddWarning("Apply Interrupted", fmt.Sprintf("The apply was interrupted while service %q was starting. It is kept as it is (not tainted): Swarm goes on starting its tasks, and state records the service as configured. If its tasks fail later, the next apply says so; `docker service ps %s` shows them now.", name, name))
+		return
+	}
 	r.readInto(context.WithoutCancel(ctx), res.ID, plan, verdict, &resp.State, &resp.Diagnostics)
 	if waitErr != nil {
-		addEngineError(&resp.Diagnostics, "Service Did Not Converge", fmt.Sprintf("Service %q was created but did not reach a running state. It is kept so that you can inspect it (docker service ps %s); Terraform marks it tainted and replaces it on the next apply.", plan.Name.ValueString(), plan.Name.ValueString()), waitErr)
+		addEngineError(&resp.Diagnostics, "Service Did Not Converge", fmt.Sprintf("Service %q was created but did not reach a running state. It is kept so that you can inspect it (docker service ps %s); Terraform marks it tainted and replaces it on the next apply.", name, name), waitErr)
 	}
 }
 
 func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var id types.String
-	var version, running types.Int64
+	var version, running wholeValue
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &id)...)
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("version"), &version)...)
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("running_replicas"), &running)...)
@@ -333,7 +356,9 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	defer cancel()
 
 	id := state.ID.ValueString()
-	res, err := r.engine.UpdateService(ctx, id, plan.toSpec(), orchestrator.WriteOptions{Resume: rolloutStopped(state.UpdateState)})
+	// State is the service as the plan saw it: a change made to it since is not overwritten.
+	plannedFrom := state.toSpec()
+	res, err := r.engine.UpdateService(ctx, id, plan.toSpec(), orchestrator.WriteOptions{Resume: rolloutStopped(state.UpdateState), PlannedFrom: &plannedFrom})
 	addWarnings(&resp.Diagnostics, res.Warnings)
 	if err != nil {
 		addEngineError(&resp.Diagnostics, "Cannot Update Service", fmt.Sprintf("Updating service %q", plan.Name.ValueString()), err)
@@ -342,6 +367,11 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	tflog.Info(ctx, "service written", map[string]any{"service": plan.Name.ValueString(), "outcome": string(res.Outcome), "change": res.Kind.String()})
 	verdict, waitErr := r.wait(ctx, res, plan)
+	if errors.Is(waitErr, orchestrator.ErrNotFound) {
+		resp.State.RemoveResource(ctx)
+		addRemovedDuringApply(&resp.Diagnostics, plan.Name.ValueString())
+		return
+	}
 	prior := plan
 	if waitErr != nil {
 		// Record what really runs (after a rollback: the previous spec) and how the rollout
@@ -381,7 +411,7 @@ func (r *serviceResource) ImportState(ctx context.Context, req resource.ImportSt
 
 func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var mode types.String
-	var replicas types.Int64
+	var replicas wholeValue
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("mode"), &mode)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("replicas"), &replicas)...)
 	if mode.ValueString() == "global" && !replicas.IsNull() {
@@ -399,9 +429,33 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 			}
 		}
 	}
+	if d := req.Config.GetAttribute(ctx, path.Root("ports"), &ports); !d.HasError() {
+		validatePorts(ports, &resp.Diagnostics)
+	}
+	var ulimits map[string]ulimitModel
+	if d := req.Config.GetAttribute(ctx, path.Root("ulimits"), &ulimits); !d.HasError() {
+		for _, name := range sortedKeys(ulimits) {
+			u := ulimits[name]
+			if known(u.Soft) && known(u.Hard) {
+				if err := orchestrator.CheckUlimit(u.Soft.ValueInt64(), u.Hard.ValueInt64()); err != nil {
+					addPathError(&resp.Diagnostics, path.Root("ulimits").AtMapKey(name).AtName("soft"), "Invalid Ulimit", err.Error()+".")
+				}
+			}
+		}
+	}
 	var mounts []mountModel
 	if d := req.Config.GetAttribute(ctx, path.Root("mounts"), &mounts); d.HasError() {
 		return // unknown list: checked again at apply
+	}
+	targets := map[string]int{}
+	for i, m := range mounts {
+		if known(m.Target) {
+			if j, dup := targets[m.Target.ValueString()]; dup {
+				addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName("target"), "Duplicate Mount Target",
+					fmt.Sprintf("mounts[%d] already mounts %s; a path in the container takes one mount.", j, m.Target.ValueString()))
+			}
+			targets[m.Target.ValueString()] = i
+		}
 	}
 	for i, m := range mounts {
 		if m.Type.IsUnknown() {
@@ -416,6 +470,23 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 		if m.Type.ValueString() == "tmpfs" && !m.Source.IsNull() {
 			addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName("source"), "Source On Tmpfs Mount", "A tmpfs mount has no source; remove it.")
 		}
+	}
+}
+
+// validatePorts rejects a published port given twice for the same protocol: Swarm refuses it
+// at apply time.
+func validatePorts(ports []portModel, diags *diag.Diagnostics) {
+	seen := map[string]int{}
+	for i, p := range ports {
+		if !known(p.Published) || p.Protocol.IsUnknown() {
+			continue
+		}
+		key := fmt.Sprintf("%d/%s", p.Published.ValueInt64(), stringOr(p.Protocol, serviceDefaults.PortProtocol))
+		if j, dup := seen[key]; dup {
+			addPathError(diags, path.Root("ports").AtListIndex(i).AtName("published"), "Duplicate Published Port",
+				fmt.Sprintf("ports[%d] already publishes %s; each published port and protocol can be used once.", j, key))
+		}
+		seen[key] = i
 	}
 }
 
@@ -549,7 +620,7 @@ func updateConfigAttribute(desc string, actions []string) schema.SingleNestedAtt
 			"monitor": d.Monitor, "max_failure_ratio": d.MaxFailureRatio, "order": d.Order,
 		})),
 		Attributes: map[string]schema.Attribute{
-			"parallelism": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(d.Parallelism.ValueInt64()),
+			"parallelism": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, Computed: true, Default: int64default.StaticInt64(d.Parallelism.ValueInt64()),
 				MarkdownDescription: "Tasks updated at once (0: all at once).", Validators: []validator.Int64{int64validator.AtLeast(0)}},
 			"delay": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(d.Delay.ValueString()),
 				MarkdownDescription: "Pause between batches."},

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
+	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
 
 const svcAddr = "swarm_service.test"
@@ -513,6 +514,129 @@ func TestAccService_replicasOwnedByPolicy(t *testing.T) {
 				ExpectNonEmptyPlan: true,
 			},
 			{Config: config("b"), Check: liveReplicas(1)},
+		},
+	})
+}
+
+// during is a plan check that does something between the plan and its apply: terraform-plugin-
+// testing applies the saved plan, so a change made here is one no reviewer saw.
+type during func()
+
+func (d during) CheckPlan(context.Context, plancheck.CheckPlanRequest, *plancheck.CheckPlanResponse) {
+	d()
+}
+
+// A saved plan applied after someone changed the service stops instead of silently undoing the
+// change; the change stays, and the next plan shows it. A replica count that a scaling policy
+// moved meanwhile does not stop the apply.
+func TestAccService_stalePlanRefused(t *testing.T) {
+	name := acctest.Name("stale")
+	img := os.Getenv("TEST_IMAGE")
+	cli := acctest.Docker(t)
+	config := func(mode string) string {
+		return serviceConfig(name, fmt.Sprintf("  image = %q\n  replicas = 1\n  env = { MODE = %q }\n  labels = { owner = \"terraform\" }", img, mode))
+	}
+	update := func(edit func(*swarm.ServiceSpec)) during {
+		return func() {
+			svc := acctest.InspectService(t, cli, name)
+			spec := svc.Spec
+			edit(&spec)
+			if _, err := cli.ServiceUpdate(context.Background(), svc.ID, svc.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
+				t.Fatalf("change the service behind Terraform's back: %v", err)
+			}
+		}
+	}
+	two, three := uint64(2), uint64(3)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config("a")},
+			{
+				Config: config("b"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{update(func(s *swarm.ServiceSpec) {
+					s.TaskTemplate.ContainerSpec.Env = append(s.TaskTemplate.ContainerSpec.Env, "X=1")
+					s.Labels["owner"] = "ops"
+					s.Mode.Replicated.Replicas = &two
+				})}},
+				ExpectError: acctest.ErrorPattern(`Service Changed Since Plan.*changed after the plan was made, in what this configuration manages: labels, env, replicas.*nothing was written`),
+			},
+			{
+				// Nothing was lost, and the next plan shows the change (and takes it back).
+				PreConfig: func() {
+					spec := acctest.InspectService(t, cli, name).Spec
+					if env := strings.Join(spec.TaskTemplate.ContainerSpec.Env, ","); env != "MODE=a,X=1" || spec.Labels["owner"] != "ops" || *spec.Mode.Replicated.Replicas != 2 {
+						t.Errorf("the change made after the plan was not kept: env %s, labels %v, replicas %d", env, spec.Labels, *spec.Mode.Replicated.Replicas)
+					}
+				},
+				Config: config("b"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue(svcAddr, tfjsonpath.New("replicas"), knownvalue.Int64Exact(1)),
+					plancheck.ExpectKnownValue(svcAddr, tfjsonpath.New("labels").AtMapKey("owner"), knownvalue.StringExact("terraform")),
+				}},
+			},
+			{
+				// A scaling policy (its owner label) takes the count, and moves it between the
+				// plan and the apply: the apply goes ahead and keeps the policy's count.
+				PreConfig: update(func(s *swarm.ServiceSpec) { s.Labels[orchestrator.ScalingOwnerLabel] = `{"min":1,"max":3}` }),
+				Config:    config("c"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{update(func(s *swarm.ServiceSpec) {
+					s.Mode.Replicated.Replicas = &three
+				})}},
+				Check: func(*terraform.State) error {
+					spec := acctest.InspectService(t, cli, name).Spec
+					if env := strings.Join(spec.TaskTemplate.ContainerSpec.Env, ","); env != "MODE=c" || *spec.Mode.Replicated.Replicas != 3 {
+						return fmt.Errorf("after the apply: env %s, replicas %d (want MODE=c and the policy's 3)", env, *spec.Mode.Replicated.Replicas)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// Empty blocks and lists, which Swarm does not keep, read back as written: the apply succeeds
+// and the plans after it are empty (no "inconsistent result", no replacement on every apply).
+func TestAccService_emptyValues(t *testing.T) {
+	name := acctest.Name("empty")
+	img := os.Getenv("TEST_IMAGE")
+	body := func(resources string) string {
+		return fmt.Sprintf(`  image = %q
+  resources = %s
+  placement = { constraints = [], preferences = [] }
+  dns_config = { nameservers = [], search = [], options = [] }
+  log_driver = { name = "json-file", options = {} }
+  env = {}
+  labels = {}
+  container_labels = {}
+  ports = []
+  mounts = []
+  command = []
+  args = []
+  groups = []
+  cap_add = []
+  cap_drop = []
+  sysctls = {}
+  ulimits = {}
+  extra_hosts = {}
+`, img, resources)
+	}
+	sameID := statecheck.CompareValue(compare.ValuesSame())
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:            serviceConfig(name, body("{ limits = {}, reservations = {} }")),
+				ConfigStateChecks: []statecheck.StateCheck{sameID.AddStateValue(svcAddr, tfjsonpath.New("id"))},
+			},
+			{
+				Config: serviceConfig(name, body("{}")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{sameID.AddStateValue(svcAddr, tfjsonpath.New("id"))},
+			},
 		},
 	})
 }

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"math"
+	"math/big"
 	"time"
 
 	"github.com/distribution/reference"
@@ -41,23 +43,19 @@ func (k stringKind) name() string {
 
 // check returns a human error for an invalid value of the kind, or "".
 func (k stringKind) check(s string) string {
+	var err error
 	switch k {
 	case kindDuration:
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Sprintf("%q is not a duration; use a Go duration such as \"30s\", \"1m30s\" or \"500ms\"", s)
-		}
-		if d < 0 {
-			return fmt.Sprintf("%q is negative; durations must be zero or more", s)
-		}
+		err = orchestrator.CheckDuration(s)
 	case kindSize:
-		if _, err := units.RAMInBytes(s); err != nil {
-			return fmt.Sprintf("%q is not a size; use a number of bytes with an optional unit such as \"256MiB\", \"512M\" or \"1GiB\" (units are binary: 1M = 1MiB)", s)
-		}
+		_, err = orchestrator.ParseSize(s)
 	case kindImage:
-		if _, err := reference.ParseNormalizedNamed(s); err != nil {
-			return fmt.Sprintf("%q is not an image reference (%v); use name[:tag][@digest], e.g. \"nginx:1.27\" or \"registry.example.com/team/app:v2\"", s, err)
+		if _, perr := reference.ParseNormalizedNamed(s); perr != nil {
+			return fmt.Sprintf("%q is not an image reference (%v); use name[:tag][@digest], e.g. \"nginx:1.27\" or \"registry.example.com/team/app:v2\"", s, perr)
 		}
+	}
+	if err != nil {
+		return err.Error()
 	}
 	return ""
 }
@@ -178,19 +176,84 @@ func parseSize(v kindValue) int64 {
 	if v.IsNull() || v.IsUnknown() {
 		return 0
 	}
-	n, _ := units.RAMInBytes(v.ValueString())
+	n, _ := orchestrator.ParseSize(v.ValueString())
 	return n
 }
 
 // formatSize spells a byte count with the largest binary unit that divides it.
-func formatSize(n int64) string {
-	for _, u := range []struct {
-		suffix string
-		size   int64
-	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n >= u.size && n%u.size == 0 {
-			return fmt.Sprintf("%d%s", n/u.size, u.suffix)
+func formatSize(n int64) string { return orchestrator.FormatSize(n) }
+
+// wholeType is the schema type of every integer attribute. Terraform numbers may have a
+// fraction; the framework's own Int64 type fails on one with a message that blames the
+// provider. This type takes any number and reports a fraction (or a number beyond int64) as
+// plain invalid input, at the attribute's path.
+type wholeType struct {
+	basetypes.Int64Type
+}
+
+var (
+	_ basetypes.Int64Typable      = wholeType{}
+	_ basetypes.Int64Valuable     = wholeValue{}
+	_ xattr.ValidateableAttribute = wholeValue{}
+)
+
+func (t wholeType) Equal(o attr.Type) bool {
+	_, ok := o.(wholeType)
+	return ok
+}
+
+func (t wholeType) String() string { return "WholeNumberType" }
+
+func (t wholeType) ValueType(context.Context) attr.Value { return wholeValue{} }
+
+func (t wholeType) ValueFromInt64(_ context.Context, v basetypes.Int64Value) (basetypes.Int64Valuable, diag.Diagnostics) {
+	return wholeValue{Int64Value: v}, nil
+}
+
+func (t wholeType) ValueFromTerraform(ctx context.Context, in tftypes.Value) (attr.Value, error) {
+	if in.IsKnown() && !in.IsNull() && in.Type().Is(tftypes.Number) {
+		var f big.Float
+		if err := in.As(&f); err == nil && (!f.IsInt() || f.Cmp(big.NewFloat(math.MaxInt64)) > 0 || f.Cmp(big.NewFloat(math.MinInt64)) < 0) {
+			return wholeValue{Int64Value: basetypes.NewInt64Unknown(), invalid: f.Text('g', 20)}, nil
 		}
 	}
-	return fmt.Sprintf("%dB", n)
+	v, err := t.Int64Type.ValueFromTerraform(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	iv, ok := v.(basetypes.Int64Value)
+	if !ok {
+		return nil, fmt.Errorf("unexpected value type %T", v)
+	}
+	return wholeValue{Int64Value: iv}, nil
+}
+
+// wholeValue is an integer attribute's value; invalid holds a number that is not one.
+type wholeValue struct {
+	basetypes.Int64Value
+	invalid string
+}
+
+func (v wholeValue) Type(context.Context) attr.Type { return wholeType{} }
+
+func (v wholeValue) Equal(o attr.Value) bool {
+	other, ok := o.(wholeValue)
+	return ok && other.invalid == v.invalid && v.Int64Value.Equal(other.Int64Value)
+}
+
+func (v wholeValue) ToInt64Value(context.Context) (basetypes.Int64Value, diag.Diagnostics) {
+	return v.Int64Value, nil
+}
+
+func (v wholeValue) ValidateAttribute(_ context.Context, req xattr.ValidateAttributeRequest, resp *xattr.ValidateAttributeResponse) {
+	if v.invalid != "" {
+		addPathError(&resp.Diagnostics, req.Path, "Not a Whole Number", fmt.Sprintf("%s is not a whole number between %d and %d.", v.invalid, int64(math.MinInt64), int64(math.MaxInt64)))
+	}
+}
+
+func intValue(n int64) wholeValue { return wholeValue{Int64Value: basetypes.NewInt64Value(n)} }
+func intNull() wholeValue         { return wholeValue{Int64Value: basetypes.NewInt64Null()} }
+func intUnknown() wholeValue      { return wholeValue{Int64Value: basetypes.NewInt64Unknown()} }
+func intPointer(p *int64) wholeValue {
+	return wholeValue{Int64Value: basetypes.NewInt64PointerValue(p)}
 }

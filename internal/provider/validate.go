@@ -7,24 +7,25 @@ import (
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
 
 var (
-	hostPattern        = regexp.MustCompile(`^(unix|tcp|ssh|npipe|http|https)://`)
-	apiVersionPattern  = regexp.MustCompile(`^1\.\d+$`)
-	serviceNamePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
+	hostPattern       = regexp.MustCompile(`^(unix|tcp|ssh|npipe)://`)
+	apiVersionPattern = regexp.MustCompile(`^1\.\d+$`)
 )
 
-var spreadPattern = regexp.MustCompile(`^spread=\S+$`)
-
 var restartPolicyAttrTypes = map[string]attr.Type{
-	"condition": types.StringType, "delay": durationType, "max_attempts": types.Int64Type, "window": durationType,
+	"condition": types.StringType, "delay": durationType, "max_attempts": wholeType{}, "window": durationType,
 }
 
 var updateConfigAttrTypes = map[string]attr.Type{
-	"parallelism": types.Int64Type, "delay": durationType, "failure_action": types.StringType,
+	"parallelism": wholeType{}, "delay": durationType, "failure_action": types.StringType,
 	"monitor": durationType, "max_failure_ratio": types.Float64Type, "order": types.StringType,
 }
 
@@ -46,4 +47,106 @@ func (p noPrefix) ValidateString(_ context.Context, req validator.StringRequest,
 		addPathError(&resp.Diagnostics, req.Path, "Reserved Label",
 			fmt.Sprintf("Label %q starts with %q, which is reserved for labels the provider manages itself. Choose another key.", req.ConfigValue.ValueString(), string(p)))
 	}
+}
+
+// check is a validator that runs one of the engine's checks on a value and reports what it
+// says at the attribute's path. It validates strings, each element of a list or set of
+// strings, the keys of a map, a list of strings as a whole (whole), and numbers.
+type check struct {
+	summary string
+	text    func(string) error
+	whole   func([]string) error
+	number  func(float64) error
+}
+
+var (
+	_ validator.String = check{}
+	_ validator.List   = check{}
+	_ validator.Set    = check{}
+	_ validator.Map    = check{}
+	_ validator.Number = check{}
+)
+
+func (c check) Description(context.Context) string             { return c.summary }
+func (c check) MarkdownDescription(ctx context.Context) string { return c.Description(ctx) }
+
+func (c check) report(diags *diag.Diagnostics, p path.Path, err error) {
+	if err != nil {
+		addPathError(diags, p, c.summary, strings.TrimSuffix(err.Error(), ".")+".")
+	}
+}
+
+func (c check) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if c.text != nil && known(req.ConfigValue) {
+		c.report(&resp.Diagnostics, req.Path, c.text(req.ConfigValue.ValueString()))
+	}
+}
+
+func (c check) ValidateList(ctx context.Context, req validator.ListRequest, resp *validator.ListResponse) {
+	if !known(req.ConfigValue) {
+		return
+	}
+	var all []string
+	for i, el := range req.ConfigValue.Elements() {
+		s, ok := el.(types.String)
+		if !ok || !known(s) {
+			return
+		}
+		all = append(all, s.ValueString())
+		if c.text != nil {
+			c.report(&resp.Diagnostics, req.Path.AtListIndex(i), c.text(s.ValueString()))
+		}
+	}
+	if c.whole != nil {
+		c.report(&resp.Diagnostics, req.Path, c.whole(all))
+	}
+}
+
+func (c check) ValidateSet(_ context.Context, req validator.SetRequest, resp *validator.SetResponse) {
+	if c.text == nil || !known(req.ConfigValue) {
+		return
+	}
+	for _, el := range req.ConfigValue.Elements() {
+		if s, ok := el.(types.String); ok && known(s) {
+			c.report(&resp.Diagnostics, req.Path.AtSetValue(s), c.text(s.ValueString()))
+		}
+	}
+}
+
+func (c check) ValidateMap(_ context.Context, req validator.MapRequest, resp *validator.MapResponse) {
+	if c.text == nil || !known(req.ConfigValue) {
+		return
+	}
+	for k := range req.ConfigValue.Elements() {
+		c.report(&resp.Diagnostics, req.Path.AtMapKey(k), c.text(k))
+	}
+}
+
+func (c check) ValidateNumber(_ context.Context, req validator.NumberRequest, resp *validator.NumberResponse) {
+	if c.number != nil && known(req.ConfigValue) {
+		f, _ := req.ConfigValue.ValueBigFloat().Float64()
+		c.report(&resp.Diagnostics, req.Path, c.number(f))
+	}
+}
+
+func known(v attr.Value) bool { return !v.IsNull() && !v.IsUnknown() }
+
+// notEmpty rejects an empty string: Swarm reads it as not set, so it would plan again and
+// again. Leaving the attribute out says the same thing.
+func notEmpty(what string) check {
+	return check{summary: "Empty Value", text: func(s string) error {
+		if s == "" {
+			return fmt.Errorf("%s cannot be empty; leave the attribute out for %s", what, "the image's default")
+		}
+		return nil
+	}}
+}
+
+// memorySize checks a memory limit or reservation: a size of at least Swarm's minimum.
+func memorySize(s string) error {
+	n, err := orchestrator.ParseSize(s)
+	if err != nil {
+		return err
+	}
+	return orchestrator.CheckMemory(n)
 }

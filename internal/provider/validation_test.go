@@ -32,7 +32,7 @@ func TestServiceValidation(t *testing.T) {
 		{"unknown mode", `image = "app:v1"
   mode = "daemonset"`, regexp.MustCompile(`(?s)Attribute mode value must be one of`)},
 		{"negative replicas", `image = "app:v1"
-  replicas = -1`, regexp.MustCompile(`(?s)Attribute replicas value must be at least 0`)},
+  replicas = -1`, regexp.MustCompile(`(?s)Attribute replicas value must be between 0 and 2147483647, got: -1`)},
 		{"bad image reference", `image = "UPPER/Case:bad tag"`, regexp.MustCompile(`(?s)Invalid Image Reference.*is not an image reference`)},
 		{"ingress port with dnsrr", `image = "app:v1"
   endpoint_mode = "dnsrr"
@@ -43,6 +43,61 @@ func TestServiceValidation(t *testing.T) {
   labels = { "swarmform.owner" = "me" }`, regexp.MustCompile(`(?s)Reserved Label.*swarmform\.owner`)},
 		{"bind mount without source", `image = "app:v1"
   mounts = [{ type = "bind", target = "/data" }]`, regexp.MustCompile(`(?s)Missing Bind Source.*mounts\[0\]\.source`)},
+		{"empty user", `image = "app:v1"
+  user = ""`, regexp.MustCompile(`(?s)Empty Value.*Attribute user: user cannot be empty`)},
+		{"empty hostname", `image = "app:v1"
+  hostname = ""`, regexp.MustCompile(`(?s)Empty Value.*Attribute hostname`)},
+		{"empty workdir", `image = "app:v1"
+  workdir = ""`, regexp.MustCompile(`(?s)Invalid Working Directory.*Attribute workdir: "" is not an absolute path`)},
+		{"relative workdir", `image = "app:v1"
+  workdir = "srv"`, regexp.MustCompile(`(?s)Invalid Working Directory.*"srv" is not an absolute path`)},
+		{"empty stop signal", `image = "app:v1"
+  stop_signal = ""`, regexp.MustCompile(`(?s)Invalid Stop Signal.*Attribute stop_signal: "" is not a signal`)},
+		{"unknown stop signal", `image = "app:v1"
+  stop_signal = "SIGNOPE"`, regexp.MustCompile(`(?s)Invalid Stop Signal.*"SIGNOPE" is not a signal`)},
+		{"empty log driver", `image = "app:v1"
+  log_driver = { name = "" }`, regexp.MustCompile(`(?s)log_driver\.name string length must be at least 1`)},
+		{"env name with =", `image = "app:v1"
+  env = { "A=B" = "x" }`, regexp.MustCompile(`(?s)Invalid Environment Variable Name.*env\["A=B"\]: "A=B" contains '='`)},
+		{"empty env name", `image = "app:v1"
+  env = { "" = "x" }`, regexp.MustCompile(`(?s)Invalid Environment Variable Name.*name cannot be empty`)},
+		{"memory overflow", `image = "app:v1"
+  resources = { limits = { memory = "1e30GiB" } }`, regexp.MustCompile(`(?s)Invalid Size.*resources\.limits\.memory: "1e30GiB" is too large`)},
+		{"tmpfs overflow", `image = "app:v1"
+  mounts = [{ type = "tmpfs", target = "/tmp", tmpfs_size = "1e30GiB" }]`, regexp.MustCompile(`(?s)Invalid Size.*mounts\[0\]\.tmpfs_size: "1e30GiB" is too large`)},
+		{"memory below the minimum", `image = "app:v1"
+  resources = { reservations = { memory = "1" } }`, regexp.MustCompile(`(?s)Invalid Memory.*resources\.reservations\.memory: 1B is below Swarm's minimum of 4MiB`)},
+		{"huge cpus", `image = "app:v1"
+  resources = { limits = { cpus = 1e30 } }`, regexp.MustCompile(`(?s)Invalid CPUs.*resources\.limits\.cpus: 1e\+30 CPUs is too large`)},
+		{"negative cpus", `image = "app:v1"
+  resources = { limits = { cpus = -1 } }`, regexp.MustCompile(`(?s)Invalid CPUs.*the amount must be above 0`)},
+		{"replicas beyond 32 bits", `image = "app:v1"
+  replicas = 99999999999999`, regexp.MustCompile(`(?s)Attribute replicas value must be between 0 and 2147483647`)},
+		{"duplicate published port", `image = "app:v1"
+  ports = [{ target = 80, published = 8080 }, { target = 81, published = 8080 }]`, regexp.MustCompile(`(?s)Duplicate Published Port.*ports\[1\]\.published: ports\[0\] already publishes 8080/tcp`)},
+		{"same port, other protocol", `image = "app:v1"
+  ports = [{ target = 53, published = 5353 }, { target = 53, published = 5353, protocol = "udp" }]
+  user = ""`, regexp.MustCompile(`(?s)Empty Value.*Attribute user`)},
+		{"duplicate mount target", `image = "app:v1"
+  mounts = [{ type = "tmpfs", target = "/tmp" }, { type = "volume", source = "v", target = "/tmp" }]`, regexp.MustCompile(`(?s)Duplicate Mount Target.*mounts\[1\]\.target: mounts\[0\] already mounts /tmp`)},
+		{"relative mount target", `image = "app:v1"
+  mounts = [{ type = "tmpfs", target = "tmp" }]`, regexp.MustCompile(`(?s)Invalid Mount Target.*mounts\[0\]\.target: "tmp" is not an absolute path`)},
+		{"ulimit soft above hard", `image = "app:v1"
+  ulimits = { nofile = { soft = 4096, hard = 1024 } }`, regexp.MustCompile(`(?s)Invalid Ulimit.*ulimits\["nofile"\]\.soft: the soft limit \(4096\) is above the hard limit \(1024\)`)},
+		{"unknown capability", `image = "app:v1"
+  cap_add = ["NET_ADMN"]`, regexp.MustCompile(`(?s)Unknown Capability.*cap_add\[Value\("NET_ADMN"\)\]: "NET_ADMN" is not a Linux capability`)},
+		{"constraint with one =", `image = "app:v1"
+  placement = { constraints = ["node.labels.zone=a"] }`, regexp.MustCompile(`(?s)Invalid Constraint.*"node.labels.zone=a" is not a constraint; write key==value`)},
+		{"constraint with an unknown key", `image = "app:v1"
+  placement = { constraints = ["node.zone==a"] }`, regexp.MustCompile(`(?s)Invalid Constraint.*Swarm knows no key "node.zone"`)},
+		{"bad preference", `image = "app:v1"
+  placement = { preferences = ["spread node.labels.zone"] }`, regexp.MustCompile(`(?s)Invalid Placement Preference.*placement\.preferences\[0\]`)},
+		{"healthcheck without CMD", `image = "app:v1"
+  healthcheck = { test = ["/app", "health"] }`, regexp.MustCompile(`(?s)Invalid Healthcheck Test.*healthcheck\.test: the test starts with "/app"; it must start with "CMD"`)},
+		{"fractional replicas", `image = "app:v1"
+  replicas = 1.5`, regexp.MustCompile(`(?s)Not a Whole Number.*Attribute replicas: 1.5 is not a whole number`)},
+		{"fractional port", `image = "app:v1"
+  ports = [{ target = 80.5 }]`, regexp.MustCompile(`(?s)Not a Whole Number.*Attribute ports\[0\]\.target: 80.5 is not a whole number`)},
 		{"bad name", `image = "app:v1"`, nil},
 	}
 	for _, tc := range tests {
@@ -50,8 +105,10 @@ func TestServiceValidation(t *testing.T) {
 			name := "valid-name"
 			want := tc.want
 			if want == nil {
-				name, want = "-bad name", regexp.MustCompile(`(?s)Attribute name must be 1-63 letters`)
+				name, want = "-bad name", regexp.MustCompile(`(?s)Invalid Service Name.*Attribute name: "-bad name" is not a valid name`)
 			}
+			// Terraform wraps long messages: any space may be a line break.
+			want = regexp.MustCompile(strings.ReplaceAll(want.String(), " ", `\s+`))
 			resource.UnitTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
@@ -89,6 +146,9 @@ func TestScalingPolicyValidation(t *testing.T) {
 		{"cron with six fields", `schedules = [{ cron = "0 0 8 * * 1", duration = "1h" }]`, `Invalid Cron Expression.*has 6 fields, want 5`},
 		{"schedule too long", `schedules = [{ cron = "0 8 * * *", duration = "200h" }]`, `Invalid Schedule Duration.*schedules\[0\]\.duration`},
 		{"unknown time zone", `schedules = [{ cron = "0 8 * * *", duration = "1h", timezone = "Mars/Olympus" }]`, `Unknown Time Zone.*schedules\[0\]\.timezone`},
+		{"cron that never fires", `schedules = [{ cron = "0 0 30 2 *", duration = "1h" }]`, `Invalid Cron Expression.*schedules\[0\]\.cron: cron expression "0 0 30 2 \*" never fires`},
+		{"the machine's time zone", `schedules = [{ cron = "0 8 * * *", duration = "1h", timezone = "Local" }]`, `Unknown Time Zone.*schedules\[0\]\.timezone: "Local" is not an IANA time zone`},
+		{"prometheus without a target", `metrics = [{ type = "prometheus", query = "up", address = "http://p:9090" }]`, `Exactly One Target.*metrics\[0\]\.target_value:.*neither is set`},
 		{"schedule bounds against the policy's", `schedules = [{ cron = "0 8 * * *", duration = "1h", min_replicas = 20 }]`, `Invalid Replica Bounds.*schedules\[0\]\.max_replicas.*max_replicas \(10\) must be at least min_replicas \(20\)`},
 	}
 	for _, tc := range tests {
@@ -108,6 +168,30 @@ resource "swarm_scaling_policy" "test" {
   ` + body + `
 }
 `,
+					PlanOnly:    true,
+					ExpectError: acctest.ErrorPattern(tc.want),
+				}},
+			})
+		})
+	}
+}
+
+// Provider arguments that cannot work fail at plan time, with the path, without a swarm.
+// Credentials never appear in the messages.
+func TestProviderValidation(t *testing.T) {
+	tests := []struct{ name, provider, want string }{
+		{"http host", `host = "http://127.0.0.1:2375"`, `Attribute host must start with unix://, tcp://, ssh:// or npipe://`},
+		{"empty registry address", `registry_auth = [{ address = "", username = "u", password = "p" }]`, `registry_auth\[0\]\.address string length must be at least 1`},
+		{"password without a user", `registry_auth = [{ address = "r.example.com", password = "p", config_file_content = "{}" }]`, `Attribute "registry_auth\[0\]\.username" must be specified when "registry_auth\[0\]\.password" is specified`},
+		{"config file that is not JSON", `registry_auth = [{ address = "r.example.com", config_file_content = "{\"auths\": s3cr3t-token" }]`, `Invalid Registry Credentials.*registry_auth\[0\]\.config_file_content: config_file_content is not JSON \(syntax error at byte \d+\)`},
+		{"config file without the registry", `registry_auth = [{ address = "r.example.com", config_file_content = jsonencode({ auths = { "other.example.com" = { auth = "dTpw" } } }) }]`, `Invalid Registry Credentials.*has no auths entry for r.example.com`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      "provider \"swarm\" {\n  " + tc.provider + "\n}\n" + serviceConfig("web", `  image = "app:v1"`)[len("\nprovider \"swarm\" {}\n"):],
 					PlanOnly:    true,
 					ExpectError: acctest.ErrorPattern(tc.want),
 				}},

@@ -1,0 +1,154 @@
+package acctest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// RepoRoot is the repository's top directory: the first directory upwards from the test's
+// working directory that holds a go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's working directory")
+		}
+		dir = parent
+	}
+}
+
+// providerBinary is the provider built from the working tree once per test binary.
+var providerBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "swarmform-provider-")
+	if err != nil {
+		return "", err
+	}
+	root, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		if root == filepath.Dir(root) {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		root = filepath.Dir(root)
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-swarm"), ".")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the provider: %v\n%s", err, out)
+	}
+	return dir, nil
+})
+
+// Terraform is a working directory in which the real terraform CLI runs this provider (built
+// from the working tree, through dev_overrides): for tests that need the process itself, such
+// as an interrupt with SIGINT.
+type Terraform struct {
+	Dir string
+	env []string
+}
+
+// NewTerraform writes config (provider and resources; the required_providers block is added)
+// into a new directory. The directory is destroyed with `terraform destroy` when the test
+// ends.
+func NewTerraform(t *testing.T, config string) *Terraform {
+	t.Helper()
+	SkipUnlessAcc(t)
+	bin, err := providerBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rc := filepath.Join(dir, "terraformrc")
+	if err := os.WriteFile(rc, fmt.Appendf(nil, "provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/swarmform/swarm\" = %q\n  }\n  direct {}\n}\n", bin), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tf := &Terraform{Dir: dir, env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")}
+	tf.Configure(t, config)
+	t.Cleanup(func() {
+		if out, err := tf.Run(context.Background(), "destroy", "-auto-approve", "-input=false", "-no-color"); err != nil {
+			t.Logf("terraform destroy after the test: %v\n%s", err, out)
+		}
+	})
+	return tf
+}
+
+// Configure replaces the directory's configuration (the required_providers block is added).
+func (tf *Terraform) Configure(t testing.TB, config string) {
+	t.Helper()
+	main := "terraform {\n  required_providers {\n    swarm = { source = \"swarmform/swarm\" }\n  }\n}\n" + config
+	if err := os.WriteFile(filepath.Join(tf.Dir, "main.tf"), []byte(main), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Command is a terraform command in the directory, not started.
+func (tf *Terraform) Command(ctx context.Context, args ...string) *exec.Cmd {
+	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	if bin == "" {
+		bin = "terraform"
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir, cmd.Env = tf.Dir, tf.env
+	return cmd
+}
+
+// Run runs a terraform command to its end and returns what it printed.
+func (tf *Terraform) Run(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	out, err := tf.Command(ctx, args...).CombinedOutput()
+	return string(out), err
+}
+
+// StateResource is one resource instance in `terraform show -json`.
+type StateResource struct {
+	Address string         `json:"address"`
+	Tainted bool           `json:"tainted"`
+	Values  map[string]any `json:"values"`
+}
+
+// State is the resources in the directory's state, by address.
+func (tf *Terraform) State(t testing.TB) map[string]StateResource {
+	t.Helper()
+	out, err := tf.Command(context.Background(), "show", "-json").Output()
+	if err != nil {
+		t.Fatalf("terraform show -json: %v", err)
+	}
+	var show struct {
+		Values struct {
+			RootModule struct {
+				Resources []StateResource `json:"resources"`
+			} `json:"root_module"`
+		} `json:"values"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out), &show); err != nil {
+		t.Fatalf("read terraform show -json: %v", err)
+	}
+	res := map[string]StateResource{}
+	for _, r := range show.Values.RootModule.Resources {
+		res[r.Address] = r
+	}
+	return res
+}
