@@ -103,6 +103,11 @@ func (tf *Terraform) Configure(t testing.TB, config string) {
 	}
 }
 
+// SetEnv sets an environment variable for the terraform commands run from now on.
+func (tf *Terraform) SetEnv(key, value string) {
+	tf.env = append(tf.env, key+"="+value)
+}
+
 // Command is a terraform command in the directory, not started.
 func (tf *Terraform) Command(ctx context.Context, args ...string) *exec.Cmd {
 	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
