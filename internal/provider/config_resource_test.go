@@ -98,10 +98,11 @@ func TestAccConfig_contentAndRotation(t *testing.T) {
 	})
 }
 
-// A fixed name and new content: the config is replaced, and the plan warns that Swarm refuses
-// to remove a config in use.
+// A fixed name and new content: the config is replaced (destroy first: the name is taken). A
+// config removed outside Terraform is created again.
 func TestAccConfig_fixedNameWarns(t *testing.T) {
 	name := acctest.Name("conf-fixed")
+	cli := acctest.Docker(t)
 	config := func(content string) string {
 		return fmt.Sprintf(`
 provider "swarm" {}
@@ -122,6 +123,21 @@ resource "swarm_config" "test" {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(configAddr, plancheck.ResourceActionDestroyBeforeCreate),
 				}},
+			},
+			{
+				PreConfig: func() {
+					if err := cli.ConfigRemove(context.Background(), name); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config("b"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(configAddr, plancheck.ResourceActionCreate),
+				}},
+				Check: func(*terraform.State) error {
+					_, _, err := cli.ConfigInspectWithRaw(context.Background(), name)
+					return err
+				},
 			},
 		},
 	})

@@ -133,6 +133,26 @@ func TestAccSecret_rotationUnderRunningService(t *testing.T) {
 				},
 			},
 			{
+				// Labels changed outside Terraform are put back.
+				PreConfig: func() {
+					s := secretsWithPrefix(t, cli, prefix)[0]
+					s.Spec.Labels["team"] = "changed-by-hand"
+					if err := cli.SecretUpdate(context.Background(), s.ID, s.Version, s.Spec); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: secretWithService(prefix, service, "second-value", `{ team = "b" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(secretAddr, plancheck.ResourceActionUpdate),
+				}},
+				Check: func(*terraform.State) error {
+					if got := secretsWithPrefix(t, cli, prefix)[0].Spec.Labels["team"]; got != "b" {
+						return fmt.Errorf("label after the apply: %q", got)
+					}
+					return nil
+				},
+			},
+			{
 				ResourceName: secretAddr, ImportState: true, ImportStateVerify: true,
 				// Swarm never gives a secret's value back; the write-only value is never stored.
 				ImportStateVerifyIgnore: []string{"data_wo"},
@@ -149,69 +169,83 @@ func names(list []swarm.Secret) []string {
 	return out
 }
 
-// A secret's value appears nowhere Terraform writes: not in plan output or saved plans, not in
-// state (write-only), not in the provider's trace logs, not in diagnostics.
+// A secret's value appears nowhere Terraform writes. With data_wo (write-only, from an
+// ephemeral variable) that is everywhere: plan output, saved plan, state, the provider's trace
+// log, diagnostics. With data (sensitive) Terraform itself keeps the value in state and in a
+// saved plan, as it does every sensitive value; plan and apply output, the trace log and the
+// diagnostics still never show it.
 func TestAccSecret_valueNeverShown(t *testing.T) {
-	const value = "n3ver-Shown-0f4c2a" // distinctive, so a match is no accident
-	name := acctest.Name("secret-hidden")
-	logPath := filepath.Join(t.TempDir(), "trace.log")
-	// Two secrets of the same name: the second fails, so an error message is searched too.
-	// The value comes in as an ephemeral variable, as it does in real use (a literal in the
-	// configuration would show in the configuration's own JSON, whatever the provider does).
-	tf := acctest.NewTerraform(t, fmt.Sprintf(`provider "swarm" {}
+	for _, tc := range []struct {
+		attr, variable string
+		stored         bool // Terraform keeps the value in state and saved plans
+	}{
+		{attr: "data_wo", variable: "ephemeral = true\n  sensitive = true"},
+		{attr: "data", variable: "sensitive = true", stored: true},
+	} {
+		t.Run(tc.attr, func(t *testing.T) {
+			value := "n3ver-Shown-" + tc.attr + "-0f4c2a" // distinctive, so a match is no accident
+			name := acctest.Name("secret-hidden")
+			logPath := filepath.Join(t.TempDir(), "trace.log")
+			// Two secrets of the same name: the second fails, so an error message is searched
+			// too. The value comes in as a variable, as it does in real use (a literal would
+			// show in the configuration's own JSON, whatever the provider does).
+			tf := acctest.NewTerraform(t, fmt.Sprintf(`provider "swarm" {}
 
 variable "secret_value" {
   type      = string
-  ephemeral = true
-  sensitive = true
+  %[3]s
 }
 
 resource "swarm_secret" "test" {
-  name    = %q
-  data_wo = var.secret_value
+  name    = %[1]q
+  %[2]s = var.secret_value
 }
 
 resource "swarm_secret" "clash" {
-  name       = %q
-  data_wo    = var.secret_value
+  name       = %[1]q
+  %[2]s = var.secret_value
   depends_on = [swarm_secret.test]
 }
-`, name, name))
-	tf.SetEnv("TF_VAR_secret_value", value)
-	run := func(args ...string) string {
-		out, _ := tf.Run(context.Background(), args...)
-		return out
-	}
-	tf.SetEnv("TF_LOG_PROVIDER", "trace")
-	tf.SetEnv("TF_LOG_PATH", logPath)
-	outputs := map[string]string{
-		"plan":  run("plan", "-no-color", "-out", "plan.bin"),
-		"apply": run("apply", "-no-color", "plan.bin"),
-		"show":  run("show", "-no-color", "-json"),
-	}
-	showPlan := tf.Command(context.Background(), "show", "-json", "plan.bin")
-	if b, err := showPlan.Output(); err == nil {
-		outputs["saved plan"] = string(b)
-	}
-	for _, f := range []string{"terraform.tfstate", "plan.bin"} {
-		if b, err := os.ReadFile(filepath.Join(tf.Dir, f)); err == nil {
-			outputs[f] = string(b)
-		}
-	}
-	logs, err := os.ReadFile(logPath)
-	if err != nil || len(logs) == 0 {
-		t.Fatalf("no trace log was written (%v): the test would prove nothing", err)
-	}
-	outputs["trace log"] = string(logs)
-	for where, text := range outputs {
-		if strings.Contains(text, value) {
-			t.Errorf("the secret's value appears in the %s", where)
-		}
-	}
-	if !strings.Contains(outputs["apply"], "Error") {
-		t.Fatalf("the second secret should have failed:\n%s", outputs["apply"])
-	}
-	if len(secretsWithPrefix(t, acctest.Docker(t), name)) != 1 {
-		t.Error("the secret was not created")
+`, name, tc.attr, tc.variable))
+			tf.SetEnv("TF_VAR_secret_value", value)
+			run := func(args ...string) string {
+				out, _ := tf.Run(context.Background(), args...)
+				return out
+			}
+			tf.SetEnv("TF_LOG_PROVIDER", "trace")
+			tf.SetEnv("TF_LOG_PATH", logPath)
+			outputs := map[string]string{
+				"plan":  run("plan", "-no-color", "-out", "plan.bin"),
+				"apply": run("apply", "-no-color", "plan.bin"),
+				"show":  run("show", "-no-color"),
+			}
+			if !tc.stored {
+				outputs["show -json"] = run("show", "-no-color", "-json")
+				if b, err := tf.Command(context.Background(), "show", "-json", "plan.bin").Output(); err == nil {
+					outputs["saved plan"] = string(b)
+				}
+				for _, f := range []string{"terraform.tfstate", "plan.bin"} {
+					if b, err := os.ReadFile(filepath.Join(tf.Dir, f)); err == nil {
+						outputs[f] = string(b)
+					}
+				}
+			}
+			logs, err := os.ReadFile(logPath)
+			if err != nil || len(logs) == 0 {
+				t.Fatalf("no trace log was written (%v): the test would prove nothing", err)
+			}
+			outputs["trace log"] = string(logs)
+			for where, text := range outputs {
+				if strings.Contains(text, value) {
+					t.Errorf("the secret's value appears in the %s", where)
+				}
+			}
+			if !strings.Contains(outputs["apply"], "Error") {
+				t.Fatalf("the second secret should have failed:\n%s", outputs["apply"])
+			}
+			if len(secretsWithPrefix(t, acctest.Docker(t), name)) != 1 {
+				t.Error("the secret was not created")
+			}
+		})
 	}
 }
