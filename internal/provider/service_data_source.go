@@ -55,7 +55,9 @@ func (d *serviceDataSource) Schema(ctx context.Context, _ datasource.SchemaReque
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads a Docker Swarm service by `id` or `name`: every attribute the `swarm_service` resource would hold for it after an import " +
 			"(image, environment, ports, resources, rolling update settings, ...), whether or not Terraform manages it. " +
-			"Durations and sizes are spelled as the engine reports them (`1m30s`, `256MiB`). For how the service is doing, see `swarm_service_status`.",
+			"The attributes are described as on the resource, read from the service as it is: `image` includes the digest the image was pinned to, " +
+			"`replicas` is the live count (also while a `swarm_scaling_policy` owns it), `update_state` is Swarm's, and durations and sizes are spelled as the engine reports them (`1m30s`, `256MiB`). " +
+			"For how the service is doing, see `swarm_service_status`.",
 		Attributes: attrs,
 	}
 }
