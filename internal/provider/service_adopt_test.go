@@ -20,7 +20,7 @@ import (
 )
 
 // dockerCLI runs the docker CLI against the test swarm, as a person would.
-func dockerCLI(t *testing.T, stdin string, args ...string) string {
+func dockerCLI(t *testing.T, stdin string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("docker", args...)
 	cmd.Env = append(os.Environ(), "DOCKER_HOST="+acctest.DockerHost())
@@ -29,7 +29,6 @@ func dockerCLI(t *testing.T, stdin string, args ...string) string {
 	if err != nil {
 		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return strings.TrimSpace(string(out))
 }
 
 // A service made with `docker service create` (a network with an alias, a secret, a config, a
