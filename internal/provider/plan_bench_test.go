@@ -20,8 +20,9 @@ import (
 //	go test ./internal/provider -run '^$' -bench Plan -benchmem -cpuprofile cpu.out
 //	go tool pprof -top -cum provider.test cpu.out
 //
-// "logs=default" is what every user gets (the environment has no TF_LOG*); "logs=TF_LOG=trace"
-// is a run with full logs. Logs are written to /dev/null.
+// "logs=default" is what every user gets (the environment has no TF_LOG*, and the loggers' levels
+// are set as main.go sets them); "logs=TF_LOG=trace" is a run with full logs. Logs are written
+// to /dev/null.
 func BenchmarkPlan(b *testing.B) {
 	for _, tc := range []struct {
 		name string
@@ -31,10 +32,13 @@ func BenchmarkPlan(b *testing.B) {
 		{name: "logs=TF_LOG=trace", env: map[string]string{"TF_LOG": "trace"}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			for _, name := range []string{"TF_LOG", "TF_LOG_PROVIDER", "TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_PROVIDER_SWARM"} {
+			for _, name := range []string{"TF_LOG", "TF_LOG_PROVIDER", envLogSDK, envLogSDKProto, envLogSDKFramework, envLogProviderOwn} {
 				b.Setenv(name, "")
 			}
 			for k, v := range tc.env {
+				b.Setenv(k, v)
+			}
+			for k, v := range LogLevelDefaults(os.Getenv) {
 				b.Setenv(k, v)
 			}
 			devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)

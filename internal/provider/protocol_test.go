@@ -9,6 +9,8 @@ package provider
 import (
 	"context"
 	"net"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
@@ -151,4 +153,23 @@ func encode(tb testing.TB, typ tftypes.Type, jsonText string) []byte {
 		tb.Fatal(err)
 	}
 	return dv.MsgPack
+}
+
+// captureStderr runs f with os.Stderr going to a file, and returns what was written.
+func captureStderr(tb testing.TB, f func()) string {
+	tb.Helper()
+	file, err := os.CreateTemp(tb.TempDir(), "stderr")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = file
+	f()
+	os.Stderr = saved
+	out, err := os.ReadFile(file.Name())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_ = file.Close()
+	return strings.TrimSpace(string(out))
 }
