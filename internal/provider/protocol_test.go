@@ -173,3 +173,16 @@ func captureStderr(tb testing.TB, f func()) string {
 	_ = file.Close()
 	return strings.TrimSpace(string(out))
 }
+
+// diagnosticSummaries lists a response's diagnostics as "SEVERITY: summary".
+func diagnosticSummaries(resp protoreflect.Message) []string {
+	var out []string
+	list := resp.Get(resp.Descriptor().Fields().ByName("diagnostics")).List()
+	for i := range list.Len() {
+		d := list.Get(i).Message()
+		sev := d.Get(d.Descriptor().Fields().ByName("severity")).Enum()
+		name := string(d.Descriptor().Fields().ByName("severity").Enum().Values().ByNumber(sev).Name())
+		out = append(out, name+": "+d.Get(d.Descriptor().Fields().ByName("summary")).String())
+	}
+	return out
+}

@@ -518,6 +518,9 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		resp.Diagnostics.AddWarning("Rollout Paused",
 			fmt.Sprintf("The last rollout of this service is %s, so its tasks may run a mix of specs. This apply resumes it with the configuration as planned; fix the cause first (docker service ps --no-trunc shows why tasks failed).", updateState.ValueString()))
 	}
+	if req.Plan.Raw.Equal(req.State.Raw) {
+		return // nothing changes, so nothing to warn about: most services in most plans
+	}
 	var state, plan serviceModel
 	if req.State.Get(ctx, &state).HasError() || req.Plan.Get(ctx, &plan).HasError() {
 		return // unknown values in the plan: the kind of change is decided at apply
