@@ -71,6 +71,8 @@ type snapshot struct {
 	networks listCache[network.Summary]
 	secrets  listCache[swarm.Secret]
 	configs  listCache[swarm.Config]
+	// loads is the last measurement of the tasks' CPU and memory (ServiceLoad).
+	loads listCache[serviceSamples]
 }
 
 // Invalidate drops every shared list; every write calls it.
@@ -80,6 +82,7 @@ func (e *Engine) Invalidate() {
 	e.snap.networks.invalidate()
 	e.snap.secrets.invalidate()
 	e.snap.configs.invalidate()
+	e.snap.loads.invalidate()
 }
 
 // Services lists every service, with its running and desired task counts, from the shared
