@@ -133,6 +133,15 @@ func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (string, erro
 // missing network is not an error.
 func (e *Engine) DeleteNetwork(ctx context.Context, id string) error {
 	defer e.Invalidate()
+	// A service whose spec still names the network keeps it in use for good: say which at once.
+	// Tasks of services removed a moment ago only hold it until they are gone: wait for them.
+	users, err := e.objectUsers(ctx, KindNetwork)
+	if err != nil {
+		return err
+	}
+	if names := users[id]; len(names) > 0 {
+		return fmt.Errorf("network %s is used by service %s: %w", id, strings.Join(names, ", "), ErrInUse)
+	}
 	return e.removeWhenUnused(ctx, "network "+id, func() error { return e.cli.NetworkRemove(ctx, id) })
 }
 
@@ -387,8 +396,8 @@ func (e *Engine) removeObject(ctx context.Context, kind ObjectKind, id string) e
 	return nil
 }
 
-// objectUsers maps each secret or config ID to the names of the services whose spec refers
-// to it.
+// objectUsers maps each network, secret or config ID to the names of the services whose spec
+// refers to it.
 func (e *Engine) objectUsers(ctx context.Context, kind ObjectKind) (map[string][]string, error) {
 	e.Invalidate() // a service may have moved off it a moment ago
 	services, err := e.Services(ctx)
@@ -404,8 +413,15 @@ func (e *Engine) objectUsers(ctx context.Context, kind ObjectKind) (map[string][
 	return users, nil
 }
 
-// objectRefs are the IDs of the secrets or configs a spec refers to.
+// objectRefs are the IDs of the networks, secrets or configs a spec refers to.
 func objectRefs(spec swarm.ServiceSpec, kind ObjectKind) []string {
+	if kind == KindNetwork {
+		var ids []string
+		for _, n := range spec.TaskTemplate.Networks {
+			ids = append(ids, n.Target)
+		}
+		return ids
+	}
 	cs := spec.TaskTemplate.ContainerSpec
 	if cs == nil {
 		return nil
@@ -541,21 +557,21 @@ func (e *Engine) resolveRefs(ctx context.Context, spec *swarm.ServiceSpec) error
 	return nil
 }
 
-// RefResolver says which object an ID or name refers to, for reading back a spec whose
-// references a configuration may spell by name.
-type RefResolver func(kind ObjectKind, idOrName string) (id string, ok bool)
+// RefResolver says which object an ID or name refers to (its ID and name), for reading back a
+// spec whose references a configuration may spell either way.
+type RefResolver func(kind ObjectKind, idOrName string) (id, name string, ok bool)
 
 // KindNetwork is a network, for a RefResolver.
 const KindNetwork ObjectKind = "network"
 
 // Resolver answers from the shared snapshot.
 func (e *Engine) Resolver(ctx context.Context) RefResolver {
-	return func(kind ObjectKind, idOrName string) (string, bool) {
+	return func(kind ObjectKind, idOrName string) (string, string, bool) {
 		if kind == KindNetwork {
 			n, err := e.Network(ctx, idOrName)
-			return n.ID, err == nil
+			return n.ID, n.Name, err == nil
 		}
 		o, err := e.Object(ctx, kind, idOrName)
-		return o.ID, err == nil
+		return o.ID, o.Name, err == nil
 	}
 }
