@@ -5,6 +5,10 @@ package orchestrator
 // short time: Terraform refreshes resources concurrently, and N of them then cost one call per
 // kind, not N inspects. Concurrent readers share one call (singleflight); any write drops every
 // list, so the next read sees the cluster as it is now.
+//
+// "A short time" is while readers keep coming: a list is shared until the TTL passes without a
+// read, for at most snapshotMaxAge. A refresh of 1,000 resources on a busy machine reads for
+// longer than the TTL, and it still costs one list per kind, not one per TTL.
 
 import (
 	"context"
@@ -18,20 +22,31 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
+// snapshotMaxAge bounds how long one list is shared while readers keep asking for it.
+const snapshotMaxAge = time.Minute
+
 // listCache is one kind's shared list.
 type listCache[T any] struct {
 	mu      sync.Mutex
 	items   []T
-	takenAt time.Time
+	takenAt time.Time // when the list was taken; zero: no list
+	readAt  time.Time // when it was last read
 	gen     uint64
 	sf      singleflight.Group
 }
 
-// get returns the cached list when it is younger than ttl and no write happened since it was
-// taken; otherwise it lists again, once for all concurrent callers.
+// shared says whether a list taken at takenAt and last read at readAt is still shared at now:
+// while each read comes within ttl of the one before, and for at most maxAge.
+func shared(now, takenAt, readAt time.Time, ttl, maxAge time.Duration) bool {
+	return !takenAt.IsZero() && now.Sub(readAt) < ttl && now.Sub(takenAt) < maxAge
+}
+
+// get returns the cached list while it is shared (see shared) and no write happened since it
+// was taken; otherwise it lists again, once for all concurrent callers.
 func (c *listCache[T]) get(ctx context.Context, ttl time.Duration, list func(context.Context) ([]T, error)) ([]T, error) {
 	c.mu.Lock()
-	if !c.takenAt.IsZero() && time.Since(c.takenAt) < ttl {
+	if now := time.Now(); shared(now, c.takenAt, c.readAt, ttl, snapshotMaxAge) {
+		c.readAt = now
 		items := c.items
 		c.mu.Unlock()
 		return items, nil
@@ -46,6 +61,7 @@ func (c *listCache[T]) get(ctx context.Context, ttl time.Duration, list func(con
 		c.mu.Lock()
 		if c.gen == gen {
 			c.items, c.takenAt = items, time.Now()
+			c.readAt = c.takenAt
 		}
 		c.mu.Unlock()
 		return items, nil
@@ -59,7 +75,7 @@ func (c *listCache[T]) get(ctx context.Context, ttl time.Duration, list func(con
 
 func (c *listCache[T]) invalidate() {
 	c.mu.Lock()
-	c.items, c.takenAt = nil, time.Time{}
+	c.items, c.takenAt, c.readAt = nil, time.Time{}, time.Time{}
 	c.gen++
 	c.mu.Unlock()
 }
