@@ -57,6 +57,27 @@ seconds() {
 	echo "$e - $s" | bc
 }
 
+# timed WALL CPU CMD...: runs CMD with its output discarded and appends how long it took to
+# the file WALL and the CPU time it and its children used (user + system: Terraform and the
+# provider processes it starts) to the file CPU; fails with CMD. On a machine that runs other
+# work, CPU time says more than wall time.
+timed() {
+	local wall=$1 cpu=$2
+	shift 2
+	(
+		s=$(date +%s.%N)
+		"$@" >/dev/null 2>&1 || exit 1
+		e=$(date +%s.%N)
+		echo "$e - $s" | bc >>"$wall"
+		# times: the shell's user and system time, then its children's ("1m2.500s 0m0.250s");
+		# in this shell, not in a pipe's subshell, which has no children yet.
+		times >"$cpu.times"
+		awk 'function sec(t) { split(t, a, "m"); return a[1] * 60 + a[2] }
+			NR == 2 { printf "%.2f\n", sec($1) + sec($2) }' "$cpu.times" >>"$cpu"
+		rm -f "$cpu.times"
+	)
+}
+
 # stats: numbers on stdin -> "median min max".
 stats() {
 	sort -n | awk '{a[NR] = $1} END {

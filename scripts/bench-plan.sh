@@ -6,7 +6,8 @@
 #   floor                 N terraform_data, plan -refresh=false
 # then, once per provider and N: the peak RSS of the provider process during a plan, and the
 # Docker API requests one plan makes, with and without refresh (through scripts/apicount).
-# Prints every figure as median/min/max; asserts nothing.
+# Wall and CPU time (Terraform and the provider processes) of each. Prints every figure as
+# median/min/max; asserts nothing.
 #   NS="100 500 1000" RUNS=5 bash scripts/bench-plan.sh
 #   PROVIDERS="before=/dir/with/old/binary after=/dir/with/new/binary" bash scripts/bench-plan.sh
 set -euo pipefail
@@ -88,21 +89,24 @@ for n in $NS; do
 	echo "N=$n: $n services in the swarm (the apply took $(($(date +%s) - s)) s)"
 
 	: >"$work/loads"
-	for p in "${provs[@]}"; do : >"$work/plan-${p%%=*}" && : >"$work/norefresh-${p%%=*}"; done
-	: >"$work/floor-times"
+	for p in "${provs[@]}"; do
+		for f in plan norefresh plan-cpu norefresh-cpu; do : >"$work/$f-${p%%=*}"; done
+	done
+	: >"$work/floor-times" && : >"$work/floor-cpu"
 	for _ in $(seq "$RUNS"); do
 		quiet
 		load1 >>"$work/loads"
 		for p in "${provs[@]}"; do
 			name=${p%%=*}
-			seconds plan "$work/swarm" "$work/tfrc-$name" "$n" >>"$work/plan-$name"
-			seconds plan "$work/swarm" "$work/tfrc-$name" "$n" -refresh=false >>"$work/norefresh-$name"
+			timed "$work/plan-$name" "$work/plan-cpu-$name" plan "$work/swarm" "$work/tfrc-$name" "$n"
+			timed "$work/norefresh-$name" "$work/norefresh-cpu-$name" plan "$work/swarm" "$work/tfrc-$name" "$n" -refresh=false
 		done
-		seconds plan "$work/floor" "$work/tfrc-first" "$n" -refresh=false >>"$work/floor-times"
+		timed "$work/floor-times" "$work/floor-cpu" plan "$work/floor" "$work/tfrc-first" "$n" -refresh=false
 		load1 >>"$work/loads"
 	done
 	l=$(loads "$work/loads")
 	report plan terraform "floor: terraform_data -refresh=false" "$n" s "$l" <"$work/floor-times"
+	report plan terraform "floor CPU" "$n" s "$l" <"$work/floor-cpu"
 	for p in "${provs[@]}"; do
 		name=${p%%=*}
 		report plan "$name" "plan" "$n" s "$l" <"$work/plan-$name"
@@ -112,6 +116,13 @@ for n in $NS; do
 			report plan "$name" "refresh adds" "$n" % "$l"
 		paste "$work/norefresh-$name" "$work/floor-times" | awk '{printf "%.2f\n", $1 / $2}' |
 			report plan "$name" "-refresh=false / floor" "$n" x "$l"
+		# The same in CPU time (Terraform and the provider), which load distorts less.
+		report plan "$name" "plan CPU" "$n" s "$l" <"$work/plan-cpu-$name"
+		report plan "$name" "plan -refresh=false CPU" "$n" s "$l" <"$work/norefresh-cpu-$name"
+		paste "$work/plan-cpu-$name" "$work/norefresh-cpu-$name" | awk '{printf "%.1f\n", ($1 - $2) * 100 / $2}' |
+			report plan "$name" "refresh adds, CPU" "$n" % "$l"
+		paste "$work/norefresh-cpu-$name" "$work/floor-cpu" | awk '{printf "%.2f\n", $1 / $2}' |
+			report plan "$name" "-refresh=false / floor, CPU" "$n" x "$l"
 
 		: >"$work/rss-$name.txt"
 		plan "$work/swarm" "$work/tfrc-rss-$name" "$n" >/dev/null 2>&1
