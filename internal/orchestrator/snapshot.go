@@ -22,8 +22,10 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// snapshotMaxAge bounds how long one list is shared while readers keep asking for it.
-const snapshotMaxAge = time.Minute
+// snapshotMaxAge bounds how long one list is shared while readers keep asking for it: longer
+// than a refresh of 1,000 resources takes on a loaded 2-core machine, short enough that a
+// long-running process that reads all the time still sees the cluster change.
+const snapshotMaxAge = 5 * time.Minute
 
 // listCache is one kind's shared list.
 type listCache[T any] struct {
