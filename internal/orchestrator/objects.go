@@ -142,7 +142,29 @@ func (e *Engine) DeleteNetwork(ctx context.Context, id string) error {
 	if names := users[id]; len(names) > 0 {
 		return fmt.Errorf("network %s is used by service %s: %w", id, strings.Join(names, ", "), ErrInUse)
 	}
-	return e.removeWhenUnused(ctx, "network "+id, func() error { return e.cli.NetworkRemove(ctx, id) })
+	if err := e.removeWhenUnused(ctx, "network "+id, func() error { return e.cli.NetworkRemove(ctx, id) }); err != nil {
+		return err
+	}
+	return e.waitNetworkGone(ctx, id)
+}
+
+// waitNetworkGone waits until the engine no longer lists a removed network: the node keeps its
+// own copy for a few seconds after the swarm dropped it, until its last task has left, and a
+// destroy should end with the network gone from `docker network ls`.
+func (e *Engine) waitNetworkGone(ctx context.Context, id string) error {
+	tick := time.NewTicker(e.PollInterval)
+	defer tick.Stop()
+	for {
+		_, err := e.cli.NetworkInspect(ctx, id, network.InspectOptions{})
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("network %s was removed but the engine still lists it: %w", id, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // removeWhenUnused runs remove until it stops failing because the object is in use.
@@ -255,6 +277,37 @@ func (e *Engine) Object(ctx context.Context, kind ObjectKind, idOrName string) (
 		return o, fmt.Errorf("%s %q: %w", kind, idOrName, ErrNotFound)
 	}
 	return o, nil
+}
+
+// LatestVersion finds the newest version of a rotating secret or config: of those whose
+// rotation label is prefix, the one created last. It is how a configuration that does not
+// manage the object refers to whatever version is current.
+func (e *Engine) LatestVersion(ctx context.Context, kind ObjectKind, prefix string) (Object, error) {
+	list, err := e.Objects(ctx, kind)
+	if err != nil {
+		return Object{}, err
+	}
+	o, ok := newestInGroup(list, prefix)
+	if !ok {
+		return o, fmt.Errorf("%s versions named %q + content hash: %w", kind, prefix, ErrNotFound)
+	}
+	return o, nil
+}
+
+// newestInGroup is the version of the rotation group prefix created last; on equal times, the
+// greater ID, so that the choice never depends on the order Swarm lists them in.
+func newestInGroup(list []Object, prefix string) (Object, bool) {
+	var best Object
+	found := false
+	for _, o := range list {
+		if prefix == "" || o.Labels[RotationLabel] != prefix {
+			continue
+		}
+		if !found || o.CreatedAt.After(best.CreatedAt) || (o.CreatedAt.Equal(best.CreatedAt) && o.ID > best.ID) {
+			best, found = o, true
+		}
+	}
+	return best, found
 }
 
 // CreateObject makes a secret or config. With a prefix, the name ends in the content hash and

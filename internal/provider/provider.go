@@ -215,5 +215,6 @@ func (p *swarmProvider) Resources(context.Context) []func() resource.Resource {
 }
 
 func (p *swarmProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewServiceDataSource, NewServiceStatusDataSource, NewNodesDataSource, NewClusterDataSource}
+	return []func() datasource.DataSource{NewServiceDataSource, NewServiceStatusDataSource, NewNodesDataSource, NewClusterDataSource,
+		NewNetworkDataSource, NewSecretDataSource, NewConfigDataSource}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-validators/datasourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -49,7 +48,7 @@ func (d *serviceDataSource) Schema(ctx context.Context, _ datasource.SchemaReque
 		resp.Diagnostics.AddError("Invalid Data Source Schema", "Deriving the swarm_service data source's schema from the resource's failed; this is a bug in the provider: "+err.Error())
 		return
 	}
-	for name, a := range serviceRefAttributes("read") {
+	for name, a := range refAttributes("service", "read") {
 		attrs[name] = a
 	}
 	resp.Schema = schema.Schema{
@@ -69,23 +68,8 @@ func serviceResourceSchema(ctx context.Context) rschema.Schema {
 	return resp.Schema
 }
 
-// serviceRefAttributes are the id and name attributes of a data source that finds a service by
-// exactly one of them.
-func serviceRefAttributes(verb string) map[string]schema.Attribute {
-	return map[string]schema.Attribute{
-		"id": schema.StringAttribute{Optional: true, Computed: true,
-			MarkdownDescription: fmt.Sprintf("ID of the service to %s. Exactly one of `id` and `name` is required; the other is read.", verb)},
-		"name": schema.StringAttribute{Optional: true, Computed: true,
-			MarkdownDescription: fmt.Sprintf("Name of the service to %s. Exactly one of `id` and `name` is required; the other is read.", verb)},
-	}
-}
-
 func (d *serviceDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
-	return serviceRefValidators()
-}
-
-func serviceRefValidators() []datasource.ConfigValidator {
-	return []datasource.ConfigValidator{datasourcevalidator.ExactlyOneOf(path.MatchRoot("id"), path.MatchRoot("name"))}
+	return idOrNameValidators()
 }
 
 func (d *serviceDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

@@ -87,7 +87,7 @@ func (d *serviceStatusDataSource) Schema(_ context.Context, _ datasource.SchemaR
 				"(a rolled-back service runs its previous spec, not the last one written; this clears with the next successful update). Earlier failures in `recent_errors` do not count once the tasks run again."},
 		"summary": text("One line for a person: the counts, a stopped rollout and the latest failure, e.g. `service web: 1 of 3 replicas healthy (2 running); latest failure: task 1a2b3c4d5e6f (slot 2 on node node-1) failed, exit code 3: task: non-zero exit (3)`. Meant for a check block's `error_message`."),
 	}
-	for name, a := range serviceRefAttributes("check") {
+	for name, a := range refAttributes("service", "check") {
 		attrs[name] = a
 	}
 	resp.Schema = schema.Schema{
@@ -99,7 +99,7 @@ func (d *serviceStatusDataSource) Schema(_ context.Context, _ datasource.SchemaR
 }
 
 func (d *serviceStatusDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {
-	return serviceRefValidators()
+	return idOrNameValidators()
 }
 
 func (d *serviceStatusDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
