@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
-# Benchmark: what scaling policies add to `terraform plan` (each refresh samples Docker stats of
-# the running tasks), and a policy's scale-up apply against `docker service scale`. Prints the
-# figures; asserts nothing.
-#   N=10 REPLICAS=2 RUNS=5 bash scripts/bench-scaling.sh
+# Benchmark: what scaling policies add to `terraform plan`. SERVICES services of REPLICAS running
+# tasks each, planned with one policy (on the first service), then with one policy per service,
+# each time alternating with a plan of the same services without the policies, RUNS times. Each
+# policy tracks cpu and memory, so its refresh reads Docker stats of the service's tasks. Then a
+# policy's scale-up apply against `docker service scale`.
+# Prints the figures as median/min/max; asserts nothing.
+#   SERVICES=50 REPLICAS=1 RUNS=5 bash scripts/bench-scaling.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
-N=${N:-10}
-REPLICAS=${REPLICAS:-2}
-RUNS=${RUNS:-5}
-IMAGE=${TEST_IMAGE:-swarmform-testapp:v1}
+source "$(dirname "$0")/bench-lib.sh"
+SERVICES=${SERVICES:-50}
+REPLICAS=${REPLICAS:-1}
 work=$(mktemp -d)
-trap 'cd "$work" && TF_CLI_CONFIG_FILE=$work/tfrc terraform destroy -auto-approve -input=false >/dev/null 2>&1; docker service rm tfacc-bench-cli >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+cli=${PREFIX}cli
+cleanup() {
+	set +e
+	(cd "$work/all" 2>/dev/null && TF_CLI_CONFIG_FILE=$work/tfrc terraform destroy -auto-approve -input=false >/dev/null 2>&1)
+	docker service rm "$cli" >/dev/null 2>&1
+	remove_prefixed
+	rm -rf "$work"
+}
+trap cleanup EXIT
 
-go build -o "$work/bin/terraform-provider-swarm" .
-printf 'provider_installation {\n  dev_overrides {\n    "registry.terraform.io/swarmform/swarm" = "%s"\n  }\n  direct {}\n}\n' "$work/bin" > "$work/tfrc"
+read -ra provs <<<"$(providers)"
+tfrc "$work/tfrc" "${provs[0]#*=}"
 export TF_CLI_CONFIG_FILE=$work/tfrc
 
-write_config() { # $1: policies on (1) or off (0); $2: min_replicas of policy 0
-	cat > "$work/main.tf" <<HCL
+# write_config DIR POLICIES [MIN0]: the services, and policies on the first POLICIES of them
+# (MIN0: the bounds of policy 0, to make it scale).
+write_config() {
+	local dir=$1 policies=$2 min0=${3:-$REPLICAS}
+	mkdir -p "$dir"
+	cat >"$dir/main.tf" <<HCL
 terraform {
   required_providers {
     swarm = { source = "swarmform/swarm" }
@@ -25,65 +38,88 @@ terraform {
 }
 provider "swarm" {}
 resource "swarm_service" "bench" {
-  count     = $N
-  name      = "tfacc-bench-scale-\${count.index}"
-  image     = "$IMAGE"
-  replicas  = $REPLICAS
-  resources = { limits = { cpus = 0.1, memory = "32MiB" } }
+  count          = $SERVICES
+  name           = "${PREFIX}\${count.index}"
+  image          = "$IMAGE"
+  replicas       = $REPLICAS
+  resources      = { limits = { cpus = 0.1, memory = "32MiB" } }
   rolling_update = { monitor = "1s" }
 }
-HCL
-	[ "$1" = 1 ] || return 0
-	cat >> "$work/main.tf" <<HCL
 resource "swarm_scaling_policy" "bench" {
-  count        = $N
+  count        = $policies
   service_id   = swarm_service.bench[count.index].id
-  min_replicas = count.index == 0 ? $2 : $REPLICAS
-  max_replicas = count.index == 0 ? $2 : $REPLICAS
+  min_replicas = count.index == 0 ? $min0 : $REPLICAS
+  max_replicas = count.index == 0 ? $min0 : $REPLICAS
   metrics      = [{ type = "cpu", target_utilization = 60 }, { type = "memory", target_utilization = 80 }]
 }
 HCL
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-time_plans() {
-	for _ in $(seq "$RUNS"); do
-		local s e
-		s=$(date +%s.%N)
-		terraform plan -input=false -detailed-exitcode "$@" >/dev/null || { echo "plan was not empty" >&2; exit 1; }
-		e=$(date +%s.%N)
-		echo "$e - $s" | bc
-	done | median
+# trim_state FROM TO KEEP: a copy of a state with only the first KEEP policies.
+trim_state() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+state = json.load(open(sys.argv[1]))
+for r in state["resources"]:
+    if r["type"] == "swarm_scaling_policy":
+        r["instances"] = [i for i in r["instances"] if i.get("index_key", 0) < int(sys.argv[3])]
+state["resources"] = [r for r in state["resources"] if r["instances"]]
+json.dump(state, open(sys.argv[2], "w"))
+PY
 }
 
-cd "$work"
-write_config 0 "$REPLICAS"
-terraform apply -auto-approve -input=false >/dev/null
-without=$(time_plans)
-write_config 1 "$REPLICAS"
-terraform apply -auto-approve -input=false >/dev/null
-with=$(time_plans)
-norefresh=$(time_plans -refresh=false)
-echo "services: $N × $REPLICAS running tasks"
-echo "plan, services only:             ${without} s (median of $RUNS)"
-echo "plan, services + $N policies:     ${with} s (median of $RUNS)"
-echo "plan -refresh=false (policies):  ${norefresh} s"
+# compare DIR: plans the services with DIR's policies and without ("none": the same services,
+# a state without the policies), alternating, RUNS times each.
+compare() {
+	local dir=$1
+	write_config "$work/none" 0
+	trim_state "$work/$dir/terraform.tfstate" "$work/none/terraform.tfstate" 0
+	: >"$work/t-none-$dir"
+	for _ in $(seq "$RUNS"); do
+		quiet
+		load1 >>"$work/loads"
+		(cd "$work/none" && seconds terraform plan -input=false -detailed-exitcode) >>"$work/t-none-$dir" || { echo "plan (no policy) was not empty" >&2; exit 1; }
+		(cd "$work/$dir" && seconds terraform plan -input=false -detailed-exitcode) >>"$work/t-$dir" || { echo "plan ($dir) was not empty" >&2; exit 1; }
+		load1 >>"$work/loads"
+	done
+	paste "$work/t-none-$dir" "$work/t-$dir" | awk '{printf "%.2f\n", $2 - $1}' >"$work/d-$dir"
+}
+
+# The services with one policy (on the first), then with one policy each: the other services
+# carry no policy while one is measured, as in a workspace with one policy.
+: >"$work/loads"
+write_config "$work/one" 1
+(cd "$work/one" && terraform apply -auto-approve -input=false >/dev/null)
+compare one
+mkdir -p "$work/all"
+cp "$work/one/terraform.tfstate" "$work/all/"
+write_config "$work/all" "$SERVICES"
+(cd "$work/all" && terraform apply -auto-approve -input=false >/dev/null)
+rm -rf "$work/one"
+compare all
+l=$(loads "$work/loads")
+name=${provs[0]%%=*}
+cat "$work/t-none-one" "$work/t-none-all" | report scaling "$name" "plan, no policy" "$SERVICES" s "$l"
+report scaling "$name" "plan, 1 policy" "$SERVICES" s "$l" <"$work/t-one"
+report scaling "$name" "plan, $SERVICES policies" "$SERVICES" s "$l" <"$work/t-all"
+report scaling "$name" "1 policy adds" "$SERVICES" s "$l" <"$work/d-one"
+report scaling "$name" "$SERVICES policies add" "$SERVICES" s "$l" <"$work/d-all"
 
 # Scale-up of one service by 2 tasks: the policy's apply against the CLI, alternating.
-docker service create -q --detach=true --name tfacc-bench-cli --replicas "$REPLICAS" --limit-cpu 0.1 --update-monitor 1s "$IMAGE" >/dev/null
-ours=() cli=()
-for i in $(seq "$RUNS"); do
-	up=$((REPLICAS + 2))
-	write_config 1 "$up"
-	s=$(date +%s.%N); terraform apply -auto-approve -input=false >/dev/null; e=$(date +%s.%N)
-	ours+=("$(echo "$e - $s" | bc)")
-	write_config 1 "$REPLICAS"
-	terraform apply -auto-approve -input=false >/dev/null
-	s=$(date +%s.%N); docker service scale tfacc-bench-cli="$up" >/dev/null 2>&1; e=$(date +%s.%N)
-	cli+=("$(echo "$e - $s" | bc)")
-	docker service scale tfacc-bench-cli="$REPLICAS" >/dev/null 2>&1
+docker service create -q --detach=true --name "$cli" --replicas "$REPLICAS" --limit-cpu 0.1 --update-monitor 1s "$IMAGE" >/dev/null 2>&1
+up=$((REPLICAS + 2))
+: >"$work/loads"
+for _ in $(seq "$RUNS"); do
+	quiet
+	load1 >>"$work/loads"
+	write_config "$work/all" "$SERVICES" "$up"
+	(cd "$work/all" && seconds terraform apply -auto-approve -input=false) >>"$work/t-scale"
+	write_config "$work/all" "$SERVICES"
+	(cd "$work/all" && terraform apply -auto-approve -input=false >/dev/null)
+	seconds docker service scale "$cli=$up" >>"$work/t-cli"
+	docker service scale "$cli=$REPLICAS" >/dev/null 2>&1
+	load1 >>"$work/loads"
 done
-o=$(printf '%s\n' "${ours[@]}" | median)
-c=$(printf '%s\n' "${cli[@]}" | median)
-echo "scale +2 tasks, terraform apply (plan + refresh + scale + wait): ${o} s (median of $RUNS)"
-echo "scale +2 tasks, docker service scale (waits for convergence):   ${c} s (median of $RUNS)"
+l=$(loads "$work/loads")
+report scaling "$name" "scale +2: terraform apply" "$SERVICES" s "$l" <"$work/t-scale"
+report scaling docker "scale +2: docker service scale" 1 s "$l" <"$work/t-cli"

@@ -21,7 +21,8 @@ type Engine struct {
 
 	// PollInterval is how often convergence is re-checked.
 	PollInterval time.Duration
-	// SnapshotTTL is how long one list of each kind of object is shared between readers.
+	// SnapshotTTL is how long one list of each kind of object is shared after its last read
+	// (for at most snapshotMaxAge).
 	SnapshotTTL time.Duration
 
 	snap snapshot

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +20,13 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// statsConcurrency bounds the stats calls in flight.
-const statsConcurrency = 16
+// maxStatsCalls bounds the stats calls in flight: enough that the containers of every measured
+// service are read in one stats cycle of the daemon. Over ssh each connection is an ssh
+// process, so fewer.
+const (
+	maxStatsCalls    = 128
+	maxStatsCallsSSH = 16
+)
 
 // Load is the utilisation of a service's ready tasks.
 type Load struct {
@@ -41,38 +47,52 @@ type Load struct {
 
 // ServiceLoad measures the ready tasks of a service. Containers on other nodes cannot be
 // reached through this engine and are counted in Ready but not in Measured.
+//
+// One measurement covers every service in the swarm whose scaling policy tracks cpu or memory:
+// the first call takes it for all of them at once (one task list, then the stats of every local
+// container concurrently), and the other policies refreshed in the same run share it, as they
+// share the snapshot. The daemon needs two of its one-second stats cycles for a CPU rate however
+// many containers it reads, so a refresh of 50 policies waits for that once rather than once per
+// Terraform-parallelism batch of policies. The engine cannot tell which policies belong to this
+// Terraform configuration, so policies of other configurations on the same swarm are measured
+// too: one stats call per container, in the same cycles. When they run more containers on this
+// node than one round of stats calls takes (maxStatsCalls), nothing is shared and each policy
+// measures its own service, as does a policy the shared measurement did not cover (newer than
+// the service list). Writes drop the measurement with the snapshot.
 func (e *Engine) ServiceLoad(ctx context.Context, svc swarm.Service) (Load, error) {
-	var load Load
-	cpuBase, cpuText := cpuBaseOf(svc.Spec)
-	memBase, memText := memoryBaseOf(svc.Spec)
-	load.CPUBase, load.MemoryBase = cpuText, memText
-
-	tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(
-		filters.Arg("service", svc.ID), filters.Arg("desired-state", "running"))})
+	measured, err := e.snap.loads.get(ctx, e.SnapshotTTL, e.measureTracked)
 	if err != nil {
-		return load, e.wrap("list tasks", err)
+		return Load{}, err
 	}
-	local, err := e.localNodeID(ctx)
-	if err != nil {
-		return load, err
-	}
-	var containers []string
-	for _, t := range tasks {
-		if t.DesiredState != swarm.TaskStateRunning || t.Status.State != swarm.TaskStateRunning {
-			continue
-		}
-		load.Ready++
-		if cs := t.Status.ContainerStatus; t.NodeID == local && cs != nil && cs.ContainerID != "" {
-			containers = append(containers, cs.ContainerID)
+	for _, m := range measured {
+		if m.serviceID == svc.ID {
+			return loadOf(svc.Spec, m), nil
 		}
 	}
-
-	samples, err := e.sampleContainers(ctx, containers)
+	measured, err = e.measure(ctx, []swarm.Service{svc}, 0)
 	if err != nil {
-		return load, err
+		return Load{}, err
 	}
+	return loadOf(svc.Spec, measured[0]), nil
+}
+
+// serviceSamples is what one measurement saw of a service's tasks.
+type serviceSamples struct {
+	serviceID string
+	// ready counts the tasks that run and are meant to, on every node; samples has one entry
+	// per ready task on this engine's node.
+	ready   int
+	samples []taskSample
+}
+
+// loadOf computes a service's utilisation from its samples: the average over the tasks that
+// had stats, each in percent of its CPU base and memory base.
+func loadOf(spec swarm.ServiceSpec, m serviceSamples) Load {
+	cpuBase, cpuText := cpuBaseOf(spec)
+	memBase, memText := memoryBaseOf(spec)
+	load := Load{Ready: m.ready, CPUBase: cpuText, MemoryBase: memText}
 	var cpuSum, memSum float64
-	for _, s := range samples {
+	for _, s := range m.samples {
 		if !s.ok {
 			continue // stopped between the task list and the stats call
 		}
@@ -86,13 +106,108 @@ func (e *Engine) ServiceLoad(ctx context.Context, svc swarm.Service) (Load, erro
 		load.CPU = cpuSum / float64(load.Measured)
 		load.Memory = memSum / float64(load.Measured)
 	}
-	return load, nil
+	return load
+}
+
+// tracksTaskLoad says whether the service carries a scaling policy with a cpu or memory metric.
+func tracksTaskLoad(spec swarm.ServiceSpec) bool {
+	label := spec.Labels[ScalingOwnerLabel]
+	if label == "" {
+		return false
+	}
+	p, err := ParseScalingPolicy(label)
+	if err != nil {
+		return false
+	}
+	for _, m := range p.Metrics {
+		if m.Type == MetricCPU || m.Type == MetricMemory {
+			return true
+		}
+	}
+	return false
+}
+
+// measureTracked measures every service in the snapshot whose policy tracks cpu or memory.
+func (e *Engine) measureTracked(ctx context.Context) ([]serviceSamples, error) {
+	services, err := e.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var tracked []swarm.Service
+	for _, s := range services {
+		if tracksTaskLoad(s.Spec) {
+			tracked = append(tracked, s)
+		}
+	}
+	return e.measure(ctx, tracked, e.statsCalls())
+}
+
+// measure reads the running tasks of services with one task list, and the stats of those on
+// this engine's node all at once. The result has one entry per service, in order. With a limit
+// above 0, services that run more containers on this node than limit are not measured: the
+// result is nil.
+func (e *Engine) measure(ctx context.Context, services []swarm.Service, limit int) ([]serviceSamples, error) {
+	if len(services) == 0 {
+		return nil, nil
+	}
+	out := make([]serviceSamples, len(services))
+	index := make(map[string]int, len(services))
+	args := filters.NewArgs(filters.Arg("desired-state", "running"))
+	for i, s := range services {
+		out[i].serviceID = s.ID
+		index[s.ID] = i
+		args.Add("service", s.ID)
+	}
+	tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: args})
+	if cerrdefs.IsNotFound(err) {
+		// A service went away since it was listed: list every running task instead.
+		tasks, err = e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("desired-state", "running"))})
+	}
+	if err != nil {
+		return nil, e.wrap("list tasks", err)
+	}
+	local, err := e.localNodeID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var containers []string
+	var owners []int
+	for _, t := range tasks {
+		i, ok := index[t.ServiceID]
+		if !ok || t.DesiredState != swarm.TaskStateRunning || t.Status.State != swarm.TaskStateRunning {
+			continue
+		}
+		out[i].ready++
+		if cs := t.Status.ContainerStatus; t.NodeID == local && cs != nil && cs.ContainerID != "" {
+			containers = append(containers, cs.ContainerID)
+			owners = append(owners, i)
+		}
+	}
+	if limit > 0 && len(containers) > limit {
+		return nil, nil
+	}
+	samples, err := e.sampleContainers(ctx, containers)
+	if err != nil {
+		return nil, err
+	}
+	for k, s := range samples {
+		out[owners[k]].samples = append(out[owners[k]].samples, s)
+	}
+	return out, nil
 }
 
 type taskSample struct {
 	ok     bool
 	cores  float64 // CPUs in use over the sampling interval
 	memory float64 // bytes in use, without the reclaimable page cache
+}
+
+// statsCalls is how many stats calls may be in flight.
+func (e *Engine) statsCalls() int {
+	if strings.HasPrefix(e.host, "ssh://") {
+		return maxStatsCallsSSH
+	}
+	return maxStatsCalls
 }
 
 // sampleContainers reads every container's stats concurrently. A non-streaming stats call
@@ -102,7 +217,7 @@ type taskSample struct {
 func (e *Engine) sampleContainers(ctx context.Context, ids []string) ([]taskSample, error) {
 	out := make([]taskSample, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(statsConcurrency)
+	g.SetLimit(e.statsCalls())
 	for i, id := range ids {
 		g.Go(func() error {
 			resp, err := e.cli.ContainerStats(gctx, id, false)

@@ -1,12 +1,18 @@
 package orchestrator
 
 import (
+	"context"
 	"math"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 )
 
 func TestSampleOf(t *testing.T) {
@@ -74,5 +80,138 @@ func TestUtilisationBases(t *testing.T) {
 		if c != tc.cpu || ct != tc.cpuText || m != tc.mem || mt != tc.memText {
 			t.Errorf("%s: cpu %v %q, memory %v %q", tc.name, c, ct, m, mt)
 		}
+	}
+}
+
+func TestLoadOf(t *testing.T) {
+	limited := swarm.ServiceSpec{TaskTemplate: swarm.TaskSpec{Resources: &swarm.ResourceRequirements{
+		Limits: &swarm.Limit{NanoCPUs: 500_000_000, MemoryBytes: 64 << 20}}}}
+	tests := []struct {
+		name        string
+		spec        swarm.ServiceSpec
+		m           serviceSamples
+		want        Load
+		cpu, memory float64
+	}{
+		{"no running task", limited, serviceSamples{}, Load{CPUBase: "the CPU limit (0.5 CPUs)", MemoryBase: "the memory limit"}, 0, 0},
+		{"two tasks here, one on another node: the average of the two measured",
+			limited, serviceSamples{ready: 3, samples: []taskSample{{ok: true, cores: 0.25, memory: 16 << 20}, {ok: true, cores: 0.5, memory: 48 << 20}}},
+			Load{Ready: 3, Measured: 2, CPUBase: "the CPU limit (0.5 CPUs)", MemoryBase: "the memory limit"}, 75, 50},
+		{"a task that stopped before its stats were read is not measured",
+			limited, serviceSamples{ready: 2, samples: []taskSample{{ok: true, cores: 0.1, memory: 32 << 20}, {}}},
+			Load{Ready: 2, Measured: 1, CPUBase: "the CPU limit (0.5 CPUs)", MemoryBase: "the memory limit"}, 20, 50},
+		{"no limit: CPU against one CPU, no memory utilisation",
+			swarm.ServiceSpec{}, serviceSamples{ready: 1, samples: []taskSample{{ok: true, cores: 0.3, memory: 32 << 20}}},
+			Load{Ready: 1, Measured: 1, CPUBase: "one CPU (the service sets no CPU limit or reservation)"}, 30, 0},
+	}
+	for _, tc := range tests {
+		got := loadOf(tc.spec, tc.m)
+		cpu, memory := got.CPU, got.Memory
+		got.CPU, got.Memory = 0, 0
+		if got != tc.want || math.Abs(cpu-tc.cpu) > 1e-9 || math.Abs(memory-tc.memory) > 1e-9 {
+			t.Errorf("%s: got %+v (cpu %v, memory %v), want %+v (cpu %v, memory %v)", tc.name, got, cpu, memory, tc.want, tc.cpu, tc.memory)
+		}
+	}
+}
+
+func TestTracksTaskLoad(t *testing.T) {
+	labelled := func(p ScalingPolicy) swarm.ServiceSpec {
+		return swarm.ServiceSpec{Annotations: swarm.Annotations{Labels: map[string]string{ScalingOwnerLabel: p.Label()}}}
+	}
+	tests := []struct {
+		name string
+		spec swarm.ServiceSpec
+		want bool
+	}{
+		{"no policy", swarm.ServiceSpec{}, false},
+		{"cpu", labelled(ScalingPolicy{MinReplicas: 1, MaxReplicas: 2, Metrics: []PolicyMetric{{Type: MetricCPU, TargetUtilization: "60"}}}), true},
+		{"memory after prometheus", labelled(ScalingPolicy{MinReplicas: 1, MaxReplicas: 2, Metrics: []PolicyMetric{
+			{Type: MetricPrometheus, Query: "up", Address: "http://p:9090", TargetValue: "1"}, {Type: MetricMemory, TargetUtilization: "80"}}}), true},
+		{"prometheus only", labelled(ScalingPolicy{MinReplicas: 1, MaxReplicas: 2, Metrics: []PolicyMetric{
+			{Type: MetricPrometheus, Query: "up", Address: "http://p:9090", TargetValue: "1"}}}), false},
+		{"schedules only", labelled(ScalingPolicy{MinReplicas: 1, MaxReplicas: 2}), false},
+		{"unreadable label", swarm.ServiceSpec{Annotations: swarm.Annotations{Labels: map[string]string{ScalingOwnerLabel: "{"}}}, false},
+	}
+	for _, tc := range tests {
+		if got := tracksTaskLoad(tc.spec); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The policies refreshed in one run share one measurement: however many policies ask, it costs
+// one task list and one stats call per local container (and one service list, the snapshot's).
+// Services of other tests with policies are measured too, so the stats calls are at least ours.
+func TestLoadMeasuredOnceForAllPolicies(t *testing.T) {
+	image := acctest.Env(t, "TEST_IMAGE")
+	var mu sync.Mutex
+	calls := map[string]int{}
+	e := proxiedEngine(t, func(r *http.Request) {
+		path := r.URL.Path[strings.Index(r.URL.Path[1:], "/")+1:] // without the API version
+		if strings.HasPrefix(path, "/containers/") {
+			path = "/containers/{id}/stats"
+		}
+		mu.Lock()
+		calls[r.Method+" "+path]++
+		mu.Unlock()
+	}, nil)
+	ctx := context.Background()
+	cli := acctest.Docker(t)
+	policy := ScalingPolicy{MinReplicas: 1, MaxReplicas: 1, Metrics: []PolicyMetric{{Type: MetricCPU, TargetUtilization: "60"}}}
+	const services, replicas = 3, 2
+	var names []string
+	for range services {
+		name := acctest.Name("load")
+		names = append(names, name)
+		n := uint64(replicas)
+		acctest.RemoveServiceAtCleanup(t, cli, name)
+		if _, err := cli.ServiceCreate(ctx, swarm.ServiceSpec{
+			Annotations:  swarm.Annotations{Name: name, Labels: map[string]string{ScalingOwnerLabel: policy.Label()}},
+			TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: image}},
+			Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}},
+		}, swarm.ServiceCreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range names {
+		deadline := time.Now().Add(time.Minute)
+		for len(acctest.RunningTasks(t, cli, name)) < replicas {
+			if time.Now().After(deadline) {
+				t.Fatalf("service %s did not start %d tasks", name, replicas)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+
+	e.Invalidate()
+	mu.Lock()
+	clear(calls)
+	mu.Unlock()
+	var wg sync.WaitGroup
+	for _, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			target, err := e.ScalingTarget(ctx, name)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			load, err := e.ServiceLoad(ctx, target.Service)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if load.Ready != replicas || load.Measured != replicas {
+				t.Errorf("service %s: %d ready, %d measured; want %d of each", name, load.Ready, load.Measured, replicas)
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if calls["GET /services"] != 1 || calls["GET /tasks"] != 1 || calls["GET /containers/{id}/stats"] < services*replicas {
+		t.Errorf("%d policies measured with %v; want one service list, one task list and a stats call per container (at least %d)",
+			services, calls, services*replicas)
 	}
 }

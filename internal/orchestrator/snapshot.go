@@ -5,6 +5,10 @@ package orchestrator
 // short time: Terraform refreshes resources concurrently, and N of them then cost one call per
 // kind, not N inspects. Concurrent readers share one call (singleflight); any write drops every
 // list, so the next read sees the cluster as it is now.
+//
+// "A short time" is while readers keep coming: a list is shared until the TTL passes without a
+// read, for at most snapshotMaxAge. A refresh of 1,000 resources on a busy machine reads for
+// longer than the TTL, and it still costs one list per kind, not one per TTL.
 
 import (
 	"context"
@@ -18,20 +22,33 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
+// snapshotMaxAge bounds how long one list is shared while readers keep asking for it: longer
+// than a refresh of 1,000 resources takes on a loaded 2-core machine, short enough that a
+// long-running process that reads all the time still sees the cluster change.
+const snapshotMaxAge = 5 * time.Minute
+
 // listCache is one kind's shared list.
 type listCache[T any] struct {
 	mu      sync.Mutex
 	items   []T
-	takenAt time.Time
+	takenAt time.Time // when the list was taken; zero: no list
+	readAt  time.Time // when it was last read
 	gen     uint64
 	sf      singleflight.Group
 }
 
-// get returns the cached list when it is younger than ttl and no write happened since it was
-// taken; otherwise it lists again, once for all concurrent callers.
+// shared says whether a list taken at takenAt and last read at readAt is still shared at now:
+// while each read comes within ttl of the one before, and for at most maxAge.
+func shared(now, takenAt, readAt time.Time, ttl, maxAge time.Duration) bool {
+	return !takenAt.IsZero() && now.Sub(readAt) < ttl && now.Sub(takenAt) < maxAge
+}
+
+// get returns the cached list while it is shared (see shared) and no write happened since it
+// was taken; otherwise it lists again, once for all concurrent callers.
 func (c *listCache[T]) get(ctx context.Context, ttl time.Duration, list func(context.Context) ([]T, error)) ([]T, error) {
 	c.mu.Lock()
-	if !c.takenAt.IsZero() && time.Since(c.takenAt) < ttl {
+	if now := time.Now(); shared(now, c.takenAt, c.readAt, ttl, snapshotMaxAge) {
+		c.readAt = now
 		items := c.items
 		c.mu.Unlock()
 		return items, nil
@@ -46,6 +63,7 @@ func (c *listCache[T]) get(ctx context.Context, ttl time.Duration, list func(con
 		c.mu.Lock()
 		if c.gen == gen {
 			c.items, c.takenAt = items, time.Now()
+			c.readAt = c.takenAt
 		}
 		c.mu.Unlock()
 		return items, nil
@@ -59,7 +77,7 @@ func (c *listCache[T]) get(ctx context.Context, ttl time.Duration, list func(con
 
 func (c *listCache[T]) invalidate() {
 	c.mu.Lock()
-	c.items, c.takenAt = nil, time.Time{}
+	c.items, c.takenAt, c.readAt = nil, time.Time{}, time.Time{}
 	c.gen++
 	c.mu.Unlock()
 }
@@ -72,6 +90,8 @@ type snapshot struct {
 	secrets  listCache[swarm.Secret]
 	configs  listCache[swarm.Config]
 	tasks    listCache[swarm.Task]
+	// loads is the last measurement of the tasks' CPU and memory (ServiceLoad).
+	loads listCache[serviceSamples]
 }
 
 // Invalidate drops every shared list; every write calls it.
@@ -82,6 +102,7 @@ func (e *Engine) Invalidate() {
 	e.snap.secrets.invalidate()
 	e.snap.configs.invalidate()
 	e.snap.tasks.invalidate()
+	e.snap.loads.invalidate()
 }
 
 // Services lists every service, with its running and desired task counts, from the shared

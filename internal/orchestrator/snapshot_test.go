@@ -208,3 +208,25 @@ func apiPath(p string) string {
 	}
 	return p
 }
+
+func TestShared(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const ttl, maxAge = 5 * time.Second, snapshotMaxAge
+	tests := []struct {
+		name             string
+		now, taken, read time.Time
+		want             bool
+	}{
+		{"no list yet", t0, time.Time{}, time.Time{}, false},
+		{"just taken", t0.Add(time.Second), t0, t0, true},
+		{"unread for the TTL", t0.Add(ttl), t0, t0, false},
+		{"older than the TTL but read 2 s ago: a long refresh", t0.Add(30 * time.Second), t0, t0.Add(28 * time.Second), true},
+		{"read a moment ago but older than the max age", t0.Add(maxAge), t0, t0.Add(maxAge - time.Second), false},
+		{"the max age is longer than a slow refresh of 1,000 resources", t0.Add(3 * time.Minute), t0, t0.Add(3*time.Minute - time.Second), true},
+	}
+	for _, tc := range tests {
+		if got := shared(tc.now, tc.taken, tc.read, ttl, maxAge); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

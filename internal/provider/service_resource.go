@@ -441,12 +441,16 @@ func (r *serviceResource) ImportState(ctx context.Context, req resource.ImportSt
 
 // warnUnmodelled lists, after an import, the fields the service has that the configuration
 // does not model: every write keeps them as they are.
-func (r *serviceResource) warnUnmodelled(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, id string) {
+func (r *serviceResource) warnUnmodelled(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	var adopted bool
-	if !readPrivate(ctx, req.Private, adoptedKey, &adopted) || !adopted {
+	if r.engine == nil || !readPrivate(ctx, req.Private, adoptedKey, &adopted) || !adopted {
 		return
 	}
-	st, err := r.engine.Service(ctx, id)
+	var id types.String
+	if req.State.GetAttribute(ctx, path.Root("id"), &id).HasError() {
+		return
+	}
+	st, err := r.engine.Service(ctx, id.ValueString())
 	if err != nil {
 		return
 	}
@@ -576,12 +580,14 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		resp.Diagnostics.AddWarning("Rollout Paused",
 			fmt.Sprintf("The last rollout of this service is %s, so its tasks may run a mix of specs. This apply resumes it with the configuration as planned; fix the cause first (docker service ps --no-trunc shows why tasks failed).", updateState.ValueString()))
 	}
+	// After an import, and most of all when its plan is empty.
+	r.warnUnmodelled(ctx, req, resp)
+	if req.Plan.Raw.Equal(req.State.Raw) {
+		return // nothing changes, so nothing else to warn about: most services in most plans
+	}
 	var state, plan serviceModel
 	if req.State.Get(ctx, &state).HasError() || req.Plan.Get(ctx, &plan).HasError() {
 		return // unknown values in the plan: the kind of change is decided at apply
-	}
-	if r.engine != nil {
-		r.warnUnmodelled(ctx, req, resp, state.ID.ValueString())
 	}
 	live, owned := r.policyOwnedReplicas(ctx, state.ID.ValueString())
 	if owned && !plan.Replicas.IsUnknown() && !plan.Replicas.Equal(state.Replicas) {

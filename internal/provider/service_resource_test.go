@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -639,6 +640,55 @@ func TestAccService_emptyValues(t *testing.T) {
 			},
 		},
 	})
+}
+
+// The plan's warnings, through the protocol server and without Docker: none when nothing
+// changes (the plan is the state), a rolling update for a task-template change, and a paused
+// rollout that the next apply resumes.
+func TestServicePlanWarnings(t *testing.T) {
+	c := newProtoClient(t)
+	typ := resourceType(t, "swarm_service")
+	stored, err := os.ReadFile("testdata/bench-service-state.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := os.ReadFile("testdata/bench-service-config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	upgrade := func(state string) []byte {
+		resp := c.call(t, "UpgradeResourceState", map[string]any{"type_name": "swarm_service", "version": int64(serviceSchemaVersion),
+			"raw_state": protoMessage(t, "tfplugin6.RawState", map[string]any{"json": []byte(state)})})
+		return msgpackOf(resp, "upgraded_state")
+	}
+	for _, tc := range []struct {
+		name, edit, editState string
+		want                  []string
+	}{
+		{name: "unchanged"},
+		{name: "new environment value", edit: `"INDEX": "1"`, want: []string{"WARNING: Rolling Update Planned"}},
+		{name: "paused rollout", editState: `"update_state": "paused"`, want: []string{"WARNING: Rollout Paused"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := strings.NewReplacer(`"INDEX": "0"`, tc.edit)
+			if tc.edit == "" {
+				r = strings.NewReplacer()
+			}
+			state := string(stored)
+			if tc.editState != "" {
+				state = strings.Replace(state, `"update_state": null`, tc.editState, 1)
+			}
+			prior := upgrade(state)
+			// Terraform proposes the configuration's values, the state's for computed ones.
+			proposed := upgrade(r.Replace(state))
+			resp := c.call(t, "PlanResourceChange", map[string]any{"type_name": "swarm_service",
+				"prior_state": dynamicValue(t, prior), "proposed_new_state": dynamicValue(t, proposed),
+				"config": dynamicValue(t, encode(t, typ, r.Replace(string(config))))})
+			if diff := cmp.Diff(tc.want, diagnosticSummaries(resp)); diff != "" {
+				t.Errorf("diagnostics (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 // Mount options, a pids limit, secrets and configs by name: applied, read back with an empty
