@@ -104,11 +104,12 @@ dk() {
 # ---------------------------------------------------------------------------
 # alive PID [COMM]: PID runs (not a zombie) and, if given, its comm is COMM.
 alive() {
-	local pid=$1 comm=${2:-} stat
+	local pid=$1 comm=${2:-} stat c
 	[ -n "$pid" ] || return 1
-	stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
-	if [ -n "$comm" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != "$comm" ]; then
-		return 1
+	{ read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
+	if [ -n "$comm" ]; then
+		{ read -r c <"/proc/$pid/comm"; } 2>/dev/null || return 1
+		[ "$c" = "$comm" ] || return 1
 	fi
 	stat="${stat##*) }"
 	[ "${stat%% *}" != Z ]
@@ -129,23 +130,21 @@ wait_for() {
 	done
 }
 
-# pids_matching STRING: processes whose command line contains STRING.
+# pids_matching STRING: processes whose command line contains STRING (a
+# fixed string; pgrep takes a regex, so its metacharacters are escaped).
 pids_matching() {
-	local d cmd
-	for d in /proc/[0-9]*; do
-		cmd="$(tr '\0' ' ' 2>/dev/null <"$d/cmdline")" || continue
-		if [[ "$cmd" == *"$1"* ]]; then echo "${d#/proc/}"; fi
-	done
-	return 0
+	local re
+	re="$(printf '%s' "$1" | sed 's/[][\\.*^$+?(){}|]/\\&/g')"
+	pgrep -f -- "$re" 2>/dev/null | grep -vx "$$" || true
 }
 
-# pids_in_netns NETNS: processes whose network namespace is NETNS.
+# pids_in_netns NETNS: processes whose network namespace is NETNS (no fork
+# per process: test -ef compares the namespace inodes).
 pids_in_netns() {
-	local f=/run/netns/$1 ino d
+	local f=/run/netns/$1 d
 	[ -e "$f" ] || return 0
-	ino="$(stat -L -c %i "$f" 2>/dev/null)" || return 0
 	for d in /proc/[0-9]*; do
-		if [ "$(stat -L -c %i "$d/ns/net" 2>/dev/null)" = "$ino" ]; then echo "${d#/proc/}"; fi
+		if [ "$d/ns/net" -ef "$f" ]; then echo "${d#/proc/}"; fi
 	done
 	return 0
 }
