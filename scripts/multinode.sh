@@ -99,6 +99,21 @@ dk() {
 	timeout 30 docker -H "$(node_host "$n")" "$@"
 }
 
+# api SOCKET PATH: GET PATH from the Engine API on SOCKET (a unix socket
+# path). curl starts in a few ms where the docker CLI takes ~0.1s, which adds
+# up in the checks that a warm `up` makes.
+api() {
+	curl -sf --max-time 10 --unix-socket "$1" "http://localhost$2"
+}
+
+# json_str KEY JSON: set REPLY to the first "KEY":"value" string in JSON
+# (a bash regex: no process started, which counts on a loaded machine).
+json_str() {
+	local re="\"$1\":\"([^\"]*)\""
+	REPLY=""
+	if [[ "$2" =~ $re ]]; then REPLY="${BASH_REMATCH[1]}"; fi
+}
+
 # ---------------------------------------------------------------------------
 # small helpers
 # ---------------------------------------------------------------------------
@@ -207,6 +222,8 @@ preflight() {
 	command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 	{ command -v nsenter && command -v unshare && command -v flock; } >/dev/null 2>&1 || missing+=(util-linux)
 	command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+	command -v curl >/dev/null 2>&1 || missing+=(curl)
+	command -v pgrep >/dev/null 2>&1 || missing+=(procps)
 	if [ "${#missing[@]}" -gt 0 ]; then
 		log "installing: ${missing[*]}"
 		export DEBIAN_FRONTEND=noninteractive
@@ -341,7 +358,7 @@ daemon_pid() { # prints node N's dockerd pid if it runs
 }
 
 daemon_answers() {
-	timeout 5 docker -H "$(node_host "$1")" version --format '{{.Server.Version}}' >/dev/null 2>&1
+	[ "$(curl -s --max-time 5 --unix-socket "$(node_sock "$1")" http://localhost/_ping 2>/dev/null)" = OK ]
 }
 
 # Leftovers of a node whose dockerd died without cleaning up: its containerd
@@ -455,13 +472,25 @@ stop_daemons() {
 # ---------------------------------------------------------------------------
 # images
 # ---------------------------------------------------------------------------
+# image_ids SOCKET: the image ID of each of IMAGES on that engine, one a line
+# ("missing" for a missing one).
+image_ids() {
+	local img j
+	for img in "${IMAGES[@]}"; do
+		j="$(api "$1" "/images/$img/json" 2>/dev/null || true)"
+		json_str Id "$j"
+		echo "${REPLY:-missing}"
+	done
+}
+
 ensure_images() {
 	local n want have tarball=""
-	# One inspect per engine (the CLI costs ~0.1s a call).
-	want="$(timeout 30 docker -H "$SOURCE_HOST" image inspect --format '{{.Id}}' "${IMAGES[@]}" 2>/dev/null)" ||
+	want="$(image_ids "${SOURCE_HOST#unix://}")"
+	if grep -qx missing <<<"$want"; then
 		die "not every one of ${IMAGES[*]} is in the default engine ($SOURCE_HOST); run bash scripts/swarm-up.sh (make swarm) first"
+	fi
 	for n in "$@"; do
-		have="$(dk "$n" image inspect --format '{{.Id}}' "${IMAGES[@]}" 2>/dev/null || true)"
+		have="$(image_ids "$(node_sock "$n")")"
 		[ "$have" = "$want" ] && continue
 		if [ -z "$tarball" ]; then
 			tarball="$RUN_DIR/images.tar"
@@ -481,8 +510,17 @@ ensure_images() {
 # ---------------------------------------------------------------------------
 # swarm_info N: "<state> <node ID> <control available> <node address>"
 swarm_info() {
-	dk "$1" info --format '{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeAddr}}' 2>/dev/null ||
+	local j state id addr ctl=false
+	if ! j="$(api "$RUN_DIR/$NAME_PREFIX$1.sock" /info 2>/dev/null)"; then
 		echo unknown
+		return 0
+	fi
+	j="{${j#*\"Swarm\":\{}" # the Swarm object and what follows it
+	json_str LocalNodeState "$j" && state=$REPLY
+	json_str NodeID "$j" && id=$REPLY
+	json_str NodeAddr "$j" && addr=$REPLY
+	[[ "$j" == *'"ControlAvailable":true'* ]] && ctl=true
+	echo "$state ${id:--} $ctl ${addr:--}"
 }
 swarm_state() { local i; i="$(swarm_info "$1")"; echo "${i%% *}"; }
 manager_ready() { dk 1 node ls -q >/dev/null 2>&1; }
@@ -617,14 +655,16 @@ cgroup_dirs() {
 	return 0
 }
 
-# unmount_under DIR...: unmount everything mounted below DIR, deepest first.
+# unmount_under DIR...: unmount DIR and everything mounted below it, deepest
+# first. (dockerd bind-mounts its --data-root onto itself; after a crash that
+# mount stays.)
 unmount_under() {
 	local mp dir
 	local -a mps=()
 	for dir in "$@"; do
 		while read -r mp; do
 			mps+=("$mp")
-		done < <(awk -v d="$dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo)
+		done < <(awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo)
 	done
 	[ "${#mps[@]}" -gt 0 ] || return 0
 	printf '%s\n' "${mps[@]}" | awk '{ print length($0) " " $0 }' | sort -rn | cut -d' ' -f2- |
@@ -662,7 +702,9 @@ teardown_nodes() {
 				{ umount "/run/netns/$(node_netns "$n")" 2>/dev/null; rm -f "/run/netns/$(node_netns "$n")"; }
 		fi
 		ip link del "$(node_veth "$n")" 2>/dev/null || true
-		rm -rf --one-file-system "$(node_execroot "$n")" "$(node_dataroot "$n")"
+		# Keep going on errors: the other nodes still need tearing down.
+		rm -rf --one-file-system "$(node_execroot "$n")" "$(node_dataroot "$n")" ||
+			log "node $n: could not remove all of its files (see above)"
 		rm -f "$(node_sock "$n")" "$(node_pidfile "$n")" "$(node_config "$n")" \
 			"$RUN_DIR/$(node_name "$n").launch"
 	done
@@ -778,7 +820,7 @@ cmd_down() {
 	fi
 	remove_forward_rule
 	unmount_under "$RUN_DIR" "$DATA_DIR"
-	rm -rf --one-file-system "$RUN_DIR" "$DATA_DIR"
+	rm -rf --one-file-system "$RUN_DIR" "$DATA_DIR" || die "could not remove $RUN_DIR and $DATA_DIR"
 	log "down in $((SECONDS - t0))s"
 }
 
@@ -820,6 +862,17 @@ cmd_start_node() {
 	if [ "$n" -eq 1 ]; then
 		wait_for "the manager to have a leader" "$MN_TIMEOUT" manager_ready ||
 			die "the manager (node 1) answers no node list after its restart"
+		# A restarted manager reports the workers "unknown" until they
+		# check in again: wait for every node whose daemon runs.
+		local m info
+		local -a ids=()
+		for m in $(existing_nodes); do
+			[ -n "$(daemon_pid "$m")" ] || continue
+			info="$(swarm_info "$m")"
+			[ "${info%% *}" = active ] && ids+=("$(cut -d' ' -f2 <<<"$info")")
+		done
+		wait_for "the restarted manager to see the running nodes ready" "$MN_TIMEOUT" all_ready "${ids[@]}" ||
+			die "the restarted manager does not see every running node ready"
 	elif [ -n "$(daemon_pid 1)" ] && manager_ready; then
 		id="$(cut -d' ' -f2 <<<"$(swarm_info "$n")")"
 		wait_for "the manager to see node $n ready" "$MN_TIMEOUT" node_is_ready "$n" "$id" ||
