@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
@@ -149,7 +150,7 @@ func removeService(t *testing.T, cli *client.Client, id string) {
 	t.Helper()
 	ctx := context.WithoutCancel(t.Context())
 	if err := cli.ServiceRemove(ctx, id); err != nil {
-		if client.IsErrNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return
 		}
 		t.Errorf("removing service %s: %v", id, err)
@@ -157,7 +158,7 @@ func removeService(t *testing.T, cli *client.Client, id string) {
 	}
 	waitFor(t, 60*time.Second, "the service's tasks to be gone", func() (bool, string, error) {
 		tasks, err := cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", id))})
-		if client.IsErrNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			return true, "", nil // the service filter no longer resolves
 		}
 		return err == nil && len(tasks) == 0, fmt.Sprintf("%d task(s) left", len(tasks)), err
