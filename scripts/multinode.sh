@@ -17,6 +17,19 @@
 # (unix:///var/run/docker.sock) and its single-node swarm are never touched,
 # except that the test images are read from it (docker save).
 #
+# What to know when writing tests against it:
+#   * Create services without registry look-ups (the API's QueryRegistry false,
+#     `docker service create --no-resolve-image`): the nodes reach no registry.
+#     The daemons run with DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1, so a task
+#     uses the node's local image without trying a pull first.
+#   * Publish ports with mode=host; they answer on the node addresses
+#     (MN_NODE_ADDRS) from the host. This kernel has no IPVS, so the ingress
+#     routing mesh and service VIPs do not work (on the default swarm neither).
+#     Overlay networks between the nodes (VXLAN over the bridge) do work.
+#   * The host's FORWARD policy is DROP (set by the default engine) and
+#     br_netfilter is loaded, so `up` appends one rule accepting traffic that
+#     stays on the bridge; `down` removes it.
+#
 # Usage: scripts/multinode.sh up|down|status|stop-node N|start-node N
 #
 #   up            bring the swarm up (idempotent; a second run takes seconds).
