@@ -23,8 +23,10 @@
 #     The daemons run with DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1, so a task
 #     uses the node's local image without trying a pull first.
 #   * Publish ports with mode=host; they answer on the node addresses
-#     (MN_NODE_ADDRS) from the host. This kernel has no IPVS, so the ingress
-#     routing mesh and service VIPs do not work (on the default swarm neither).
+#     (MN_NODE_ADDRS) from the host. This kernel has no IPVS (no
+#     /proc/net/ip_vs; the daemons log "Could not get ipvs family
+#     information"), so the ingress routing mesh and service VIPs do not work
+#     here; the default swarm runs on the same kernel.
 #     Overlay networks between the nodes (VXLAN over the bridge) do work.
 #   * The host's FORWARD policy is DROP (set by the default engine) and
 #     br_netfilter is loaded, so `up` appends one rule accepting traffic that
