@@ -412,6 +412,8 @@ launch_daemon() {
 	fi
 	kill_stale_containerd "$n"
 	rm -f "$(node_pidfile "$n")"
+	# A node made from scratch starts a new log; a restarted one appends.
+	[ -d "$(node_dataroot "$n")" ] || : >"$logf"
 	mkdir -p "$(node_dataroot "$n")" "$(node_execroot "$n")"
 	write_daemon_config "$n"
 	printf '\n==== %s multinode.sh: starting dockerd for %s\n' "$(date -Is)" "$name" >>"$logf"
@@ -429,7 +431,7 @@ launch_daemon() {
 			unshare --uts \
 			sh -c 'printf %s "$0" >/proc/sys/kernel/hostname && exec "$@"' "$name" \
 			env -i PATH="$DAEMON_PATH" DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 \
-			dockerd \
+			"$(command -v dockerd)" \
 			--config-file "$(node_config "$n")" \
 			--data-root "$(node_dataroot "$n")" \
 			--exec-root "$(node_execroot "$n")" \
@@ -443,6 +445,12 @@ launch_daemon() {
 	disown "$!" 2>/dev/null || true
 }
 
+# log_tail N: the last 40 lines that node N's dockerd logged since its latest
+# start (the log keeps every start, each after a "==== " line).
+log_tail() {
+	tac "$(node_log "$1")" 2>/dev/null | sed '/^==== /q' | tac | tail -n 40 >&2 || true
+}
+
 # wait_daemon N: wait until node N's dockerd answers; on failure show its log.
 wait_daemon() {
 	local n=$1 pid logf deadline
@@ -453,12 +461,12 @@ wait_daemon() {
 	while ! daemon_answers "$n"; do
 		if [ -n "$pid" ] && ! alive "$pid"; then
 			log "node $n: dockerd (pid $pid) exited; last lines of $logf:"
-			tail -n 40 "$logf" >&2 || true
+			log_tail "$n"
 			die "dockerd of node $n failed to start"
 		fi
 		if [ "$SECONDS" -ge "$deadline" ]; then
 			log "node $n: dockerd does not answer on $(node_host "$n"); last lines of $logf:"
-			tail -n 40 "$logf" >&2 || true
+			log_tail "$n"
 			die "dockerd of node $n did not come up within ${MN_TIMEOUT}s"
 		fi
 		sleep 0.2
