@@ -1,4 +1,4 @@
-package acctest_test
+package multinode_test
 
 import (
 	"context"
