@@ -13,9 +13,18 @@
 #   sfmn0 (bridge, $MN_SUBNET.1/24) ── veth sfmn-N ── eth0 $MN_SUBNET.(10+N)
 #                                                     dockerd -H unix:///run/swarmform-mn/mn-N.sock
 #
-# Node 1 is the manager, the others are workers. The default Docker engine
+# Node 1 is the manager, the others are workers. MN_SPARE more nodes run a
+# dockerd (with the test images) but stay out of the swarm: a test joins one
+# (join-node) to see what happens when a node joins later, or talks to its
+# engine to see a daemon that is not in swarm mode. The default Docker engine
 # (unix:///var/run/docker.sock) and its single-node swarm are never touched,
 # except that the test images are read from it (docker save).
+#
+# Metrics: every node (spares too) runs a cAdvisor in its namespace, on
+# $MN_SUBNET.(10+N):9280, reading its own dockerd's containers, and one
+# Prometheus on 127.0.0.1:19091 scrapes them every second, as a Swarm user
+# would run cAdvisor as a global service scraped by Prometheus. The cAdvisor
+# binary comes from scripts/cadvisor.sh (built once); MN_CADVISOR=0 skips both.
 #
 # What to know when writing tests against it:
 #   * Create services without registry look-ups (the API's QueryRegistry false,
@@ -32,7 +41,7 @@
 #     br_netfilter is loaded, so `up` appends one rule accepting traffic that
 #     stays on the bridge; `down` removes it.
 #
-# Usage: scripts/multinode.sh up|down|status|stop-node N|start-node N
+# Usage: scripts/multinode.sh up|down|status|stop-node N|start-node N|join-node N|leave-node N
 #
 #   up            bring the swarm up (idempotent; a second run takes seconds).
 #                 stdout: KEY=value lines, also written as `export` lines to
@@ -42,10 +51,16 @@
 #                 data and swarm membership are kept.
 #   start-node N  start node N's dockerd again and wait until it is back in
 #                 the swarm.
+#   join-node N   join spare node N to the swarm as a worker (with its labels)
+#                 and wait until the manager sees it ready.
+#   leave-node N  make spare node N leave the swarm and remove it from the
+#                 manager's node list.
 #   status        the nodes as the manager sees them, and each daemon's state.
 #
 # Settings (environment):
 #   MN_COUNT=3             number of nodes (1 manager + MN_COUNT-1 workers)
+#   MN_SPARE=1             nodes started outside the swarm, numbered after them
+#   MN_CADVISOR=1          0: no cAdvisor and no Prometheus
 #   MN_SUBNET=172.16.231   first three octets of the /24 for the bridge; docker
 #                          picks its own networks from 172.17-31.x, 192.168.x
 #                          and (swarm) 10.x, so 172.16.x stays clear of them
@@ -58,6 +73,8 @@
 set -euo pipefail
 
 MN_COUNT="${MN_COUNT:-3}"
+MN_SPARE="${MN_SPARE:-1}"
+MN_CADVISOR="${MN_CADVISOR:-1}"
 MN_SUBNET="${MN_SUBNET:-172.16.231}"
 MN_HEARTBEAT="${MN_HEARTBEAT:-2s}"
 MN_TIMEOUT="${MN_TIMEOUT:-90}"
@@ -76,6 +93,9 @@ ENV_FILE=/tmp/swarmform-multinode-env
 FW_COMMENT=swarmform-multinode
 SOURCE_HOST="unix:///var/run/docker.sock"
 DAEMON_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+CADVISOR_PORT=9280
+PROMETHEUS_ADDR=127.0.0.1:19091
+PROMETHEUS_DIR=$RUN_DIR/prometheus
 
 # The CLI must only ever talk to the socket given with -H.
 unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
@@ -226,6 +246,9 @@ preflight() {
 	[ "$(id -u)" -eq 0 ] || die "must run as root"
 	if ! [[ "$MN_COUNT" =~ ^[0-9]+$ ]] || [ "$MN_COUNT" -lt 1 ] || [ "$MN_COUNT" -gt 50 ]; then
 		die "MN_COUNT must be a number from 1 to 50 (got '$MN_COUNT')"
+	fi
+	if ! [[ "$MN_SPARE" =~ ^[0-9]+$ ]] || [ "$((MN_COUNT + MN_SPARE))" -gt 50 ]; then
+		die "MN_SPARE must be a number, with MN_COUNT + MN_SPARE at most 50 (got '$MN_SPARE')"
 	fi
 	[[ "$MN_SUBNET" =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] ||
 		die "MN_SUBNET must be three octets such as 172.16.231 (got '$MN_SUBNET')"
@@ -651,6 +674,143 @@ all_ready() {
 }
 
 # ---------------------------------------------------------------------------
+# spare nodes
+# ---------------------------------------------------------------------------
+total_nodes() { echo $((MN_COUNT + MN_SPARE)); }
+is_spare() { [ "$1" -gt "$MN_COUNT" ] && [ "$1" -le "$(total_nodes)" ]; }
+
+# ensure_spare_out N: spare node N is in no swarm (a test that joined it may
+# have ended before making it leave). The manager forgets it in
+# remove_foreign_nodes.
+ensure_spare_out() {
+	local state
+	state="$(swarm_state "$1")"
+	[ "$state" = inactive ] && return 0
+	log "spare node $1 is in a swarm ($state); leaving it"
+	dk "$1" swarm leave --force >/dev/null 2>&1 || true
+}
+
+# ---------------------------------------------------------------------------
+# metrics: a cAdvisor per node, one Prometheus scraping them
+# ---------------------------------------------------------------------------
+CADVISOR_BIN=""
+
+cadvisor_pidfile() { echo "$RUN_DIR/$NAME_PREFIX$1.cadvisor.pid"; }
+cadvisor_log() { echo "$LOG_DIR/$NAME_PREFIX$1.cadvisor.log"; }
+cadvisor_url() { echo "http://$(node_addr "$1"):$CADVISOR_PORT"; }
+
+# pid_from FILE COMM: the pid in FILE if that process runs and is COMM.
+pid_from() {
+	local pid
+	[ -s "$1" ] || return 0
+	pid="$(cat "$1" 2>/dev/null)"
+	if alive "$pid" "$2"; then echo "$pid"; fi
+	return 0
+}
+
+cadvisor_answers() { curl -sf --max-time 2 -o /dev/null "$(cadvisor_url "$1")/healthz"; }
+
+# find_cadvisor: set CADVISOR_BIN (building cAdvisor once, see
+# scripts/cadvisor.sh), unless MN_CADVISOR=0.
+find_cadvisor() {
+	[ "$MN_CADVISOR" = 0 ] && return 0
+	CADVISOR_BIN="$(bash "$(dirname "$SCRIPT_PATH")/cadvisor.sh")" ||
+		die "no cAdvisor binary (scripts/cadvisor.sh failed); MN_CADVISOR=0 brings the swarm up without metrics"
+}
+
+# start_cadvisor N: node N's cAdvisor in the node's network namespace, reading
+# only the containers of node N's dockerd (which must answer).
+start_cadvisor() {
+	local n=$1
+	[ -n "$CADVISOR_BIN" ] || return 0
+	[ -z "$(pid_from "$(cadvisor_pidfile "$n")" cadvisor)" ] || return 0
+	(
+		cd /
+		exec 9>&-
+		exec setsid nohup nsenter --net="/run/netns/$(node_netns "$n")" \
+			"$CADVISOR_BIN" --docker="$(node_host "$n")" --docker_only=true \
+			--listen_ip="$(node_addr "$n")" --port="$CADVISOR_PORT" \
+			--housekeeping_interval=1s --max_housekeeping_interval=2s \
+			--disable_metrics=disk,diskIO,network,tcp,udp,percpu,sched,process \
+			--logtostderr -v=0 >>"$(cadvisor_log "$n")" 2>&1 </dev/null
+	) &
+	echo "$!" >"$(cadvisor_pidfile "$n")"
+	disown "$!" 2>/dev/null || true
+}
+
+wait_cadvisor() {
+	[ -n "$CADVISOR_BIN" ] || return 0
+	wait_for "node $1's cAdvisor on $(cadvisor_url "$1")" "$MN_TIMEOUT" cadvisor_answers "$1" || {
+		tail -n 20 "$(cadvisor_log "$1")" >&2 || true
+		die "cAdvisor of node $1 did not start"
+	}
+}
+
+stop_cadvisor() {
+	local pid
+	pid="$(pid_from "$(cadvisor_pidfile "$1")" cadvisor)"
+	if [ -n "$pid" ]; then kill_pids 10 "$pid"; fi
+	rm -f "$(cadvisor_pidfile "$1")"
+}
+
+prometheus_answers() { curl -sf --max-time 2 -o /dev/null "http://$PROMETHEUS_ADDR/-/ready"; }
+
+# ensure_prometheus: a Prometheus scraping every node's cAdvisor each second.
+ensure_prometheus() {
+	[ -n "$CADVISOR_BIN" ] || return 0
+	local n targets="" pid
+	for ((n = 1; n <= $(total_nodes); n++)); do
+		targets+="${targets:+, }'$(node_addr "$n"):$CADVISOR_PORT'"
+	done
+	mkdir -p "$PROMETHEUS_DIR/data"
+	cat >"$PROMETHEUS_DIR/prometheus.yml.new" <<-YAML
+		# Written by scripts/multinode.sh: cAdvisor on every node of the multi-node swarm.
+		global:
+		  scrape_interval: 1s
+		  evaluation_interval: 1s
+		scrape_configs:
+		  - job_name: cadvisor
+		    static_configs:
+		      - targets: [$targets]
+	YAML
+	local changed=""
+	if ! cmp -s "$PROMETHEUS_DIR/prometheus.yml.new" "$PROMETHEUS_DIR/prometheus.yml"; then
+		mv "$PROMETHEUS_DIR/prometheus.yml.new" "$PROMETHEUS_DIR/prometheus.yml"
+		changed=1
+	else
+		rm -f "$PROMETHEUS_DIR/prometheus.yml.new"
+	fi
+	pid="$(pid_from "$PROMETHEUS_DIR/pid" prometheus)"
+	if [ -n "$pid" ]; then
+		[ -z "$changed" ] || kill -HUP "$pid"
+	else
+		command -v prometheus >/dev/null 2>&1 ||
+			die "prometheus is not installed: install Debian's prometheus (bash scripts/swarm-up.sh does that)"
+		log "starting prometheus on $PROMETHEUS_ADDR"
+		(
+			cd /
+			exec 9>&-
+			exec setsid nohup prometheus --config.file="$PROMETHEUS_DIR/prometheus.yml" \
+				--storage.tsdb.path="$PROMETHEUS_DIR/data" --storage.tsdb.retention.time=2h \
+				--web.listen-address="$PROMETHEUS_ADDR" >>"$LOG_DIR/prometheus.log" 2>&1 </dev/null
+		) &
+		echo "$!" >"$PROMETHEUS_DIR/pid"
+		disown "$!" 2>/dev/null || true
+	fi
+	wait_for "Prometheus on $PROMETHEUS_ADDR" "$MN_TIMEOUT" prometheus_answers || {
+		tail -n 20 "$LOG_DIR/prometheus.log" >&2 || true
+		die "Prometheus did not start"
+	}
+}
+
+stop_prometheus() {
+	local pid
+	pid="$(pid_from "$PROMETHEUS_DIR/pid" prometheus)"
+	if [ -n "$pid" ]; then kill_pids 15 "$pid"; fi
+	rm -f "$PROMETHEUS_DIR/pid"
+}
+
+# ---------------------------------------------------------------------------
 # teardown
 # ---------------------------------------------------------------------------
 # Node indexes that have anything on this machine (any count).
@@ -699,6 +859,7 @@ unmount_under() {
 # teardown_nodes N...: stop and remove everything of the given nodes.
 teardown_nodes() {
 	local n pid d
+	for n in "$@"; do stop_cadvisor "$n"; done
 	stop_daemons "$@"
 	for n in "$@"; do
 		local -a pids=()
@@ -743,39 +904,46 @@ cmd_up() {
 	mkdir -p "$RUN_DIR" "$DATA_DIR" "$LOG_DIR"
 	chmod 0711 "$RUN_DIR"
 
-	# Nodes beyond MN_COUNT (from an earlier, larger run) go away first.
+	local total
+	total="$(total_nodes)"
+	# Nodes beyond MN_COUNT + MN_SPARE (from an earlier, larger run) go away first.
 	local -a extra=()
 	for n in $(existing_nodes); do
-		if [ "$n" -gt "$MN_COUNT" ]; then extra+=("$n"); fi
+		if [ "$n" -gt "$total" ]; then extra+=("$n"); fi
 	done
 	if [ "${#extra[@]}" -gt 0 ]; then
-		log "removing nodes beyond MN_COUNT=$MN_COUNT: ${extra[*]}"
+		log "removing nodes beyond MN_COUNT=$MN_COUNT and MN_SPARE=$MN_SPARE: ${extra[*]}"
 		teardown_nodes "${extra[@]}"
 	fi
+	find_cadvisor
 
 	ensure_bridge
-	for ((n = 1; n <= MN_COUNT; n++)); do ensure_node_net "$n"; done
-	for ((n = 1; n <= MN_COUNT; n++)); do launch_daemon "$n"; done
-	for ((n = 1; n <= MN_COUNT; n++)); do wait_daemon "$n"; done
+	for ((n = 1; n <= total; n++)); do ensure_node_net "$n"; done
+	for ((n = 1; n <= total; n++)); do launch_daemon "$n"; done
+	for ((n = 1; n <= total; n++)); do wait_daemon "$n"; done
 
 	local -a all=()
-	for ((n = 1; n <= MN_COUNT; n++)); do all+=("$n"); done
+	for ((n = 1; n <= total; n++)); do all+=("$n"); done
 	ensure_images "${all[@]}"
 
 	init_manager
 	for ((n = 2; n <= MN_COUNT; n++)); do join_worker "$n"; done
+	for ((n = MN_COUNT + 1; n <= total; n++)); do ensure_spare_out "$n"; done
 	for ((n = 1; n <= MN_COUNT; n++)); do
 		[ -n "${NODE_IDS[n]:-}" ] || die "node $n has no swarm node ID"
 	done
 	local -a ids=("${NODE_IDS[@]:1}")
 	remove_foreign_nodes "${ids[@]}"
 	ensure_node_specs
+	for ((n = 1; n <= total; n++)); do start_cadvisor "$n"; done
 	wait_for "all $MN_COUNT nodes to be ready" "$MN_TIMEOUT" all_ready "${ids[@]}" || {
 		dk 1 node ls >&2 || true
 		die "not every node became ready"
 	}
+	for ((n = 1; n <= total; n++)); do wait_cadvisor "$n"; done
+	ensure_prometheus
 
-	local names="" addrs="" hosts="" workers="" zones=""
+	local names="" addrs="" hosts="" workers="" zones="" spares="" spare_hosts="" spare_addrs=""
 	for ((n = 1; n <= MN_COUNT; n++)); do
 		names+="${names:+ }$(node_name "$n")"
 		addrs+="${addrs:+ }$(node_addr "$n")"
@@ -783,6 +951,13 @@ cmd_up() {
 		zones+="${zones:+ }$(node_zone "$n")"
 		if [ "$n" -gt 1 ]; then workers+="${workers:+ }$(node_host "$n")"; fi
 	done
+	for ((n = MN_COUNT + 1; n <= total; n++)); do
+		spares+="${spares:+ }$n"
+		spare_hosts+="${spare_hosts:+ }$(node_host "$n")"
+		spare_addrs+="${spare_addrs:+ }$(node_addr "$n")"
+	done
+	local prom=""
+	[ -z "$CADVISOR_BIN" ] || prom="http://$PROMETHEUS_ADDR"
 	local env_lines
 	env_lines="$(
 		emit MN_MANAGER_HOST "$(node_host 1)"
@@ -793,6 +968,10 @@ cmd_up() {
 		emit MN_NODE_IDS "${ids[*]}"
 		emit MN_NODE_ZONES "$zones"
 		emit MN_COUNT "$MN_COUNT"
+		emit MN_SPARE_NODES "$spares"
+		emit MN_SPARE_HOSTS "$spare_hosts"
+		emit MN_SPARE_ADDRS "$spare_addrs"
+		emit MN_PROMETHEUS "$prom"
 		emit MN_SCRIPT "$SCRIPT_PATH"
 		emit MN_TEST_IMAGE "${IMAGES[0]}"
 		emit MN_TEST_IMAGE_V2 "${IMAGES[1]:-}"
@@ -803,7 +982,7 @@ cmd_up() {
 		while IFS= read -r line; do printf 'export %s\n' "$line"; done <<<"$env_lines"
 	} >"$ENV_FILE.tmp"
 	mv "$ENV_FILE.tmp" "$ENV_FILE"
-	log "ready in $((SECONDS - t0))s: $MN_COUNT nodes; environment written to $ENV_FILE"
+	log "ready in $((SECONDS - t0))s: $MN_COUNT nodes and $MN_SPARE spare; environment written to $ENV_FILE"
 	printf '%s\n' "$env_lines"
 }
 
@@ -814,6 +993,7 @@ cmd_down() {
 	local -a nodes=()
 	mapfile -t nodes < <(existing_nodes)
 	rm -f "$ENV_FILE"
+	stop_prometheus
 	if [ "${#nodes[@]}" -gt 0 ]; then
 		# Remove the services first, so the daemons have no tasks to stop
 		# on the way out; give the workers a few seconds to act on it.
@@ -863,6 +1043,7 @@ cmd_stop_node() {
 		log "node $n: dockerd is not running"
 		return 0
 	fi
+	stop_cadvisor "$n"
 	stop_daemons "$n"
 	log "node $n: dockerd stopped in $((SECONDS - t0))s"
 }
@@ -880,6 +1061,17 @@ cmd_start_node() {
 	ensure_node_net "$n"
 	launch_daemon "$n"
 	wait_daemon "$n"
+	# cAdvisor finds a dockerd only when it starts, so it restarts with it.
+	if [ "$MN_CADVISOR" != 0 ] && [ -e "$PROMETHEUS_DIR/prometheus.yml" ]; then
+		find_cadvisor
+		stop_cadvisor "$n"
+		start_cadvisor "$n"
+		wait_cadvisor "$n"
+	fi
+	if is_spare "$n"; then
+		log "spare node $n: dockerd back in $((SECONDS - t0))s"
+		return 0
+	fi
 	wait_for "node $n to rejoin its swarm" "$MN_TIMEOUT" local_active "$n" ||
 		die "node $n is up but its swarm state is '$(swarm_state "$n")'"
 	if [ "$n" -eq 1 ]; then
@@ -902,6 +1094,53 @@ cmd_start_node() {
 			die "the manager does not see node $n ready"
 	fi
 	log "node $n: dockerd back in $((SECONDS - t0))s"
+}
+
+spare_arg() {
+	node_arg "${1:-}" "$2"
+	is_spare "$1" || die "node $1 is not a spare node (spares: $((MN_COUNT + 1))..$(total_nodes))"
+}
+
+cmd_join_node() {
+	spare_arg "${1:-}" join-node
+	local n=$1 t0=$SECONDS info id
+	[ "$(id -u)" -eq 0 ] || die "must run as root"
+	take_lock
+	[ -n "$(daemon_pid "$n")" ] || die "spare node $n's dockerd is not running (start-node $n)"
+	info="$(settled_info "$n")"
+	if [ "${info%% *}" != active ]; then
+		[ -n "$JOIN_TOKEN" ] || JOIN_TOKEN="$(dk 1 swarm join-token -q worker)"
+		log "node $n: docker swarm join $(node_addr 1):2377"
+		dk "$n" swarm join --token "$JOIN_TOKEN" --advertise-addr "$(node_addr "$n")" \
+			--listen-addr "$(node_addr "$n"):2377" "$(node_addr 1):2377" >/dev/null
+	fi
+	id="$(cut -d' ' -f2 <<<"$(swarm_info "$n")")"
+	if [ -z "$id" ] || [ "$id" = - ]; then die "node $n joined but reports no node ID"; fi
+	dk 1 node update --label-add "zone=$(node_zone "$n")" --label-add "swarmform.node=$n" "$id" >/dev/null
+	wait_for "the manager to see node $n ready" "$MN_TIMEOUT" node_is_ready "$n" "$id" ||
+		die "the manager does not see node $n ready"
+	log "node $n: joined as $id in $((SECONDS - t0))s"
+	echo "$id"
+}
+
+node_gone() { ! dk 1 node inspect "$1" >/dev/null 2>&1; }
+
+cmd_leave_node() {
+	spare_arg "${1:-}" leave-node
+	local n=$1 t0=$SECONDS info id
+	[ "$(id -u)" -eq 0 ] || die "must run as root"
+	take_lock
+	info="$(swarm_info "$n")"
+	id="$(cut -d' ' -f2 <<<"$info")"
+	if [ "${info%% *}" != inactive ] && [ "${info%% *}" != unknown ]; then
+		dk "$n" swarm leave --force >/dev/null 2>&1 || true
+	fi
+	if [ -n "$id" ] && [ "$id" != - ]; then
+		dk 1 node rm --force "$id" >/dev/null 2>&1 || true
+		wait_for "the manager to forget node $n" "$MN_TIMEOUT" node_gone "$id" ||
+			die "the manager still lists node $n ($id)"
+	fi
+	log "node $n: out of the swarm in $((SECONDS - t0))s"
 }
 
 cmd_status() {
@@ -949,6 +1188,8 @@ main() {
 	down) cmd_down "$@" ;;
 	stop-node) cmd_stop_node "$@" ;;
 	start-node) cmd_start_node "$@" ;;
+	join-node) cmd_join_node "$@" ;;
+	leave-node) cmd_leave_node "$@" ;;
 	status) cmd_status "$@" ;;
 	*) usage ;;
 	esac

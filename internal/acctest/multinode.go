@@ -44,6 +44,16 @@ type Cluster struct {
 	Workers     []Node
 	Nodes       []Node // all nodes, by Index (Nodes[0] is node 1)
 
+	// Spares are nodes whose dockerd runs (with the test images) outside the
+	// swarm: JoinNode makes one a worker, and its engine is one that is not in
+	// swarm mode.
+	Spares []Node
+
+	// Prometheus is the address of a Prometheus that scrapes a cAdvisor on
+	// every node (spares included) each second; empty when the harness runs
+	// without metrics (MN_CADVISOR=0).
+	Prometheus string
+
 	Image       string // swarmform-testapp:v1
 	ImageV2     string // swarmform-testapp:v2
 	ImageLatest string // swarmform-testapp:latest
@@ -110,12 +120,54 @@ func MultiNode(t testing.TB) *Cluster {
 	return c
 }
 
-// Node returns node n (1-based).
+// Node returns node n (1-based): a member or a spare.
 func (c *Cluster) Node(n int) Node {
-	if n < 1 || n > len(c.Nodes) {
-		panic(fmt.Sprintf("acctest: no node %d in a %d-node cluster", n, len(c.Nodes)))
+	if n >= 1 && n <= len(c.Nodes) {
+		return c.Nodes[n-1]
 	}
-	return c.Nodes[n-1]
+	for _, s := range c.Spares {
+		if s.Index == n {
+			return s
+		}
+	}
+	panic(fmt.Sprintf("acctest: no node %d in a %d-node cluster with %d spare(s)", n, len(c.Nodes), len(c.Spares)))
+}
+
+// Spare returns the first spare node; the test fails when the harness has none.
+func (c *Cluster) Spare(t testing.TB) Node {
+	t.Helper()
+	if len(c.Spares) == 0 {
+		t.Fatal("the multi-node harness has no spare node (MN_SPARE=0); run `bash scripts/multinode.sh up` with MN_SPARE=1")
+	}
+	return c.Spares[0]
+}
+
+// NeedPrometheus returns the harness's Prometheus (scraping a cAdvisor on
+// every node); the test fails when the harness runs without metrics.
+func (c *Cluster) NeedPrometheus(t testing.TB) string {
+	t.Helper()
+	if c.Prometheus == "" {
+		t.Fatal("the multi-node harness runs without cAdvisor and Prometheus (MN_CADVISOR=0); run `bash scripts/multinode.sh up` without it")
+	}
+	return c.Prometheus
+}
+
+// JoinNode makes spare node n a worker of the swarm (with its labels zone and
+// swarmform.node) and returns its swarm node ID once the manager sees it
+// ready. Unless the test calls LeaveNode, the node leaves when the test ends.
+func (c *Cluster) JoinNode(t testing.TB, n int) string {
+	t.Helper()
+	c.Node(n)
+	t.Cleanup(func() { c.run(t, "leave-node", strconv.Itoa(n)) })
+	out := c.run(t, "join-node", strconv.Itoa(n))
+	return strings.TrimSpace(out)
+}
+
+// LeaveNode makes spare node n leave the swarm and has the manager forget it.
+func (c *Cluster) LeaveNode(t testing.TB, n int) {
+	t.Helper()
+	c.Node(n)
+	c.run(t, "leave-node", strconv.Itoa(n))
 }
 
 // Client returns a Docker client for the manager, closed when the test ends.
@@ -171,7 +223,9 @@ func (c *Cluster) StartNode(t testing.TB, n int) {
 	c.mu.Unlock()
 }
 
-func (c *Cluster) run(t testing.TB, args ...string) {
+// run runs a subcommand of scripts/multinode.sh and returns its standard
+// output (its progress, on standard error, is shown only when it fails).
+func (c *Cluster) run(t testing.TB, args ...string) string {
 	t.Helper()
 	if c.script == "" {
 		t.Fatalf("scripts/multinode.sh not found: no go.mod above the working directory and no MN_SCRIPT")
@@ -179,11 +233,15 @@ func (c *Cluster) run(t testing.TB, args ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	out, err := exec.CommandContext(ctx, "bash", append([]string{c.script}, args...)...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, "bash", append([]string{c.script}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("bash %s %s: %v\n%s", c.script, strings.Join(args, " "), err, out)
+		t.Fatalf("bash %s %s: %v\n%s%s", c.script, strings.Join(args, " "), err, out, stderr.String())
 	}
 	t.Logf("multinode.sh %s: %s", strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
+	return string(out)
 }
 
 func mnClient(t testing.TB, host string) *client.Client {
@@ -254,6 +312,7 @@ func mnClusterFromEnv(env map[string]string) (*Cluster, error) {
 	}
 	c := &Cluster{
 		ManagerHost: manager,
+		Prometheus:  env["MN_PROMETHEUS"],
 		Image:       env["MN_TEST_IMAGE"],
 		ImageV2:     env["MN_TEST_IMAGE_V2"],
 		ImageLatest: env["MN_TEST_IMAGE_LATEST"],
@@ -270,6 +329,17 @@ func mnClusterFromEnv(env map[string]string) (*Cluster, error) {
 			Zone:     lists[3][i],
 			Manager:  i == 0,
 		})
+	}
+	spares, hosts, addrs := strings.Fields(env["MN_SPARE_NODES"]), strings.Fields(env["MN_SPARE_HOSTS"]), strings.Fields(env["MN_SPARE_ADDRS"])
+	if len(hosts) != len(spares) || len(addrs) != len(spares) {
+		return nil, fmt.Errorf("MN_SPARE_HOSTS and MN_SPARE_ADDRS do not list the %d nodes of MN_SPARE_NODES", len(spares))
+	}
+	for i, s := range spares {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, fmt.Errorf("MN_SPARE_NODES: %q is not a node number", s)
+		}
+		c.Spares = append(c.Spares, Node{Index: n, Hostname: fmt.Sprintf("mn-%d", n), Addr: addrs[i], Host: hosts[i], Zone: string(rune('a' + (n-1)%26))})
 	}
 	c.Manager = c.Nodes[0]
 	c.Workers = append([]Node(nil), c.Nodes[1:]...)
