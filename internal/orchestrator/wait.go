@@ -169,7 +169,9 @@ type RolloutError struct {
 
 // TaskReport describes one failed task for a human.
 type TaskReport struct {
-	ID       string
+	ID string
+	// Service is the task's service, where the report concerns several.
+	Service  string
 	Slot     int
 	Node     string
 	State    string
