@@ -165,28 +165,6 @@ func removeService(t *testing.T, cli *client.Client, id string) {
 	})
 }
 
-// waitFor polls cond every 250ms until it holds; fails the test after
-// timeout with cond's last note.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string, error)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var note string
-	for {
-		ok, n, err := cond()
-		if err != nil {
-			n = err.Error()
-		}
-		if ok {
-			return
-		}
-		note = n
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s: %s", timeout, what, note)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
 func sameSet(a, b map[string]bool) bool {
 	if len(a) != len(b) {
 		return false

@@ -211,7 +211,7 @@ func engineConfig(m providerModel) (orchestrator.Config, bool) {
 }
 
 func (p *swarmProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewServiceResource, NewScalingPolicyResource}
+	return []func() resource.Resource{NewServiceResource, NewScalingPolicyResource, NewNodeResource}
 }
 
 func (p *swarmProvider) DataSources(context.Context) []func() datasource.DataSource {
