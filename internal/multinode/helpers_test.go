@@ -17,6 +17,9 @@ import (
 	"github.com/swarmform/terraform-provider-swarm/internal/provider"
 )
 
+// defaultWait bounds the tests' own waits for what Swarm does by itself.
+const defaultWait = 90 * time.Second
+
 var factories = map[string]func() (tfprotov6.ProviderServer, error){
 	"swarm": providerserver.NewProtocol6WithError(provider.New("test")()),
 }

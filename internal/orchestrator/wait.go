@@ -165,6 +165,9 @@ type RolloutError struct {
 	// Ending says how the failure left the service.
 	Ending Ending
 	Tasks  []TaskReport
+	// Unschedulable says some task waits because no node may run it (Swarm's "no suitable
+	// node": constraints, reservations, max replicas per node, or no active node).
+	Unschedulable bool
 }
 
 // TaskReport describes one failed task for a human.
@@ -271,7 +274,11 @@ func (e *Engine) rolloutError(ctx context.Context, o RolloutPoll, v Verdict) err
 				}
 			}
 		}
-		r.LogTail = e.taskLogTail(ctx, t.ID, 10)
+		if t.Status.State == swarm.TaskStatePending && strings.Contains(r.Message, "no suitable node") {
+			re.Unschedulable = true
+		} else {
+			r.LogTail = e.taskLogTail(ctx, t.ID, 10)
+		}
 		re.Tasks = append(re.Tasks, r)
 	}
 	return re

@@ -32,6 +32,9 @@ func addEngineError(diags *diag.Diagnostics, summary, doing string, err error) {
 			doing, changed.Service, strings.Join(changed.Fields, ", ")))
 	case errors.As(err, &ce):
 		diags.AddError(summary, doing+": "+ce.Summary+". "+connectDetail(ce))
+	case errors.As(err, &re) && re.Unschedulable:
+		diags.AddError(summary, doing+"\n\n"+re.Error()+"\n\nNo node may run these tasks as configured. Relax the service's placement constraints, reservations or max_replicas_per_node, "+
+			"or make room: add nodes that satisfy them, or make drained and paused nodes active (`docker node ls` lists the nodes). Then apply again.")
 	case errors.As(err, &re):
 		diags.AddError(summary, doing+"\n\n"+re.Error()+"\n\nFix the image or its configuration and apply again; `docker service ps --no-trunc "+re.Service+"` shows every attempt.")
 	case errors.As(err, &te):
