@@ -1,14 +1,19 @@
 package orchestrator
 
-// Load measurement for scaling policies: CPU and memory utilisation of a service's ready tasks,
-// read from the Docker stats API. One engine API only reaches the containers of its own node,
-// so on a multi-node swarm the utilisation is the average over the tasks that node runs, and
-// Load says how many of the ready tasks that covers.
+// Load measurement for scaling policies: CPU and memory utilisation of a service's ready tasks.
+// Two sources: the Docker stats API of the engine the provider talks to, which reaches only
+// the containers of that engine's own node (on a multi-node swarm the utilisation is then the
+// average over the tasks that node runs); and cAdvisor's per-container metrics, read through a
+// Prometheus that scrapes cAdvisor on every node, which reaches every task. Either way Load
+// says how many of the ready tasks were measured, and where the others run.
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,8 +32,10 @@ type Load struct {
 	// Ready is how many tasks run and are meant to (healthy where a healthcheck exists: Swarm
 	// reports running only after it passes). Starting, failed and stopping tasks are left out.
 	Ready int
-	// Measured is how many of them had stats: those on the node the provider talks to.
+	// Measured is how many of them had stats.
 	Measured int
+	// Unmeasured names the nodes (hostnames, sorted) of the ready tasks without stats.
+	Unmeasured []string
 	// CPU and Memory are average utilisation in percent of CPUBase and MemoryBase per task;
 	// they are meaningful only when Measured > 0.
 	CPU, Memory float64
@@ -39,42 +46,60 @@ type Load struct {
 	MemoryBase string
 }
 
-// ServiceLoad measures the ready tasks of a service. Containers on other nodes cannot be
-// reached through this engine and are counted in Ready but not in Measured.
-func (e *Engine) ServiceLoad(ctx context.Context, svc swarm.Service) (Load, error) {
-	var load Load
-	cpuBase, cpuText := cpuBaseOf(svc.Spec)
-	memBase, memText := memoryBaseOf(svc.Spec)
-	load.CPUBase, load.MemoryBase = cpuText, memText
-
+// ServiceLoad measures the ready tasks of a service from source (SourceDocker when empty, or
+// SourceCAdvisor through the Prometheus at address). Through Docker stats, containers on other
+// nodes than the engine's own cannot be reached: they count in Ready, not in Measured.
+func (e *Engine) ServiceLoad(ctx context.Context, svc swarm.Service, source, address string) (Load, error) {
 	tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(
 		filters.Arg("service", svc.ID), filters.Arg("desired-state", "running"))})
 	if err != nil {
-		return load, e.wrap("list tasks", err)
+		return Load{}, e.wrap("list tasks", err)
 	}
-	local, err := e.localNodeID(ctx)
-	if err != nil {
-		return load, err
-	}
-	var containers []string
+	var ready []swarm.Task
 	for _, t := range tasks {
-		if t.DesiredState != swarm.TaskStateRunning || t.Status.State != swarm.TaskStateRunning {
-			continue
-		}
-		load.Ready++
-		if cs := t.Status.ContainerStatus; t.NodeID == local && cs != nil && cs.ContainerID != "" {
-			containers = append(containers, cs.ContainerID)
+		if t.DesiredState == swarm.TaskStateRunning && t.Status.State == swarm.TaskStateRunning {
+			ready = append(ready, t)
 		}
 	}
-
-	samples, err := e.sampleContainers(ctx, containers)
+	var samples map[string]taskSample
+	switch source {
+	case SourceCAdvisor:
+		samples, err = cadvisorSamples(ctx, address, svc.ID)
+	default:
+		samples, err = e.localSamples(ctx, ready)
+	}
 	if err != nil {
-		return load, err
+		return Load{}, err
+	}
+	nodes, err := e.Nodes(ctx)
+	if err != nil {
+		return Load{}, err
+	}
+	return loadOf(svc.Spec, ready, samples, nodes), nil
+}
+
+// loadOf averages the samples of the ready tasks (by task ID) into utilisation against the
+// service's bases, and names the nodes of the tasks without a sample.
+func loadOf(spec swarm.ServiceSpec, ready []swarm.Task, samples map[string]taskSample, nodes []swarm.Node) Load {
+	load := Load{Ready: len(ready)}
+	cpuBase, cpuText := cpuBaseOf(spec)
+	memBase, memText := memoryBaseOf(spec)
+	load.CPUBase, load.MemoryBase = cpuText, memText
+	names := map[string]string{}
+	for _, n := range nodes {
+		names[n.ID] = nodeName(n)
 	}
 	var cpuSum, memSum float64
-	for _, s := range samples {
-		if !s.ok {
-			continue // stopped between the task list and the stats call
+	unmeasured := map[string]bool{}
+	for _, t := range ready {
+		s, ok := samples[t.ID]
+		if !ok || !s.ok {
+			name := names[t.NodeID]
+			if name == "" {
+				name = t.NodeID
+			}
+			unmeasured[name] = true
+			continue
 		}
 		load.Measured++
 		cpuSum += s.cores / cpuBase * 100
@@ -86,7 +111,83 @@ func (e *Engine) ServiceLoad(ctx context.Context, svc swarm.Service) (Load, erro
 		load.CPU = cpuSum / float64(load.Measured)
 		load.Memory = memSum / float64(load.Measured)
 	}
-	return load, nil
+	load.Unmeasured = slices.Sorted(maps.Keys(unmeasured))
+	return load
+}
+
+// localSamples reads the Docker stats of the ready tasks that run on the engine's own node,
+// by task ID.
+func (e *Engine) localSamples(ctx context.Context, ready []swarm.Task) (map[string]taskSample, error) {
+	local, err := e.localNodeID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids, containers []string
+	for _, t := range ready {
+		if cs := t.Status.ContainerStatus; t.NodeID == local && cs != nil && cs.ContainerID != "" {
+			ids, containers = append(ids, t.ID), append(containers, cs.ContainerID)
+		}
+	}
+	list, err := e.sampleContainers(ctx, containers)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]taskSample{}
+	for i, s := range list {
+		out[ids[i]] = s // a container that stopped meanwhile has ok false
+	}
+	return out, nil
+}
+
+// cAdvisor's names: it exports each container label as a Prometheus label, prefixed and with
+// dots turned into underscores.
+const (
+	cadvisorTaskLabel    = "container_label_com_docker_swarm_task_id"
+	cadvisorServiceLabel = "container_label_com_docker_swarm_service_id"
+	// cadvisorRateWindow is how far back the CPU rate looks for its two samples: it suits
+	// scrape intervals up to 30s.
+	cadvisorRateWindow = "1m"
+)
+
+// CAdvisorQueries are the instant queries that read a service's per-task CPU use (CPUs) and
+// memory working set (bytes, without reclaimable page cache, as docker stats counts it) from
+// cAdvisor's metrics. Series of each task are summed (older cAdvisors export CPU per core).
+// The CPU rate is taken between the last two samples (irate), as metrics-server takes it for
+// Kubernetes' HPA: rate over a window would understate a task younger than the window, since
+// Prometheus does not extrapolate a series far beyond its first sample.
+func CAdvisorQueries(serviceID string) (cpu, memory string) {
+	sel := fmt.Sprintf(`{%s=%q}`, cadvisorServiceLabel, serviceID)
+	cpu = fmt.Sprintf(`sum by (%s) (irate(container_cpu_usage_seconds_total%s[%s]))`, cadvisorTaskLabel, sel, cadvisorRateWindow)
+	memory = fmt.Sprintf(`sum by (%s) (container_memory_working_set_bytes%s)`, cadvisorTaskLabel, sel)
+	return cpu, memory
+}
+
+// cadvisorSamples reads every task's CPU and memory of the service from cAdvisor's metrics in
+// the Prometheus at address, by task ID. A task needs both to count as measured.
+func cadvisorSamples(ctx context.Context, address, serviceID string) (map[string]taskSample, error) {
+	cpuQuery, memQuery := CAdvisorQueries(serviceID)
+	cpu, err := QueryPrometheusSeries(ctx, nil, address, cpuQuery)
+	if err != nil {
+		return nil, err
+	}
+	mem, err := QueryPrometheusSeries(ctx, nil, address, memQuery)
+	if err != nil {
+		return nil, err
+	}
+	memByTask := map[string]float64{}
+	for _, s := range mem {
+		memByTask[s.Labels[cadvisorTaskLabel]] = s.Value
+	}
+	out := map[string]taskSample{}
+	for _, s := range cpu {
+		task := s.Labels[cadvisorTaskLabel]
+		m, ok := memByTask[task]
+		if task == "" || !ok || math.IsNaN(s.Value) || math.IsNaN(m) {
+			continue
+		}
+		out[task] = taskSample{ok: true, cores: max(0, s.Value), memory: m}
+	}
+	return out, nil
 }
 
 type taskSample struct {

@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -74,5 +75,46 @@ func TestUtilisationBases(t *testing.T) {
 		if c != tc.cpu || ct != tc.cpuText || m != tc.mem || mt != tc.memText {
 			t.Errorf("%s: cpu %v %q, memory %v %q", tc.name, c, ct, m, mt)
 		}
+	}
+}
+
+func TestLoadOf(t *testing.T) {
+	one := uint64(1)
+	spec := swarm.ServiceSpec{Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
+		TaskTemplate: swarm.TaskSpec{Resources: &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 500_000_000, MemoryBytes: 100 << 20}}}}
+	nodes := []swarm.Node{
+		{ID: "n1", Description: swarm.NodeDescription{Hostname: "mn-1"}},
+		{ID: "n2", Description: swarm.NodeDescription{Hostname: "mn-2"}},
+		{ID: "n3", Description: swarm.NodeDescription{Hostname: "mn-3"}},
+	}
+	ready := []swarm.Task{{ID: "a", NodeID: "n1"}, {ID: "b", NodeID: "n2"}, {ID: "c", NodeID: "n3"}, {ID: "d", NodeID: "n3"}}
+	tests := []struct {
+		name        string
+		samples     map[string]taskSample
+		measured    int
+		cpu, memory float64
+		unmeasured  []string
+	}{
+		{"every task", map[string]taskSample{"a": {true, 0.5, 50 << 20}, "b": {true, 0.25, 0}, "c": {true, 0, 0}, "d": {true, 0.25, 50 << 20}},
+			4, 50, 25, nil},
+		{"one node only (Docker stats of the manager)", map[string]taskSample{"a": {true, 0.05, 10 << 20}},
+			1, 10, 10, []string{"mn-2", "mn-3"}},
+		{"a container that stopped meanwhile is not measured", map[string]taskSample{"a": {true, 0.5, 0}, "b": {}, "c": {true, 0.5, 0}, "d": {true, 0.5, 0}},
+			3, 100, 0, []string{"mn-2"}},
+		{"no sample at all", nil, 0, 0, 0, []string{"mn-1", "mn-2", "mn-3"}},
+	}
+	for _, tc := range tests {
+		l := loadOf(spec, ready, tc.samples, nodes)
+		if l.Ready != 4 || l.Measured != tc.measured || math.Abs(l.CPU-tc.cpu) > 1e-9 || math.Abs(l.Memory-tc.memory) > 1e-9 || fmt.Sprint(l.Unmeasured) != fmt.Sprint(tc.unmeasured) {
+			t.Errorf("%s: %+v; want measured %d of 4, cpu %v, memory %v, unmeasured on %v", tc.name, l, tc.measured, tc.cpu, tc.memory, tc.unmeasured)
+		}
+	}
+}
+
+func TestCAdvisorQueries(t *testing.T) {
+	cpu, mem := CAdvisorQueries("svc1")
+	if cpu != `sum by (container_label_com_docker_swarm_task_id) (irate(container_cpu_usage_seconds_total{container_label_com_docker_swarm_service_id="svc1"}[1m]))` ||
+		mem != `sum by (container_label_com_docker_swarm_task_id) (container_memory_working_set_bytes{container_label_com_docker_swarm_service_id="svc1"})` {
+		t.Errorf("queries:\n%s\n%s", cpu, mem)
 	}
 }
