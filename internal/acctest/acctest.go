@@ -7,6 +7,7 @@
 package acctest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,9 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/hashicorp/go-version"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 )
@@ -198,4 +201,50 @@ func NeedsTerraform(t testing.TB, minimum, what string) func() (bool, error) {
 		}
 		return false, nil
 	}
+}
+
+// ReadTaskFile returns a file as each running task of a service sees it, by running the test
+// image's `/app cat PATH` in the task's container (the image has no shell).
+func ReadTaskFile(t testing.TB, cli *client.Client, service, path string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var out []string
+	for _, task := range RunningTasks(t, cli, service) {
+		if task.Status.ContainerStatus == nil {
+			continue
+		}
+		exec, err := cli.ContainerExecCreate(ctx, task.Status.ContainerStatus.ContainerID, container.ExecOptions{Cmd: []string{"/app", "cat", path}, AttachStdout: true, AttachStderr: true})
+		if err != nil {
+			t.Fatalf("exec in task %s: %v", task.ID, err)
+		}
+		resp, err := cli.ContainerExecAttach(ctx, exec.ID, container.ExecAttachOptions{})
+		if err != nil {
+			t.Fatalf("attach to exec in task %s: %v", task.ID, err)
+		}
+		var stdout, stderr bytes.Buffer
+		_, err = stdcopy.StdCopy(&stdout, &stderr, resp.Reader)
+		resp.Close()
+		if err != nil || stderr.Len() > 0 {
+			t.Fatalf("read %s in task %s: %v %s", path, task.ID, err, stderr.String())
+		}
+		out = append(out, stdout.String())
+	}
+	return out
+}
+
+// FailedTasks lists a service's tasks that ended on their own (failed, rejected, complete).
+func FailedTasks(t testing.TB, cli *client.Client, service string) []swarm.Task {
+	t.Helper()
+	tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", service))})
+	if err != nil {
+		t.Fatalf("list tasks of %s: %v", service, err)
+	}
+	var out []swarm.Task
+	for _, task := range tasks {
+		switch task.Status.State {
+		case swarm.TaskStateFailed, swarm.TaskStateRejected, swarm.TaskStateComplete:
+			out = append(out, task)
+		}
+	}
+	return out
 }

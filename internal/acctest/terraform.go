@@ -18,17 +18,25 @@ import (
 // working directory that holds a go.mod.
 func RepoRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := repoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("no go.mod above the test's working directory")
+			return "", errors.New("no go.mod above the test's working directory")
 		}
 		dir = parent
 	}
@@ -40,18 +48,9 @@ var providerBinary = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	root, err := os.Getwd()
+	root, err := repoRoot()
 	if err != nil {
 		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
-			break
-		}
-		if root == filepath.Dir(root) {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		root = filepath.Dir(root)
 	}
 	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-swarm"), ".")
 	cmd.Dir = root
@@ -101,6 +100,11 @@ func (tf *Terraform) Configure(t testing.TB, config string) {
 	if err := os.WriteFile(filepath.Join(tf.Dir, "main.tf"), []byte(main), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// SetEnv sets an environment variable for the terraform commands run from now on.
+func (tf *Terraform) SetEnv(key, value string) {
+	tf.env = append(tf.env, key+"="+value)
 }
 
 // Command is a terraform command in the directory, not started.

@@ -257,3 +257,29 @@ func CheckUlimit(soft, hard int64) error {
 	}
 	return nil
 }
+
+// CheckFileMode checks a file mode written in octal, such as "0444" or "1777".
+func CheckFileMode(s string) error {
+	n, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || n > 0o7777 {
+		return fmt.Errorf("%q is not a file mode; write it in octal, such as \"0444\" or \"0640\"", s)
+	}
+	return nil
+}
+
+// objectName is Swarm's rule for secret and config names.
+var objectName = regexp.MustCompile(`^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$`)
+
+// CheckObjectName checks a secret's or config's name as Swarm will: letters, digits, '-', '_'
+// and '.', starting and ending with a letter or digit, at most 64 characters.
+func CheckObjectName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("the name is empty")
+	case len(name) > 64:
+		return fmt.Errorf("%q is %d characters long; Swarm allows at most 64", name, len(name))
+	case !objectName.MatchString(name):
+		return fmt.Errorf("%q is not a valid name: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit", name)
+	}
+	return nil
+}

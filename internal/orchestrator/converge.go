@@ -103,6 +103,8 @@ type Verdict struct {
 	// AllRunning is whether every slot runs a task of the new spec, even while the stability
 	// window or Swarm's monitoring still runs.
 	AllRunning bool
+	// Warnings are worth telling the user but change nothing about the verdict.
+	Warnings []string
 	// RequestRollback asks the waiting loop to have Swarm roll the service back, because
 	// failure_action is "rollback" and Swarm's updater will not do it: the rollout stalled past
 	// the progress deadline, or tasks failed after every slot already had the new spec.

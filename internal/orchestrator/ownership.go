@@ -29,7 +29,8 @@ type ownedField struct {
 
 // ownedMountFields are the parts of a mount the desired spec owns; the rest (volume driver
 // and labels, bind propagation, tmpfs mode, consistency) is kept.
-var ownedMountFields = []string{"Type", "Source", "Target", "ReadOnly", "TmpfsOptions.SizeBytes"}
+var ownedMountFields = []string{"Type", "Source", "Target", "ReadOnly", "TmpfsOptions.SizeBytes", "TmpfsOptions.Mode",
+	"VolumeOptions.NoCopy", "VolumeOptions.Labels", "VolumeOptions.DriverConfig", "BindOptions.Propagation"}
 
 // ownedFields are the parts of a spec the engine writes from a desired spec. Labels are owned
 // except the engine's own (EngineLabelPrefix); the image is owned but keeps a digest the
@@ -60,6 +61,10 @@ var ownedFields = []ownedField{
 	{path: "TaskTemplate.ContainerSpec.CapabilityAdd", name: "added capabilities"},
 	{path: "TaskTemplate.ContainerSpec.CapabilityDrop", name: "dropped capabilities"},
 	{path: "TaskTemplate.ContainerSpec.Ulimits", name: "ulimits"},
+	{path: "TaskTemplate.ContainerSpec.Secrets", name: "secrets"},
+	{path: "TaskTemplate.ContainerSpec.Configs", name: "configs"},
+	{path: "TaskTemplate.Networks", name: "networks"},
+	{path: "TaskTemplate.Resources.Limits.Pids", name: "pids limit"},
 	{path: "TaskTemplate.Resources.Limits.NanoCPUs", name: "CPU limit"},
 	{path: "TaskTemplate.Resources.Limits.MemoryBytes", name: "memory limit"},
 	{path: "TaskTemplate.Resources.Reservations.NanoCPUs", name: "CPU reservation"},

@@ -8,26 +8,27 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 )
 
-// stackService is a service as `docker stack deploy` leaves it: modelled fields plus networks,
-// secrets, configs, privileges, a pids limit, volume options and platforms, which the
-// configuration does not model.
+// stackService is a service as `docker stack deploy` or a hand-made `docker service create`
+// leaves it: modelled fields plus privileges, a TTY, mount consistency and a bind mount's
+// recursion flag, generic resources and platforms, which the configuration does not model.
 func stackService() swarm.ServiceSpec {
 	one, pids := uint64(1), int64(100)
 	return swarm.ServiceSpec{
 		Annotations: swarm.Annotations{Name: "web", Labels: map[string]string{"com.docker.stack.namespace": "shop", "team": "a"}},
 		TaskTemplate: swarm.TaskSpec{
 			ContainerSpec: &swarm.ContainerSpec{
-				Image: "app:v1@sha256:aaaa", Env: []string{"A=1"},
+				Image: "app:v1@sha256:aaaa", Env: []string{"A=1"}, TTY: true,
 				Secrets:    []*swarm.SecretReference{{SecretID: "s1", SecretName: "db", File: &swarm.SecretReferenceFileTarget{Name: "db", UID: "0", GID: "0", Mode: 0o400}}},
 				Configs:    []*swarm.ConfigReference{{ConfigID: "c1", ConfigName: "nginx", File: &swarm.ConfigReferenceFileTarget{Name: "/etc/nginx.conf", UID: "0", GID: "0", Mode: 0o444}}},
 				Privileges: &swarm.Privileges{NoNewPrivileges: true},
 				Mounts: []mount.Mount{
-					{Type: mount.TypeVolume, Source: "data", Target: "/data", VolumeOptions: &mount.VolumeOptions{NoCopy: true, Labels: map[string]string{"k": "v"},
+					{Type: mount.TypeVolume, Source: "data", Target: "/data", Consistency: mount.ConsistencyCached, VolumeOptions: &mount.VolumeOptions{NoCopy: true, Labels: map[string]string{"k": "v"},
 						DriverConfig: &mount.Driver{Name: "local", Options: map[string]string{"type": "nfs", "o": "addr=10.0.0.1"}}}},
-					{Type: mount.TypeBind, Source: "/etc", Target: "/hostetc", BindOptions: &mount.BindOptions{Propagation: mount.PropagationRSlave}},
+					{Type: mount.TypeBind, Source: "/etc", Target: "/hostetc", BindOptions: &mount.BindOptions{Propagation: mount.PropagationRSlave, NonRecursive: true}},
 				},
 			},
-			Resources: &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 5e8, Pids: pids}},
+			Resources: &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 5e8, Pids: pids},
+				Reservations: &swarm.Resources{GenericResources: []swarm.GenericResource{{DiscreteResourceSpec: &swarm.DiscreteGenericResource{Kind: "gpu", Value: 1}}}}},
 			Placement: &swarm.Placement{Constraints: []string{"node.role==worker"}, Platforms: []swarm.Platform{{OS: "linux", Architecture: "amd64"}}},
 			Networks:  []swarm.NetworkAttachmentConfig{{Target: "n1", Aliases: []string{"web"}}},
 		},
@@ -37,16 +38,21 @@ func stackService() swarm.ServiceSpec {
 
 // What the configuration models of stackService, with env changed.
 func modelledService() swarm.ServiceSpec {
-	one := uint64(1)
+	one, pids := uint64(1), int64(100)
+	s := stackService()
 	return swarm.ServiceSpec{
 		Annotations: swarm.Annotations{Name: "web", Labels: map[string]string{"com.docker.stack.namespace": "shop", "team": "a"}},
 		TaskTemplate: swarm.TaskSpec{
-			ContainerSpec: &swarm.ContainerSpec{Image: "app:v1", Env: []string{"A=2"}, Mounts: []mount.Mount{
-				{Type: mount.TypeVolume, Source: "data", Target: "/data"},
-				{Type: mount.TypeBind, Source: "/etc", Target: "/hostetc", ReadOnly: true},
-			}},
-			Resources: &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 5e8}},
+			ContainerSpec: &swarm.ContainerSpec{Image: "app:v1", Env: []string{"A=2"},
+				Secrets: s.TaskTemplate.ContainerSpec.Secrets, Configs: s.TaskTemplate.ContainerSpec.Configs,
+				Mounts: []mount.Mount{
+					{Type: mount.TypeVolume, Source: "data", Target: "/data", VolumeOptions: &mount.VolumeOptions{NoCopy: true, Labels: map[string]string{"k": "v"},
+						DriverConfig: &mount.Driver{Name: "local", Options: map[string]string{"type": "nfs", "o": "addr=10.0.0.1"}}}},
+					{Type: mount.TypeBind, Source: "/etc", Target: "/hostetc", ReadOnly: true, BindOptions: &mount.BindOptions{Propagation: mount.PropagationRSlave}},
+				}},
+			Resources: &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 5e8, Pids: pids}},
 			Placement: &swarm.Placement{Constraints: []string{"node.role==worker"}},
+			Networks:  s.TaskTemplate.Networks,
 		},
 		Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
 	}
@@ -60,25 +66,24 @@ func TestMergeDesiredKeepsUnmodelledFields(t *testing.T) {
 	if !reflect.DeepEqual(cs.Env, []string{"A=2"}) || cs.Image != "app:v1@sha256:aaaa" {
 		t.Errorf("owned fields not taken: env %v image %s", cs.Env, cs.Image)
 	}
-	if !reflect.DeepEqual(cs.Secrets, observed.TaskTemplate.ContainerSpec.Secrets) || !reflect.DeepEqual(cs.Configs, observed.TaskTemplate.ContainerSpec.Configs) ||
-		cs.Privileges == nil || !cs.Privileges.NoNewPrivileges {
-		t.Errorf("secrets, configs or privileges stripped: %+v", cs)
+	if !reflect.DeepEqual(cs.Secrets, observed.TaskTemplate.ContainerSpec.Secrets) || !reflect.DeepEqual(got.TaskTemplate.Networks, observed.TaskTemplate.Networks) {
+		t.Errorf("secrets or networks: %+v %+v", cs.Secrets, got.TaskTemplate.Networks)
 	}
-	if !reflect.DeepEqual(got.TaskTemplate.Networks, observed.TaskTemplate.Networks) {
-		t.Errorf("networks stripped: %+v", got.TaskTemplate.Networks)
+	if cs.Privileges == nil || !cs.Privileges.NoNewPrivileges || !cs.TTY {
+		t.Errorf("privileges or tty stripped: %+v", cs)
 	}
-	if got.TaskTemplate.Resources.Limits.Pids != 100 || got.TaskTemplate.Resources.Limits.NanoCPUs != 5e8 {
-		t.Errorf("limits: %+v", got.TaskTemplate.Resources.Limits)
+	if got.TaskTemplate.Resources.Limits.Pids != 100 || len(got.TaskTemplate.Resources.Reservations.GenericResources) != 1 {
+		t.Errorf("resources: %+v", got.TaskTemplate.Resources)
 	}
 	if len(got.TaskTemplate.Placement.Platforms) != 1 {
 		t.Errorf("platforms stripped: %+v", got.TaskTemplate.Placement)
 	}
 	vol, bind := cs.Mounts[0], cs.Mounts[1]
-	if vol.VolumeOptions == nil || vol.VolumeOptions.DriverConfig == nil || vol.VolumeOptions.DriverConfig.Options["type"] != "nfs" || !vol.VolumeOptions.NoCopy {
-		t.Errorf("volume options stripped: %+v", vol.VolumeOptions)
+	if vol.Consistency != mount.ConsistencyCached || vol.VolumeOptions == nil || vol.VolumeOptions.DriverConfig.Options["type"] != "nfs" {
+		t.Errorf("volume mount: %+v %+v", vol, vol.VolumeOptions)
 	}
-	if bind.BindOptions == nil || bind.BindOptions.Propagation != mount.PropagationRSlave || !bind.ReadOnly {
-		t.Errorf("bind mount: %+v", bind)
+	if bind.BindOptions == nil || bind.BindOptions.Propagation != mount.PropagationRSlave || !bind.BindOptions.NonRecursive || !bind.ReadOnly {
+		t.Errorf("bind mount: %+v %+v", bind, bind.BindOptions)
 	}
 	// A mount the configuration no longer has goes, with its options.
 	desired := modelledService()
@@ -125,14 +130,21 @@ func TestOwnedChanges(t *testing.T) {
 		}, nil},
 		{"the engine's own labels", func(s *swarm.ServiceSpec) { s.Labels[ScalingStateLabel] = `{"desired":1}` }, nil},
 		{"unmodelled fields", func(s *swarm.ServiceSpec) {
+			s.TaskTemplate.ContainerSpec.Privileges = nil
+			s.TaskTemplate.ContainerSpec.TTY = false
+		}, nil},
+		{"networks and secrets", func(s *swarm.ServiceSpec) {
 			s.TaskTemplate.Networks = append(s.TaskTemplate.Networks, swarm.NetworkAttachmentConfig{Target: "n2"})
 			s.TaskTemplate.ContainerSpec.Secrets = nil
-		}, nil},
+		}, []string{"secrets", "networks"}},
 		{"the tag resolved again to another digest", func(s *swarm.ServiceSpec) { s.TaskTemplate.ContainerSpec.Image = "app:v1@sha256:bbbb" }, nil},
 		{"another image", func(s *swarm.ServiceSpec) { s.TaskTemplate.ContainerSpec.Image = "app:v2" }, []string{"image"}},
 		{"an option of a mount the configuration does not model", func(s *swarm.ServiceSpec) {
-			s.TaskTemplate.ContainerSpec.Mounts[0].VolumeOptions.NoCopy = false
+			s.TaskTemplate.ContainerSpec.Mounts[0].Consistency = mount.ConsistencyDelegated
 		}, nil},
+		{"a volume driver option", func(s *swarm.ServiceSpec) {
+			s.TaskTemplate.ContainerSpec.Mounts[0].VolumeOptions.DriverConfig.Options["o"] = "addr=10.0.0.2"
+		}, []string{"mounts"}},
 		{"a mount's source", func(s *swarm.ServiceSpec) { s.TaskTemplate.ContainerSpec.Mounts[0].Source = "other" }, []string{"mounts"}},
 	}
 	for _, tc := range tests {
@@ -151,8 +163,8 @@ func TestOwnedChanges(t *testing.T) {
 func TestUnownedFields(t *testing.T) {
 	got := UnownedFields(stackService())
 	want := []string{
-		"TaskTemplate.ContainerSpec.Configs", "TaskTemplate.ContainerSpec.Mounts[/data].VolumeOptions", "TaskTemplate.ContainerSpec.Mounts[/hostetc].BindOptions",
-		"TaskTemplate.ContainerSpec.Privileges.NoNewPrivileges", "TaskTemplate.ContainerSpec.Secrets", "TaskTemplate.Networks", "TaskTemplate.Resources.Limits.Pids",
+		"TaskTemplate.ContainerSpec.Mounts[/data].Consistency", "TaskTemplate.ContainerSpec.Mounts[/hostetc].BindOptions",
+		"TaskTemplate.ContainerSpec.Privileges.NoNewPrivileges", "TaskTemplate.ContainerSpec.TTY", "TaskTemplate.Resources.Reservations.GenericResources",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("UnownedFields =\n %v\nwant\n %v", got, want)

@@ -20,6 +20,9 @@ const EngineLabelPrefix = "swarmform."
 type ServiceState struct {
 	Service         swarm.Service
 	RunningReplicas int
+	// Resolve says which network, secret or config an ID or name refers to, so that a reader
+	// can keep a configuration's spelling of a reference (nil: no resolving).
+	Resolve RefResolver
 }
 
 // Service returns the observed state of a service by ID or name from the shared snapshot.
@@ -32,7 +35,9 @@ func (e *Engine) Service(ctx context.Context, idOrName string) (*ServiceState, e
 	if !ok {
 		return nil, fmt.Errorf("service %q: %w", idOrName, ErrNotFound)
 	}
-	return stateOf(svc), nil
+	st := stateOf(svc)
+	st.Resolve = e.Resolver(ctx)
+	return st, nil
 }
 
 // ServiceFresh reads one service straight from the engine (two calls), for use right after a
@@ -47,6 +52,7 @@ func (e *Engine) ServiceFresh(ctx context.Context, id string) (*ServiceState, er
 			continue
 		}
 		st := stateOf(svc)
+		st.Resolve = e.Resolver(ctx)
 		// Right after a rollout the daemon's count still includes old tasks that are stopping
 		// (start-first); count only tasks that run and are meant to.
 		tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", id), filters.Arg("desired-state", "running"))})
@@ -129,6 +135,9 @@ func (e *Engine) CreateService(ctx context.Context, spec swarm.ServiceSpec) (Wri
 	if err != nil {
 		return res, err
 	}
+	if err := e.resolveRefs(ctx, &spec); err != nil {
+		return res, err
+	}
 	res.Warnings = append(res.Warnings, e.pinImage(ctx, &spec, auth)...)
 	res.Since = e.clock.before(time.Now())
 	resp, err := e.cli.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{EncodedRegistryAuth: auth})
@@ -148,6 +157,15 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 	auth, err := encodedAuthFor(e.cfg.RegistryAuth, imageOf(spec))
 	if err != nil {
 		return res, err
+	}
+	if err := e.resolveRefs(ctx, &spec); err != nil {
+		return res, err
+	}
+	if opts.PlannedFrom != nil {
+		planned := *opts.PlannedFrom
+		if err := e.resolveRefs(ctx, &planned); err == nil {
+			opts.PlannedFrom = &planned
+		}
 	}
 	err = e.writeService(ctx, id, swarm.ServiceUpdateOptions{EncodedRegistryAuth: auth}, &res, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
 		if opts.PlannedFrom != nil {

@@ -61,6 +61,13 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 		last = Evaluate(poll)
 		switch {
 		case last.Phase == Converged:
+			if res.Outcome == OutcomeUpdated {
+				// Versions of rotating secrets and configs the service moved off are
+				// removed once no service uses them; a failure here fails nothing.
+				if err := e.CollectSuperseded(context.WithoutCancel(ctx), poll.Service); err != nil {
+					last.Warnings = append(last.Warnings, "superseded secrets or configs could not be removed (the next rotation tries again): "+err.Error())
+				}
+			}
 			return last, nil
 		case last.Phase == Failed:
 			last.Failures = append(causeFailed, last.Failures...)

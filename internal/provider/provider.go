@@ -211,7 +211,7 @@ func engineConfig(m providerModel) (orchestrator.Config, bool) {
 }
 
 func (p *swarmProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewServiceResource, NewScalingPolicyResource, NewNodeResource}
+	return []func() resource.Resource{NewServiceResource, NewScalingPolicyResource, NewNodeResource, NewNetworkResource, NewSecretResource, NewConfigResource}
 }
 
 func (p *swarmProvider) DataSources(context.Context) []func() datasource.DataSource {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"os"
 	"reflect"
 	"sort"
 	"strconv"
@@ -54,6 +55,10 @@ type serviceModel struct {
 	Sysctls         map[string]string      `tfsdk:"sysctls"`
 	Ulimits         map[string]ulimitModel `tfsdk:"ulimits"`
 	ExtraHosts      map[string]string      `tfsdk:"extra_hosts"`
+	Networks        []networkModel         `tfsdk:"networks"`
+	Secrets         []fileRefModel         `tfsdk:"secrets"`
+	Configs         []fileRefModel         `tfsdk:"configs"`
+	PidsLimit       wholeValue             `tfsdk:"pids_limit"`
 	DNSConfig       *dnsConfigModel        `tfsdk:"dns_config"`
 	LogDriver       *logDriverModel        `tfsdk:"log_driver"`
 	RollingUpdate   *updateConfigModel     `tfsdk:"rolling_update"`
@@ -120,11 +125,33 @@ type placementModel struct {
 }
 
 type mountModel struct {
-	Type      types.String `tfsdk:"type"`
-	Source    types.String `tfsdk:"source"`
-	Target    types.String `tfsdk:"target"`
-	ReadOnly  types.Bool   `tfsdk:"read_only"`
-	TmpfsSize kindValue    `tfsdk:"tmpfs_size"`
+	Type          types.String      `tfsdk:"type"`
+	Source        types.String      `tfsdk:"source"`
+	Target        types.String      `tfsdk:"target"`
+	ReadOnly      types.Bool        `tfsdk:"read_only"`
+	TmpfsSize     kindValue         `tfsdk:"tmpfs_size"`
+	TmpfsMode     types.String      `tfsdk:"tmpfs_mode"`
+	Driver        types.String      `tfsdk:"driver"`
+	DriverOptions map[string]string `tfsdk:"driver_options"`
+	VolumeLabels  map[string]string `tfsdk:"volume_labels"`
+	NoCopy        types.Bool        `tfsdk:"no_copy"`
+	Propagation   types.String      `tfsdk:"propagation"`
+}
+
+// networkModel is one network the service's tasks attach to.
+type networkModel struct {
+	ID            types.String      `tfsdk:"id"`
+	Aliases       []string          `tfsdk:"aliases"`
+	DriverOptions map[string]string `tfsdk:"driver_options"`
+}
+
+// fileRefModel is a secret or config made available to the tasks as a file.
+type fileRefModel struct {
+	ID       types.String `tfsdk:"id"`
+	FileName types.String `tfsdk:"file_name"`
+	UID      types.String `tfsdk:"uid"`
+	GID      types.String `tfsdk:"gid"`
+	Mode     types.String `tfsdk:"mode"`
 }
 
 type ulimitModel struct {
@@ -149,12 +176,13 @@ type logDriverModel struct {
 var serviceDefaults = struct {
 	Mode, EndpointMode, PortProtocol, PortMode string
 	Replicas                                   int64
+	FileUID, FileGID, FileMode                 string
 	RestartPolicy                              restartPolicyModel
 	UpdateConfig                               updateConfigModel
 	Wait                                       waitModel
 }{
 	Mode: "replicated", EndpointMode: "vip", PortProtocol: "tcp", PortMode: "ingress",
-	Replicas: 1,
+	Replicas: 1, FileUID: "0", FileGID: "0", FileMode: "0444",
 	RestartPolicy: restartPolicyModel{Condition: types.StringValue("any"), Delay: durationValue("5s"),
 		MaxAttempts: intValue(0), Window: durationValue("0s")},
 	UpdateConfig: updateConfigModel{Parallelism: intValue(1), Delay: durationValue("0s"), FailureAction: types.StringValue("pause"),
@@ -168,7 +196,8 @@ func (m serviceModel) toSpec() swarm.ServiceSpec {
 		Annotations: swarm.Annotations{Name: m.Name.ValueString(), Labels: m.Labels},
 		TaskTemplate: swarm.TaskSpec{
 			ContainerSpec: m.containerSpec(),
-			Resources:     m.Resources.toSwarm(),
+			Resources:     m.Resources.toSwarm(m.PidsLimit),
+			Networks:      networksToSwarm(m.Networks),
 			RestartPolicy: m.RestartPolicy.toSwarm(),
 			Placement:     m.Placement.toSwarm(),
 			LogDriver:     m.LogDriver.toSwarm(),
@@ -207,6 +236,12 @@ func (m serviceModel) containerSpec() *swarm.ContainerSpec {
 		Hosts:           hostsToSwarm(m.ExtraHosts),
 		DNSConfig:       m.DNSConfig.toSwarm(),
 		Healthcheck:     m.Healthcheck.toSwarm(),
+	}
+	for _, r := range m.Secrets {
+		cs.Secrets = append(cs.Secrets, r.secretToSwarm())
+	}
+	for _, r := range m.Configs {
+		cs.Configs = append(cs.Configs, r.configToSwarm())
 	}
 	for _, mt := range m.Mounts {
 		cs.Mounts = append(cs.Mounts, mt.toSwarm())
@@ -252,6 +287,10 @@ func serviceFrom(st *orchestrator.ServiceState, prior serviceModel) serviceModel
 		Healthcheck:     healthcheckFrom(cs.Healthcheck),
 		Mounts:          mountsFrom(cs.Mounts, prior.Mounts),
 		Resources:       resourcesFrom(spec.TaskTemplate.Resources, prior.Resources),
+		PidsLimit:       pidsLimitFrom(spec.TaskTemplate.Resources),
+		Networks:        networksFrom(spec.TaskTemplate.Networks, prior.Networks, st.Resolve),
+		Secrets:         secretsFrom(cs.Secrets, prior.Secrets, st.Resolve),
+		Configs:         configsFrom(cs.Configs, prior.Configs, st.Resolve),
 		RestartPolicy:   restartPolicyFrom(spec.TaskTemplate.RestartPolicy),
 		Placement:       placementFrom(spec.TaskTemplate.Placement, prior.Placement),
 		LogDriver:       logDriverFrom(spec.TaskTemplate.LogDriver, prior.LogDriver),
@@ -419,13 +458,24 @@ func healthcheckFrom(h *container.HealthConfig) *healthcheckModel {
 
 // Resources.
 
-func (r *resourcesModel) toSwarm() *swarm.ResourceRequirements {
-	if r == nil {
+// toSwarm writes limits and reservations, and the pids limit (an attribute of its own in the
+// configuration, a limit in Swarm).
+func (r *resourcesModel) toSwarm(pids wholeValue) *swarm.ResourceRequirements {
+	if r == nil && !known(pids) {
 		return nil
 	}
 	out := &swarm.ResourceRequirements{}
+	if r == nil {
+		r = &resourcesModel{}
+	}
 	if l := r.Limits; l != nil {
 		out.Limits = &swarm.Limit{NanoCPUs: nanoCPUs(l.CPUs), MemoryBytes: parseSize(l.Memory)}
+	}
+	if known(pids) {
+		if out.Limits == nil {
+			out.Limits = &swarm.Limit{}
+		}
+		out.Limits.Pids = pids.ValueInt64()
 	}
 	if l := r.Reservations; l != nil {
 		out.Reservations = &swarm.Resources{NanoCPUs: nanoCPUs(l.CPUs), MemoryBytes: parseSize(l.Memory)}
@@ -458,6 +508,13 @@ func resourcesFrom(r *swarm.ResourceRequirements, prior *resourcesModel) *resour
 		return nil
 	}
 	return m
+}
+
+func pidsLimitFrom(r *swarm.ResourceRequirements) wholeValue {
+	if r == nil || r.Limits == nil || r.Limits.Pids == 0 {
+		return intNull()
+	}
+	return intValue(r.Limits.Pids)
 }
 
 func amountFrom(nano, mem int64) *resourceAmountModel {
@@ -544,17 +601,59 @@ func placementFrom(p *swarm.Placement, prior *placementModel) *placementModel {
 
 func (mt mountModel) toSwarm() mount.Mount {
 	mo := mount.Mount{Type: mount.Type(mt.Type.ValueString()), Source: mt.Source.ValueString(), Target: mt.Target.ValueString(), ReadOnly: mt.ReadOnly.ValueBool()}
-	if mo.Type == mount.TypeTmpfs && !mt.TmpfsSize.IsNull() {
-		mo.TmpfsOptions = &mount.TmpfsOptions{SizeBytes: parseSize(mt.TmpfsSize)}
+	switch mo.Type {
+	case mount.TypeTmpfs:
+		if !mt.TmpfsSize.IsNull() || known(mt.TmpfsMode) {
+			mo.TmpfsOptions = &mount.TmpfsOptions{SizeBytes: parseSize(mt.TmpfsSize), Mode: fileMode(mt.TmpfsMode)}
+		}
+	case mount.TypeVolume:
+		if known(mt.Driver) || mt.DriverOptions != nil || mt.VolumeLabels != nil || mt.NoCopy.ValueBool() {
+			mo.VolumeOptions = &mount.VolumeOptions{NoCopy: mt.NoCopy.ValueBool(), Labels: mt.VolumeLabels}
+			if known(mt.Driver) || mt.DriverOptions != nil {
+				mo.VolumeOptions.DriverConfig = &mount.Driver{Name: mt.Driver.ValueString(), Options: mt.DriverOptions}
+			}
+		}
+	case mount.TypeBind:
+		if known(mt.Propagation) {
+			mo.BindOptions = &mount.BindOptions{Propagation: mount.Propagation(mt.Propagation.ValueString())}
+		}
 	}
 	return mo
 }
 
-func mountFrom(mo mount.Mount) mountModel {
+// mountFrom reads a mount; prior (the configured mount at the same target, if any) decides
+// between null and empty maps.
+func mountFrom(mo mount.Mount, prior *mountModel) mountModel {
 	mm := mountModel{Type: types.StringValue(string(mo.Type)), Source: stringOrNull(mo.Source), Target: types.StringValue(mo.Target),
-		ReadOnly: types.BoolValue(mo.ReadOnly), TmpfsSize: nullKind(sizeType)}
-	if mo.TmpfsOptions != nil && mo.TmpfsOptions.SizeBytes > 0 {
-		mm.TmpfsSize = sizeValue(formatSize(mo.TmpfsOptions.SizeBytes))
+		ReadOnly: types.BoolValue(mo.ReadOnly), TmpfsSize: nullKind(sizeType), TmpfsMode: types.StringNull(),
+		Driver: types.StringNull(), NoCopy: types.BoolValue(false), Propagation: types.StringNull()}
+	if o := mo.TmpfsOptions; o != nil {
+		if o.SizeBytes > 0 {
+			mm.TmpfsSize = sizeValue(formatSize(o.SizeBytes))
+		}
+		if o.Mode != 0 {
+			mm.TmpfsMode = types.StringValue(modeString(o.Mode))
+		}
+	}
+	var priorOpts, priorLabels map[string]string
+	if prior != nil {
+		priorOpts, priorLabels = prior.DriverOptions, prior.VolumeLabels
+		if known(prior.TmpfsMode) && known(mm.TmpfsMode) && fileMode(prior.TmpfsMode) == fileMode(mm.TmpfsMode) {
+			mm.TmpfsMode = prior.TmpfsMode
+		}
+	}
+	if o := mo.VolumeOptions; o != nil {
+		mm.NoCopy = types.BoolValue(o.NoCopy)
+		mm.VolumeLabels = o.Labels
+		if d := o.DriverConfig; d != nil {
+			mm.Driver = stringOrNull(d.Name)
+			mm.DriverOptions = d.Options
+		}
+	}
+	mm.VolumeLabels = keepEmptyMap(priorLabels, mm.VolumeLabels)
+	mm.DriverOptions = keepEmptyMap(priorOpts, mm.DriverOptions)
+	if o := mo.BindOptions; o != nil && o.Propagation != "" {
+		mm.Propagation = types.StringValue(string(o.Propagation))
 	}
 	return mm
 }
@@ -562,7 +661,13 @@ func mountFrom(mo mount.Mount) mountModel {
 func mountsFrom(mounts []mount.Mount, prior []mountModel) []mountModel {
 	var out []mountModel
 	for _, mo := range mounts {
-		out = append(out, mountFrom(mo))
+		var p *mountModel
+		for i := range prior {
+			if prior[i].Target.ValueString() == mo.Target {
+				p = &prior[i]
+			}
+		}
+		out = append(out, mountFrom(mo, p))
 	}
 	if out == nil && prior != nil {
 		out = []mountModel{}
@@ -847,3 +952,115 @@ func stringOrNull(s string) types.String {
 	}
 	return types.StringValue(s)
 }
+
+// Networks, secrets and configs are referred to by ID or name. A configuration may spell a
+// reference either way; Swarm keeps IDs. A read keeps the configured spelling when it refers
+// to the same object (resolve says which), so the two never differ in a plan.
+
+func networksToSwarm(nets []networkModel) []swarm.NetworkAttachmentConfig {
+	var out []swarm.NetworkAttachmentConfig
+	for _, n := range nets {
+		out = append(out, swarm.NetworkAttachmentConfig{Target: n.ID.ValueString(), Aliases: n.Aliases, DriverOpts: n.DriverOptions})
+	}
+	return out
+}
+
+func networksFrom(nets []swarm.NetworkAttachmentConfig, prior []networkModel, resolve orchestrator.RefResolver) []networkModel {
+	var out []networkModel
+	for i, n := range nets {
+		m := networkModel{ID: types.StringValue(n.Target), Aliases: n.Aliases, DriverOptions: n.DriverOpts}
+		if i < len(prior) {
+			m.ID = sameRef(m.ID, prior[i].ID, orchestrator.KindNetwork, resolve)
+			m.Aliases = keepEmpty(prior[i].Aliases, n.Aliases)
+			m.DriverOptions = keepEmptyMap(prior[i].DriverOptions, n.DriverOpts)
+		}
+		out = append(out, m)
+	}
+	if out == nil && prior != nil {
+		out = []networkModel{}
+	}
+	return out
+}
+
+// sameRef is the configured spelling of a reference when it names the object read, else the
+// ID read.
+func sameRef(read, prior types.String, kind orchestrator.ObjectKind, resolve orchestrator.RefResolver) types.String {
+	if !known(prior) || prior.ValueString() == read.ValueString() || resolve == nil {
+		return read
+	}
+	if id, ok := resolve(kind, prior.ValueString()); ok && id == read.ValueString() {
+		return prior
+	}
+	return read
+}
+
+func (r fileRefModel) file() (name, uid, gid string, mode os.FileMode) {
+	return r.FileName.ValueString(), stringOr(r.UID, serviceDefaults.FileUID), stringOr(r.GID, serviceDefaults.FileGID),
+		fileMode(types.StringValue(stringOr(r.Mode, serviceDefaults.FileMode)))
+}
+
+// secretToSwarm refers to the secret as the configuration gives it (ID or name); the engine
+// resolves it before writing.
+func (r fileRefModel) secretToSwarm() *swarm.SecretReference {
+	name, uid, gid, mode := r.file()
+	return &swarm.SecretReference{SecretID: r.ID.ValueString(), File: &swarm.SecretReferenceFileTarget{Name: name, UID: uid, GID: gid, Mode: mode}}
+}
+
+func (r fileRefModel) configToSwarm() *swarm.ConfigReference {
+	name, uid, gid, mode := r.file()
+	return &swarm.ConfigReference{ConfigID: r.ID.ValueString(), File: &swarm.ConfigReferenceFileTarget{Name: name, UID: uid, GID: gid, Mode: mode}}
+}
+
+func fileRefFrom(id string, name, uid, gid string, mode os.FileMode, prior []fileRefModel, i int, kind orchestrator.ObjectKind, resolve orchestrator.RefResolver) fileRefModel {
+	m := fileRefModel{ID: types.StringValue(id), FileName: types.StringValue(name), UID: types.StringValue(orDefault(uid, serviceDefaults.FileUID)),
+		GID: types.StringValue(orDefault(gid, serviceDefaults.FileGID)), Mode: types.StringValue(modeString(mode))}
+	if i < len(prior) {
+		m.ID = sameRef(m.ID, prior[i].ID, kind, resolve)
+		if pm := prior[i].Mode; known(pm) && fileMode(pm) == mode {
+			m.Mode = pm // "444" and "0444" are the same mode
+		}
+	}
+	return m
+}
+
+func secretsFrom(refs []*swarm.SecretReference, prior []fileRefModel, resolve orchestrator.RefResolver) []fileRefModel {
+	var out []fileRefModel
+	for i, r := range refs {
+		var f swarm.SecretReferenceFileTarget
+		if r.File != nil {
+			f = *r.File
+		}
+		out = append(out, fileRefFrom(r.SecretID, f.Name, f.UID, f.GID, f.Mode, prior, i, orchestrator.KindSecret, resolve))
+	}
+	if out == nil && prior != nil {
+		out = []fileRefModel{}
+	}
+	return out
+}
+
+func configsFrom(refs []*swarm.ConfigReference, prior []fileRefModel, resolve orchestrator.RefResolver) []fileRefModel {
+	var out []fileRefModel
+	for i, r := range refs {
+		var f swarm.ConfigReferenceFileTarget
+		if r.File != nil {
+			f = *r.File
+		}
+		out = append(out, fileRefFrom(r.ConfigID, f.Name, f.UID, f.GID, f.Mode, prior, i, orchestrator.KindConfig, resolve))
+	}
+	if out == nil && prior != nil {
+		out = []fileRefModel{}
+	}
+	return out
+}
+
+// fileMode reads a mode written in octal ("0444", "1777"); 0 when it is not set.
+func fileMode(v types.String) os.FileMode {
+	if !known(v) {
+		return 0
+	}
+	n, _ := strconv.ParseUint(v.ValueString(), 8, 32)
+	return os.FileMode(n)
+}
+
+// modeString spells a mode in octal with four digits ("0444").
+func modeString(m os.FileMode) string { return fmt.Sprintf("%04o", uint32(m)&0o7777) }

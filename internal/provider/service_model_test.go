@@ -41,9 +41,16 @@ var (
 	placementFixture = &placementModel{Constraints: []string{"node.labels.zone!=b", "node.role==manager"},
 		Preferences: []string{"spread=node.labels.zone"}, MaxReplicasPerNode: intValue(3)}
 	mountFixtures = []mountModel{
-		{Type: types.StringValue("tmpfs"), Source: types.StringNull(), Target: types.StringValue("/tmp"), ReadOnly: types.BoolValue(false), TmpfsSize: sizeValue("16MiB")},
-		{Type: types.StringValue("volume"), Source: types.StringValue("data"), Target: types.StringValue("/data"), ReadOnly: types.BoolValue(true), TmpfsSize: nullKind(sizeType)},
+		{Type: types.StringValue("tmpfs"), Source: types.StringNull(), Target: types.StringValue("/tmp"), ReadOnly: types.BoolValue(false), TmpfsSize: sizeValue("16MiB"),
+			TmpfsMode: types.StringValue("1777"), Driver: types.StringNull(), NoCopy: types.BoolValue(false), Propagation: types.StringNull()},
+		{Type: types.StringValue("volume"), Source: types.StringValue("data"), Target: types.StringValue("/data"), ReadOnly: types.BoolValue(true), TmpfsSize: nullKind(sizeType),
+			TmpfsMode: types.StringNull(), Driver: types.StringValue("local"), DriverOptions: map[string]string{"type": "nfs", "o": "addr=10.0.0.5"},
+			VolumeLabels: map[string]string{"team": "data"}, NoCopy: types.BoolValue(true), Propagation: types.StringNull()},
+		{Type: types.StringValue("bind"), Source: types.StringValue("/etc"), Target: types.StringValue("/hostetc"), ReadOnly: types.BoolValue(true), TmpfsSize: nullKind(sizeType),
+			TmpfsMode: types.StringNull(), Driver: types.StringNull(), NoCopy: types.BoolValue(false), Propagation: types.StringValue("rslave")},
 	}
+	networkFixture   = networkModel{ID: types.StringValue("backend"), Aliases: []string{"api"}, DriverOptions: map[string]string{"com.docker.network.driver.mtu": "1400"}}
+	fileRefFixture   = fileRefModel{ID: types.StringValue("db-password"), FileName: types.StringValue("db"), UID: types.StringValue("101"), GID: types.StringValue("102"), Mode: types.StringValue("0400")}
 	portFixture      = portModel{Target: intValue(8080), Published: intValue(18999), Protocol: types.StringValue("udp"), Mode: types.StringValue("host")}
 	dnsConfigFixture = &dnsConfigModel{Nameservers: []string{"10.0.0.53"}, Search: []string{"corp.example"}, Options: []string{"ndots:2"}}
 	logDriverFixture = &logDriverModel{Name: types.StringValue("json-file"), Options: map[string]string{"max-size": "5m"}}
@@ -59,12 +66,14 @@ func TestFixturesAreComplete(t *testing.T) {
 		"healthcheck": healthcheckFixture, "resources.limits": resourcesFixture.Limits, "restart_policy": restartPolicyFixture,
 		"placement": placementFixture, "mounts[1]": mountFixtures[1], "ports[0]": portFixture, "dns_config": dnsConfigFixture,
 		"log_driver": logDriverFixture, "rolling_update": updateFixture, "ulimits.nofile": ulimitsFixture["nofile"],
+		"networks[0]": networkFixture, "secrets[0]": fileRefFixture,
 		"service": fullServiceModel(),
 	} {
 		rv := reflect.Indirect(reflect.ValueOf(v))
 		for i := range rv.NumField() {
 			f, name := rv.Field(i), name+"."+rv.Type().Field(i).Name
 			switch {
+			case optionalInFixture[name]:
 			case f.IsZero():
 				t.Errorf("%s is not set in the fixture", name)
 			default:
@@ -78,7 +87,7 @@ func TestFixturesAreComplete(t *testing.T) {
 
 // optionalInFixture are fields that are null in a fixture on purpose (a tmpfs mount has no
 // source; the volume mount no tmpfs size) or exist only in Terraform.
-var optionalInFixture = map[string]bool{"mounts[1].TmpfsSize": true}
+var optionalInFixture = map[string]bool{"mounts[1].TmpfsSize": true, "mounts[1].TmpfsMode": true, "mounts[1].Propagation": true}
 
 // Each block: model -> Swarm -> model, and Swarm -> model -> Swarm.
 func TestBlockRoundTrips(t *testing.T) {
@@ -89,11 +98,15 @@ func TestBlockRoundTrips(t *testing.T) {
 		}
 	}
 	check(t, "healthcheck", healthcheckFrom(healthcheckFixture.toSwarm()), healthcheckFixture)
-	check(t, "resources", resourcesFrom(resourcesFixture.toSwarm(), nil), resourcesFixture)
+	check(t, "resources", resourcesFrom(resourcesFixture.toSwarm(intNull()), nil), resourcesFixture)
+	check(t, "pids_limit", pidsLimitFrom(resourcesFixture.toSwarm(intValue(64))), intValue(64))
+	check(t, "networks", networksFrom(networksToSwarm([]networkModel{networkFixture}), nil, nil), []networkModel{networkFixture})
+	check(t, "secrets", secretsFrom([]*swarm.SecretReference{fileRefFixture.secretToSwarm()}, nil, nil), []fileRefModel{fileRefFixture})
+	check(t, "configs", configsFrom([]*swarm.ConfigReference{fileRefFixture.configToSwarm()}, nil, nil), []fileRefModel{fileRefFixture})
 	check(t, "restart_policy", restartPolicyFrom(restartPolicyFixture.toSwarm()), restartPolicyFixture)
 	check(t, "placement", placementFrom(placementFixture.toSwarm(), nil), placementFixture)
 	for i, mt := range mountFixtures {
-		check(t, "mounts["+string(rune('0'+i))+"]", mountFrom(mt.toSwarm()), mt)
+		check(t, "mounts["+string(rune('0'+i))+"]", mountFrom(mt.toSwarm(), nil), mt)
 	}
 	check(t, "ports", portFrom(portFixture.toSwarm()), portFixture)
 	check(t, "dns_config", dnsConfigFrom(dnsConfigFixture.toSwarm(), nil), dnsConfigFixture)
@@ -108,7 +121,11 @@ func TestBlockRoundTrips(t *testing.T) {
 	hc := &container.HealthConfig{Test: []string{"CMD-SHELL", "/app health"}, Interval: 2 * time.Second, Timeout: time.Second, StartPeriod: 3 * time.Second, Retries: 4}
 	check(t, "healthcheck (swarm)", healthcheckFrom(hc).toSwarm(), hc)
 	res := &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 5e8, MemoryBytes: 128 << 20}, Reservations: &swarm.Resources{NanoCPUs: 25e7, MemoryBytes: 64 << 20}}
-	check(t, "resources (swarm)", resourcesFrom(res, nil).toSwarm(), res)
+	check(t, "resources (swarm)", resourcesFrom(res, nil).toSwarm(pidsLimitFrom(res)), res)
+	withPids := &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 5e8, Pids: 64}}
+	check(t, "resources with pids (swarm)", resourcesFrom(withPids, nil).toSwarm(pidsLimitFrom(withPids)), withPids)
+	nets := []swarm.NetworkAttachmentConfig{{Target: "n1", Aliases: []string{"web"}, DriverOpts: map[string]string{"a": "b"}}}
+	check(t, "networks (swarm)", networksToSwarm(networksFrom(nets, nil, nil)), nets)
 	rp := &swarm.RestartPolicy{Condition: "on-failure", Delay: &delay, MaxAttempts: &attempts, Window: &window}
 	check(t, "restart_policy (swarm)", restartPolicyFrom(rp).toSwarm(), rp)
 	pl := &swarm.Placement{Constraints: []string{"node.role==manager"}, Preferences: []swarm.PlacementPreference{{Spread: &swarm.SpreadOver{SpreadDescriptor: "node.labels.zone"}}}, MaxReplicas: 3}
@@ -117,8 +134,12 @@ func TestBlockRoundTrips(t *testing.T) {
 		{Type: mount.TypeTmpfs, Target: "/tmp", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 16 << 20}},
 		{Type: mount.TypeVolume, Source: "data", Target: "/data", ReadOnly: true},
 		{Type: mount.TypeBind, Source: "/etc", Target: "/hostetc"},
+		{Type: mount.TypeBind, Source: "/var", Target: "/hostvar", BindOptions: &mount.BindOptions{Propagation: mount.PropagationShared}},
+		{Type: mount.TypeTmpfs, Target: "/scratch", TmpfsOptions: &mount.TmpfsOptions{Mode: 0o1777}},
+		{Type: mount.TypeVolume, Source: "nfs", Target: "/nfs", VolumeOptions: &mount.VolumeOptions{NoCopy: true, Labels: map[string]string{"k": "v"},
+			DriverConfig: &mount.Driver{Name: "local", Options: map[string]string{"type": "nfs"}}}},
 	} {
-		check(t, "mount "+mo.Target+" (swarm)", mountFrom(mo).toSwarm(), mo)
+		check(t, "mount "+mo.Target+" (swarm)", mountFrom(mo, nil).toSwarm(), mo)
 	}
 	port := swarm.PortConfig{TargetPort: 9000, PublishedPort: 19000, Protocol: swarm.PortConfigProtocolSCTP, PublishMode: swarm.PortConfigPublishModeHost}
 	check(t, "port (swarm)", portFrom(port).toSwarm(), port)
@@ -147,6 +168,7 @@ func fullServiceModel() serviceModel {
 		StopSignal: types.StringValue("SIGINT"), StopGracePeriod: durationValue("7s"),
 		CapAdd: []string{"CAP_NET_ADMIN"}, CapDrop: []string{"CAP_MKNOD"}, Sysctls: map[string]string{"net.core.somaxconn": "1024"},
 		Ulimits: ulimitsFixture, ExtraHosts: map[string]string{"db.internal": "10.1.2.3"},
+		Networks: []networkModel{networkFixture}, Secrets: []fileRefModel{fileRefFixture}, Configs: []fileRefModel{fileRefFixture}, PidsLimit: intValue(200),
 		DNSConfig: dnsConfigFixture, LogDriver: logDriverFixture, RollingUpdate: updateFixture,
 		Rollback: &updateConfigModel{Parallelism: intValue(3), Delay: durationValue("1s"), FailureAction: types.StringValue("continue"),
 			Monitor: durationValue("2s"), MaxFailureRatio: types.Float64Value(0.5), Order: types.StringValue("stop-first")},

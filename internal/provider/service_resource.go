@@ -192,8 +192,31 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 						Validators: []validator.String{check{summary: "Invalid Mount Target", text: orchestrator.CheckContainerPath}}},
 					"read_only":  schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Mount read-only."},
 					"tmpfs_size": schema.StringAttribute{CustomType: sizeType, Optional: true, MarkdownDescription: "Size limit of a `tmpfs` mount, e.g. `64MiB`."},
+					"tmpfs_mode": schema.StringAttribute{Optional: true, MarkdownDescription: "Permissions of a `tmpfs` mount in octal, e.g. `1777`.",
+						Validators: []validator.String{check{summary: "Invalid File Mode", text: orchestrator.CheckFileMode}}},
+					"driver": schema.StringAttribute{Optional: true, MarkdownDescription: "Volume driver of a `volume` mount, e.g. `local`; the volume is made with it on each node that needs it.",
+						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
+					"driver_options": schema.MapAttribute{ElementType: types.StringType, Optional: true,
+						MarkdownDescription: "Options of the volume driver. NFS through the `local` driver: `{ type = \"nfs\", o = \"addr=10.0.0.5,rw\", device = \":/export/data\" }`."},
+					"volume_labels": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Labels of a volume the mount creates."},
+					"no_copy":       schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Do not copy the image's files at the target into a new volume."},
+					"propagation": schema.StringAttribute{Optional: true, MarkdownDescription: "Mount propagation of a `bind` mount: `private`, `rprivate`, `shared`, `rshared`, `slave` or `rslave`.",
+						Validators: []validator.String{stringvalidator.OneOf("private", "rprivate", "shared", "rshared", "slave", "rslave")}},
 				}},
 			},
+			"networks": schema.ListNestedAttribute{
+				Optional: true, MarkdownDescription: "Networks the tasks attach to, in order. Changing them updates the service in place (a rolling update).",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"id": schema.StringAttribute{Required: true, MarkdownDescription: "ID or name of a swarm-scoped network, e.g. `swarm_network.backend.id`. Either spelling plans no change.",
+						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
+					"aliases":        stringList("Extra DNS names of the service on this network."),
+					"driver_options": stringMap("Driver options of the attachment."),
+				}},
+			},
+			"secrets": fileRefsAttribute("Secrets made available to the tasks as files (under `/run/secrets/` unless `file_name` is absolute). A secret's data never appears in the service.", "secret", "swarm_secret.db.id"),
+			"configs": fileRefsAttribute("Configs made available to the tasks as files.", "config", "swarm_config.nginx.id"),
+			"pids_limit": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, MarkdownDescription: "Most processes (and threads) in each task's container.",
+				Validators: []validator.Int64{int64validator.AtLeast(1)}},
 			"hostname": schema.StringAttribute{Optional: true, MarkdownDescription: "Container hostname (Go templates such as `{{.Task.Slot}}` allowed).",
 				Validators: []validator.String{notEmpty("hostname")}},
 			"user": schema.StringAttribute{Optional: true, MarkdownDescription: "User (and group) the process runs as, `user[:group]`.",
@@ -372,6 +395,7 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 		addRemovedDuringApply(&resp.Diagnostics, plan.Name.ValueString())
 		return
 	}
+	addWarnings(&resp.Diagnostics, verdict.Warnings)
 	prior := plan
 	if waitErr != nil {
 		// Record what really runs (after a rollback: the previous spec) and how the rollout
@@ -379,6 +403,7 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 		prior = state
 	}
 	r.readInto(context.WithoutCancel(ctx), id, prior, verdict, &resp.State, &resp.Diagnostics)
+	writePrivate(ctx, resp.Private, adoptedKey, nil, &resp.Diagnostics)
 	if waitErr != nil {
 		addEngineError(&resp.Diagnostics, "Service Update Did Not Converge", rolloutOutcome(plan.Name.ValueString(), waitErr), waitErr)
 	}
@@ -404,9 +429,32 @@ func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 }
 
+// adoptedKey marks, in private state, a service just imported: the next plan lists what it
+// has that the configuration does not model (kept as it is on every write).
+const adoptedKey = "adopted"
+
 // ImportState takes a service ID or name; Read resolves names.
 func (r *serviceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	writePrivate(ctx, resp.Private, adoptedKey, true, &resp.Diagnostics)
+}
+
+// warnUnmodelled lists, after an import, the fields the service has that the configuration
+// does not model: every write keeps them as they are.
+func (r *serviceResource) warnUnmodelled(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, id string) {
+	var adopted bool
+	if !readPrivate(ctx, req.Private, adoptedKey, &adopted) || !adopted {
+		return
+	}
+	st, err := r.engine.Service(ctx, id)
+	if err != nil {
+		return
+	}
+	if fields := orchestrator.UnownedFields(st.Service.Spec); len(fields) > 0 {
+		resp.Diagnostics.AddWarning("Service Has Fields the Configuration Does Not Manage",
+			fmt.Sprintf("Service %q has fields that no attribute of swarm_service models. Every apply keeps them exactly as they are, and nothing else leaves the service without showing in the plan:\n  %s",
+				st.Service.Spec.Name, strings.Join(fields, "\n  ")))
+	}
 }
 
 func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -470,8 +518,18 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 		if m.Type.ValueString() == "tmpfs" && !m.Source.IsNull() {
 			addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName("source"), "Source On Tmpfs Mount", "A tmpfs mount has no source; remove it.")
 		}
+		for attr, set := range map[string]bool{"tmpfs_mode": !m.TmpfsMode.IsNull(), "driver": !m.Driver.IsNull(), "driver_options": m.DriverOptions != nil,
+			"volume_labels": m.VolumeLabels != nil, "no_copy": m.NoCopy.ValueBool(), "propagation": !m.Propagation.IsNull()} {
+			if want := mountOptionType[attr]; set && m.Type.ValueString() != want {
+				addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName(attr), "Option Of Another Mount Type",
+					fmt.Sprintf("%s applies only to type = %q.", attr, want))
+			}
+		}
 	}
 }
+
+// mountOptionType says which mount type each mount option belongs to.
+var mountOptionType = map[string]string{"tmpfs_mode": "tmpfs", "driver": "volume", "driver_options": "volume", "volume_labels": "volume", "no_copy": "volume", "propagation": "bind"}
 
 // validatePorts rejects a published port given twice for the same protocol: Swarm refuses it
 // at apply time.
@@ -521,6 +579,9 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	var state, plan serviceModel
 	if req.State.Get(ctx, &state).HasError() || req.Plan.Get(ctx, &plan).HasError() {
 		return // unknown values in the plan: the kind of change is decided at apply
+	}
+	if r.engine != nil {
+		r.warnUnmodelled(ctx, req, resp, state.ID.ValueString())
 	}
 	live, owned := r.policyOwnedReplicas(ctx, state.ID.ValueString())
 	if owned && !plan.Replicas.IsUnknown() && !plan.Replicas.Equal(state.Replicas) {
@@ -608,6 +669,23 @@ func (replicasDefault) PlanModifyInt64(ctx context.Context, req planmodifier.Int
 		resp.PlanValue = types.Int64Null()
 	default:
 		resp.PlanValue = types.Int64Value(serviceDefaults.Replicas)
+	}
+}
+
+// fileRefsAttribute is the schema of secrets and configs made available as files.
+func fileRefsAttribute(desc, kind, example string) schema.ListNestedAttribute {
+	return schema.ListNestedAttribute{
+		Optional: true, MarkdownDescription: desc,
+		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Required: true, MarkdownDescription: fmt.Sprintf("ID or name of the %s, e.g. `%s`. Either spelling plans no change.", kind, example),
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
+			"file_name": schema.StringAttribute{Required: true, MarkdownDescription: "Name of the file in the container. It stays the same when the " + kind + " is rotated to a new version.",
+				Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
+			"uid": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.FileUID), MarkdownDescription: "Owner of the file. Default `0`."},
+			"gid": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.FileGID), MarkdownDescription: "Group of the file. Default `0`."},
+			"mode": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.FileMode),
+				MarkdownDescription: "Permissions of the file in octal. Default `0444`.", Validators: []validator.String{check{summary: "Invalid File Mode", text: orchestrator.CheckFileMode}}},
+		}},
 	}
 }
 

@@ -640,3 +640,64 @@ func TestAccService_emptyValues(t *testing.T) {
 		},
 	})
 }
+
+// Mount options, a pids limit, secrets and configs by name: applied, read back with an empty
+// plan, and imported back as configured.
+func TestAccService_mountOptionsAndFiles(t *testing.T) {
+	name := acctest.Name("mounts")
+	cli := acctest.Docker(t)
+	config := fmt.Sprintf(`
+provider "swarm" {}
+
+resource "swarm_secret" "s" {
+  name = "%[1]s-secret"
+  data = "s3"
+}
+
+resource "swarm_config" "c" {
+  name = "%[1]s-config"
+  data = "c0nf"
+}
+
+resource "swarm_service" "test" {
+  name       = %[1]q
+  image      = %[2]q
+  pids_limit = 64
+  secrets    = [{ id = swarm_secret.s.name, file_name = "token", uid = "65534", gid = "65534", mode = "0440" }]
+  configs    = [{ id = swarm_config.c.name, file_name = "/etc/app.conf" }]
+  mounts = [
+    { type = "volume", source = "%[1]s-vol", target = "/data", driver = "local", no_copy = true,
+      driver_options = { type = "tmpfs", device = "tmpfs", o = "size=8m" }, volume_labels = { team = "a" } },
+    { type = "bind", source = "/etc", target = "/hostetc", read_only = true, propagation = "private" },
+    { type = "tmpfs", target = "/scratch", tmpfs_size = "4MiB", tmpfs_mode = "1777" },
+  ]
+}
+`, name, os.Getenv("TEST_IMAGE"))
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: func(*terraform.State) error {
+					spec := acctest.InspectService(t, cli, name).Spec
+					cs := spec.TaskTemplate.ContainerSpec
+					vol := cs.Mounts[0].VolumeOptions
+					if spec.TaskTemplate.Resources.Limits.Pids != 64 || vol == nil || vol.DriverConfig.Options["o"] != "size=8m" || !vol.NoCopy ||
+						cs.Mounts[1].BindOptions.Propagation != "private" || cs.Mounts[2].TmpfsOptions.Mode != 0o1777 {
+						return fmt.Errorf("spec as written: %+v", cs.Mounts)
+					}
+					if cs.Secrets[0].SecretName != name+"-secret" || cs.Secrets[0].File.Mode != 0o440 || cs.Configs[0].File.Name != "/etc/app.conf" {
+						return fmt.Errorf("secrets and configs as written: %+v %+v", cs.Secrets[0], cs.Configs[0])
+					}
+					if got := acctest.ReadTaskFile(t, cli, name, "/run/secrets/token"); len(got) != 1 || got[0] != "s3" {
+						return fmt.Errorf("the task reads the secret as %q", got)
+					}
+					return nil
+				},
+			},
+			{ResourceName: svcAddr, ImportState: true, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"running_replicas", "secrets.0.id", "configs.0.id"}},
+		},
+	})
+	_ = cli.VolumeRemove(context.Background(), name+"-vol", true)
+}

@@ -5,6 +5,10 @@
 //
 //	app          serve HTTP on :$PORT (default 8080)
 //	app health   healthcheck: GET http://127.0.0.1:$PORT/healthz, exit 0 on 200
+//	app cat PATH print a file of the container (for tests: there is no shell to exec)
+//
+// Endpoints: GET / (hostname and version), /healthz, /file?path=P (a file of the container,
+// for secrets and configs), /fetch?url=U (what another service answers, over a network).
 //
 // Environment switches:
 //
@@ -35,8 +39,22 @@ func main() {
 		switch os.Args[1] {
 		case "health", "healthcheck":
 			os.Exit(healthCheck(port(), 2*time.Second))
+		case "cat":
+			// app cat PATH prints a file of the container (the image has no shell), for tests
+			// that exec into a task to see the secrets and configs it was given.
+			if len(os.Args) != 3 {
+				fmt.Fprintln(os.Stderr, "usage: app cat PATH")
+				os.Exit(2)
+			}
+			b, err := os.ReadFile(os.Args[2])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			os.Stdout.Write(b)
+			os.Exit(0)
 		default:
-			fmt.Fprintf(os.Stderr, "usage: %s [health]\n", os.Args[0])
+			fmt.Fprintf(os.Stderr, "usage: %s [health | cat PATH]\n", os.Args[0])
 			os.Exit(2)
 		}
 	}
@@ -96,6 +114,31 @@ func newHandler(c config) http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintf(w, "hello from %s version=%s\n", c.Hostname, c.Version)
+	})
+	// GET /file?path=/run/secrets/db answers with a file of the container: how the tests see
+	// the secrets and configs a service was given (the image has no shell to exec into).
+	mux.HandleFunc("GET /file", func(w http.ResponseWriter, r *http.Request) {
+		b, err := os.ReadFile(r.URL.Query().Get("path"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(b)
+	})
+	// GET /fetch?url=http://api:8080/ answers with what another service answered: how the
+	// tests prove that services reach each other over an overlay network.
+	mux.HandleFunc("GET /fetch", func(w http.ResponseWriter, r *http.Request) {
+		client := &http.Client{Timeout: 5 * time.Second}
+		resp, err := client.Get(r.URL.Query().Get("url"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "%s via %s: ", c.Hostname, c.Version)
+		io.Copy(w, resp.Body)
 	})
 	return mux
 }

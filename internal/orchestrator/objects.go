@@ -1,0 +1,561 @@
+package orchestrator
+
+// The objects services attach to: overlay networks, secrets and configs. Networks cannot be
+// changed once made (Docker has no update for them); secrets and configs only in their labels.
+// A secret or config whose data changes is therefore a new object: the engine names each
+// version after its content (prefix-<hash>), keeps every version a service still uses, and
+// removes a superseded one once no service refers to it any more (see CollectSuperseded).
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+)
+
+// RotationLabel, on a secret or config, names the group of versions it belongs to (the name
+// prefix of its resource); DataHashLabel holds the hash of its content, which its name ends in.
+const (
+	RotationLabel = EngineLabelPrefix + "rotation"
+	DataHashLabel = EngineLabelPrefix + "data-hash"
+)
+
+// Network driver options the daemon adds by itself; they are never part of a configuration.
+var daemonNetworkOptions = map[string]bool{"com.docker.network.driver.overlay.vxlanid_list": true}
+
+// encryptedOption is the overlay driver option that encrypts traffic between nodes.
+const encryptedOption = "encrypted"
+
+// NetworkSpec is a swarm-scoped network as configured.
+type NetworkSpec struct {
+	Name          string
+	Driver        string // "overlay" when empty
+	Attachable    bool
+	Internal      bool
+	Encrypted     bool
+	Labels        map[string]string
+	DriverOptions map[string]string
+	IPAM          []IPAMConfig
+}
+
+// IPAMConfig is one address pool of a network.
+type IPAMConfig struct {
+	Subnet, Gateway, IPRange string
+}
+
+// NetworkSpecOf reads a network back as a NetworkSpec: the daemon's own options and the
+// encryption flag are taken out of the driver options.
+func NetworkSpecOf(n network.Summary) NetworkSpec {
+	s := NetworkSpec{Name: n.Name, Driver: n.Driver, Attachable: n.Attachable, Internal: n.Internal, Labels: n.Labels}
+	for k, v := range n.Options {
+		switch {
+		case daemonNetworkOptions[k]:
+		case k == encryptedOption:
+			s.Encrypted = true
+		default:
+			if s.DriverOptions == nil {
+				s.DriverOptions = map[string]string{}
+			}
+			s.DriverOptions[k] = v
+		}
+	}
+	for _, c := range n.IPAM.Config {
+		s.IPAM = append(s.IPAM, IPAMConfig{Subnet: c.Subnet, Gateway: c.Gateway, IPRange: c.IPRange})
+	}
+	return s
+}
+
+// Network finds a swarm-scoped network by ID or name in the shared snapshot.
+func (e *Engine) Network(ctx context.Context, idOrName string) (network.Summary, error) {
+	list, err := e.Networks(ctx)
+	if err != nil {
+		return network.Summary{}, err
+	}
+	n, ok := findByIDOrName(list, idOrName, func(n network.Summary) string { return n.ID }, func(n network.Summary) string { return n.Name })
+	if !ok {
+		return n, fmt.Errorf("network %q: %w", idOrName, ErrNotFound)
+	}
+	return n, nil
+}
+
+// CreateNetwork makes a swarm-scoped network and returns its ID.
+func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (string, error) {
+	defer e.Invalidate()
+	opts := network.CreateOptions{Driver: s.Driver, Scope: "swarm", Attachable: s.Attachable, Internal: s.Internal, Labels: s.Labels, Options: map[string]string{}}
+	if opts.Driver == "" {
+		opts.Driver = "overlay"
+	}
+	for k, v := range s.DriverOptions {
+		opts.Options[k] = v
+	}
+	if s.Encrypted {
+		opts.Options[encryptedOption] = ""
+	}
+	if len(s.IPAM) > 0 {
+		opts.IPAM = &network.IPAM{Driver: "default"}
+		for _, c := range s.IPAM {
+			opts.IPAM.Config = append(opts.IPAM.Config, network.IPAMConfig{Subnet: c.Subnet, Gateway: c.Gateway, IPRange: c.IPRange})
+		}
+	}
+	resp, err := e.cli.NetworkCreate(ctx, s.Name, opts)
+	if err != nil {
+		return "", e.wrap("create network "+s.Name, err)
+	}
+	// Swarm's allocator gives the network its driver state and subnet a moment later; until
+	// then the network reads back without them. Wait for it, so a read after the create sees
+	// the network as it stays.
+	tick := time.NewTicker(e.PollInterval)
+	defer tick.Stop()
+	for {
+		n, err := e.cli.NetworkInspect(ctx, resp.ID, network.InspectOptions{Scope: "swarm"})
+		if err == nil && n.Driver != "" && len(n.IPAM.Config) > 0 {
+			return resp.ID, nil
+		}
+		select {
+		case <-ctx.Done():
+			return resp.ID, fmt.Errorf("network %s was created but Swarm did not allocate it: %w", s.Name, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// DeleteNetwork removes a network. Tasks of a service removed just before may still be
+// leaving it; while Docker says it is in use, the removal is tried again until ctx ends. A
+// missing network is not an error.
+func (e *Engine) DeleteNetwork(ctx context.Context, id string) error {
+	defer e.Invalidate()
+	return e.removeWhenUnused(ctx, "network "+id, func() error { return e.cli.NetworkRemove(ctx, id) })
+}
+
+// removeWhenUnused runs remove until it stops failing because the object is in use.
+func (e *Engine) removeWhenUnused(ctx context.Context, what string, remove func() error) error {
+	tick := time.NewTicker(e.PollInterval)
+	defer tick.Stop()
+	for {
+		err := remove()
+		if err == nil || cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "in use") && !strings.Contains(err.Error(), "has active endpoints") {
+			return e.wrap("remove "+what, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("remove %s: still in use when the time ran out: %w", what, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// ObjectKind is a secret or a config.
+type ObjectKind string
+
+const (
+	KindSecret ObjectKind = "secret"
+	KindConfig ObjectKind = "config"
+)
+
+// Object is a secret or config as the engine sees it: never its data for a secret.
+type Object struct {
+	Kind      ObjectKind
+	ID        string
+	Name      string
+	Labels    map[string]string
+	CreatedAt time.Time
+	// TemplateDriver is a config's templating driver ("golang"), or "".
+	TemplateDriver string
+	// Data is a config's content; always nil for a secret.
+	Data []byte
+}
+
+// ObjectSpec is what a new version of a secret or config holds.
+type ObjectSpec struct {
+	// Name is the object's name, or with Prefix set, the name is Prefix-<content hash>.
+	Name   string
+	Prefix string
+	Labels map[string]string
+	Data   []byte
+	// TemplateDriver applies to configs only.
+	TemplateDriver string
+	// HashKey keys the content hash of a secret, so that the hash in its name tells nothing
+	// about the value to someone without the key (a config's hash needs no key).
+	HashKey []byte
+}
+
+// DataHash is the hash of a version's content: its data, template driver and whatever else
+// changes it (extra), keyed for secrets.
+func DataHash(key, data []byte, extra ...string) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write(data)
+	for _, x := range extra {
+		mac.Write([]byte{0})
+		mac.Write([]byte(x))
+	}
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// VersionName is the name of a version of a rotating object: the prefix and 10 hex digits
+// of its content hash.
+func VersionName(prefix, hash string) string { return prefix + hash[:10] }
+
+// Objects lists the secrets or configs from the shared snapshot.
+func (e *Engine) Objects(ctx context.Context, kind ObjectKind) ([]Object, error) {
+	var out []Object
+	switch kind {
+	case KindSecret:
+		list, err := e.Secrets(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range list {
+			out = append(out, Object{Kind: kind, ID: s.ID, Name: s.Spec.Name, Labels: s.Spec.Labels, CreatedAt: s.CreatedAt})
+		}
+	case KindConfig:
+		list, err := e.Configs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range list {
+			o := Object{Kind: kind, ID: c.ID, Name: c.Spec.Name, Labels: c.Spec.Labels, CreatedAt: c.CreatedAt, Data: c.Spec.Data}
+			if c.Spec.Templating != nil {
+				o.TemplateDriver = c.Spec.Templating.Name
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// Object finds a secret or config by ID or name.
+func (e *Engine) Object(ctx context.Context, kind ObjectKind, idOrName string) (Object, error) {
+	list, err := e.Objects(ctx, kind)
+	if err != nil {
+		return Object{}, err
+	}
+	o, ok := findByIDOrName(list, idOrName, func(o Object) string { return o.ID }, func(o Object) string { return o.Name })
+	if !ok {
+		return o, fmt.Errorf("%s %q: %w", kind, idOrName, ErrNotFound)
+	}
+	return o, nil
+}
+
+// CreateObject makes a secret or config. With a prefix, the name ends in the content hash and
+// the rotation labels say which group the version belongs to; when that version exists
+// already (the same content), it is taken as it is.
+func (e *Engine) CreateObject(ctx context.Context, kind ObjectKind, s ObjectSpec, hash string) (Object, error) {
+	defer e.Invalidate()
+	labels := map[string]string{}
+	for k, v := range s.Labels {
+		labels[k] = v
+	}
+	name := s.Name
+	if s.Prefix != "" {
+		name = VersionName(s.Prefix, hash)
+		labels[RotationLabel] = s.Prefix
+		labels[DataHashLabel] = hash
+		if o, err := e.Object(ctx, kind, name); err == nil && o.Labels[DataHashLabel] == hash {
+			return o, nil
+		}
+	}
+	annotations := swarm.Annotations{Name: name, Labels: labels}
+	var id string
+	var err error
+	switch kind {
+	case KindSecret:
+		var resp swarm.SecretCreateResponse
+		resp, err = e.cli.SecretCreate(ctx, swarm.SecretSpec{Annotations: annotations, Data: s.Data})
+		id = resp.ID
+	case KindConfig:
+		spec := swarm.ConfigSpec{Annotations: annotations, Data: s.Data}
+		if s.TemplateDriver != "" {
+			spec.Templating = &swarm.Driver{Name: s.TemplateDriver}
+		}
+		var resp swarm.ConfigCreateResponse
+		resp, err = e.cli.ConfigCreate(ctx, spec)
+		id = resp.ID
+	}
+	if err != nil {
+		return Object{}, e.wrap(fmt.Sprintf("create %s %s", kind, name), err)
+	}
+	if s.Prefix != "" {
+		// Older versions no service uses any more (left by a wait that was skipped or cut
+		// short) go now; the one services still use stays until they move off it.
+		e.Invalidate()
+		if err := e.collect(ctx, kind, s.Prefix, nil, true); err != nil {
+			return Object{}, err
+		}
+	}
+	return Object{Kind: kind, ID: id, Name: name, Labels: labels, TemplateDriver: s.TemplateDriver}, nil
+}
+
+// SetObjectLabels replaces the labels of a secret or config (the one change Swarm allows),
+// keeping the engine's own, with the object's version and a retry when another writer was
+// first.
+func (e *Engine) SetObjectLabels(ctx context.Context, kind ObjectKind, id string, labels map[string]string) error {
+	defer e.Invalidate()
+	merge := func(observed map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range labels {
+			out[k] = v
+		}
+		for k, v := range observed {
+			if strings.HasPrefix(k, EngineLabelPrefix) {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	for attempt := 1; ; attempt++ {
+		var err error
+		switch kind {
+		case KindSecret:
+			var s swarm.Secret
+			if s, _, err = e.cli.SecretInspectWithRaw(ctx, id); err == nil {
+				s.Spec.Labels = merge(s.Spec.Labels)
+				err = e.cli.SecretUpdate(ctx, id, s.Version, s.Spec)
+			}
+		case KindConfig:
+			var c swarm.Config
+			if c, _, err = e.cli.ConfigInspectWithRaw(ctx, id); err == nil {
+				c.Spec.Labels = merge(c.Spec.Labels)
+				err = e.cli.ConfigUpdate(ctx, id, c.Version, c.Spec)
+			}
+		}
+		switch {
+		case err == nil:
+			return nil
+		case cerrdefs.IsNotFound(err):
+			return fmt.Errorf("%s %s: %w", kind, id, ErrNotFound)
+		case isOutOfSequence(err) && attempt < 5:
+			continue
+		}
+		return e.wrap(fmt.Sprintf("update the labels of %s %s", kind, id), err)
+	}
+}
+
+// ErrInUse is a secret or config that services still refer to.
+var ErrInUse = errors.New("in use")
+
+// DeleteObject removes a secret or config, and the superseded versions of its group that no
+// service uses. While services still refer to the object itself it fails with ErrInUse,
+// naming them. A missing object is not an error.
+func (e *Engine) DeleteObject(ctx context.Context, kind ObjectKind, id string) error {
+	defer e.Invalidate()
+	o, err := e.Object(ctx, kind, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	users, err := e.objectUsers(ctx, kind)
+	if err != nil {
+		return err
+	}
+	if names := users[o.ID]; len(names) > 0 {
+		return fmt.Errorf("%s %s is used by service %s: %w", kind, o.Name, strings.Join(names, ", "), ErrInUse)
+	}
+	if err := e.removeObject(ctx, kind, o.ID); err != nil {
+		return err
+	}
+	if group := o.Labels[RotationLabel]; group != "" {
+		return e.collect(ctx, kind, group, nil, false)
+	}
+	return nil
+}
+
+func (e *Engine) removeObject(ctx context.Context, kind ObjectKind, id string) error {
+	var err error
+	switch kind {
+	case KindSecret:
+		err = e.cli.SecretRemove(ctx, id)
+	case KindConfig:
+		err = e.cli.ConfigRemove(ctx, id)
+	}
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return e.wrap(fmt.Sprintf("remove %s %s", kind, id), err)
+	}
+	return nil
+}
+
+// objectUsers maps each secret or config ID to the names of the services whose spec refers
+// to it.
+func (e *Engine) objectUsers(ctx context.Context, kind ObjectKind) (map[string][]string, error) {
+	e.Invalidate() // a service may have moved off it a moment ago
+	services, err := e.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	users := map[string][]string{}
+	for _, svc := range services {
+		for _, id := range objectRefs(svc.Spec, kind) {
+			users[id] = append(users[id], svc.Spec.Name)
+		}
+	}
+	return users, nil
+}
+
+// objectRefs are the IDs of the secrets or configs a spec refers to.
+func objectRefs(spec swarm.ServiceSpec, kind ObjectKind) []string {
+	cs := spec.TaskTemplate.ContainerSpec
+	if cs == nil {
+		return nil
+	}
+	var ids []string
+	switch kind {
+	case KindSecret:
+		for _, r := range cs.Secrets {
+			ids = append(ids, r.SecretID)
+		}
+	case KindConfig:
+		for _, r := range cs.Configs {
+			ids = append(ids, r.ConfigID)
+		}
+	}
+	return ids
+}
+
+// CollectSuperseded removes the versions of rotating secrets and configs that a service moved
+// off (referred to by its previous spec, not by its spec) once no service uses them and a
+// newer version of their group exists. It runs after the service converged on its new spec.
+func (e *Engine) CollectSuperseded(ctx context.Context, svc swarm.Service) error {
+	if svc.PreviousSpec == nil {
+		return nil
+	}
+	for _, kind := range []ObjectKind{KindSecret, KindConfig} {
+		left := map[string]bool{}
+		for _, id := range objectRefs(*svc.PreviousSpec, kind) {
+			left[id] = true
+		}
+		for _, id := range objectRefs(svc.Spec, kind) {
+			delete(left, id)
+		}
+		if len(left) == 0 {
+			continue
+		}
+		objects, err := e.Objects(ctx, kind)
+		if err != nil {
+			return err
+		}
+		groups := map[string]bool{}
+		for _, o := range objects {
+			if left[o.ID] && o.Labels[RotationLabel] != "" {
+				groups[o.Labels[RotationLabel]] = true
+			}
+		}
+		for group := range groups {
+			if err := e.collect(ctx, kind, group, left, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// collect removes the versions of a group (only those in only, when given) that no service
+// uses, except the newest when keepNewest.
+func (e *Engine) collect(ctx context.Context, kind ObjectKind, group string, only map[string]bool, keepNewest bool) error {
+	objects, err := e.Objects(ctx, kind)
+	if err != nil {
+		return err
+	}
+	var versions []Object
+	for _, o := range objects {
+		if o.Labels[RotationLabel] == group {
+			versions = append(versions, o)
+		}
+	}
+	if len(versions) == 0 {
+		return nil
+	}
+	sort.Slice(versions, func(i, j int) bool { return versions[i].CreatedAt.Before(versions[j].CreatedAt) })
+	if keepNewest {
+		versions = versions[:len(versions)-1]
+	}
+	users, err := e.objectUsers(ctx, kind)
+	if err != nil {
+		return err
+	}
+	for _, o := range versions {
+		if len(users[o.ID]) > 0 || only != nil && !only[o.ID] {
+			continue
+		}
+		if err := e.removeObject(ctx, kind, o.ID); err != nil {
+			return err
+		}
+	}
+	e.Invalidate()
+	return nil
+}
+
+// resolveRefs turns the networks, secrets and configs a spec refers to by name into IDs (and,
+// for secrets and configs, the names Swarm also wants), from the shared snapshot. A spec as
+// written may name them either way; the spec sent to Swarm, and every comparison, uses IDs.
+func (e *Engine) resolveRefs(ctx context.Context, spec *swarm.ServiceSpec) error {
+	tt := &spec.TaskTemplate
+	if len(tt.Networks) > 0 {
+		nets := append([]swarm.NetworkAttachmentConfig(nil), tt.Networks...)
+		for i, n := range nets {
+			found, err := e.Network(ctx, n.Target)
+			if err != nil {
+				return fmt.Errorf("the service refers to network %q: %w", n.Target, err)
+			}
+			nets[i].Target = found.ID
+		}
+		tt.Networks = nets
+	}
+	cs := tt.ContainerSpec
+	if cs == nil || len(cs.Secrets)+len(cs.Configs) == 0 {
+		return nil
+	}
+	resolved := *cs
+	resolved.Secrets, resolved.Configs = nil, nil
+	for _, r := range cs.Secrets {
+		o, err := e.Object(ctx, KindSecret, r.SecretID)
+		if err != nil {
+			return fmt.Errorf("the service refers to secret %q: %w", r.SecretID, err)
+		}
+		ref := *r
+		ref.SecretID, ref.SecretName = o.ID, o.Name
+		resolved.Secrets = append(resolved.Secrets, &ref)
+	}
+	for _, r := range cs.Configs {
+		o, err := e.Object(ctx, KindConfig, r.ConfigID)
+		if err != nil {
+			return fmt.Errorf("the service refers to config %q: %w", r.ConfigID, err)
+		}
+		ref := *r
+		ref.ConfigID, ref.ConfigName = o.ID, o.Name
+		resolved.Configs = append(resolved.Configs, &ref)
+	}
+	tt.ContainerSpec = &resolved
+	return nil
+}
+
+// RefResolver says which object an ID or name refers to, for reading back a spec whose
+// references a configuration may spell by name.
+type RefResolver func(kind ObjectKind, idOrName string) (id string, ok bool)
+
+// KindNetwork is a network, for a RefResolver.
+const KindNetwork ObjectKind = "network"
+
+// Resolver answers from the shared snapshot.
+func (e *Engine) Resolver(ctx context.Context) RefResolver {
+	return func(kind ObjectKind, idOrName string) (string, bool) {
+		if kind == KindNetwork {
+			n, err := e.Network(ctx, idOrName)
+			return n.ID, err == nil
+		}
+		o, err := e.Object(ctx, kind, idOrName)
+		return o.ID, err == nil
+	}
+}

@@ -1,0 +1,233 @@
+package provider
+
+// What swarm_secret and swarm_config share. Swarm cannot change a secret's or config's data,
+// and cannot remove one while a service uses it. With name_prefix, a new value is a new
+// object named after its content (prefix + hash): the resource's id changes in place, the
+// services that refer to it move to the new object in their own update, and the engine
+// removes the superseded object once no service uses it. With a fixed name, a new value
+// replaces the object, which Swarm refuses while a service uses it; the plan warns.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
+)
+
+// objectModel is what swarm_secret and swarm_config have in common.
+type objectModel struct {
+	ID         types.String      `tfsdk:"id"`
+	Name       types.String      `tfsdk:"name"`
+	NamePrefix types.String      `tfsdk:"name_prefix"`
+	Labels     map[string]string `tfsdk:"labels"`
+	DataHash   types.String      `tfsdk:"data_hash"`
+}
+
+// objectContent is the value a configuration gives, and what else makes a version.
+type objectContent struct {
+	data    []byte
+	known   bool // false while the value depends on something not known yet
+	set     bool // false for an imported object whose value the configuration does not give
+	version string
+	driver  string
+}
+
+// objectResource holds the shared behaviour; kind says which object it is.
+type objectResource struct {
+	resourceBase
+	kind orchestrator.ObjectKind
+	// content reads the value from a configuration (write-only values included).
+	content func(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics) objectContent
+	// keyed says whether the content hash is keyed (secrets: the hash must tell nothing about
+	// the value).
+	keyed bool
+}
+
+// hashKeyKey names the private state that holds a secret's hash key.
+const hashKeyKey = "hash_key"
+
+// hashKey is the resource's key for content hashes, made once and kept in private state.
+func (r *objectResource) hashKey(ctx context.Context, private privateGetter) []byte {
+	if !r.keyed {
+		return nil
+	}
+	var k string
+	if readPrivate(ctx, private, hashKeyKey, &k) {
+		if b, err := hex.DecodeString(k); err == nil && len(b) > 0 {
+			return b
+		}
+	}
+	return nil
+}
+
+func newHashKey() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return b
+}
+
+func (c objectContent) hash(key []byte) string {
+	return orchestrator.DataHash(key, c.data, c.version, c.driver)
+}
+
+// plan works out a create or update: with a known value, the new hash, and with a prefix, the
+// version's name. A changed hash under a fixed name replaces the object.
+func (r *objectResource) plan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan, state objectModel
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("id"), &plan.ID)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &plan.Name)...)
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name_prefix"), &plan.NamePrefix)...)
+	creating := req.State.Raw.IsNull()
+	if !creating {
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("data_hash"), &state.DataHash)...)
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &state.Name)...)
+	}
+	content := r.content(ctx, req.Config, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	key := r.hashKey(ctx, req.Private)
+	if key == nil && r.keyed {
+		if creating || !content.set {
+			return // a new key is made at apply; the hash and a prefixed name are known then
+		}
+		key = newHashKey() // state from before keys were kept: the next write keeps one
+	}
+	set := func(p path.Path, v types.String) { resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, p, v)...) }
+	prefixed := !plan.NamePrefix.IsNull()
+	if !content.known && !creating {
+		// The value depends on something not known yet: it may be a new version.
+		set(path.Root("data_hash"), types.StringUnknown())
+		if prefixed {
+			set(path.Root("name"), types.StringUnknown())
+			set(path.Root("id"), types.StringUnknown())
+		} else {
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("data_hash"))
+		}
+		return
+	}
+	if !content.known || !content.set {
+		return
+	}
+	hash := content.hash(key)
+	if !creating && hash == state.DataHash.ValueString() {
+		return
+	}
+	if !r.keyed || !creating {
+		set(path.Root("data_hash"), types.StringValue(hash))
+	}
+	switch {
+	case prefixed && (!r.keyed || !creating):
+		set(path.Root("name"), types.StringValue(orchestrator.VersionName(plan.NamePrefix.ValueString(), hash)))
+		set(path.Root("id"), types.StringUnknown())
+	case prefixed:
+		set(path.Root("id"), types.StringUnknown())
+	case !creating:
+		// A fixed name: the new value needs a new object under the same name.
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("data_hash"))
+		addPathWarning(&resp.Diagnostics, path.Root("name"), "Replacing a "+string(r.kind)+" in Use Fails",
+			fmt.Sprintf("The new value of %s %q replaces it, and Swarm refuses to remove a %s that a service still uses. Give it a name_prefix instead of a name: each value then gets an object of its own, the services move to it in a rolling update, and the old one is removed once unused.",
+				r.kind, state.Name.ValueString(), r.kind))
+	}
+}
+
+// write creates a new version (or, with an unchanged value, only sets the labels) and records
+// it in state.
+func (r *objectResource) write(ctx context.Context, cfg tfsdk.Config, plan objectModel, prior *objectModel, private interface {
+	privateGetter
+	privateSetter
+}, st stateSetter, diags *diag.Diagnostics) {
+	content := r.content(ctx, cfg, diags)
+	if diags.HasError() {
+		return
+	}
+	key := r.hashKey(ctx, private)
+	if key == nil && r.keyed {
+		key = newHashKey()
+		writePrivate(ctx, private, hashKeyKey, hex.EncodeToString(key), diags)
+	}
+	hash := content.hash(key)
+	if prior != nil && (hash == prior.DataHash.ValueString() || !content.set) {
+		// The same value: only the labels can have changed.
+		if err := r.engine.SetObjectLabels(ctx, r.kind, prior.ID.ValueString(), plan.Labels); err != nil {
+			addEngineError(diags, fmt.Sprintf("Cannot Update %s Labels", title(r.kind)), fmt.Sprintf("Setting the labels of %s %s", r.kind, prior.Name.ValueString()), err)
+			return
+		}
+		plan.ID, plan.Name, plan.DataHash = prior.ID, prior.Name, prior.DataHash
+		diags.Append(st.Set(ctx, plan)...)
+		return
+	}
+	spec := orchestrator.ObjectSpec{Name: plan.Name.ValueString(), Prefix: plan.NamePrefix.ValueString(), Labels: plan.Labels, Data: content.data, TemplateDriver: content.driver}
+	o, err := r.engine.CreateObject(ctx, r.kind, spec, hash)
+	if err != nil {
+		addEngineError(diags, fmt.Sprintf("Cannot Create %s", title(r.kind)), fmt.Sprintf("Creating %s %s", r.kind, orDefault(spec.Name, spec.Prefix+"…")), err)
+		return
+	}
+	tflog.Info(ctx, string(r.kind)+" version created", map[string]any{"name": o.Name, "id": o.ID})
+	plan.ID, plan.Name, plan.DataHash = types.StringValue(o.ID), types.StringValue(o.Name), types.StringValue(hash)
+	diags.Append(st.Set(ctx, plan)...)
+}
+
+// read refreshes the model from the object; false when it is gone.
+func (r *objectResource) read(ctx context.Context, m *objectModel, diags *diag.Diagnostics) bool {
+	o, err := r.engine.Object(ctx, r.kind, m.ID.ValueString())
+	if errors.Is(err, orchestrator.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		addEngineError(diags, fmt.Sprintf("Cannot Read %s", title(r.kind)), fmt.Sprintf("Reading %s %s", r.kind, m.ID.ValueString()), err)
+		return true
+	}
+	m.Name = types.StringValue(o.Name)
+	m.Labels = keepEmptyMap(m.Labels, userLabels(o.Labels))
+	if h := o.Labels[orchestrator.DataHashLabel]; h != "" {
+		m.DataHash = types.StringValue(h)
+	}
+	if p := o.Labels[orchestrator.RotationLabel]; p != "" {
+		m.NamePrefix = types.StringValue(p)
+	}
+	return true
+}
+
+func (r *objectResource) remove(ctx context.Context, m objectModel, diags *diag.Diagnostics) {
+	err := r.engine.DeleteObject(ctx, r.kind, m.ID.ValueString())
+	if errors.Is(err, orchestrator.ErrInUse) {
+		diags.AddError(fmt.Sprintf("%s In Use", title(r.kind)), fmt.Sprintf("Removing %s %s: %v. Remove it from those services first (services in this configuration are updated before it is removed, when they refer to it).", r.kind, m.Name.ValueString(), err))
+		return
+	}
+	if err != nil {
+		addEngineError(diags, fmt.Sprintf("Cannot Delete %s", title(r.kind)), fmt.Sprintf("Removing %s %s", r.kind, m.Name.ValueString()), err)
+	}
+}
+
+func (r *objectResource) importState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if !r.connected(&resp.Diagnostics) {
+		return
+	}
+	o, err := r.engine.Object(ctx, r.kind, req.ID)
+	if err != nil {
+		addEngineError(&resp.Diagnostics, fmt.Sprintf("Cannot Import %s", title(r.kind)), fmt.Sprintf("Looking up %s %s", r.kind, req.ID), err)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), o.ID)...)
+}
+
+func title(k orchestrator.ObjectKind) string {
+	if k == orchestrator.KindSecret {
+		return "Secret"
+	}
+	return "Config"
+}
