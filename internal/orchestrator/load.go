@@ -50,10 +50,9 @@ type Load struct {
 // SourceCAdvisor through the Prometheus at address). Through Docker stats, containers on other
 // nodes than the engine's own cannot be reached: they count in Ready, not in Measured.
 func (e *Engine) ServiceLoad(ctx context.Context, svc swarm.Service, source, address string) (Load, error) {
-	tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(
-		filters.Arg("service", svc.ID), filters.Arg("desired-state", "running"))})
+	tasks, err := e.listTasks(ctx, filters.NewArgs(filters.Arg("service", svc.ID), filters.Arg("desired-state", "running")))
 	if err != nil {
-		return Load{}, e.wrap("list tasks", err)
+		return Load{}, err
 	}
 	var ready []swarm.Task
 	for _, t := range tasks {
@@ -286,9 +285,9 @@ func (e *Engine) localNodeID(ctx context.Context) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	info, err := e.cli.Info(ctx)
+	info, err := read(ctx, e, "read engine info", e.cli.Info)
 	if err != nil {
-		return "", e.wrap("read engine info", err)
+		return "", err
 	}
 	e.nodeID = info.Swarm.NodeID
 	return e.nodeID, nil

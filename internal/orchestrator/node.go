@@ -115,12 +115,15 @@ func (e *Engine) Node(ctx context.Context, idOrHostname string) (*NodeState, err
 
 // NodeFresh reads one node straight from the engine, for use right after a write.
 func (e *Engine) NodeFresh(ctx context.Context, id string) (*NodeState, error) {
-	n, _, err := e.cli.NodeInspectWithRaw(ctx, id)
+	n, err := read(ctx, e, "inspect node "+id, func(ctx context.Context) (swarm.Node, error) {
+		n, _, err := e.cli.NodeInspectWithRaw(ctx, id)
+		return n, err
+	})
 	if cerrdefs.IsNotFound(err) {
 		return nil, fmt.Errorf("node %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, e.wrap("inspect node "+id, err)
+		return nil, err
 	}
 	return e.nodeState(ctx, n)
 }
@@ -314,9 +317,9 @@ func (e *Engine) WriteNode(ctx context.Context, id string, want NodeSettings, cl
 			return swarm.NodeSpec{}, false, fmt.Errorf("node %s (label %s): %w", nodeName(observed), NodeAdoptionLabel, ErrNodeAdopted)
 		}
 		if want.Role != "" {
-			nodes, err := e.cli.NodeList(ctx, swarm.NodeListOptions{})
+			nodes, err := e.listNodes(ctx)
 			if err != nil {
-				return swarm.NodeSpec{}, false, e.wrap("list nodes", err)
+				return swarm.NodeSpec{}, false, err
 			}
 			local, err := e.localNodeID(ctx)
 			if err != nil {
@@ -372,39 +375,56 @@ func (e *Engine) ReleaseNode(ctx context.Context, id string) error {
 }
 
 // writeNode is the get-mutate-compare-write loop of node writes, as writeService is for
-// services.
+// services, transient failures included: a write whose answer was lost counts as made when
+// the node's version moved past the one written to and its spec is the one sent.
 func (e *Engine) writeNode(ctx context.Context, id string, res *NodeWriteResult,
 	mutate func(observed swarm.Node) (desired swarm.NodeSpec, write bool, err error)) error {
 	const attempts = 5
-	for attempt := 1; ; attempt++ {
-		observed, _, err := e.cli.NodeInspectWithRaw(ctx, id)
-		if err != nil {
-			if cerrdefs.IsNotFound(err) {
-				return fmt.Errorf("node %s: %w", id, ErrNotFound)
+	var (
+		lost        *swarm.NodeSpec
+		lostVersion swarm.Version
+		lostSince   time.Time
+		conflicts   int
+	)
+	return e.retry(ctx, "update node "+id, func(ctx context.Context) error {
+		for {
+			observed, _, err := e.cli.NodeInspectWithRaw(ctx, id)
+			if err != nil {
+				if cerrdefs.IsNotFound(err) {
+					return fmt.Errorf("node %s: %w", id, ErrNotFound)
+				}
+				return e.wrap("inspect node "+id, err)
 			}
-			return e.wrap("inspect node "+id, err)
-		}
-		desired, write, err := mutate(observed)
-		if err != nil || !write {
-			return err
-		}
-		res.Since = e.clock.before(time.Now())
-		if err := e.cli.NodeUpdate(ctx, observed.ID, observed.Version, desired); err != nil {
-			if isOutOfSequence(err) && attempt < attempts {
-				continue
+			if lost != nil && observed.Version.Index > lostVersion.Index && jsonEqual(observed.Spec, *lost) {
+				res.Outcome, res.Since = OutcomeUpdated, lostSince
+				return nil
 			}
-			return e.wrap("update node "+nodeName(observed), err)
+			desired, write, err := mutate(observed)
+			if err != nil || !write {
+				return err
+			}
+			res.Since = e.clock.before(time.Now())
+			if err := e.cli.NodeUpdate(ctx, observed.ID, observed.Version, desired); err != nil {
+				if isOutOfSequence(err) && conflicts < attempts-1 {
+					conflicts++
+					continue
+				}
+				if Transient(err) {
+					lost, lostVersion, lostSince = &desired, observed.Version, res.Since
+				}
+				return e.wrap("update node "+nodeName(observed), err)
+			}
+			res.Outcome = OutcomeUpdated
+			return nil
 		}
-		res.Outcome = OutcomeUpdated
-		return nil
-	}
+	})
 }
 
 // servicesOnNode lists the services with tasks meant to run on the node, by ID.
 func (e *Engine) servicesOnNode(ctx context.Context, nodeID string) ([]string, error) {
-	tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("node", nodeID), filters.Arg("desired-state", "running"))})
+	tasks, err := e.listTasks(ctx, filters.NewArgs(filters.Arg("node", nodeID), filters.Arg("desired-state", "running")))
 	if err != nil {
-		return nil, e.wrap("list tasks", err)
+		return nil, err
 	}
 	seen := map[string]bool{}
 	for _, t := range tasks {
@@ -557,9 +577,9 @@ func (e *Engine) WaitDrained(ctx context.Context, res NodeWriteResult, deadline 
 // pollDrain observes a drain; running counts the moved services' running tasks, for progress.
 func (e *Engine) pollDrain(ctx context.Context, res NodeWriteResult) (DrainPoll, int, error) {
 	p := DrainPoll{Services: map[string]swarm.Service{}, Nodes: map[string]swarm.Node{}}
-	nodes, err := e.cli.NodeList(ctx, swarm.NodeListOptions{})
+	nodes, err := e.listNodes(ctx)
 	if err != nil {
-		return p, 0, e.wrap("list nodes", err)
+		return p, 0, err
 	}
 	for _, n := range nodes {
 		p.Nodes[n.ID] = n
@@ -569,8 +589,8 @@ func (e *Engine) pollDrain(ctx context.Context, res NodeWriteResult) (DrainPoll,
 		return p, 0, fmt.Errorf("node %s was removed while its tasks moved: %w", res.ID, ErrNotFound)
 	}
 	p.Node = n
-	if p.OnNode, err = e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("node", res.ID))}); err != nil {
-		return p, 0, e.wrap("list tasks", err)
+	if p.OnNode, err = e.listTasks(ctx, filters.NewArgs(filters.Arg("node", res.ID))); err != nil {
+		return p, 0, err
 	}
 	if len(res.Moving) == 0 {
 		return p, 0, nil
@@ -579,9 +599,11 @@ func (e *Engine) pollDrain(ctx context.Context, res NodeWriteResult) (DrainPoll,
 	for _, id := range res.Moving {
 		args.Add("id", id)
 	}
-	services, err := e.cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: args})
+	services, err := read(ctx, e, "list services", func(ctx context.Context) ([]swarm.Service, error) {
+		return e.cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: args})
+	})
 	if err != nil {
-		return p, 0, e.wrap("list services", err)
+		return p, 0, err
 	}
 	taskArgs := filters.NewArgs(filters.Arg("desired-state", "running"))
 	for _, s := range services {
@@ -591,8 +613,8 @@ func (e *Engine) pollDrain(ctx context.Context, res NodeWriteResult) (DrainPoll,
 	if len(services) == 0 {
 		return p, 0, nil
 	}
-	if p.Tasks, err = e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: taskArgs}); err != nil {
-		return p, 0, e.wrap("list tasks", err)
+	if p.Tasks, err = e.listTasks(ctx, taskArgs); err != nil {
+		return p, 0, err
 	}
 	running := 0
 	for _, t := range p.Tasks {
@@ -627,9 +649,9 @@ func (e *Engine) PlanNode(ctx context.Context, st *NodeState, want NodeSettings,
 		}
 	}
 	if want.Availability == swarm.NodeAvailabilityDrain && n.Spec.Availability != swarm.NodeAvailabilityDrain {
-		tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("node", n.ID), filters.Arg("desired-state", "running"))})
+		tasks, err := e.listTasks(ctx, filters.NewArgs(filters.Arg("node", n.ID), filters.Arg("desired-state", "running")))
 		if err != nil {
-			return nil, nil, e.wrap("list tasks", err)
+			return nil, nil, err
 		}
 		services, err := e.Services(ctx)
 		if err != nil {

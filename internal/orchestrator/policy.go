@@ -494,7 +494,7 @@ type policyWrite struct {
 func (e *Engine) writePolicy(ctx context.Context, id string, w policyWrite) (WriteResult, error) {
 	defer e.Invalidate()
 	res := WriteResult{ID: id, Outcome: OutcomeUnchanged, Kind: ChangeNone}
-	err := e.writeService(ctx, id, swarm.ServiceUpdateOptions{}, &res, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
+	err := e.writeService(ctx, id, swarm.ServiceUpdateOptions{}, &res, sameSpec, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
 		if w.claim && observed.Spec.Labels[ScalingOwnerLabel] != "" {
 			return swarm.ServiceSpec{}, false, fmt.Errorf("service %s: %w", observed.Spec.Name, ErrPolicyExists)
 		}

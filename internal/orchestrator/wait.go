@@ -129,35 +129,49 @@ func runningKey(tasks []swarm.Task) string {
 
 // rollBack asks Swarm to roll the service back to its previous spec, as `docker service
 // rollback` does. Swarm's updater may write the service's update status meanwhile; the
-// version check then makes writeService read again and retry.
+// version check then makes writeService read again and retry. A rollback whose answer was
+// lost is not asked for again once the service is rolling back: a second one would roll
+// forward.
 func (e *Engine) rollBack(ctx context.Context, id string) error {
 	var res WriteResult
-	return e.writeService(ctx, id, swarm.ServiceUpdateOptions{Rollback: "previous"}, &res, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
+	return e.writeService(ctx, id, swarm.ServiceUpdateOptions{Rollback: "previous"}, &res, rollingBack, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
 		return observed.Spec, true, nil
 	})
 }
 
+// rollingBack says a lost rollback landed: the service is rolling back, or has.
+func rollingBack(observed swarm.Service, _ swarm.ServiceSpec) bool {
+	us := observed.UpdateStatus
+	return us != nil && (us.State == swarm.UpdateStateRollbackStarted || us.State == swarm.UpdateStateRollbackPaused || us.State == swarm.UpdateStateRollbackCompleted)
+}
+
 func (e *Engine) pollRollout(ctx context.Context, id string, since time.Time) (RolloutPoll, error) {
 	o := RolloutPoll{Since: since, Nodes: map[string]swarm.Node{}}
-	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+	svc, err := read(ctx, e, "inspect service "+id, func(ctx context.Context) (swarm.Service, error) {
+		svc, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+		return svc, err
+	})
 	if cerrdefs.IsNotFound(err) {
 		return o, fmt.Errorf("service %s was removed while waiting for it: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return o, e.wrap("inspect service "+id, err)
+		return o, err
 	}
 	o.Service = svc
-	o.UpToDate, err = e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID), filters.Arg("_up-to-date", "true"))})
-	if err != nil {
-		return o, e.wrap("list tasks", err)
+	tasks := func(args ...filters.KeyValuePair) func(context.Context) ([]swarm.Task, error) {
+		return func(ctx context.Context) ([]swarm.Task, error) {
+			return e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(args...)})
+		}
 	}
-	o.All, err = e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID))})
-	if err != nil {
-		return o, e.wrap("list tasks", err)
+	if o.UpToDate, err = read(ctx, e, "list tasks", tasks(filters.Arg("service", svc.ID), filters.Arg("_up-to-date", "true"))); err != nil {
+		return o, err
 	}
-	nodes, err := e.cli.NodeList(ctx, swarm.NodeListOptions{})
+	if o.All, err = read(ctx, e, "list tasks", tasks(filters.Arg("service", svc.ID))); err != nil {
+		return o, err
+	}
+	nodes, err := read(ctx, e, "list nodes", func(ctx context.Context) ([]swarm.Node, error) { return e.cli.NodeList(ctx, swarm.NodeListOptions{}) })
 	if err != nil {
-		return o, e.wrap("list nodes", err)
+		return o, err
 	}
 	for _, n := range nodes {
 		o.Nodes[n.ID] = n

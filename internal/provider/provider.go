@@ -161,6 +161,9 @@ func (p *swarmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 	tflog.Debug(ctx, "connected to swarm manager", map[string]any{"host": cfg.Host})
+	engine.OnRetry = func(ctx context.Context, n orchestrator.RetryNotice) {
+		tflog.Warn(ctx, "engine call failed transiently, trying again", map[string]any{"call": n.Op, "attempt": n.Attempt, "wait": n.Wait.String(), "error": n.Err.Error()})
+	}
 	resp.ResourceData = engine
 	resp.DataSourceData = engine
 }
