@@ -30,8 +30,9 @@ import (
 // rollingService is a service whose rolling update takes a while: one task at a time, each
 // healthy only START_DELAY after it starts, watched for a second, with a second between
 // tasks. The spread over zones puts the same number of tasks on each node.
-func rollingService(c *acctest.Cluster, addr, name, version string, replicas int) string {
-	return slowService(c, addr, name, version, replicas, "2s")
+// The resource is swarm_service.test.
+func rollingService(c *acctest.Cluster, name, version string, replicas int) string {
+	return slowService(c, "test", name, version, replicas, "2s")
 }
 
 // slowService is rollingService with its tasks healthy only startDelay after they start.
@@ -272,11 +273,11 @@ func TestAccFault_workerStoppedDuringRollout(t *testing.T) {
 	cli := c.Client(t)
 	name := acctest.Name("fault-worker")
 	down := c.Node(3)
-	tf := acctest.NewTerraform(t, providerBlock(c.ManagerHost)+rollingService(c, "test", name, "v1", 6))
+	tf := acctest.NewTerraform(t, providerBlock(c.ManagerHost)+rollingService(c, name, "v1", 6))
 	mustApply(t, tf, "v1")
 	t.Logf("before: %s", spread(runsExactly(t, cli, name, "v1", 6)))
 
-	tf.Configure(t, providerBlock(c.ManagerHost)+rollingService(c, "test", name, "v2", 6))
+	tf.Configure(t, providerBlock(c.ManagerHost)+rollingService(c, name, "v2", 6))
 	run := startApply(t, tf)
 	waitFor(t, defaultWait, "the rollout to give a slot the new spec", newSpecRunning(cli, name))
 	c.StopNode(t, down.Index)
@@ -302,7 +303,7 @@ func TestAccFault_managerRestartedDuringApply(t *testing.T) {
 	c := acctest.MultiNode(t)
 	cli := c.Client(t)
 	name, added := acctest.Name("fault-mgr"), acctest.Name("fault-mgr-new")
-	config := providerBlock(c.ManagerHost) + rollingService(c, "test", name, "v1", 6)
+	config := providerBlock(c.ManagerHost) + rollingService(c, name, "v1", 6)
 	tf := acctest.NewTerraform(t, config)
 	removeServicesAtCleanup(t, cli, added)
 	mustApply(t, tf, "v1")
@@ -311,7 +312,7 @@ func TestAccFault_managerRestartedDuringApply(t *testing.T) {
 	logFile := filepath.Join(t.TempDir(), "provider.log")
 	tf.SetEnv("TF_LOG_PROVIDER", "WARN")
 	tf.SetEnv("TF_LOG_PATH", logFile)
-	tf.Configure(t, providerBlock(c.ManagerHost)+rollingService(c, "test", name, "v2", 6)+slowService(c, "added", added, "v2", 3, "20s"))
+	tf.Configure(t, providerBlock(c.ManagerHost)+rollingService(c, name, "v2", 6)+slowService(c, "added", added, "v2", 3, "20s"))
 	run := startApply(t, tf)
 	waitFor(t, defaultWait, "the rollout under way and the new service created", func() (bool, string, error) {
 		ok, note, err := newSpecRunning(cli, name)()
@@ -357,11 +358,11 @@ func TestAccFault_nodeDrainedDuringRollout(t *testing.T) {
 	restoreNodesAtCleanup(t, cli)
 	name := acctest.Name("fault-drain")
 	drained := c.Node(2)
-	tf := acctest.NewTerraform(t, providerBlock(c.ManagerHost)+rollingService(c, "test", name, "v1", 6))
+	tf := acctest.NewTerraform(t, providerBlock(c.ManagerHost)+rollingService(c, name, "v1", 6))
 	mustApply(t, tf, "v1")
 	runsExactly(t, cli, name, "v1", 6)
 
-	tf.Configure(t, providerBlock(c.ManagerHost)+rollingService(c, "test", name, "v2", 6))
+	tf.Configure(t, providerBlock(c.ManagerHost)+rollingService(c, name, "v2", 6))
 	run := startApply(t, tf)
 	waitFor(t, defaultWait, "the rollout to give a slot the new spec", newSpecRunning(cli, name))
 	updateNode(t, cli, drained.Hostname, func(s *swarm.NodeSpec) { s.Availability = swarm.NodeAvailabilityDrain })
@@ -388,11 +389,11 @@ func TestAccFault_terraformInterruptedTwice(t *testing.T) {
 	c := acctest.MultiNode(t)
 	cli := c.Client(t)
 	name := acctest.Name("fault-sigint")
-	tf := acctest.NewTerraform(t, providerBlock(c.ManagerHost)+rollingService(c, "test", name, "v1", 4))
+	tf := acctest.NewTerraform(t, providerBlock(c.ManagerHost)+rollingService(c, name, "v1", 4))
 	mustApply(t, tf, "v1")
 	runsExactly(t, cli, name, "v1", 4)
 
-	tf.Configure(t, providerBlock(c.ManagerHost)+rollingService(c, "test", name, "v2", 4))
+	tf.Configure(t, providerBlock(c.ManagerHost)+rollingService(c, name, "v2", 4))
 	run := startApply(t, tf)
 	waitFor(t, defaultWait, "the rollout to give a slot the new spec", newSpecRunning(cli, name))
 	if err := run.cmd.Process.Signal(os.Interrupt); err != nil {
