@@ -4,7 +4,7 @@ package multinode_test
 // is what the test reads: a worker's daemon stopped mid-rollout, the manager's daemon
 // restarted, a node drained by hand, terraform itself interrupted twice. After each, the
 // cluster runs what the configuration says, exactly once, and the next plan is empty.
-// docs/guides/faults.md records the outcomes.
+// README.md in this directory records the outcomes.
 
 import (
 	"bytes"
@@ -380,6 +380,28 @@ func TestAccFault_nodeDrainedDuringRollout(t *testing.T) {
 	planIsEmpty(t, tf, "with the node active again")
 }
 
+// interruptTwice sends terraform SIGINT and, at once, SIGINT again, as a user pressing Ctrl-C
+// twice (terraform queues signals, so it takes the second while it still stops from the
+// first); terraform exits at once, with an error.
+func interruptTwice(t *testing.T, run *applyRun) {
+	t.Helper()
+	if err := run.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatalf("second SIGINT: %v (terraform had already exited)\n%s", err, run.out.String())
+	}
+	out, err := run.wait(t)
+	t.Logf("terraform apply after two SIGINTs (%v):\n%s", err, summary(out))
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("terraform apply after two SIGINTs: %v, want an exit with an error\n%s", err, out)
+	}
+	if !strings.Contains(out, "Two interrupts received") {
+		t.Errorf("terraform did not take the second interrupt:\n%s", out)
+	}
+}
+
 // terraform apply is interrupted mid-rollout with SIGINT and, before it has stopped, SIGINT
 // again, the way an impatient user presses Ctrl-C twice: terraform exits at once. Swarm
 // carries on with the rollout; the service exists once; the next plan is empty once the
@@ -396,24 +418,7 @@ func TestAccFault_terraformInterruptedTwice(t *testing.T) {
 	tf.Configure(t, providerBlock(c.ManagerHost)+rollingService(c, name, "v2", 4))
 	run := startApply(t, tf)
 	waitFor(t, defaultWait, "the rollout to give a slot the new spec", newSpecRunning(cli, name))
-	if err := run.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	// The second interrupt right after the first, as a user pressing Ctrl-C twice: terraform
-	// queues signals, so it takes the second while it is still stopping from the first.
-	time.Sleep(20 * time.Millisecond)
-	if err := run.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatalf("second SIGINT: %v (terraform had already exited)\n%s", err, run.out.String())
-	}
-	out, err := run.wait(t)
-	t.Logf("terraform apply after two SIGINTs (%v):\n%s", err, out)
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		t.Fatalf("terraform apply after two SIGINTs: %v, want an exit with an error", err)
-	}
-	if !strings.Contains(out, "Two interrupts received") {
-		t.Errorf("terraform did not take the second interrupt:\n%s", out)
-	}
+	interruptTwice(t, run)
 	if n := servicesNamed(t, cli, name); n != 1 {
 		t.Fatalf("%d services named %s after the interrupts, want 1", n, name)
 	}
@@ -433,7 +438,7 @@ func TestAccFault_terraformInterruptedTwice(t *testing.T) {
 	})
 	runsExactly(t, cli, name, "v2", 4)
 	planIsEmpty(t, tf, "after the interrupted apply, once Swarm completed the rollout")
-	out = mustApply(t, tf, "the apply after the interrupted one")
+	out := mustApply(t, tf, "the apply after the interrupted one")
 	t.Logf("the next apply: %s", summary(out))
 	st = tf.State(t)["swarm_service.test"]
 	if env, _ := st.Values["env"].(map[string]any); env["VERSION"] != "v2" {
@@ -441,4 +446,55 @@ func TestAccFault_terraformInterruptedTwice(t *testing.T) {
 	}
 	runsExactly(t, cli, name, "v2", 4)
 	planIsEmpty(t, tf, "after the next apply")
+}
+
+// terraform apply is interrupted twice while it waits for a service it has just created:
+// terraform exits without recording the service (its second interrupt drops what the
+// provider answers). The service exists once and runs; the next apply does not make a second
+// one (Swarm refuses the name) but fails at once, saying how to take the service into state;
+// with the import block it names, the apply completes, and the next plan is empty.
+func TestAccFault_terraformInterruptedTwiceDuringCreate(t *testing.T) {
+	c := acctest.MultiNode(t)
+	cli := c.Client(t)
+	name := acctest.Name("fault-sigint-new")
+	removeServicesAtCleanup(t, cli, name)
+	config := providerBlock(c.ManagerHost) + slowService(c, "test", name, "v2", 3, "20s")
+	tf := acctest.NewTerraform(t, config)
+	run := startApply(t, tf)
+	waitFor(t, defaultWait, "the service to be created", func() (bool, string, error) {
+		return servicesNamed(t, cli, name) == 1, "", nil
+	})
+	interruptTwice(t, run)
+	if n := servicesNamed(t, cli, name); n != 1 {
+		t.Fatalf("%d services named %s after the interrupts, want 1", n, name)
+	}
+	id := acctest.InspectService(t, cli, name).ID
+	_, recorded := tf.State(t)["swarm_service.test"]
+	t.Logf("state right after the interrupts has the service: %v", recorded)
+
+	out, err := tf.Run(context.Background(), "apply", "-auto-approve", "-input=false", "-no-color")
+	t.Logf("the next apply (%v): %s", err, summary(out))
+	if recorded {
+		if err != nil {
+			t.Fatalf("the next apply failed: %v\n%s", err, out)
+		}
+	} else {
+		text := strings.Join(strings.Fields(out), " ")
+		for _, want := range []string{"Service Already Exists", "(ID " + id, "on a second interrupt", `id = "` + id + `"`} {
+			if err == nil || !strings.Contains(text, want) {
+				t.Fatalf("the next apply does not fail saying %q (%v):\n%s", want, err, out)
+			}
+		}
+		if n := servicesNamed(t, cli, name); n != 1 {
+			t.Fatalf("%d services named %s after the next apply, want 1", n, name)
+		}
+		tf.Configure(t, config+fmt.Sprintf("import {\n  to = swarm_service.test\n  id = %q\n}\n", id))
+		out = mustApply(t, tf, "the apply with the import block")
+		t.Logf("the apply with the import block: %s", summary(out))
+	}
+	if got := acctest.InspectService(t, cli, name).ID; got != id {
+		t.Errorf("the service was replaced: ID %s, want %s", got, id)
+	}
+	runsExactly(t, cli, name, "v2", 3)
+	planIsEmpty(t, tf, "after the service is in state")
 }
