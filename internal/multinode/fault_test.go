@@ -265,8 +265,9 @@ func summary(out string) string {
 }
 
 // A worker's daemon stops while a rolling update runs: Swarm marks the node down and starts
-// its tasks on the other nodes, the apply ignores the down node and completes once every
-// slot runs the new spec, and the plans after it (with the node down, then back) are empty;
+// its tasks on the other nodes, the apply ignores the down node (and, where Swarm's updater
+// waits for a task that was starting there, writes the service again so the rollout goes
+// on) and completes once every slot runs the new spec, and the plans after it (with the node down, then back) are empty;
 // the node's old tasks do not come back.
 func TestAccFault_workerStoppedDuringRollout(t *testing.T) {
 	c := acctest.MultiNode(t)
@@ -287,6 +288,11 @@ func TestAccFault_workerStoppedDuringRollout(t *testing.T) {
 		describe(t, cli, name)
 		t.Fatalf("the apply failed when a worker stopped mid-rollout: %v\n%s", err, out)
 	}
+	// When the node went down while a task of the new spec was starting on it, Swarm's
+	// updater would wait for that task until the node is back; the engine writes the service
+	// again and says so.
+	t.Logf("the engine wrote the service again for a task stranded on %s: %v", down.Hostname,
+		strings.Contains(strings.Join(strings.Fields(out), " "), "so the service was written again, unchanged"))
 	t.Logf("after, %s down: %s", down.Hostname, spread(runsExactly(t, cli, name, "v2", 6, down.Hostname)))
 	planIsEmpty(t, tf, "with the worker down")
 

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -45,6 +47,8 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 		clock       rolloutClock
 		cause       string
 		causeFailed []swarm.Task
+		nudged      = map[string]bool{}
+		warnings    []string
 	)
 	for {
 		poll, err := e.pollRollout(ctx, res.ID, res.Since)
@@ -59,6 +63,21 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 		poll.RollbackCause = cause
 		poll.Stable, poll.Stalled = clock.measure(poll, time.Now())
 		last = Evaluate(poll)
+		last.Warnings = slices.Concat(warnings, last.Warnings)
+		if stranded := unseen(StrandedOnDownNode(poll), nudged); last.Phase == Progressing && len(stranded) > 0 {
+			// Swarm's updater waits for these tasks forever; writing the service again (the
+			// same spec) starts a new updater for the slots left.
+			if err := e.rewrite(ctx, res.ID); err != nil {
+				return last, err
+			}
+			hosts := map[string]bool{}
+			for _, t := range stranded {
+				nudged[t.ID] = true
+				hosts[nodeName(poll.Nodes[t.NodeID])] = true
+			}
+			warnings = append(warnings, fmt.Sprintf("Node %s went down while a task of the new spec was starting on it; Swarm's rollout waits for such a task until the node is back, "+
+				"so the service was written again, unchanged, and the rollout went on without it.", strings.Join(slices.Sorted(maps.Keys(hosts)), ", ")))
+		}
 		switch {
 		case last.Phase == Converged:
 			if res.Outcome == OutcomeUpdated {
@@ -137,6 +156,28 @@ func (e *Engine) rollBack(ctx context.Context, id string) error {
 	return e.writeService(ctx, id, swarm.ServiceUpdateOptions{Rollback: "previous"}, &res, rollingBack, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
 		return observed.Spec, true, nil
 	})
+}
+
+// rewrite writes a service's spec again, unchanged, which makes Swarm start a new updater
+// for the slots its rollout has left.
+func (e *Engine) rewrite(ctx context.Context, id string) error {
+	var res WriteResult
+	return e.writeService(ctx, id, swarm.ServiceUpdateOptions{}, &res, func(swarm.Service, swarm.ServiceSpec) bool {
+		return true // any newer version started a new updater too
+	}, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
+		return observed.Spec, true, nil
+	})
+}
+
+// unseen returns the tasks not in seen.
+func unseen(tasks []swarm.Task, seen map[string]bool) []swarm.Task {
+	var out []swarm.Task
+	for _, t := range tasks {
+		if !seen[t.ID] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // rollingBack says a lost rollback landed: the service is rolling back, or has.
