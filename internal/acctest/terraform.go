@@ -73,6 +73,35 @@ type Terraform struct {
 // ends.
 func NewTerraform(t *testing.T, config string) *Terraform {
 	t.Helper()
+	tf := newTerraform(t)
+	tf.Configure(t, config)
+	return tf
+}
+
+// NewTerraformFrom copies the Terraform files of a directory of the repository (such as an
+// example, which has its own terraform block) into a new directory, destroyed as NewTerraform's
+// is.
+func NewTerraformFrom(t *testing.T, dir string) *Terraform {
+	t.Helper()
+	tf := newTerraform(t)
+	files, err := filepath.Glob(filepath.Join(RepoRoot(t), dir, "*.tf"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Terraform files in %s (%v)", dir, err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(tf.Dir, filepath.Base(f)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tf
+}
+
+func newTerraform(t *testing.T) *Terraform {
+	t.Helper()
 	SkipUnlessAcc(t)
 	bin, err := providerBinary()
 	if err != nil {
@@ -84,7 +113,6 @@ func NewTerraform(t *testing.T, config string) *Terraform {
 		t.Fatal(err)
 	}
 	tf := &Terraform{Dir: dir, env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1")}
-	tf.Configure(t, config)
 	t.Cleanup(func() {
 		if out, err := tf.Run(context.Background(), "destroy", "-auto-approve", "-input=false", "-no-color"); err != nil {
 			t.Logf("terraform destroy after the test: %v\n%s", err, out)

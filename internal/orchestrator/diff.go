@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"reflect"
 	"sort"
+	"time"
 
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/swarm"
 )
 
@@ -54,6 +56,15 @@ func Classify(observed, desired swarm.ServiceSpec) ChangeKind {
 	return kind
 }
 
+// DefaultRestartDelay is how long Swarm waits before restarting a task when no delay is given.
+const DefaultRestartDelay = 5 * time.Second
+
+// DefaultUpdateConfig is the rolling update (and rollback) Swarm performs when a service has no
+// settings for it: one task at a time, stop-first, each watched for 5s, pause on failure.
+func DefaultUpdateConfig() *swarm.UpdateConfig {
+	return &swarm.UpdateConfig{Parallelism: 1, FailureAction: swarm.UpdateFailureActionPause, Monitor: 5 * time.Second, Order: swarm.UpdateOrderStopFirst}
+}
+
 // NormaliseSpec returns a copy of spec with the values the daemon fills in when they are left
 // out replaced by their zero value, and lists whose order the daemon does not keep sorted, so
 // that a spec as written and the same spec as read back compare equal.
@@ -74,9 +85,29 @@ func NormaliseSpec(spec swarm.ServiceSpec) swarm.ServiceSpec {
 		sort.Strings(cs.CapabilityDrop)
 		sort.Strings(cs.Hosts)
 		sort.Slice(cs.Ulimits, func(i, j int) bool { return cs.Ulimits[i].Name < cs.Ulimits[j].Name })
+		for i := range cs.Mounts {
+			if o := cs.Mounts[i].BindOptions; o != nil && o.Propagation == mount.PropagationRPrivate {
+				cs.Mounts[i].BindOptions.Propagation = "" // the default, which the Docker CLI writes out
+			}
+		}
 	}
 	if tt.Runtime == "container" {
 		tt.Runtime = ""
+	}
+	// Swarm stores no restart, update or rollback settings that were not given and applies its
+	// defaults (docker service inspect shows them filled in): the same service either way.
+	if tt.RestartPolicy == nil {
+		tt.RestartPolicy = &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny}
+	}
+	if tt.RestartPolicy.Delay == nil {
+		delay := DefaultRestartDelay
+		tt.RestartPolicy.Delay = &delay
+	}
+	if out.UpdateConfig == nil {
+		out.UpdateConfig = DefaultUpdateConfig()
+	}
+	if out.RollbackConfig == nil {
+		out.RollbackConfig = DefaultUpdateConfig()
 	}
 	if tt.Placement != nil {
 		sort.Strings(tt.Placement.Constraints)

@@ -154,7 +154,38 @@ func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (string, erro
 // missing network is not an error.
 func (e *Engine) DeleteNetwork(ctx context.Context, id string) error {
 	defer e.Invalidate()
-	return e.removeWhenUnused(ctx, "network "+id, func() error { return e.cli.NetworkRemove(ctx, id) })
+	// A service whose spec still names the network keeps it in use for good: say which at once.
+	// Tasks of services removed a moment ago only hold it until they are gone: wait for them.
+	users, err := e.objectUsers(ctx, KindNetwork)
+	if err != nil {
+		return err
+	}
+	if names := users[id]; len(names) > 0 {
+		return fmt.Errorf("network %s is used by service %s: %w", id, strings.Join(names, ", "), ErrInUse)
+	}
+	if err := e.removeWhenUnused(ctx, "network "+id, func() error { return e.cli.NetworkRemove(ctx, id) }); err != nil {
+		return err
+	}
+	return e.waitNetworkGone(ctx, id)
+}
+
+// waitNetworkGone waits until the engine no longer lists a removed network: the node keeps its
+// own copy for a few seconds after the swarm dropped it, until its last task has left, and a
+// destroy should end with the network gone from `docker network ls`.
+func (e *Engine) waitNetworkGone(ctx context.Context, id string) error {
+	tick := time.NewTicker(e.PollInterval)
+	defer tick.Stop()
+	for {
+		_, err := e.cli.NetworkInspect(ctx, id, network.InspectOptions{})
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("network %s was removed but the engine still lists it: %w", id, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // removeWhenUnused runs remove until it stops failing because the object is in use.
@@ -267,6 +298,37 @@ func (e *Engine) Object(ctx context.Context, kind ObjectKind, idOrName string) (
 		return o, fmt.Errorf("%s %q: %w", kind, idOrName, ErrNotFound)
 	}
 	return o, nil
+}
+
+// LatestVersion finds the newest version of a rotating secret or config: of those whose
+// rotation label is prefix, the one created last. It is how a configuration that does not
+// manage the object refers to whatever version is current.
+func (e *Engine) LatestVersion(ctx context.Context, kind ObjectKind, prefix string) (Object, error) {
+	list, err := e.Objects(ctx, kind)
+	if err != nil {
+		return Object{}, err
+	}
+	o, ok := newestInGroup(list, prefix)
+	if !ok {
+		return o, fmt.Errorf("%s versions named %q + content hash: %w", kind, prefix, ErrNotFound)
+	}
+	return o, nil
+}
+
+// newestInGroup is the version of the rotation group prefix created last; on equal times, the
+// greater ID, so that the choice never depends on the order Swarm lists them in.
+func newestInGroup(list []Object, prefix string) (Object, bool) {
+	var best Object
+	found := false
+	for _, o := range list {
+		if prefix == "" || o.Labels[RotationLabel] != prefix {
+			continue
+		}
+		if !found || o.CreatedAt.After(best.CreatedAt) || (o.CreatedAt.Equal(best.CreatedAt) && o.ID > best.ID) {
+			best, found = o, true
+		}
+	}
+	return best, found
 }
 
 // CreateObject makes a secret or config. With a prefix, the name ends in the content hash and
@@ -428,8 +490,8 @@ func (e *Engine) removeObject(ctx context.Context, kind ObjectKind, id string) e
 	return nil
 }
 
-// objectUsers maps each secret or config ID to the names of the services whose spec refers
-// to it.
+// objectUsers maps each network, secret or config ID to the names of the services whose spec
+// refers to it.
 func (e *Engine) objectUsers(ctx context.Context, kind ObjectKind) (map[string][]string, error) {
 	e.Invalidate() // a service may have moved off it a moment ago
 	services, err := e.Services(ctx)
@@ -445,8 +507,15 @@ func (e *Engine) objectUsers(ctx context.Context, kind ObjectKind) (map[string][
 	return users, nil
 }
 
-// objectRefs are the IDs of the secrets or configs a spec refers to.
+// objectRefs are the IDs of the networks, secrets or configs a spec refers to.
 func objectRefs(spec swarm.ServiceSpec, kind ObjectKind) []string {
+	if kind == KindNetwork {
+		var ids []string
+		for _, n := range spec.TaskTemplate.Networks {
+			ids = append(ids, n.Target)
+		}
+		return ids
+	}
 	cs := spec.TaskTemplate.ContainerSpec
 	if cs == nil {
 		return nil
@@ -582,21 +651,21 @@ func (e *Engine) resolveRefs(ctx context.Context, spec *swarm.ServiceSpec) error
 	return nil
 }
 
-// RefResolver says which object an ID or name refers to, for reading back a spec whose
-// references a configuration may spell by name.
-type RefResolver func(kind ObjectKind, idOrName string) (id string, ok bool)
+// RefResolver says which object an ID or name refers to (its ID and name), for reading back a
+// spec whose references a configuration may spell either way.
+type RefResolver func(kind ObjectKind, idOrName string) (id, name string, ok bool)
 
 // KindNetwork is a network, for a RefResolver.
 const KindNetwork ObjectKind = "network"
 
 // Resolver answers from the shared snapshot.
 func (e *Engine) Resolver(ctx context.Context) RefResolver {
-	return func(kind ObjectKind, idOrName string) (string, bool) {
+	return func(kind ObjectKind, idOrName string) (string, string, bool) {
 		if kind == KindNetwork {
 			n, err := e.Network(ctx, idOrName)
-			return n.ID, err == nil
+			return n.ID, n.Name, err == nil
 		}
 		o, err := e.Object(ctx, kind, idOrName)
-		return o.ID, err == nil
+		return o.ID, o.Name, err == nil
 	}
 }

@@ -137,7 +137,14 @@ func (m specMap) set(path string, v any) {
 // mergeOwned takes the owned fields from desired and keeps every other field of observed.
 func mergeOwned(desired, observed swarm.ServiceSpec) swarm.ServiceSpec {
 	out, d := toSpecMap(observed), toSpecMap(desired)
+	nd, no := toSpecMap(NormaliseSpec(desired)), toSpecMap(NormaliseSpec(observed))
 	for _, f := range ownedFields {
+		if reflect.DeepEqual(prune(ownedValue(f, nd)), prune(ownedValue(f, no))) {
+			// The same value, spelled as the daemon keeps it (defaults left out or written
+			// out, another order): written as it is, so that an equal spelling never restarts
+			// tasks.
+			continue
+		}
 		if f.key == "" {
 			out.set(f.path, d.get(f.path))
 			continue
@@ -208,6 +215,10 @@ func ownedValue(f ownedField, m specMap) any {
 // ownedChanges lists, by name, the owned fields whose values differ between two specs after
 // normalisation. The engine's own labels never count, nor does the replica count while a
 // scaling policy owns it in b.
+// OwnedChanges names the owned fields in which two specs differ (defaults the daemon fills in
+// and spellings of the same value aside): what a write of one over the other would change.
+func OwnedChanges(a, b swarm.ServiceSpec) []string { return ownedChanges(a, b) }
+
 func ownedChanges(a, b swarm.ServiceSpec) []string {
 	ma, mb := toSpecMap(NormaliseSpec(withoutEngineLabels(a))), toSpecMap(NormaliseSpec(withoutEngineLabels(b)))
 	var out []string

@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/swarm"
@@ -94,6 +95,63 @@ func TestMergeDesiredKeepsUnmodelledFields(t *testing.T) {
 	// Nothing the write keeps counts as a change.
 	if k := Classify(observed, mergeDesired(withEnv(observed, "A=1"), observed)); k != ChangeNone {
 		t.Errorf("a write of the same modelled spec is a %s change", k)
+	}
+}
+
+// A desired value that equals the observed one spelled another way (Swarm's defaults written
+// out where the daemon keeps none, the default bind propagation, init = false, another env
+// order) is written as the daemon has it, so the write is no change and restarts no task; a
+// real difference in the same field is written.
+func TestMergeDesiredKeepsEqualSpellings(t *testing.T) {
+	delay, attempts, window, no := 5*time.Second, uint64(0), time.Duration(0), false
+	tests := []struct {
+		name     string
+		observed func(*swarm.ServiceSpec)
+		desired  func(*swarm.ServiceSpec)
+		want     ChangeKind
+	}{
+		{"defaults written out", func(*swarm.ServiceSpec) {}, func(s *swarm.ServiceSpec) {
+			s.UpdateConfig, s.RollbackConfig = DefaultUpdateConfig(), DefaultUpdateConfig()
+			s.TaskTemplate.RestartPolicy = &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny, Delay: &delay, MaxAttempts: &attempts, Window: &window}
+		}, ChangeNone},
+		{"defaults left out", func(s *swarm.ServiceSpec) {
+			s.UpdateConfig = DefaultUpdateConfig()
+			s.TaskTemplate.RestartPolicy = &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny, Delay: &delay}
+		}, func(*swarm.ServiceSpec) {}, ChangeNone},
+		{"init false and rprivate", func(s *swarm.ServiceSpec) {
+			s.TaskTemplate.ContainerSpec.Init = &no
+			s.TaskTemplate.ContainerSpec.Mounts[1].BindOptions.Propagation = mount.PropagationRPrivate
+		}, func(s *swarm.ServiceSpec) { s.TaskTemplate.ContainerSpec.Mounts[1].BindOptions = nil }, ChangeNone},
+		{"env order", func(s *swarm.ServiceSpec) { s.TaskTemplate.ContainerSpec.Env = []string{"B=2", "A=1"} },
+			func(s *swarm.ServiceSpec) { s.TaskTemplate.ContainerSpec.Env = []string{"A=1", "B=2"} }, ChangeNone},
+		{"a real change", func(*swarm.ServiceSpec) {}, func(s *swarm.ServiceSpec) {
+			s.UpdateConfig = DefaultUpdateConfig()
+			s.UpdateConfig.Parallelism = 2
+		}, ChangeMetadata},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			observed := withEnv(stackService(), "A=1")
+			observed.TaskTemplate.ContainerSpec.Mounts = append([]mount.Mount(nil), observed.TaskTemplate.ContainerSpec.Mounts...)
+			observed.TaskTemplate.ContainerSpec.Mounts[1].BindOptions = &mount.BindOptions{Propagation: mount.PropagationRSlave}
+			tc.observed(&observed)
+			desired := withEnv(observed)
+			desired.TaskTemplate.ContainerSpec.Env = observed.TaskTemplate.ContainerSpec.Env
+			desired.TaskTemplate.ContainerSpec.Init = nil
+			desired.TaskTemplate.ContainerSpec.Mounts = append([]mount.Mount(nil), observed.TaskTemplate.ContainerSpec.Mounts...)
+			desired.UpdateConfig, desired.RollbackConfig, desired.TaskTemplate.RestartPolicy = nil, nil, nil
+			tc.desired(&desired)
+			merged := mergeDesired(desired, observed)
+			if got := Classify(observed, merged); got != tc.want {
+				t.Fatalf("Classify = %s, want %s", got, tc.want)
+			}
+			if tc.want == ChangeNone && !reflect.DeepEqual(merged, observed) {
+				t.Errorf("the write respells the service:\n got %+v\nwant %+v", merged, observed)
+			}
+			if changed := ownedChanges(desired, observed); (len(changed) == 0) != (tc.want == ChangeNone) {
+				t.Errorf("ownedChanges = %v", changed)
+			}
+		})
 	}
 }
 

@@ -1,7 +1,7 @@
 package orchestrator
 
-// Reading the cluster. Every kind of object (services, nodes, networks, secrets, configs) is
-// read with one list call, and the list is shared by every read in one provider process for a
+// Reading the cluster. Every kind of object (services, nodes, networks, secrets, configs, tasks)
+// is read with one list call, and the list is shared by every read in one provider process for a
 // short time: Terraform refreshes resources concurrently, and N of them then cost one call per
 // kind, not N inspects. Concurrent readers share one call (singleflight); any write drops every
 // list, so the next read sees the cluster as it is now.
@@ -71,6 +71,7 @@ type snapshot struct {
 	networks listCache[network.Summary]
 	secrets  listCache[swarm.Secret]
 	configs  listCache[swarm.Config]
+	tasks    listCache[swarm.Task]
 }
 
 // Invalidate drops every shared list; every write calls it.
@@ -80,6 +81,7 @@ func (e *Engine) Invalidate() {
 	e.snap.networks.invalidate()
 	e.snap.secrets.invalidate()
 	e.snap.configs.invalidate()
+	e.snap.tasks.invalidate()
 }
 
 // Services lists every service, with its running and desired task counts, from the shared
@@ -124,6 +126,15 @@ func (e *Engine) Configs(ctx context.Context) ([]swarm.Config, error) {
 		return read(ctx, e, "list configs", func(ctx context.Context) ([]swarm.Config, error) {
 			return e.cli.ConfigList(ctx, swarm.ConfigListOptions{})
 		})
+	})
+}
+
+// Tasks lists every task of every service (those meant to run and the history Swarm keeps of
+// ended ones) from the shared snapshot: the status of N services costs one task list, not N.
+func (e *Engine) Tasks(ctx context.Context) ([]swarm.Task, error) {
+	return e.snap.tasks.get(ctx, e.SnapshotTTL, func(ctx context.Context) ([]swarm.Task, error) {
+		list, err := e.cli.TaskList(ctx, swarm.TaskListOptions{})
+		return list, e.wrap("list tasks", err)
 	})
 }
 

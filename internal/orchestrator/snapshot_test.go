@@ -3,11 +3,13 @@ package orchestrator
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -112,4 +114,97 @@ func TestSnapshotCostsConstantCalls(t *testing.T) {
 	if _, err := e.Service(ctx, ids[0]); err == nil {
 		t.Error("a deleted service is still served from a stale snapshot")
 	}
+}
+
+// The status of every service, the node list and the cluster, read concurrently as Terraform
+// reads data sources, cost one list call per kind and one inspect of the swarm, whatever the
+// number of services.
+func TestStatusCostsConstantCalls(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	e := proxiedEngine(t, func(r *http.Request) {
+		mu.Lock()
+		calls[r.Method+" "+apiPath(r.URL.Path)]++
+		mu.Unlock()
+	}, nil)
+	ctx := context.Background()
+	const n = 10
+	prefix := acctest.Name("ds-calls")
+	var refs []ServiceRef
+	for i := range n {
+		zero := uint64(0)
+		name := fmt.Sprintf("%s-%d", prefix, i)
+		res, err := e.CreateService(ctx, swarm.ServiceSpec{
+			Annotations:  swarm.Annotations{Name: name},
+			TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "swarmform-testapp:v1@sha256:0000000000000000000000000000000000000000000000000000000000000000"}},
+			Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &zero}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = e.cli.ServiceRemove(context.Background(), res.ID) })
+		if i%2 == 0 {
+			refs = append(refs, ServiceRef{ID: res.ID})
+		} else {
+			refs = append(refs, ServiceRef{Name: name})
+		}
+	}
+
+	read := func() map[string]int {
+		mu.Lock()
+		clear(calls)
+		mu.Unlock()
+		var wg sync.WaitGroup
+		for _, ref := range refs {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				if st, err := e.ServiceStatus(ctx, ref); err != nil || st.Desired != 0 || !st.OK {
+					t.Errorf("status of the service %s: %+v, %v", ref, st, err)
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				if _, err := e.FindService(ctx, ref); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if nodes, err := e.ListNodes(ctx, NodeFilter{Role: swarm.NodeRoleManager}); err != nil || len(nodes) == 0 {
+				t.Errorf("managers: %d, %v", len(nodes), err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if c, err := e.Cluster(ctx); err != nil || c.Counts.Managers == 0 || c.JoinTokens.Worker == "" {
+				t.Errorf("cluster: %+v, %v", c.Counts, err)
+			}
+		}()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(calls)
+	}
+	e.Invalidate()
+	want := map[string]int{"GET /services": 1, "GET /tasks": 1, "GET /nodes": 1, "GET /swarm": 1}
+	if got := read(); !maps.Equal(got, want) {
+		t.Errorf("reading the status of %d services (and finding each), the managers and the cluster cost %v, want %v", n, got, want)
+	}
+	// Within the TTL only the swarm is inspected again (one swarm_cluster data source).
+	if got := read(); !maps.Equal(got, map[string]int{"GET /swarm": 1}) {
+		t.Errorf("a second read within the TTL cost %v, want only the swarm inspect", got)
+	}
+}
+
+// apiPath drops the API version from a request path: /v1.41/tasks is /tasks.
+func apiPath(p string) string {
+	if rest, ok := strings.CutPrefix(p, "/v"); ok {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			return rest[i:]
+		}
+	}
+	return p
 }

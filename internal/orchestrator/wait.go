@@ -244,7 +244,31 @@ type TaskReport struct {
 	// Exited is whether a container ran and exited (ExitCode is then meaningful).
 	Exited  bool
 	Message string
+	// At is when the task reached State, on the manager's clock.
+	At      time.Time
 	LogTail []string
+}
+
+// reportTask describes a failed task from what the task list says: the node by host name
+// where it is known, the exit code where a container ran, and Swarm's error, else its message.
+func reportTask(t swarm.Task, nodes map[string]swarm.Node) TaskReport {
+	r := TaskReport{ID: t.ID, Slot: t.Slot, State: string(t.Status.State), Message: t.Status.Err, Node: t.NodeID, At: t.Status.Timestamp}
+	if r.Node == "" {
+		r.Node = "(not scheduled)"
+	}
+	if r.Message == "" {
+		r.Message = t.Status.Message
+	}
+	if n, ok := nodes[t.NodeID]; ok && n.Description.Hostname != "" {
+		r.Node = n.Description.Hostname
+	}
+	if cs := t.Status.ContainerStatus; cs != nil && cs.ContainerID != "" && t.Status.State != swarm.TaskStateRejected {
+		r.ExitCode, r.Exited = cs.ExitCode, true
+	}
+	if t.Status.State == swarm.TaskStateComplete {
+		r.Message = "the container exited while the service should keep running"
+	}
+	return r
 }
 
 func (e *RolloutError) Error() string {
@@ -315,25 +339,10 @@ func (e *Engine) rolloutError(ctx context.Context, o RolloutPoll, v Verdict) err
 			continue
 		}
 		seen[t.ID] = true
-		r := TaskReport{ID: t.ID, Slot: t.Slot, State: string(t.Status.State), Message: t.Status.Err, Node: t.NodeID}
-		if r.Node == "" {
-			r.Node = "(not scheduled)"
-		}
-		if r.Message == "" {
-			r.Message = t.Status.Message
-		}
-		if n, ok := o.Nodes[t.NodeID]; ok && n.Description.Hostname != "" {
-			r.Node = n.Description.Hostname
-		}
-		if cs := t.Status.ContainerStatus; cs != nil && cs.ContainerID != "" && t.Status.State != swarm.TaskStateRejected {
-			r.ExitCode, r.Exited = cs.ExitCode, true
-		}
-		if t.Status.State == swarm.TaskStateComplete {
-			r.Message = "the container exited while the service should keep running"
-			if cs := t.Status.ContainerStatus; cs != nil {
-				if h := e.lastHealthOutput(ctx, cs.ContainerID); h != "" {
-					r.Message += "; Swarm stopped it after its healthcheck failed: " + h
-				}
+		r := reportTask(t, o.Nodes)
+		if cs := t.Status.ContainerStatus; cs != nil && t.Status.State == swarm.TaskStateComplete {
+			if h := e.lastHealthOutput(ctx, cs.ContainerID); h != "" {
+				r.Message += "; Swarm stopped it after its healthcheck failed: " + h
 			}
 		}
 		if t.Status.State == swarm.TaskStatePending && strings.Contains(r.Message, "no suitable node") {

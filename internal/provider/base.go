@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 
@@ -23,6 +24,20 @@ func (b *resourceBase) Configure(_ context.Context, req resource.ConfigureReques
 
 // connected reports whether the provider reached a Docker engine, with an error if not.
 func (b *resourceBase) connected(diags *diag.Diagnostics) bool {
+	return connected(b.engine, diags)
+}
+
+// dataSourceBase is embedded in every data source, as resourceBase is in every resource.
+type dataSourceBase struct {
+	engine *orchestrator.Engine
+}
+
+func (b *dataSourceBase) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	b.engine = engineFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// connected reports whether the provider reached a Docker engine, with an error if not.
+func (b *dataSourceBase) connected(diags *diag.Diagnostics) bool {
 	return connected(b.engine, diags)
 }
 

@@ -189,8 +189,14 @@ func (r *networkResource) Delete(ctx context.Context, req resource.DeleteRequest
 	}
 	ctx, cancel := context.WithTimeout(ctx, networkDeleteTimeout)
 	defer cancel()
-	if err := r.engine.DeleteNetwork(ctx, state.ID.ValueString()); err != nil {
-		addEngineError(&resp.Diagnostics, "Cannot Delete Network", fmt.Sprintf("Removing network %q (services outside this configuration may still use it)", state.Name.ValueString()), err)
+	err := r.engine.DeleteNetwork(ctx, state.ID.ValueString())
+	switch {
+	case errors.Is(err, orchestrator.ErrInUse):
+		resp.Diagnostics.AddError("Network In Use", fmt.Sprintf("Removing network %q: %v. Docker cannot change a network, so replacing one that services use needs the services to move first: "+
+			"give the new network another name and set lifecycle { create_before_destroy = true } on it; Terraform then creates it, updates the services to it, and removes the old one.",
+			state.Name.ValueString(), err))
+	case err != nil:
+		addEngineError(&resp.Diagnostics, "Cannot Delete Network", fmt.Sprintf("Removing network %q", state.Name.ValueString()), err)
 	}
 }
 

@@ -104,16 +104,18 @@ func TestAccNetwork_basic(t *testing.T) {
 
 // A network left to Swarm's address pools plans no change, and a service attaches to it by
 // name or by ID without a diff between the two; adding a second network updates the service
-// in place.
+// in place. Replacing a network in use fails at once, naming the service; replacing it under
+// a new name with create_before_destroy moves the service (in place) and removes the old one.
 func TestAccNetwork_serviceAttachment(t *testing.T) {
 	net1, net2, svc := acctest.Name("net-a"), acctest.Name("net-b"), acctest.Name("netsvc")
 	cli := acctest.Docker(t)
-	config := func(networks string) string {
+	netA := fmt.Sprintf("name = %q", net1)
+	configA := func(netA, networks string) string {
 		return fmt.Sprintf(`
 provider "swarm" {}
 
 resource "swarm_network" "a" {
-  name = %q
+  %s
 }
 
 resource "swarm_network" "b" {
@@ -125,8 +127,9 @@ resource "swarm_service" "test" {
   image    = %q
   networks = %s
 }
-`, net1, net2, svc, os.Getenv("TEST_IMAGE"), networks)
+`, netA, net2, svc, os.Getenv("TEST_IMAGE"), networks)
 	}
+	config := func(networks string) string { return configA(netA, networks) }
 	sameService, sameVersion := statecheck.CompareValue(compare.ValuesSame()), statecheck.CompareValue(compare.ValuesSame())
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
@@ -160,6 +163,36 @@ resource "swarm_service" "test" {
 					nets := acctest.InspectService(t, cli, svc).Spec.TaskTemplate.Networks
 					if len(nets) != 2 || strings.Join(nets[0].Aliases, ",") != "api" {
 						return fmt.Errorf("service networks %+v", nets)
+					}
+					return nil
+				},
+			},
+			{
+				// Replaced in place of itself: Docker refuses to remove it while the service
+				// uses it, and the error says so at once (no wait for the timeout).
+				Config: configA(fmt.Sprintf("name = %q\n  internal = true", net1),
+					`[{ id = swarm_network.a.id, aliases = ["api"] }, { id = swarm_network.b.id }]`),
+				ExpectError: acctest.ErrorPattern(`Network In Use[\s\S]*used by service ` + svc + `[\s\S]*create_before_destroy`),
+			},
+			{
+				// A new name, created before the old one goes: the service moves in place.
+				Config: configA(fmt.Sprintf("name = %q\n  internal = true\n  lifecycle {\n    create_before_destroy = true\n  }", net1+"-v2"),
+					`[{ id = swarm_network.a.id, aliases = ["api"] }, { id = swarm_network.b.id }]`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("swarm_network.a", plancheck.ResourceActionCreateBeforeDestroy),
+					plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{sameService.AddStateValue(svcAddr, tfjsonpath.New("id"))},
+				Check: func(*terraform.State) error {
+					if _, err := cli.NetworkInspect(context.Background(), net1, network.InspectOptions{}); err == nil {
+						return fmt.Errorf("the old network %s is still there", net1)
+					}
+					n, err := cli.NetworkInspect(context.Background(), net1+"-v2", network.InspectOptions{})
+					if err != nil {
+						return err
+					}
+					if nets := acctest.InspectService(t, cli, svc).Spec.TaskTemplate.Networks; nets[0].Target != n.ID {
+						return fmt.Errorf("the service is on %s, not the new network %s", nets[0].Target, n.ID)
 					}
 					return nil
 				},

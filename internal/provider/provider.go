@@ -218,5 +218,6 @@ func (p *swarmProvider) Resources(context.Context) []func() resource.Resource {
 }
 
 func (p *swarmProvider) DataSources(context.Context) []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{NewServiceDataSource, NewServiceStatusDataSource, NewNodesDataSource, NewClusterDataSource,
+		NewNetworkDataSource, NewSecretDataSource, NewConfigDataSource}
 }

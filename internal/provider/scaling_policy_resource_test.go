@@ -75,11 +75,13 @@ func TestAccScalingPolicy_cpu(t *testing.T) {
   resources = { limits = { cpus = 0.05 } }
   rolling_update = { parallelism = 3, monitor = "1s" }`, img, env)
 	}
-	const window = 45 * time.Second
+	// The window must outlast step 5 (a rolling update of three tasks and a refresh) on a
+	// loaded CI machine: at 45s a run under load saw it expire before the plan that checks it.
+	const window = 90 * time.Second
 	policy := `  min_replicas = 1
   max_replicas = 3
   metrics = [{ type = "cpu", target_utilization = 40 }]
-  scale_down = { stabilization_window = "45s" }`
+  scale_down = { stabilization_window = "90s" }`
 	var scaledUpAt time.Time
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },

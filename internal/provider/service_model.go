@@ -275,7 +275,7 @@ func serviceFrom(st *orchestrator.ServiceState, prior serviceModel) serviceModel
 		Groups:          keepEmpty(prior.Groups, cs.Groups),
 		Workdir:         stringOrNull(cs.Dir),
 		ReadOnly:        types.BoolValue(cs.ReadOnly),
-		Init:            types.BoolPointerValue(cs.Init),
+		Init:            initFrom(cs.Init, prior.Init),
 		StopSignal:      stringOrNull(cs.StopSignal),
 		StopGracePeriod: durationFromPointer(cs.StopGracePeriod),
 		CapAdd:          keepEmpty(prior.CapAdd, cs.CapabilityAdd),
@@ -653,9 +653,21 @@ func mountFrom(mo mount.Mount, prior *mountModel) mountModel {
 	mm.VolumeLabels = keepEmptyMap(priorLabels, mm.VolumeLabels)
 	mm.DriverOptions = keepEmptyMap(priorOpts, mm.DriverOptions)
 	if o := mo.BindOptions; o != nil && o.Propagation != "" {
-		mm.Propagation = types.StringValue(string(o.Propagation))
+		// The Docker CLI writes the default (rprivate) out; it is the same as none.
+		if o.Propagation != mount.PropagationRPrivate || (prior != nil && known(prior.Propagation)) {
+			mm.Propagation = types.StringValue(string(o.Propagation))
+		}
 	}
 	return mm
+}
+
+// initFrom reads the init flag: false, which the Docker CLI writes out, is the default and
+// reads as unset unless the configuration says false.
+func initFrom(init *bool, prior types.Bool) types.Bool {
+	if init == nil || (!*init && !known(prior)) {
+		return types.BoolNull()
+	}
+	return types.BoolValue(*init)
 }
 
 func mountsFrom(mounts []mount.Mount, prior []mountModel) []mountModel {
@@ -968,9 +980,9 @@ func networksToSwarm(nets []networkModel) []swarm.NetworkAttachmentConfig {
 func networksFrom(nets []swarm.NetworkAttachmentConfig, prior []networkModel, resolve orchestrator.RefResolver) []networkModel {
 	var out []networkModel
 	for i, n := range nets {
-		m := networkModel{ID: types.StringValue(n.Target), Aliases: n.Aliases, DriverOptions: n.DriverOpts}
+		m := networkModel{ID: readRef(n.Target, priorRef(prior, i, func(p networkModel) types.String { return p.ID }), orchestrator.KindNetwork, resolve),
+			Aliases: n.Aliases, DriverOptions: n.DriverOpts}
 		if i < len(prior) {
-			m.ID = sameRef(m.ID, prior[i].ID, orchestrator.KindNetwork, resolve)
 			m.Aliases = keepEmpty(prior[i].Aliases, n.Aliases)
 			m.DriverOptions = keepEmptyMap(prior[i].DriverOptions, n.DriverOpts)
 		}
@@ -982,16 +994,31 @@ func networksFrom(nets []swarm.NetworkAttachmentConfig, prior []networkModel, re
 	return out
 }
 
-// sameRef is the configured spelling of a reference when it names the object read, else the
-// ID read.
-func sameRef(read, prior types.String, kind orchestrator.ObjectKind, resolve orchestrator.RefResolver) types.String {
-	if !known(prior) || prior.ValueString() == read.ValueString() || resolve == nil {
-		return read
+// readRef is how state spells a reference to the object with this ID: as the configuration
+// spelled it (ID or name) when that names the same object, else by name. An imported service
+// (no prior) reads back names, which is how a configuration adopting it usually refers to
+// objects made outside Terraform; a reference that moved to another object shows its name.
+func readRef(id string, prior types.String, kind orchestrator.ObjectKind, resolve orchestrator.RefResolver) types.String {
+	if prior.ValueString() == id || resolve == nil {
+		return types.StringValue(id)
 	}
-	if id, ok := resolve(kind, prior.ValueString()); ok && id == read.ValueString() {
-		return prior
+	if known(prior) {
+		if priorID, _, ok := resolve(kind, prior.ValueString()); ok && priorID == id {
+			return prior
+		}
 	}
-	return read
+	if _, name, ok := resolve(kind, id); ok && name != "" {
+		return types.StringValue(name)
+	}
+	return types.StringValue(id)
+}
+
+// priorRef is the i-th prior reference, or null.
+func priorRef[T any](prior []T, i int, ref func(T) types.String) types.String {
+	if i < len(prior) {
+		return ref(prior[i])
+	}
+	return types.StringNull()
 }
 
 func (r fileRefModel) file() (name, uid, gid string, mode os.FileMode) {
@@ -1012,10 +1039,9 @@ func (r fileRefModel) configToSwarm() *swarm.ConfigReference {
 }
 
 func fileRefFrom(id string, name, uid, gid string, mode os.FileMode, prior []fileRefModel, i int, kind orchestrator.ObjectKind, resolve orchestrator.RefResolver) fileRefModel {
-	m := fileRefModel{ID: types.StringValue(id), FileName: types.StringValue(name), UID: types.StringValue(orDefault(uid, serviceDefaults.FileUID)),
+	m := fileRefModel{ID: readRef(id, priorRef(prior, i, func(p fileRefModel) types.String { return p.ID }), kind, resolve), FileName: types.StringValue(name), UID: types.StringValue(orDefault(uid, serviceDefaults.FileUID)),
 		GID: types.StringValue(orDefault(gid, serviceDefaults.FileGID)), Mode: types.StringValue(modeString(mode))}
 	if i < len(prior) {
-		m.ID = sameRef(m.ID, prior[i].ID, kind, resolve)
 		if pm := prior[i].Mode; known(pm) && fileMode(pm) == mode {
 			m.Mode = pm // "444" and "0444" are the same mode
 		}

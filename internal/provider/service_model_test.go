@@ -214,6 +214,31 @@ func TestCLIServiceRoundTrip(t *testing.T) {
 	}
 }
 
+// A service made by `docker service create` with few flags (the CLI fills in restart, update
+// and rollback settings, init = false, a bind mount's default propagation) reads into a model
+// that writes back the same owned fields, and into a state whose attributes the matching
+// configuration plans no change for.
+func TestCLIServiceAdoptRoundTrip(t *testing.T) {
+	b, err := os.ReadFile("testdata/cli-service-adopt.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc swarm.Service
+	if err := json.Unmarshal(b, &svc); err != nil {
+		t.Fatal(err)
+	}
+	m := serviceFrom(&orchestrator.ServiceState{Service: svc}, serviceModel{})
+	if changed := orchestrator.OwnedChanges(m.toSpec(), svc.Spec); len(changed) > 0 {
+		t.Errorf("spec -> model -> spec changes %v", changed)
+	}
+	if !m.Init.IsNull() {
+		t.Errorf("init = false read as %v; want null (false is the default)", m.Init)
+	}
+	if p := m.Mounts[1].Propagation; !p.IsNull() {
+		t.Errorf("the default bind propagation read as %v; want null", p)
+	}
+}
+
 func TestCPUsNumberIsExact(t *testing.T) {
 	for _, s := range []string{"0.1", "0.25", "1", "1.5", "0.001", "12.345"} {
 		n := nanoCPUs(number(s))

@@ -156,7 +156,7 @@ func allAttributesBody(image string) string {
   groups            = ["65533"]
   workdir           = "/"
   read_only         = true
-  init              = false
+  init              = true
   stop_signal       = "SIGTERM"
   stop_grace_period = "3s"
   cap_drop          = ["NET_RAW", "MKNOD"]
@@ -696,7 +696,7 @@ resource "swarm_service" "test" {
 					return nil
 				},
 			},
-			{ResourceName: svcAddr, ImportState: true, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"running_replicas", "secrets.0.id", "configs.0.id"}},
+			{ResourceName: svcAddr, ImportState: true, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"running_replicas"}},
 		},
 	})
 	_ = cli.VolumeRemove(context.Background(), name+"-vol", true)

@@ -1,0 +1,202 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
+)
+
+// dockerCLI runs the docker CLI against the test swarm, as a person would.
+func dockerCLI(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("docker", args...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+acctest.DockerHost())
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// A service made with `docker service create` (a network with an alias, a secret, a config, a
+// volume mount, and fields swarm_service does not model: a TTY, a bind mount's non-recursive
+// option) is adopted with an import block. The first plan shows exactly
+// the modelled differences (a changed env, the config and the sysctl the configuration leaves
+// out) and warns once about the unmodelled fields; the apply changes just that and keeps
+// everything else; the plan after it is empty and warns no more.
+func TestAccService_adoptFromDockerCLI(t *testing.T) {
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("no docker CLI on PATH")
+	}
+	name := acctest.Name("adopt")
+	cli := acctest.Docker(t)
+	net, secret, config, volume := name+"-net", name+"-secret", name+"-config", name+"-vol"
+	dockerCLI(t, "", "network", "create", "--driver", "overlay", net)
+	dockerCLI(t, "s3cret", "secret", "create", secret, "-")
+	dockerCLI(t, "conf", "config", "create", config, "-")
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = cli.ServiceRemove(ctx, name) // normally destroyed by terraform already
+		// The service's tasks hold the network, secret and volume until they are gone.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			if cli.NetworkRemove(ctx, net) == nil || !networkExists(cli, net) {
+				break
+			}
+		}
+		_ = cli.SecretRemove(ctx, secret)
+		_ = cli.ConfigRemove(ctx, config)
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			if cli.VolumeRemove(ctx, volume, true) == nil {
+				break
+			}
+		}
+	})
+	dockerCLI(t, "", "service", "create", "--detach", "--no-resolve-image", "--name", name,
+		"--network", "name="+net+",alias=db",
+		"--secret", "source="+secret+",target=token",
+		"--config", "source="+config+",target=/etc/app.conf",
+		"--mount", "type=volume,source="+volume+",target=/data,volume-nocopy=true",
+		"--mount", "type=bind,source=/etc,target=/hostetc,readonly,bind-recursive=disabled",
+		"--tty", "--sysctl", "net.core.somaxconn=1024", "--stop-grace-period", "7s",
+		"--env", "MODE=one", "--label", "team=a",
+		os.Getenv("TEST_IMAGE"))
+	before := acctest.InspectService(t, cli, name)
+
+	tf := acctest.NewTerraform(t, fmt.Sprintf(`provider "swarm" {}
+
+import {
+  to = swarm_service.adopted
+  id = %[1]q
+}
+
+resource "swarm_service" "adopted" {
+  name              = %[1]q
+  image             = %[2]q
+  labels            = { team = "a" }
+  env               = { MODE = "two" }
+  stop_grace_period = "7s"
+  networks          = [{ id = %[3]q, aliases = ["db"] }]
+  secrets           = [{ id = %[4]q, file_name = "token" }]
+  mounts = [
+    { type = "volume", source = %[5]q, target = "/data", no_copy = true },
+    { type = "bind", source = "/etc", target = "/hostetc", read_only = true },
+  ]
+}
+`, name, os.Getenv("TEST_IMAGE"), net, secret, volume))
+	ctx := context.Background()
+	planOut, err := tf.Run(ctx, "plan", "-no-color", "-input=false", "-out", "adopt.plan")
+	if err != nil {
+		t.Fatalf("plan: %v\n%s", err, planOut)
+	}
+	// The warning names each unmodelled field, once.
+	if n := strings.Count(planOut, "Fields the Configuration Does Not Manage"); n != 1 {
+		t.Errorf("the plan warns %d times about unmodelled fields, want once:\n%s", n, planOut)
+	}
+	for _, field := range []string{"ContainerSpec.TTY", "Mounts[/hostetc].BindOptions"} {
+		if !strings.Contains(planOut, field) {
+			t.Errorf("the plan's warning does not name %s:\n%s", field, planOut)
+		}
+	}
+	// Exactly the modelled differences are planned.
+	changed := plannedChanges(t, tf, "adopt.plan", "swarm_service.adopted")
+	// (The service's version and rollout state are known after the apply.)
+	want := []string{"configs", "env", "running_replicas (unknown)", "sysctls", "update_state (unknown)", "version (unknown)"}
+	if !reflect.DeepEqual(changed, want) {
+		t.Errorf("the adopting plan changes %v, want %v\n%s", changed, want, planOut)
+	}
+	if out, err := tf.Run(ctx, "apply", "-no-color", "-input=false", "adopt.plan"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+
+	after := acctest.InspectService(t, cli, name)
+	if after.ID != before.ID {
+		t.Fatalf("the service was replaced (%s -> %s)", before.ID, after.ID)
+	}
+	cs, was := after.Spec.TaskTemplate.ContainerSpec, before.Spec.TaskTemplate.ContainerSpec
+	if !cs.TTY || cs.Mounts[1].BindOptions == nil || !cs.Mounts[1].BindOptions.NonRecursive {
+		t.Errorf("the apply stripped unmodelled fields: tty=%v mounts=%+v", cs.TTY, cs.Mounts)
+	}
+	// Swarm's defaults, which the daemon keeps unset, are not written out.
+	if after.Spec.UpdateConfig != nil || after.Spec.TaskTemplate.RestartPolicy != nil || cs.Init != nil && *cs.Init != *was.Init {
+		t.Errorf("the apply respelled defaults: update %+v restart %+v", after.Spec.UpdateConfig, after.Spec.TaskTemplate.RestartPolicy)
+	}
+	if !slices.Equal(cs.Env, []string{"MODE=two"}) || len(cs.Configs) != 0 || len(cs.Sysctls) != 0 {
+		t.Errorf("the planned changes were not applied: env=%v configs=%v sysctls=%v", cs.Env, cs.Configs, cs.Sysctls)
+	}
+	if !reflect.DeepEqual(cs.Secrets, was.Secrets) || !reflect.DeepEqual(after.Spec.TaskTemplate.Networks, before.Spec.TaskTemplate.Networks) ||
+		*cs.StopGracePeriod != *was.StopGracePeriod || after.Spec.Labels["team"] != "a" {
+		t.Errorf("the apply changed what the plan kept: secrets %+v -> %+v, networks %+v -> %+v",
+			was.Secrets, cs.Secrets, before.Spec.TaskTemplate.Networks, after.Spec.TaskTemplate.Networks)
+	}
+
+	out, err := tf.Run(ctx, "plan", "-no-color", "-input=false", "-detailed-exitcode")
+	if err != nil {
+		t.Fatalf("the plan after the adopting apply is not empty: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "Does Not Manage") {
+		t.Errorf("the warning repeats after the adopting apply:\n%s", out)
+	}
+}
+
+func networkExists(cli *client.Client, name string) bool {
+	_, err := cli.NetworkInspect(context.Background(), name, network.InspectOptions{})
+	return err == nil
+}
+
+// plannedChanges lists the top-level attributes of a resource whose planned value differs from
+// its prior value in a saved plan (attributes left unknown until the apply are not counted).
+func plannedChanges(t *testing.T, tf *acctest.Terraform, planFile, address string) []string {
+	t.Helper()
+	b, err := tf.Command(context.Background(), "show", "-json", planFile).Output()
+	if err != nil {
+		t.Fatalf("terraform show -json %s: %v", planFile, err)
+	}
+	var plan struct {
+		ResourceChanges []struct {
+			Address string `json:"address"`
+			Change  struct {
+				Actions      []string       `json:"actions"`
+				Before       map[string]any `json:"before"`
+				After        map[string]any `json:"after"`
+				AfterUnknown map[string]any `json:"after_unknown"`
+			} `json:"change"`
+		} `json:"resource_changes"`
+	}
+	if err := json.Unmarshal(b, &plan); err != nil {
+		t.Fatal(err)
+	}
+	for _, rc := range plan.ResourceChanges {
+		if rc.Address != address {
+			continue
+		}
+		var changed []string
+		for k, v := range rc.Change.After {
+			if !reflect.DeepEqual(v, rc.Change.Before[k]) {
+				changed = append(changed, k)
+			}
+		}
+		for k, v := range rc.Change.AfterUnknown {
+			if v == true && !slices.Contains(changed, k) {
+				changed = append(changed, k+" (unknown)")
+			}
+		}
+		sort.Strings(changed)
+		return changed
+	}
+	t.Fatalf("no planned change for %s", address)
+	return nil
+}
