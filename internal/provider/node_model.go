@@ -8,8 +8,8 @@ import (
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
 
-// nodeModel is swarm_node as Terraform sees it.
-type nodeModel struct {
+// nodeResourceModel is swarm_node as Terraform sees it.
+type nodeResourceModel struct {
 	ID               types.String      `tfsdk:"id"`
 	NodeID           types.String      `tfsdk:"node_id"`
 	Hostname         types.String      `tfsdk:"hostname"`
@@ -22,7 +22,7 @@ type nodeModel struct {
 
 // key is how the configuration names the node: its ID, else its hostname; empty while
 // neither is known.
-func (m nodeModel) key() (key, attr string) {
+func (m nodeResourceModel) key() (key, attr string) {
 	switch {
 	case known(m.NodeID):
 		return m.NodeID.ValueString(), "node_id"
@@ -34,7 +34,7 @@ func (m nodeModel) key() (key, attr string) {
 
 // settings are the settings the resource owns, in the engine's terms. An availability or role
 // left out of the configuration (cfg) is not owned, whatever the plan carries over from state.
-func (m nodeModel) settings(cfg nodeModel) orchestrator.NodeSettings {
+func (m nodeResourceModel) settings(cfg nodeResourceModel) orchestrator.NodeSettings {
 	s := orchestrator.NodeSettings{Labels: m.Labels}
 	if known(cfg.Availability) {
 		s.Availability = swarm.NodeAvailability(cfg.Availability.ValueString())
@@ -45,13 +45,13 @@ func (m nodeModel) settings(cfg nodeModel) orchestrator.NodeSettings {
 	return s
 }
 
-// nodeFrom is the one function that turns an observed node into the model. The labels are
+// nodeResourceFrom is the one function that turns an observed node into the model. The labels are
 // those prior owns, as the node has them now (one gone from the node is left out, so the plan
 // shows it again); prior's null or empty map stays as it is. Timeouts and the progress
 // deadline are configuration only and come from prior.
-func nodeFrom(st *orchestrator.NodeState, prior nodeModel) nodeModel {
+func nodeResourceFrom(st *orchestrator.NodeState, prior nodeResourceModel) nodeResourceModel {
 	n := st.Node
-	m := nodeModel{
+	m := nodeResourceModel{
 		ID:               types.StringValue(n.ID),
 		NodeID:           types.StringValue(n.ID),
 		Hostname:         types.StringValue(n.Description.Hostname),

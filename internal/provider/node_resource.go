@@ -101,7 +101,7 @@ func replaceIfConfigured(_ context.Context, req planmodifier.StringRequest, resp
 }
 
 func (r *nodeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan, cfg nodeModel
+	var plan, cfg nodeResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -119,7 +119,7 @@ func (r *nodeResource) Create(ctx context.Context, req resource.CreateRequest, r
 }
 
 func (r *nodeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state nodeModel
+	var state nodeResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
 		return
@@ -134,11 +134,11 @@ func (r *nodeResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 		addEngineError(&resp.Diagnostics, "Cannot Read Node", "Reading node "+state.ID.ValueString(), err)
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, nodeFrom(st, state))...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, nodeResourceFrom(st, state))...)
 }
 
 func (r *nodeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, cfg, state nodeModel
+	var plan, cfg, state nodeResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -154,7 +154,7 @@ func (r *nodeResource) Update(ctx context.Context, req resource.UpdateRequest, r
 // write gives the node the planned settings, follows a drain until the node's tasks have
 // moved, and records the node as it is then. A failed drain still records the node (its
 // settings were written).
-func (r *nodeResource) write(ctx context.Context, id string, plan, cfg nodeModel, claim bool, keyAttr string, st stateSetter, diags *diag.Diagnostics) {
+func (r *nodeResource) write(ctx context.Context, id string, plan, cfg nodeResourceModel, claim bool, keyAttr string, st stateSetter, diags *diag.Diagnostics) {
 	res, err := r.engine.WriteNode(ctx, id, plan.settings(cfg), claim)
 	var roleErr *orchestrator.NodeRoleError
 	switch {
@@ -178,7 +178,7 @@ func (r *nodeResource) write(ctx context.Context, id string, plan, cfg nodeModel
 		addEngineError(diags, "Cannot Read Node", "Reading node "+id+" after writing it", err)
 		return
 	}
-	diags.Append(st.Set(ctx, nodeFrom(obs, plan))...)
+	diags.Append(st.Set(ctx, nodeResourceFrom(obs, plan))...)
 	if waitErr != nil {
 		addEngineError(diags, "Node Drain Did Not Complete", fmt.Sprintf("Node %s is drained (state records it so), but not all of its tasks run elsewhere yet. "+
 			"Swarm keeps trying to place them; `docker service ps` shows where they stand. Make room on other nodes (or relax the services' constraints), then apply again.", obs.Node.Description.Hostname), waitErr)
@@ -188,7 +188,7 @@ func (r *nodeResource) write(ctx context.Context, id string, plan, cfg nodeModel
 // Delete releases the node: labels the resource added go, labels it changed get their
 // earlier values back, and an availability it set becomes active again.
 func (r *nodeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state nodeModel
+	var state nodeResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
 		return
@@ -223,7 +223,7 @@ func (r *nodeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	if req.Plan.Raw.IsNull() || r.engine == nil {
 		return
 	}
-	var plan, cfg nodeModel
+	var plan, cfg nodeResourceModel
 	if req.Plan.Get(ctx, &plan).HasError() || req.Config.Get(ctx, &cfg).HasError() {
 		return // values not known yet: looked at during apply
 	}

@@ -24,10 +24,10 @@ func observedNode(labels map[string]string, adoption *orchestrator.NodeAdoption)
 	}
 }
 
-func TestNodeFrom(t *testing.T) {
+func TestNodeResourceFrom(t *testing.T) {
 	st := observedNode(map[string]string{"zone": "a", "team": "web", orchestrator.NodeAdoptionLabel: "{}"}, nil)
 	// Owned labels only, as the node has them; one gone from the node is left out.
-	m := nodeFrom(st, nodeModel{Labels: map[string]string{"team": "old", "gone": "x"}, ProgressDeadline: durationValue("5s")})
+	m := nodeResourceFrom(st, nodeResourceModel{Labels: map[string]string{"team": "old", "gone": "x"}, ProgressDeadline: durationValue("5s")})
 	if got := m.Labels; len(got) != 1 || got["team"] != "web" {
 		t.Errorf("labels = %v, want team=web only", got)
 	}
@@ -36,10 +36,10 @@ func TestNodeFrom(t *testing.T) {
 		t.Errorf("model = %+v", m)
 	}
 	// Null stays null, empty stays empty: no diff between what was configured and read back.
-	if m := nodeFrom(st, nodeModel{}); m.Labels != nil {
+	if m := nodeResourceFrom(st, nodeResourceModel{}); m.Labels != nil {
 		t.Errorf("null labels read back as %v", m.Labels)
 	}
-	if m := nodeFrom(st, nodeModel{Labels: map[string]string{}}); m.Labels == nil || len(m.Labels) != 0 {
+	if m := nodeResourceFrom(st, nodeResourceModel{Labels: map[string]string{}}); m.Labels == nil || len(m.Labels) != 0 {
 		t.Errorf("empty labels read back as %#v", m.Labels)
 	}
 }
@@ -59,14 +59,14 @@ func TestImportedNodeLabels(t *testing.T) {
 }
 
 func TestNodeSettingsOwnOnlyWhatIsConfigured(t *testing.T) {
-	plan := nodeModel{Labels: map[string]string{"a": "b"}, Availability: types.StringValue("drain"), Role: types.StringValue("worker")}
+	plan := nodeResourceModel{Labels: map[string]string{"a": "b"}, Availability: types.StringValue("drain"), Role: types.StringValue("worker")}
 	// The plan carries availability and role over from state; only the configuration says
 	// whether they are owned.
-	s := plan.settings(nodeModel{Availability: types.StringNull(), Role: types.StringNull()})
+	s := plan.settings(nodeResourceModel{Availability: types.StringNull(), Role: types.StringNull()})
 	if s.Availability != "" || s.Role != "" || s.Labels["a"] != "b" {
 		t.Errorf("settings = %+v, want labels only", s)
 	}
-	s = plan.settings(nodeModel{Availability: types.StringValue("drain"), Role: types.StringValue("worker")})
+	s = plan.settings(nodeResourceModel{Availability: types.StringValue("drain"), Role: types.StringValue("worker")})
 	if s.Availability != swarm.NodeAvailabilityDrain || s.Role != swarm.NodeRoleWorker {
 		t.Errorf("settings = %+v, want availability and role", s)
 	}
