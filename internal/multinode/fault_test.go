@@ -264,11 +264,11 @@ func summary(out string) string {
 	return strings.Join(keep, "\n")
 }
 
-// A worker's daemon stops while a rolling update runs: Swarm marks the node down and starts
-// its tasks on the other nodes, the apply ignores the down node (and, where Swarm's updater
-// waits for a task that was starting there, writes the service again so the rollout goes
-// on) and completes once every slot runs the new spec, and the plans after it (with the node down, then back) are empty;
-// the node's old tasks do not come back.
+// A worker's daemon stops while a rolling update starts a task of the new spec on it: Swarm
+// marks the node down and starts its tasks on the other nodes; Swarm's updater would wait
+// for the task that was starting there until the node is back, so the engine restarts the
+// rollout. The apply completes once every slot runs the new spec, and the plans after it
+// (with the node down, then back) are empty; the node's old tasks do not come back.
 func TestAccFault_workerStoppedDuringRollout(t *testing.T) {
 	c := acctest.MultiNode(t)
 	cli := c.Client(t)
@@ -280,7 +280,19 @@ func TestAccFault_workerStoppedDuringRollout(t *testing.T) {
 
 	tf.Configure(t, providerBlock(c.ManagerHost)+rollingService(c, name, "v2", 6))
 	run := startApply(t, tf)
-	waitFor(t, defaultWait, "the rollout to give a slot the new spec", newSpecRunning(cli, name))
+	// The hard moment: a task of the new spec is on the node, not running yet.
+	waitFor(t, defaultWait, "a task of the new spec starting on "+down.Hostname, func() (bool, string, error) {
+		tasks, err := acctest.ListDesiredRunning(context.Background(), cli, name)
+		if err != nil {
+			return false, "", err
+		}
+		for _, task := range tasks {
+			if task.NodeID == down.ID && hasEnv(task, "v2") && task.Status.State != swarm.TaskStateRunning {
+				return true, "", nil
+			}
+		}
+		return false, "", nil
+	})
 	c.StopNode(t, down.Index)
 	out, err := run.wait(t)
 	t.Logf("terraform apply with %s stopped mid-rollout (%v):\n%s", down.Hostname, err, summary(out))
@@ -289,10 +301,10 @@ func TestAccFault_workerStoppedDuringRollout(t *testing.T) {
 		t.Fatalf("the apply failed when a worker stopped mid-rollout: %v\n%s", err, out)
 	}
 	// When the node went down while a task of the new spec was starting on it, Swarm's
-	// updater would wait for that task until the node is back; the engine writes the service
-	// again and says so.
-	t.Logf("the engine wrote the service again for a task stranded on %s: %v", down.Hostname,
-		strings.Contains(strings.Join(strings.Fields(out), " "), "so the service was written again, unchanged"))
+	// updater would wait for that task until the node is back; the engine restarts the
+	// rollout and says so.
+	t.Logf("the engine restarted the rollout for a task stranded on %s: %v", down.Hostname,
+		strings.Contains(strings.Join(strings.Fields(out), " "), "so the engine restarted the rollout"))
 	t.Logf("after, %s down: %s", down.Hostname, spread(runsExactly(t, cli, name, "v2", 6, down.Hostname)))
 	planIsEmpty(t, tf, "with the worker down")
 

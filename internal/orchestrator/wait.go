@@ -65,9 +65,9 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 		last = Evaluate(poll)
 		last.Warnings = slices.Concat(warnings, last.Warnings)
 		if stranded := unseen(StrandedOnDownNode(poll), nudged); last.Phase == Progressing && len(stranded) > 0 {
-			// Swarm's updater waits for these tasks forever; writing the service again (the
-			// same spec) starts a new updater for the slots left.
-			if err := e.rewrite(ctx, res.ID); err != nil {
+			// Swarm's updater waits for these tasks forever; a new updater for the slots left
+			// starts when the service changes.
+			if err := e.restartRollout(ctx, res.ID, stranded); err != nil {
 				return last, err
 			}
 			hosts := map[string]bool{}
@@ -76,7 +76,7 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 				hosts[nodeName(poll.Nodes[t.NodeID])] = true
 			}
 			warnings = append(warnings, fmt.Sprintf("Node %s went down while a task of the new spec was starting on it; Swarm's rollout waits for such a task until the node is back, "+
-				"so the service was written again, unchanged, and the rollout went on without it.", strings.Join(slices.Sorted(maps.Keys(hosts)), ", ")))
+				"so the engine restarted the rollout (label %s on the service; the task template is unchanged) and it went on without it.", strings.Join(slices.Sorted(maps.Keys(hosts)), ", "), RestartedRolloutLabel))
 		}
 		switch {
 		case last.Phase == Converged:
@@ -158,14 +158,30 @@ func (e *Engine) rollBack(ctx context.Context, id string) error {
 	})
 }
 
-// rewrite writes a service's spec again, unchanged, which makes Swarm start a new updater
-// for the slots its rollout has left.
-func (e *Engine) rewrite(ctx context.Context, id string) error {
+// RestartedRolloutLabel records on a service the tasks stranded on a down node for which the
+// engine restarted its rollout; its value is "1:" (the format) and their IDs, comma-separated.
+const RestartedRolloutLabel = EngineLabelPrefix + "restarted-rollout"
+
+// restartRollout makes Swarm start a new updater for the slots its rollout has left: Swarm
+// keeps the running updater while the service's spec stays the same, so the spec changes in
+// one engine-owned label, not in the task template (no task restarts for it).
+func (e *Engine) restartRollout(ctx context.Context, id string, stranded []swarm.Task) error {
+	var ids []string
+	for _, t := range stranded {
+		ids = append(ids, t.ID)
+	}
+	value := "1:" + strings.Join(ids, ",")
 	var res WriteResult
-	return e.writeService(ctx, id, swarm.ServiceUpdateOptions{}, &res, func(swarm.Service, swarm.ServiceSpec) bool {
-		return true // any newer version started a new updater too
+	return e.writeService(ctx, id, swarm.ServiceUpdateOptions{}, &res, func(observed swarm.Service, _ swarm.ServiceSpec) bool {
+		return observed.Spec.Labels[RestartedRolloutLabel] == value
 	}, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
-		return observed.Spec, true, nil
+		desired := observed.Spec
+		desired.Labels = maps.Clone(observed.Spec.Labels)
+		if desired.Labels == nil {
+			desired.Labels = map[string]string{}
+		}
+		desired.Labels[RestartedRolloutLabel] = value
+		return desired, true, nil
 	})
 }
 
