@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
@@ -238,7 +239,7 @@ func canRollBack(svc swarm.Service) bool {
 func failedUpToDate(o RolloutPoll) int {
 	n := 0
 	for _, t := range o.UpToDate {
-		if isFailedState(t.Status.State) && !t.CreatedAt.Before(o.Since) {
+		if taskFailed(t) && !t.CreatedAt.Before(o.Since) {
 			n++
 		}
 	}
@@ -331,10 +332,18 @@ func isFailedState(s swarm.TaskState) bool {
 	return s == swarm.TaskStateFailed || s == swarm.TaskStateRejected || s == swarm.TaskStateComplete
 }
 
+// taskFailed is a task that failed through its own doing. A task whose container vanished
+// ("No such container": its node's daemon restarted, which stops every container without
+// live-restore) failed with its node, not through its image or configuration; Swarm starts
+// its slot again, and the wait goes on.
+func taskFailed(t swarm.Task) bool {
+	return isFailedState(t.Status.State) && !strings.HasPrefix(t.Status.Err, "No such container")
+}
+
 func recentFailures(tasks []swarm.Task, since time.Time) []swarm.Task {
 	var out []swarm.Task
 	for _, t := range tasks {
-		if isFailedState(t.Status.State) && !t.CreatedAt.Before(since) {
+		if taskFailed(t) && !t.CreatedAt.Before(since) {
 			out = append(out, t)
 		}
 	}

@@ -410,3 +410,24 @@ func TestStrandedOnDownNode(t *testing.T) {
 		})
 	}
 }
+
+func TestTaskFailed(t *testing.T) {
+	tests := []struct {
+		state swarm.TaskState
+		err   string
+		want  bool
+	}{
+		{swarm.TaskStateFailed, "task: non-zero exit (1)", true},
+		{swarm.TaskStateComplete, "", true},
+		{swarm.TaskStateRejected, "No such image: app:v9", true},
+		{swarm.TaskStateFailed, "No such container: web.2.a3b9gd5mpjk578y92neh3w005", false},
+		{swarm.TaskStateRunning, "", false},
+		{swarm.TaskStateShutdown, "", false},
+	}
+	for _, tt := range tests {
+		task := swarm.Task{Status: swarm.TaskStatus{State: tt.state, Err: tt.err}}
+		if got := taskFailed(task); got != tt.want {
+			t.Errorf("taskFailed(%s, %q) = %v, want %v", tt.state, tt.err, got, tt.want)
+		}
+	}
+}
