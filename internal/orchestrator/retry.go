@@ -48,11 +48,14 @@ func (b Backoff) Delay(n int) time.Duration {
 
 // transientMessages are what a manager answers while it cannot serve swarm requests for a
 // moment: its daemon is stopping or starting (it answers as a node outside the swarm's
-// control plane), or the managers have no leader.
+// control plane), the managers have no leader, or they did not agree in time.
 var transientMessages = []string{
 	"the swarm does not have a leader",
 	"this node is not a swarm manager",
 	"rpc error: code = unavailable",
+	// The manager's own deadline for a raft proposal (not the caller's), when its managers
+	// are slow to agree.
+	"rpc error: code = deadlineexceeded",
 	"connection refused",
 	"connection reset by peer",
 	"broken pipe",

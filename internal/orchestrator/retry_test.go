@@ -41,6 +41,7 @@ func TestTransient(t *testing.T) {
 		{"manager restarting", errors.New(`Error response from daemon: This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.`), true},
 		{"no leader", errors.New("Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online."), true},
 		{"grpc unavailable", errors.New("Error response from daemon: rpc error: code = Unavailable desc = transport is closing"), true},
+		{"raft proposal timed out", errors.New("Error response from daemon: rpc error: code = DeadlineExceeded desc = context deadline exceeded"), true},
 		{"EOF in a message", errors.New(`error during connect: Post "http://docker/v1.41/services/create": EOF`), true},
 
 		{"our own cancel", context.Canceled, false},
@@ -87,14 +88,15 @@ func TestRetry(t *testing.T) {
 		script       []error // what each attempt returns; past the end: unavailable
 		budget       time.Duration
 		wantErr      error // nil: success
-		wantAttempts int
-		wantRetried  bool // the error says the budget ran out
+		wantAttempts int   // for the budget: at most this many (a slow machine makes fewer)
+		wantRetried  bool  // the error says the budget ran out
 	}{
-		{"success at once", []error{nil}, time.Second, nil, 1, false},
-		{"transient, then success", []error{unavailable, unavailable, nil}, time.Second, nil, 3, false},
-		{"a permanent error is returned at once", []error{notFound}, time.Second, notFound, 1, false},
-		{"transient, then permanent", []error{unavailable, notFound}, time.Second, notFound, 2, false},
-		// waits 1, 2, 4, 8, 8 ms...: the budget of 20 ms allows 1+2+4+8 = 15 ms, not one more 8.
+		{"success at once", []error{nil}, time.Minute, nil, 1, false},
+		{"transient, then success", []error{unavailable, unavailable, nil}, time.Minute, nil, 3, false},
+		{"a permanent error is returned at once", []error{notFound}, time.Minute, notFound, 1, false},
+		{"transient, then permanent", []error{unavailable, notFound}, time.Minute, notFound, 2, false},
+		// waits 1, 2, 4, 8, 8 ms...: the budget of 20 ms allows 1+2+4+8 = 15 ms of waiting, not
+		// one more 8: at most 5 attempts.
 		{"the budget runs out", nil, 20 * time.Millisecond, unavailable, 5, true},
 	}
 	for _, tt := range tests {
@@ -117,7 +119,10 @@ func TestRetry(t *testing.T) {
 			if errors.As(err, &re) != tt.wantRetried {
 				t.Errorf("err = %v; want a RetriedError: %v", err, tt.wantRetried)
 			}
-			if attempts != tt.wantAttempts {
+			if tt.wantRetried && (attempts < 1 || attempts > tt.wantAttempts) {
+				t.Errorf("%d attempts, want 1 to %d", attempts, tt.wantAttempts)
+			}
+			if !tt.wantRetried && attempts != tt.wantAttempts {
 				t.Errorf("%d attempts, want %d", attempts, tt.wantAttempts)
 			}
 			if len(waits) != attempts-1 && err == nil {
