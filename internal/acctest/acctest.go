@@ -204,32 +204,53 @@ func NeedsTerraform(t testing.TB, minimum, what string) func() (bool, error) {
 }
 
 // ReadTaskFile returns a file as each running task of a service sees it, by running the test
-// image's `/app cat PATH` in the task's container (the image has no shell).
+// image's `/app cat PATH` in the task's container (the image has no shell). A task listed as
+// running may be stopping already (its container going away): the whole read is tried again
+// until every running task answered, for up to 30 seconds.
 func ReadTaskFile(t testing.TB, cli *client.Client, service, path string) []string {
 	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := readTaskFile(t, cli, service, path)
+		if err == nil {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("read %s in the tasks of %s: %v", path, service, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func readTaskFile(t testing.TB, cli *client.Client, service, path string) ([]string, error) {
 	ctx := context.Background()
 	var out []string
 	for _, task := range RunningTasks(t, cli, service) {
 		if task.Status.ContainerStatus == nil {
 			continue
 		}
-		exec, err := cli.ContainerExecCreate(ctx, task.Status.ContainerStatus.ContainerID, container.ExecOptions{Cmd: []string{"/app", "cat", path}, AttachStdout: true, AttachStderr: true})
+		id := task.Status.ContainerStatus.ContainerID
+		exec, err := cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: []string{"/app", "cat", path}, AttachStdout: true, AttachStderr: true})
 		if err != nil {
-			t.Fatalf("exec in task %s: %v", task.ID, err)
+			return nil, fmt.Errorf("exec in task %s: %w", task.ID, err)
 		}
 		resp, err := cli.ContainerExecAttach(ctx, exec.ID, container.ExecAttachOptions{})
 		if err != nil {
-			t.Fatalf("attach to exec in task %s: %v", task.ID, err)
+			return nil, fmt.Errorf("attach to exec in task %s: %w", task.ID, err)
 		}
 		var stdout, stderr bytes.Buffer
 		_, err = stdcopy.StdCopy(&stdout, &stderr, resp.Reader)
 		resp.Close()
-		if err != nil || stderr.Len() > 0 {
-			t.Fatalf("read %s in task %s: %v %s", path, task.ID, err, stderr.String())
+		if err != nil {
+			return nil, fmt.Errorf("task %s: %w", task.ID, err)
+		}
+		inspect, err := cli.ContainerExecInspect(ctx, exec.ID)
+		if err != nil || inspect.ExitCode != 0 || stderr.Len() > 0 {
+			return nil, fmt.Errorf("task %s: exit code %d, %v %q %q", task.ID, inspect.ExitCode, err, stderr.String(), stdout.String())
 		}
 		out = append(out, stdout.String())
 	}
-	return out
+	return out, nil
 }
 
 // FailedTasks lists a service's tasks that ended on their own (failed, rejected, complete).

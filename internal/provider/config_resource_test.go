@@ -34,7 +34,7 @@ resource "swarm_service" "test" {
   name    = %q
   image   = %q
   configs = [{ id = swarm_config.test.name, file_name = "/etc/app.conf" }]
-  healthcheck    = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "3s", retries = 3 }
+  healthcheck    = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "10s", retries = 3 }
   rolling_update = { order = "start-first", monitor = "1s" }
 }
 `, prefix, content, service, os.Getenv("TEST_IMAGE"))

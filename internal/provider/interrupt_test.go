@@ -25,7 +25,7 @@ resource "swarm_service" "test" {
   name  = %q
   image = %q
   env   = { VERSION = %q, START_DELAY = %q }
-  healthcheck = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "3s", retries = 3, start_period = "60s" }
+  healthcheck = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "10s", retries = 3, start_period = "60s" }
 }
 `, name, os.Getenv("TEST_IMAGE"), version, delay)
 }

@@ -81,7 +81,7 @@ func rolloutBody(image, version, order, extra string) string {
 	return fmt.Sprintf(`  image    = %q
   replicas = 4
   env      = { VERSION = %q }
-  healthcheck = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "3s", retries = 3 }
+  healthcheck = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "10s", retries = 3 }
   rolling_update = { parallelism = 2, order = %q, monitor = "1s" }
 %s`, image, version, order, extra)
 }
@@ -161,7 +161,7 @@ func failingUpdate(t *testing.T, fc failCase) {
 		return fmt.Sprintf(`  image    = %q
   replicas = 2
   env      = %s
-  healthcheck = { test = ["CMD", "/app", "health"], interval = "250ms", timeout = "3s", retries = 2 }
+  healthcheck = { test = ["CMD", "/app", "health"], interval = "250ms", timeout = "10s", retries = 2 }
   rolling_update = { parallelism = %d, monitor = "3s", failure_action = %q }
   timeouts = { update = "5m" }
 `, img, env, parallelism, action)
@@ -259,23 +259,25 @@ func TestAccService_progressDeadline(t *testing.T) {
 	name := acctest.Name("deadline")
 	img := os.Getenv("TEST_IMAGE")
 	cli := acctest.Docker(t)
-	body := func(constraint string) string {
+	// The first apply gets a deadline a slow start on a loaded machine cannot reach (a task
+	// may sit in "starting" for several seconds); the failing one gets 4s.
+	body := func(constraint, deadline string) string {
 		return fmt.Sprintf(`  image    = %q
   replicas = 1
   placement = { constraints = [%q] }
   rolling_update = { failure_action = "rollback", monitor = "1s", order = "start-first" }
-  wait = { progress_deadline = "4s" }
-`, img, constraint)
+  wait = { progress_deadline = %q }
+`, img, constraint, deadline)
 	}
 	var start time.Time
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
-			{Config: serviceConfig(name, body("node.role==manager"))},
+			{Config: serviceConfig(name, body("node.role==manager", "2m"))},
 			{
 				PreConfig:   func() { start = time.Now() },
-				Config:      serviceConfig(name, body("node.labels.tfacc-nowhere==true")),
+				Config:      serviceConfig(name, body("node.labels.tfacc-nowhere==true", "4s")),
 				ExpectError: regexp.MustCompile(`(?s)rolled\s+back\s+to\s+its\s+previous\s+spec.*update_state\s+is\s+"rollback_completed".*no\s+progress.*progress_deadline.*(no\s+suitable\s+node|pending)`),
 			},
 			{
@@ -286,7 +288,7 @@ func TestAccService_progressDeadline(t *testing.T) {
 						t.Errorf("not rolled back: constraints %v", got)
 					}
 				},
-				Config:             serviceConfig(name, body("node.labels.tfacc-nowhere==true")),
+				Config:             serviceConfig(name, body("node.labels.tfacc-nowhere==true", "4s")),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
 			},

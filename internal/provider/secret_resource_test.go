@@ -42,7 +42,7 @@ resource "swarm_service" "test" {
   image    = %q
   replicas = 2
   secrets  = [{ id = swarm_secret.test.id, file_name = "db", mode = "0400" }]
-  healthcheck    = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "3s", retries = 3 }
+  healthcheck    = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "10s", retries = 3 }
   rolling_update = { order = "start-first", parallelism = 1, monitor = "1s" }
 }
 `, prefix, value, labels, service, os.Getenv("TEST_IMAGE"))

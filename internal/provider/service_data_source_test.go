@@ -27,7 +27,7 @@ func dataServiceBody(image, version string) string {
   container_labels = { "com.example.role" = "web" }
   replicas         = 2
   ports            = [{ target = 8080, mode = "host" }]
-  healthcheck      = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "2s", retries = 3 }
+  healthcheck      = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "10s", retries = 3 }
   resources        = { limits = { cpus = 0.5, memory = "64MiB" }, reservations = { cpus = 0.1 } }
   restart_policy   = { condition = "on-failure", delay = "1s", max_attempts = 5, window = "1m0s" }
   placement        = { constraints = ["node.role==manager"], max_replicas_per_node = 2 }

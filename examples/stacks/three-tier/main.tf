@@ -64,7 +64,7 @@ locals {
   healthcheck = {
     test         = ["CMD", "/app", "health"]
     interval     = "2s"
-    timeout      = "3s"
+    timeout      = "10s"
     retries      = 3
     start_period = "5s"
   }
