@@ -40,7 +40,7 @@ func slowService(c *acctest.Cluster, addr, name, version string, replicas int, s
 	return service(addr, name, fmt.Sprintf(`  image    = %q
   replicas = %d
   env      = { VERSION = %q, START_DELAY = %q }
-  healthcheck = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "3s", retries = 3, start_period = "30s" }
+  healthcheck = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "10s", retries = 3, start_period = "30s" }
   placement = { preferences = ["spread=node.labels.zone"] }
   rolling_update = { parallelism = 1, delay = "1s", monitor = "1s" }
   wait = { progress_deadline = "150s" }
