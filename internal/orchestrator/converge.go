@@ -8,7 +8,9 @@ package orchestrator
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/swarm"
@@ -237,7 +239,7 @@ func canRollBack(svc swarm.Service) bool {
 func failedUpToDate(o RolloutPoll) int {
 	n := 0
 	for _, t := range o.UpToDate {
-		if isFailedState(t.Status.State) && !t.CreatedAt.Before(o.Since) {
+		if taskFailed(t) && !t.CreatedAt.Before(o.Since) {
 			n++
 		}
 	}
@@ -257,6 +259,36 @@ func hasDirtySlots(o RolloutPoll) bool {
 		}
 	}
 	return false
+}
+
+// StrandedOnDownNode returns the tasks Swarm's updater may wait for forever: tasks of the new
+// spec that were starting on a node that then went down (the orchestrator replaced them, so
+// their desired state is past running, but no agent will ever report them running or
+// stopped), while the service's update is in progress with slots left to replace. Swarm's
+// updater waits for each task it started to come up, without a timeout; until the node is
+// back, or the service is written again (which starts a new updater for the slots left), the
+// rollout stands still.
+func StrandedOnDownNode(o RolloutPoll) []swarm.Task {
+	us := o.Service.UpdateStatus
+	if !o.Rollout || us == nil || us.State != swarm.UpdateStateUpdating || !hasDirtySlots(o) {
+		return nil
+	}
+	var out []swarm.Task
+	for _, t := range o.UpToDate {
+		if nodeDown(o.Nodes, t.NodeID) && t.DesiredState != swarm.TaskStateRunning && taskStateBefore(t.Status.State, swarm.TaskStateRunning) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// taskStateBefore says whether state a comes before b in a task's life (new, pending, ...,
+// starting, running, then the ends).
+func taskStateBefore(a, b swarm.TaskState) bool {
+	order := []swarm.TaskState{swarm.TaskStateNew, swarm.TaskStateAllocated, swarm.TaskStatePending, swarm.TaskStateAssigned,
+		swarm.TaskStateAccepted, swarm.TaskStatePreparing, swarm.TaskStateReady, swarm.TaskStateStarting, swarm.TaskStateRunning}
+	ia, ib := slices.Index(order, a), slices.Index(order, b)
+	return ia >= 0 && ib >= 0 && ia < ib
 }
 
 func nodeDown(nodes map[string]swarm.Node, id string) bool {
@@ -300,10 +332,18 @@ func isFailedState(s swarm.TaskState) bool {
 	return s == swarm.TaskStateFailed || s == swarm.TaskStateRejected || s == swarm.TaskStateComplete
 }
 
+// taskFailed is a task that failed through its own doing. A task whose container vanished
+// ("No such container": its node's daemon restarted, which stops every container without
+// live-restore) failed with its node, not through its image or configuration; Swarm starts
+// its slot again, and the wait goes on.
+func taskFailed(t swarm.Task) bool {
+	return isFailedState(t.Status.State) && !strings.HasPrefix(t.Status.Err, "No such container")
+}
+
 func recentFailures(tasks []swarm.Task, since time.Time) []swarm.Task {
 	var out []swarm.Task
 	for _, t := range tasks {
-		if isFailedState(t.Status.State) && !t.CreatedAt.Before(since) {
+		if taskFailed(t) && !t.CreatedAt.Before(since) {
 			out = append(out, t)
 		}
 	}

@@ -355,3 +355,79 @@ func TestRolloutErrorNamesTasks(t *testing.T) {
 		}
 	}
 }
+
+// Tasks of the new spec stranded on a node that went down while they started, which Swarm's
+// updater would wait for forever.
+func TestStrandedOnDownNode(t *testing.T) {
+	updating := withUpdateStatus(replicatedService(3), swarm.UpdateStateUpdating, testSince)
+	stranded := func(id string, state swarm.TaskState) swarm.Task {
+		task := testTask(id, 3, "down", state, testAfter)
+		task.DesiredState = swarm.TaskStateShutdown
+		return task
+	}
+	oldRunning := testTask("old1", 1, "n1", swarm.TaskStateRunning, testBefore)
+	newRunning := testTask("new2", 2, "n2", swarm.TaskStateRunning, testAfter)
+	replacement := testTask("new3", 3, "n1", swarm.TaskStateRunning, testAfter)
+	tests := []struct {
+		name     string
+		svc      swarm.Service
+		rollout  bool
+		upToDate []swarm.Task
+		old      []swarm.Task
+		want     []string
+	}{
+		{"starting on a node now down, slots left", updating, true,
+			[]swarm.Task{newRunning, replacement, stranded("s", swarm.TaskStateReady)}, []swarm.Task{oldRunning}, []string{"s"}},
+		{"assigned, never started", updating, true,
+			[]swarm.Task{newRunning, stranded("s", swarm.TaskStateAssigned)}, []swarm.Task{oldRunning}, []string{"s"}},
+		{"it ran before the node went down: the updater saw it up", updating, true,
+			[]swarm.Task{newRunning, stranded("s", swarm.TaskStateRunning)}, []swarm.Task{oldRunning}, nil},
+		{"still meant to run (the node is only slow to be replaced)", updating, true,
+			[]swarm.Task{newRunning, testTask("s", 3, "down", swarm.TaskStateReady, testAfter)}, []swarm.Task{oldRunning}, nil},
+		{"no slot left to replace: nothing waits for it", updating, true,
+			[]swarm.Task{newRunning, replacement, stranded("s", swarm.TaskStateReady)}, nil, nil},
+		{"the old task left is on the down node too", updating, true,
+			[]swarm.Task{newRunning, stranded("s", swarm.TaskStateReady)}, []swarm.Task{testTask("old3", 1, "down", swarm.TaskStateRunning, testBefore)}, nil},
+		{"update completed", withUpdateStatus(replicatedService(3), swarm.UpdateStateCompleted, testSince), true,
+			[]swarm.Task{newRunning, stranded("s", swarm.TaskStateReady)}, []swarm.Task{oldRunning}, nil},
+		{"update paused", withUpdateStatus(replicatedService(3), swarm.UpdateStatePaused, testSince), true,
+			[]swarm.Task{newRunning, stranded("s", swarm.TaskStateReady)}, []swarm.Task{oldRunning}, nil},
+		{"not a rollout (a create or a scale)", updating, false,
+			[]swarm.Task{newRunning, stranded("s", swarm.TaskStateReady)}, []swarm.Task{oldRunning}, nil},
+		{"on a ready node", updating, true,
+			[]swarm.Task{newRunning, func() swarm.Task { x := stranded("s", swarm.TaskStateReady); x.NodeID = "n2"; return x }()}, []swarm.Task{oldRunning}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := RolloutPoll{Service: tt.svc, Rollout: tt.rollout, UpToDate: tt.upToDate, All: append(append([]swarm.Task{}, tt.upToDate...), tt.old...), Nodes: testNodes, Since: testSince}
+			var got []string
+			for _, task := range StrandedOnDownNode(o) {
+				got = append(got, task.ID)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("stranded %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTaskFailed(t *testing.T) {
+	tests := []struct {
+		state swarm.TaskState
+		err   string
+		want  bool
+	}{
+		{swarm.TaskStateFailed, "task: non-zero exit (1)", true},
+		{swarm.TaskStateComplete, "", true},
+		{swarm.TaskStateRejected, "No such image: app:v9", true},
+		{swarm.TaskStateFailed, "No such container: web.2.a3b9gd5mpjk578y92neh3w005", false},
+		{swarm.TaskStateRunning, "", false},
+		{swarm.TaskStateShutdown, "", false},
+	}
+	for _, tt := range tests {
+		task := swarm.Task{Status: swarm.TaskStatus{State: tt.state, Err: tt.err}}
+		if got := taskFailed(task); got != tt.want {
+			t.Errorf("taskFailed(%s, %q) = %v, want %v", tt.state, tt.err, got, tt.want)
+		}
+	}
+}

@@ -24,6 +24,10 @@ type Engine struct {
 	// SnapshotTTL is how long one list of each kind of object is shared after its last read
 	// (for at most snapshotMaxAge).
 	SnapshotTTL time.Duration
+	// Retry paces the attempts of a call that failed transiently (see Transient).
+	Retry Backoff
+	// OnRetry, when set, hears of each transient failure before it is tried again.
+	OnRetry func(context.Context, RetryNotice)
 
 	snap snapshot
 	// unpinned remembers the images already reported as not pinned, to say it once.
@@ -43,7 +47,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		_ = cli.Close()
 		return nil, err
 	}
-	return &Engine{cli: cli, cfg: cfg, host: cfg.host(), clock: clock, PollInterval: 200 * time.Millisecond, SnapshotTTL: 5 * time.Second}, nil
+	return &Engine{cli: cli, cfg: cfg, host: cfg.host(), clock: clock, PollInterval: 200 * time.Millisecond, SnapshotTTL: 5 * time.Second, Retry: DefaultBackoff}, nil
 }
 
 // managerClock estimates the manager's time from this machine's clock. Task and update

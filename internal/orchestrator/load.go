@@ -1,14 +1,19 @@
 package orchestrator
 
-// Load measurement for scaling policies: CPU and memory utilisation of a service's ready tasks,
-// read from the Docker stats API. One engine API only reaches the containers of its own node,
-// so on a multi-node swarm the utilisation is the average over the tasks that node runs, and
-// Load says how many of the ready tasks that covers.
+// Load measurement for scaling policies: CPU and memory utilisation of a service's ready tasks.
+// Two sources: the Docker stats API of the engine the provider talks to, which reaches only
+// the containers of that engine's own node (on a multi-node swarm the utilisation is then the
+// average over the tasks that node runs); and cAdvisor's per-container metrics, read through a
+// Prometheus that scrapes cAdvisor on every node, which reaches every task. Either way Load
+// says how many of the ready tasks were measured, and where the others run.
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,8 +38,10 @@ type Load struct {
 	// Ready is how many tasks run and are meant to (healthy where a healthcheck exists: Swarm
 	// reports running only after it passes). Starting, failed and stopping tasks are left out.
 	Ready int
-	// Measured is how many of them had stats: those on the node the provider talks to.
+	// Measured is how many of them had stats.
 	Measured int
+	// Unmeasured names the nodes (hostnames, sorted) of the ready tasks without stats.
+	Unmeasured []string
 	// CPU and Memory are average utilisation in percent of CPUBase and MemoryBase per task;
 	// they are meaningful only when Measured > 0.
 	CPU, Memory float64
@@ -45,71 +52,68 @@ type Load struct {
 	MemoryBase string
 }
 
-// ServiceLoad measures the ready tasks of a service. Containers on other nodes cannot be
-// reached through this engine and are counted in Ready but not in Measured.
+// ServiceLoad measures the ready tasks of a service from source (SourceDocker when empty, or
+// SourceCAdvisor through the Prometheus at address). Through Docker stats, containers on other
+// nodes than the engine's own cannot be reached: they count in Ready, not in Measured.
 //
-// One measurement covers every service in the swarm whose scaling policy tracks cpu or memory:
-// the first call takes it for all of them at once (one task list, then the stats of every local
-// container concurrently), and the other policies refreshed in the same run share it, as they
-// share the snapshot. The daemon needs two of its one-second stats cycles for a CPU rate however
-// many containers it reads, so a refresh of 50 policies waits for that once rather than once per
-// Terraform-parallelism batch of policies. The engine cannot tell which policies belong to this
-// Terraform configuration, so policies of other configurations on the same swarm are measured
-// too: one stats call per container, in the same cycles. When they run more containers on this
+// Through Docker stats, one measurement covers every service in the swarm whose scaling policy
+// reads cpu or memory from Docker: the first call takes it for all of them at once (one task
+// list, then the stats of every local container concurrently), and the other policies refreshed
+// in the same run share it, as they share the snapshot. The daemon needs two of its one-second
+// stats cycles for a CPU rate however many containers it reads, so a refresh of 50 policies
+// waits for that once rather than once per Terraform-parallelism batch of policies. The engine
+// cannot tell which policies belong to this Terraform configuration, so policies of other
+// configurations on the same swarm are measured too. When they run more containers on this
 // node than one round of stats calls takes (maxStatsCalls), nothing is shared and each policy
 // measures its own service, as does a policy the shared measurement did not cover (newer than
 // the service list). Writes drop the measurement with the snapshot.
-func (e *Engine) ServiceLoad(ctx context.Context, svc swarm.Service) (Load, error) {
-	measured, err := e.snap.loads.get(ctx, e.SnapshotTTL, e.measureTracked)
-	if err != nil {
-		return Load{}, err
-	}
-	for _, m := range measured {
-		if m.serviceID == svc.ID {
-			return loadOf(svc.Spec, m), nil
+func (e *Engine) ServiceLoad(ctx context.Context, svc swarm.Service, source, address string) (Load, error) {
+	var m serviceSamples
+	if source == SourceCAdvisor {
+		measured, err := e.measure(ctx, []swarm.Service{svc}, 0, false)
+		if err != nil {
+			return Load{}, err
+		}
+		m = measured[0]
+		if m.samples, err = cadvisorSamples(ctx, address, svc.ID); err != nil {
+			return Load{}, err
+		}
+	} else {
+		shared, err := e.snap.loads.get(ctx, e.SnapshotTTL, e.measureTracked)
+		if err != nil {
+			return Load{}, err
+		}
+		found := false
+		for _, s := range shared {
+			if s.serviceID == svc.ID {
+				m, found = s, true
+			}
+		}
+		if !found {
+			measured, err := e.measure(ctx, []swarm.Service{svc}, 0, true)
+			if err != nil {
+				return Load{}, err
+			}
+			m = measured[0]
 		}
 	}
-	measured, err = e.measure(ctx, []swarm.Service{svc}, 0)
+	nodes, err := e.Nodes(ctx)
 	if err != nil {
 		return Load{}, err
 	}
-	return loadOf(svc.Spec, measured[0]), nil
+	return loadOf(svc.Spec, m.ready, m.samples, nodes), nil
 }
 
-// serviceSamples is what one measurement saw of a service's tasks.
+// serviceSamples is what one measurement saw of a service's tasks: those that run and are
+// meant to, on every node, and the samples of those it could measure, by task ID.
 type serviceSamples struct {
 	serviceID string
-	// ready counts the tasks that run and are meant to, on every node; samples has one entry
-	// per ready task on this engine's node.
-	ready   int
-	samples []taskSample
+	ready     []swarm.Task
+	samples   map[string]taskSample
 }
 
-// loadOf computes a service's utilisation from its samples: the average over the tasks that
-// had stats, each in percent of its CPU base and memory base.
-func loadOf(spec swarm.ServiceSpec, m serviceSamples) Load {
-	cpuBase, cpuText := cpuBaseOf(spec)
-	memBase, memText := memoryBaseOf(spec)
-	load := Load{Ready: m.ready, CPUBase: cpuText, MemoryBase: memText}
-	var cpuSum, memSum float64
-	for _, s := range m.samples {
-		if !s.ok {
-			continue // stopped between the task list and the stats call
-		}
-		load.Measured++
-		cpuSum += s.cores / cpuBase * 100
-		if memBase > 0 {
-			memSum += s.memory / memBase * 100
-		}
-	}
-	if load.Measured > 0 {
-		load.CPU = cpuSum / float64(load.Measured)
-		load.Memory = memSum / float64(load.Measured)
-	}
-	return load
-}
-
-// tracksTaskLoad says whether the service carries a scaling policy with a cpu or memory metric.
+// tracksTaskLoad says whether the service carries a scaling policy with a cpu or memory metric
+// read from Docker stats.
 func tracksTaskLoad(spec swarm.ServiceSpec) bool {
 	label := spec.Labels[ScalingOwnerLabel]
 	if label == "" {
@@ -120,7 +124,7 @@ func tracksTaskLoad(spec swarm.ServiceSpec) bool {
 		return false
 	}
 	for _, m := range p.Metrics {
-		if m.Type == MetricCPU || m.Type == MetricMemory {
+		if (m.Type == MetricCPU || m.Type == MetricMemory) && m.Source != SourceCAdvisor {
 			return true
 		}
 	}
@@ -139,14 +143,14 @@ func (e *Engine) measureTracked(ctx context.Context) ([]serviceSamples, error) {
 			tracked = append(tracked, s)
 		}
 	}
-	return e.measure(ctx, tracked, e.statsCalls())
+	return e.measure(ctx, tracked, e.statsCalls(), true)
 }
 
-// measure reads the running tasks of services with one task list, and the stats of those on
-// this engine's node all at once. The result has one entry per service, in order. With a limit
-// above 0, services that run more containers on this node than limit are not measured: the
-// result is nil.
-func (e *Engine) measure(ctx context.Context, services []swarm.Service, limit int) ([]serviceSamples, error) {
+// measure lists the ready tasks of services with one task list and, with stats, reads the
+// stats of those on this engine's node all at once. The result has one entry per service, in
+// order. With a limit above 0, services that run more containers on this node than limit are
+// not measured: the result is nil.
+func (e *Engine) measure(ctx context.Context, services []swarm.Service, limit int, stats bool) ([]serviceSamples, error) {
 	if len(services) == 0 {
 		return nil, nil
 	}
@@ -154,34 +158,43 @@ func (e *Engine) measure(ctx context.Context, services []swarm.Service, limit in
 	index := make(map[string]int, len(services))
 	args := filters.NewArgs(filters.Arg("desired-state", "running"))
 	for i, s := range services {
-		out[i].serviceID = s.ID
+		out[i] = serviceSamples{serviceID: s.ID, samples: map[string]taskSample{}}
 		index[s.ID] = i
 		args.Add("service", s.ID)
 	}
-	tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: args})
+	tasks, err := e.listTasks(ctx, args)
 	if cerrdefs.IsNotFound(err) {
 		// A service went away since it was listed: list every running task instead.
-		tasks, err = e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("desired-state", "running"))})
+		tasks, err = e.listTasks(ctx, filters.NewArgs(filters.Arg("desired-state", "running")))
 	}
-	if err != nil {
-		return nil, e.wrap("list tasks", err)
-	}
-	local, err := e.localNodeID(ctx)
 	if err != nil {
 		return nil, err
 	}
+	local := ""
+	if stats {
+		if local, err = e.localNodeID(ctx); err != nil {
+			return nil, err
+		}
+	}
+	type owner struct {
+		service int
+		task    string
+	}
 	var containers []string
-	var owners []int
+	var owners []owner
 	for _, t := range tasks {
 		i, ok := index[t.ServiceID]
 		if !ok || t.DesiredState != swarm.TaskStateRunning || t.Status.State != swarm.TaskStateRunning {
 			continue
 		}
-		out[i].ready++
-		if cs := t.Status.ContainerStatus; t.NodeID == local && cs != nil && cs.ContainerID != "" {
+		out[i].ready = append(out[i].ready, t)
+		if cs := t.Status.ContainerStatus; stats && t.NodeID == local && cs != nil && cs.ContainerID != "" {
 			containers = append(containers, cs.ContainerID)
-			owners = append(owners, i)
+			owners = append(owners, owner{i, t.ID})
 		}
+	}
+	if !stats {
+		return out, nil
 	}
 	if limit > 0 && len(containers) > limit {
 		return nil, nil
@@ -191,7 +204,95 @@ func (e *Engine) measure(ctx context.Context, services []swarm.Service, limit in
 		return nil, err
 	}
 	for k, s := range samples {
-		out[owners[k]].samples = append(out[owners[k]].samples, s)
+		out[owners[k].service].samples[owners[k].task] = s // a container that stopped meanwhile has ok false
+	}
+	return out, nil
+}
+
+// loadOf averages the samples of the ready tasks (by task ID) into utilisation against the
+// service's bases, and names the nodes of the tasks without a sample.
+func loadOf(spec swarm.ServiceSpec, ready []swarm.Task, samples map[string]taskSample, nodes []swarm.Node) Load {
+	load := Load{Ready: len(ready)}
+	cpuBase, cpuText := cpuBaseOf(spec)
+	memBase, memText := memoryBaseOf(spec)
+	load.CPUBase, load.MemoryBase = cpuText, memText
+	names := map[string]string{}
+	for _, n := range nodes {
+		names[n.ID] = nodeName(n)
+	}
+	var cpuSum, memSum float64
+	unmeasured := map[string]bool{}
+	for _, t := range ready {
+		s, ok := samples[t.ID]
+		if !ok || !s.ok {
+			name := names[t.NodeID]
+			if name == "" {
+				name = t.NodeID
+			}
+			unmeasured[name] = true
+			continue
+		}
+		load.Measured++
+		cpuSum += s.cores / cpuBase * 100
+		if memBase > 0 {
+			memSum += s.memory / memBase * 100
+		}
+	}
+	if load.Measured > 0 {
+		load.CPU = cpuSum / float64(load.Measured)
+		load.Memory = memSum / float64(load.Measured)
+	}
+	load.Unmeasured = slices.Sorted(maps.Keys(unmeasured))
+	return load
+}
+
+// cAdvisor's names: it exports each container label as a Prometheus label, prefixed and with
+// dots turned into underscores.
+const (
+	cadvisorTaskLabel    = "container_label_com_docker_swarm_task_id"
+	cadvisorServiceLabel = "container_label_com_docker_swarm_service_id"
+	// cadvisorRateWindow is how far back the CPU rate looks for its two samples: it suits
+	// scrape intervals up to 30s.
+	cadvisorRateWindow = "1m"
+)
+
+// CAdvisorQueries are the instant queries that read a service's per-task CPU use (CPUs) and
+// memory working set (bytes, without reclaimable page cache, as docker stats counts it) from
+// cAdvisor's metrics. Series of each task are summed (older cAdvisors export CPU per core).
+// The CPU rate is taken between the last two samples (irate), as metrics-server takes it for
+// Kubernetes' HPA: rate over a window would understate a task younger than the window, since
+// Prometheus does not extrapolate a series far beyond its first sample.
+func CAdvisorQueries(serviceID string) (cpu, memory string) {
+	sel := fmt.Sprintf(`{%s=%q}`, cadvisorServiceLabel, serviceID)
+	cpu = fmt.Sprintf(`sum by (%s) (irate(container_cpu_usage_seconds_total%s[%s]))`, cadvisorTaskLabel, sel, cadvisorRateWindow)
+	memory = fmt.Sprintf(`sum by (%s) (container_memory_working_set_bytes%s)`, cadvisorTaskLabel, sel)
+	return cpu, memory
+}
+
+// cadvisorSamples reads every task's CPU and memory of the service from cAdvisor's metrics in
+// the Prometheus at address, by task ID. A task needs both to count as measured.
+func cadvisorSamples(ctx context.Context, address, serviceID string) (map[string]taskSample, error) {
+	cpuQuery, memQuery := CAdvisorQueries(serviceID)
+	cpu, err := QueryPrometheusSeries(ctx, nil, address, cpuQuery)
+	if err != nil {
+		return nil, err
+	}
+	mem, err := QueryPrometheusSeries(ctx, nil, address, memQuery)
+	if err != nil {
+		return nil, err
+	}
+	memByTask := map[string]float64{}
+	for _, s := range mem {
+		memByTask[s.Labels[cadvisorTaskLabel]] = s.Value
+	}
+	out := map[string]taskSample{}
+	for _, s := range cpu {
+		task := s.Labels[cadvisorTaskLabel]
+		m, ok := memByTask[task]
+		if task == "" || !ok || math.IsNaN(s.Value) || math.IsNaN(m) {
+			continue
+		}
+		out[task] = taskSample{ok: true, cores: max(0, s.Value), memory: m}
 	}
 	return out, nil
 }
@@ -300,9 +401,9 @@ func (e *Engine) localNodeID(ctx context.Context) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	info, err := e.cli.Info(ctx)
+	info, err := read(ctx, e, "read engine info", e.cli.Info)
 	if err != nil {
-		return "", e.wrap("read engine info", err)
+		return "", err
 	}
 	e.nodeID = info.Swarm.NodeID
 	return e.nodeID, nil

@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"strings"
@@ -84,33 +85,43 @@ func TestUtilisationBases(t *testing.T) {
 }
 
 func TestLoadOf(t *testing.T) {
-	limited := swarm.ServiceSpec{TaskTemplate: swarm.TaskSpec{Resources: &swarm.ResourceRequirements{
-		Limits: &swarm.Limit{NanoCPUs: 500_000_000, MemoryBytes: 64 << 20}}}}
+	one := uint64(1)
+	spec := swarm.ServiceSpec{Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
+		TaskTemplate: swarm.TaskSpec{Resources: &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 500_000_000, MemoryBytes: 100 << 20}}}}
+	nodes := []swarm.Node{
+		{ID: "n1", Description: swarm.NodeDescription{Hostname: "mn-1"}},
+		{ID: "n2", Description: swarm.NodeDescription{Hostname: "mn-2"}},
+		{ID: "n3", Description: swarm.NodeDescription{Hostname: "mn-3"}},
+	}
+	ready := []swarm.Task{{ID: "a", NodeID: "n1"}, {ID: "b", NodeID: "n2"}, {ID: "c", NodeID: "n3"}, {ID: "d", NodeID: "n3"}}
 	tests := []struct {
 		name        string
-		spec        swarm.ServiceSpec
-		m           serviceSamples
-		want        Load
+		samples     map[string]taskSample
+		measured    int
 		cpu, memory float64
+		unmeasured  []string
 	}{
-		{"no running task", limited, serviceSamples{}, Load{CPUBase: "the CPU limit (0.5 CPUs)", MemoryBase: "the memory limit"}, 0, 0},
-		{"two tasks here, one on another node: the average of the two measured",
-			limited, serviceSamples{ready: 3, samples: []taskSample{{ok: true, cores: 0.25, memory: 16 << 20}, {ok: true, cores: 0.5, memory: 48 << 20}}},
-			Load{Ready: 3, Measured: 2, CPUBase: "the CPU limit (0.5 CPUs)", MemoryBase: "the memory limit"}, 75, 50},
-		{"a task that stopped before its stats were read is not measured",
-			limited, serviceSamples{ready: 2, samples: []taskSample{{ok: true, cores: 0.1, memory: 32 << 20}, {}}},
-			Load{Ready: 2, Measured: 1, CPUBase: "the CPU limit (0.5 CPUs)", MemoryBase: "the memory limit"}, 20, 50},
-		{"no limit: CPU against one CPU, no memory utilisation",
-			swarm.ServiceSpec{}, serviceSamples{ready: 1, samples: []taskSample{{ok: true, cores: 0.3, memory: 32 << 20}}},
-			Load{Ready: 1, Measured: 1, CPUBase: "one CPU (the service sets no CPU limit or reservation)"}, 30, 0},
+		{"every task", map[string]taskSample{"a": {true, 0.5, 50 << 20}, "b": {true, 0.25, 0}, "c": {true, 0, 0}, "d": {true, 0.25, 50 << 20}},
+			4, 50, 25, nil},
+		{"one node only (Docker stats of the manager)", map[string]taskSample{"a": {true, 0.05, 10 << 20}},
+			1, 10, 10, []string{"mn-2", "mn-3"}},
+		{"a container that stopped meanwhile is not measured", map[string]taskSample{"a": {true, 0.5, 0}, "b": {}, "c": {true, 0.5, 0}, "d": {true, 0.5, 0}},
+			3, 100, 0, []string{"mn-2"}},
+		{"no sample at all", nil, 0, 0, 0, []string{"mn-1", "mn-2", "mn-3"}},
 	}
 	for _, tc := range tests {
-		got := loadOf(tc.spec, tc.m)
-		cpu, memory := got.CPU, got.Memory
-		got.CPU, got.Memory = 0, 0
-		if got != tc.want || math.Abs(cpu-tc.cpu) > 1e-9 || math.Abs(memory-tc.memory) > 1e-9 {
-			t.Errorf("%s: got %+v (cpu %v, memory %v), want %+v (cpu %v, memory %v)", tc.name, got, cpu, memory, tc.want, tc.cpu, tc.memory)
+		l := loadOf(spec, ready, tc.samples, nodes)
+		if l.Ready != 4 || l.Measured != tc.measured || math.Abs(l.CPU-tc.cpu) > 1e-9 || math.Abs(l.Memory-tc.memory) > 1e-9 || fmt.Sprint(l.Unmeasured) != fmt.Sprint(tc.unmeasured) {
+			t.Errorf("%s: %+v; want measured %d of 4, cpu %v, memory %v, unmeasured on %v", tc.name, l, tc.measured, tc.cpu, tc.memory, tc.unmeasured)
 		}
+	}
+}
+
+func TestCAdvisorQueries(t *testing.T) {
+	cpu, mem := CAdvisorQueries("svc1")
+	if cpu != `sum by (container_label_com_docker_swarm_task_id) (irate(container_cpu_usage_seconds_total{container_label_com_docker_swarm_service_id="svc1"}[1m]))` ||
+		mem != `sum by (container_label_com_docker_swarm_task_id) (container_memory_working_set_bytes{container_label_com_docker_swarm_service_id="svc1"})` {
+		t.Errorf("queries:\n%s\n%s", cpu, mem)
 	}
 }
 
@@ -129,6 +140,7 @@ func TestTracksTaskLoad(t *testing.T) {
 			{Type: MetricPrometheus, Query: "up", Address: "http://p:9090", TargetValue: "1"}, {Type: MetricMemory, TargetUtilization: "80"}}}), true},
 		{"prometheus only", labelled(ScalingPolicy{MinReplicas: 1, MaxReplicas: 2, Metrics: []PolicyMetric{
 			{Type: MetricPrometheus, Query: "up", Address: "http://p:9090", TargetValue: "1"}}}), false},
+		{"cpu from cAdvisor", labelled(ScalingPolicy{MinReplicas: 1, MaxReplicas: 2, Metrics: []PolicyMetric{{Type: MetricCPU, TargetUtilization: "60", Source: SourceCAdvisor}}}), false},
 		{"schedules only", labelled(ScalingPolicy{MinReplicas: 1, MaxReplicas: 2}), false},
 		{"unreadable label", swarm.ServiceSpec{Annotations: swarm.Annotations{Labels: map[string]string{ScalingOwnerLabel: "{"}}}, false},
 	}
@@ -197,7 +209,7 @@ func TestLoadMeasuredOnceForAllPolicies(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			load, err := e.ServiceLoad(ctx, target.Service)
+			load, err := e.ServiceLoad(ctx, target.Service, "", "")
 			if err != nil {
 				t.Error(err)
 				return

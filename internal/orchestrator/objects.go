@@ -106,7 +106,28 @@ func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (string, erro
 			opts.IPAM.Config = append(opts.IPAM.Config, network.IPAMConfig{Subnet: c.Subnet, Gateway: c.Gateway, IPRange: c.IPRange})
 		}
 	}
-	resp, err := e.cli.NetworkCreate(ctx, s.Name, opts)
+	var resp network.CreateResponse
+	lost := false // an earlier attempt's answer was lost: it may have made the network
+	since := e.clock.before(time.Now())
+	err := e.retry(ctx, "create network "+s.Name, func(ctx context.Context) error {
+		if lost {
+			e.Invalidate()
+			list, err := e.Networks(ctx)
+			if err != nil {
+				return err
+			}
+			for _, n := range list {
+				if n.Name == s.Name && !n.Created.Before(since) && jsonEqual(n.Labels, s.Labels) {
+					resp.ID = n.ID
+					return nil
+				}
+			}
+		}
+		var err error
+		resp, err = e.cli.NetworkCreate(ctx, s.Name, opts)
+		lost = lost || Transient(err)
+		return err
+	})
 	if err != nil {
 		return "", e.wrap("create network "+s.Name, err)
 	}
@@ -172,7 +193,7 @@ func (e *Engine) removeWhenUnused(ctx context.Context, what string, remove func(
 	tick := time.NewTicker(e.PollInterval)
 	defer tick.Stop()
 	for {
-		err := remove()
+		err := e.retry(ctx, "remove "+what, func(context.Context) error { return remove() })
 		if err == nil || cerrdefs.IsNotFound(err) {
 			return nil
 		}
@@ -330,21 +351,38 @@ func (e *Engine) CreateObject(ctx context.Context, kind ObjectKind, s ObjectSpec
 	}
 	annotations := swarm.Annotations{Name: name, Labels: labels}
 	var id string
-	var err error
-	switch kind {
-	case KindSecret:
-		var resp swarm.SecretCreateResponse
-		resp, err = e.cli.SecretCreate(ctx, swarm.SecretSpec{Annotations: annotations, Data: s.Data})
-		id = resp.ID
-	case KindConfig:
-		spec := swarm.ConfigSpec{Annotations: annotations, Data: s.Data}
-		if s.TemplateDriver != "" {
-			spec.Templating = &swarm.Driver{Name: s.TemplateDriver}
+	lost := false // an earlier attempt's answer was lost: it may have made the object
+	since := e.clock.before(time.Now())
+	err := e.retry(ctx, fmt.Sprintf("create %s %s", kind, name), func(ctx context.Context) error {
+		if lost {
+			e.Invalidate()
+			o, err := e.Object(ctx, kind, name)
+			if err == nil && !o.CreatedAt.Before(since) && jsonEqual(o.Labels, labels) {
+				id = o.ID
+				return nil
+			}
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
 		}
-		var resp swarm.ConfigCreateResponse
-		resp, err = e.cli.ConfigCreate(ctx, spec)
-		id = resp.ID
-	}
+		var err error
+		switch kind {
+		case KindSecret:
+			var resp swarm.SecretCreateResponse
+			resp, err = e.cli.SecretCreate(ctx, swarm.SecretSpec{Annotations: annotations, Data: s.Data})
+			id = resp.ID
+		case KindConfig:
+			spec := swarm.ConfigSpec{Annotations: annotations, Data: s.Data}
+			if s.TemplateDriver != "" {
+				spec.Templating = &swarm.Driver{Name: s.TemplateDriver}
+			}
+			var resp swarm.ConfigCreateResponse
+			resp, err = e.cli.ConfigCreate(ctx, spec)
+			id = resp.ID
+		}
+		lost = lost || Transient(err)
+		return err
+	})
 	if err != nil {
 		return Object{}, e.wrap(fmt.Sprintf("create %s %s", kind, name), err)
 	}
@@ -377,21 +415,24 @@ func (e *Engine) SetObjectLabels(ctx context.Context, kind ObjectKind, id string
 		return out
 	}
 	for attempt := 1; ; attempt++ {
-		var err error
-		switch kind {
-		case KindSecret:
-			var s swarm.Secret
-			if s, _, err = e.cli.SecretInspectWithRaw(ctx, id); err == nil {
-				s.Spec.Labels = merge(s.Spec.Labels)
-				err = e.cli.SecretUpdate(ctx, id, s.Version, s.Spec)
+		// Setting the same labels again is harmless: transient failures are tried again.
+		err := e.retry(ctx, fmt.Sprintf("update the labels of %s %s", kind, id), func(ctx context.Context) (err error) {
+			switch kind {
+			case KindSecret:
+				var s swarm.Secret
+				if s, _, err = e.cli.SecretInspectWithRaw(ctx, id); err == nil {
+					s.Spec.Labels = merge(s.Spec.Labels)
+					err = e.cli.SecretUpdate(ctx, id, s.Version, s.Spec)
+				}
+			case KindConfig:
+				var c swarm.Config
+				if c, _, err = e.cli.ConfigInspectWithRaw(ctx, id); err == nil {
+					c.Spec.Labels = merge(c.Spec.Labels)
+					err = e.cli.ConfigUpdate(ctx, id, c.Version, c.Spec)
+				}
 			}
-		case KindConfig:
-			var c swarm.Config
-			if c, _, err = e.cli.ConfigInspectWithRaw(ctx, id); err == nil {
-				c.Spec.Labels = merge(c.Spec.Labels)
-				err = e.cli.ConfigUpdate(ctx, id, c.Version, c.Spec)
-			}
-		}
+			return err
+		})
 		switch {
 		case err == nil:
 			return nil
@@ -436,13 +477,13 @@ func (e *Engine) DeleteObject(ctx context.Context, kind ObjectKind, id string) e
 }
 
 func (e *Engine) removeObject(ctx context.Context, kind ObjectKind, id string) error {
-	var err error
-	switch kind {
-	case KindSecret:
-		err = e.cli.SecretRemove(ctx, id)
-	case KindConfig:
-		err = e.cli.ConfigRemove(ctx, id)
-	}
+	// A removal whose answer was lost is made again; not found then means it was made.
+	err := e.retry(ctx, fmt.Sprintf("remove %s %s", kind, id), func(ctx context.Context) error {
+		if kind == KindSecret {
+			return e.cli.SecretRemove(ctx, id)
+		}
+		return e.cli.ConfigRemove(ctx, id)
+	})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return e.wrap(fmt.Sprintf("remove %s %s", kind, id), err)
 	}

@@ -46,7 +46,7 @@ var ErrNotReplicated = errors.New("the service runs in global mode: one task per
 
 // ScalingState is what a policy remembers between decisions.
 type ScalingState struct {
-	// Version is the label's format (ScalingPolicyFormat); 0 when read from format 1.
+	// Version is the label's format (ScalingStateFormat); 0 when read from format 1.
 	Version int `json:"version,omitempty"`
 	// Desired is the last replica count the policy decided on.
 	Desired  int    `json:"desired"`
@@ -91,7 +91,7 @@ func (h *scalingHistory) UnmarshalJSON(b []byte) error {
 
 // label encodes the state in the current format, the history sorted and capped.
 func (st ScalingState) label() string {
-	st.Version = ScalingPolicyFormat
+	st.Version = ScalingStateFormat
 	st.History = append(scalingHistory(nil), st.History...)
 	sort.SliceStable(st.History, func(i, j int) bool { return st.History[i].At.Before(st.History[j].At) })
 	if n := len(st.History); n > MaxScalingHistory {
@@ -111,7 +111,7 @@ func ScalingStateOf(spec swarm.ServiceSpec) (st ScalingState, ok bool, err error
 	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		return st, true, fmt.Errorf("label %s: %w", ScalingStateLabel, err)
 	}
-	if st.Version > ScalingPolicyFormat {
+	if st.Version > ScalingStateFormat {
 		return st, true, fmt.Errorf("label %s: format %d %w", ScalingStateLabel, st.Version, ErrNewerFormat)
 	}
 	return st, true, nil
@@ -196,7 +196,8 @@ type PolicyObservation struct {
 	Cap      int                      `json:"placement_cap,omitempty"`
 	History  []Recommendation         `json:"history,omitempty"`
 	Values   map[string]ObservedValue `json:"values,omitempty"`
-	// Coverage says how much of the service the task metrics cover, when not all of it.
+	// Coverage is what an earlier version of the engine said about the tasks its cpu and
+	// memory values covered; each ObservedValue carries its own now.
 	Coverage string `json:"note,omitempty"`
 }
 
@@ -206,6 +207,11 @@ type ObservedValue struct {
 	Missing bool    `json:"missing,omitempty"`
 	// Base is what 100% means for cpu and memory; empty for memory means no limit is set.
 	Base string `json:"base,omitempty"`
+	// Measured and Ready say how many of the ready tasks a cpu or memory value covers; Note
+	// says where the others run and why they were not measured, when some were not.
+	Measured int    `json:"measured,omitempty"`
+	Ready    int    `json:"ready,omitempty"`
+	Note     string `json:"coverage,omitempty"`
 }
 
 // ObservePolicy reads the service and every metric of p now. A metric that cannot be read is
@@ -227,15 +233,20 @@ func (e *Engine) ObservePolicy(ctx context.Context, t *ScalingTarget, p ScalingP
 		}
 		switch m.Type {
 		case MetricCPU, MetricMemory:
-			load, err := e.ServiceLoad(ctx, t.Service)
+			load, err := e.ServiceLoad(ctx, t.Service, m.Source, m.Address)
 			if err != nil {
-				return nil, nil, fmt.Errorf("read Docker stats of service %s: %w", t.Service.Spec.Name, err)
+				return nil, nil, fmt.Errorf("read the %s of service %s from %s: %w", m.Type, t.Service.Spec.Name, sourceName(m), err)
 			}
+			cpu, mem := m, m
+			cpu.Type, mem.Type = MetricCPU, MetricMemory
+			note := e.coverageNote(m, load)
 			missing := load.Measured == 0
-			o.Values[MetricCPU] = ObservedValue{Value: load.CPU, Missing: missing, Base: load.CPUBase}
-			o.Values[MetricMemory] = ObservedValue{Value: load.Memory, Missing: missing, Base: load.MemoryBase}
-			if load.Measured < load.Ready {
-				o.Coverage = fmt.Sprintf("utilisation measured on %d of %d ready tasks (the rest run on nodes other than the one the provider talks to)", load.Measured, load.Ready)
+			o.Values[cpu.Key()] = ObservedValue{Value: load.CPU, Missing: missing, Base: load.CPUBase, Measured: load.Measured, Ready: load.Ready, Note: note}
+			o.Values[mem.Key()] = ObservedValue{Value: load.Memory, Missing: missing, Base: load.MemoryBase, Measured: load.Measured, Ready: load.Ready, Note: note}
+			if note != "" {
+				warnings = append(warnings, problem(fmt.Sprintf("metrics[%d]", i), "Metric Covers Part of the Service",
+					fmt.Sprintf("The %s of service %s was %s. The policy does not scale down on such a view, and scales up only as far as the measured tasks justify with the others counted as idle. %s",
+						m.Type, t.Service.Spec.Name, note, coverageRemedy(m))))
 			}
 		case MetricPrometheus:
 			v, err := QueryPrometheus(ctx, nil, m.Address, m.Query)
@@ -247,6 +258,39 @@ func (e *Engine) ObservePolicy(ctx context.Context, t *ScalingTarget, p ScalingP
 		}
 	}
 	return o, warnings, nil
+}
+
+// sourceName says where a metric is read from, for errors.
+func sourceName(m PolicyMetric) string {
+	if m.Source == SourceCAdvisor {
+		return "cAdvisor through the Prometheus at " + m.Address
+	}
+	return "the Docker stats API"
+}
+
+// coverageNote says, when a cpu or memory reading missed some ready tasks, how many it
+// measured and why the others were not: "measured on 1 of 3 ready tasks: 2 run on nodes
+// mn-2, mn-3, ...". Empty when every ready task was measured.
+func (e *Engine) coverageNote(m PolicyMetric, load Load) string {
+	if load.Measured >= load.Ready {
+		return ""
+	}
+	n := load.Ready - load.Measured
+	where := strings.Join(load.Unmeasured, ", ")
+	if m.Source == SourceCAdvisor {
+		return fmt.Sprintf("measured on %d of %d ready tasks: cAdvisor (through the Prometheus at %s) has no recent series for %d on %s",
+			load.Measured, load.Ready, m.Address, n, where)
+	}
+	return fmt.Sprintf("measured on %d of %d ready tasks: %d run on %s, whose containers the Docker engine the provider talks to (%s) cannot read",
+		load.Measured, load.Ready, n, where, e.host)
+}
+
+// coverageRemedy says how to measure every task.
+func coverageRemedy(m PolicyMetric) string {
+	if m.Source == SourceCAdvisor {
+		return "Check that cAdvisor runs on every node (a global service) and that this Prometheus scrapes each of them; a task just started has no rate for its first scrapes."
+	}
+	return fmt.Sprintf("To measure every task, run cAdvisor on every node (a global service), have Prometheus scrape it, and set source = %q and address = \"<that Prometheus>\" on this metric; see the autoscaling guide.", SourceCAdvisor)
 }
 
 // PolicyDecision is a decision with what it was made from.
@@ -275,7 +319,8 @@ func (p ScalingPolicy) Decide(o *PolicyObservation) (d PolicyDecision, ok bool, 
 		if !seen {
 			return d, false, nil
 		}
-		rd := MetricReading{Name: m.name(), Kind: MetricUtilisation, Observed: v.Value, Missing: v.Missing, Target: m.TargetUtilization.Float()}
+		rd := MetricReading{Name: m.name(), Kind: MetricUtilisation, Observed: v.Value, Missing: v.Missing, Target: m.TargetUtilization.Float(),
+			Measured: v.Measured, Ready: v.Ready}
 		switch {
 		case m.Type == MetricMemory && v.Base == "":
 			problems = append(problems, problem(fmt.Sprintf("metrics[%d].type", i), "Memory Metric Needs a Limit",
@@ -300,6 +345,13 @@ func (p ScalingPolicy) Decide(o *PolicyObservation) (d PolicyDecision, ok bool, 
 	dec, err := DecideScaling(in)
 	if err != nil {
 		return d, false, []FieldProblem{problem("", "Invalid Scaling Policy", err.Error())}
+	}
+	notes := map[string]bool{}
+	for _, m := range p.Metrics {
+		if v := o.Values[m.Key()]; v.Note != "" && !notes[v.Note] {
+			notes[v.Note] = true
+			dec.Reason += "; " + m.Type + " " + v.Note
+		}
 	}
 	if o.Coverage != "" && len(in.Metrics) > 0 {
 		dec.Reason += "; " + o.Coverage
@@ -442,7 +494,7 @@ type policyWrite struct {
 func (e *Engine) writePolicy(ctx context.Context, id string, w policyWrite) (WriteResult, error) {
 	defer e.Invalidate()
 	res := WriteResult{ID: id, Outcome: OutcomeUnchanged, Kind: ChangeNone}
-	err := e.writeService(ctx, id, swarm.ServiceUpdateOptions{}, &res, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
+	err := e.writeService(ctx, id, swarm.ServiceUpdateOptions{}, &res, sameSpec, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
 		if w.claim && observed.Spec.Labels[ScalingOwnerLabel] != "" {
 			return swarm.ServiceSpec{}, false, fmt.Errorf("service %s: %w", observed.Spec.Name, ErrPolicyExists)
 		}

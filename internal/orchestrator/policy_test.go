@@ -86,8 +86,8 @@ func TestScalingStateFormats(t *testing.T) {
 		t.Fatalf("format 1: %+v ok=%v err=%v", st, ok, err)
 	}
 	again, _, err := ScalingStateOf(spec(st.label()))
-	if err != nil || again.Version != ScalingPolicyFormat || again.Desired != 3 || !again.DryRun || len(again.History) != 2 || !again.ScaledAt.Equal(st.ScaledAt) {
-		t.Fatalf("format %d round trip: %+v err=%v", ScalingPolicyFormat, again, err)
+	if err != nil || again.Version != ScalingStateFormat || again.Desired != 3 || !again.DryRun || len(again.History) != 2 || !again.ScaledAt.Equal(st.ScaledAt) {
+		t.Fatalf("format %d round trip: %+v err=%v", ScalingStateFormat, again, err)
 	}
 	if _, _, err := ScalingStateOf(spec(`{"version":99,"desired":1}`)); !errors.Is(err, ErrNewerFormat) {
 		t.Fatalf("a newer format must be refused, got %v", err)
@@ -113,7 +113,17 @@ func TestScalingPolicyLabelFormats(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(again, p) {
 		t.Fatalf("round trip:\n %+v\n %+v (%v)", again, p, err)
 	}
-	if _, err := ParseScalingPolicy(`{"version":3,"min":1,"max":2}`); !errors.Is(err, ErrNewerFormat) {
+	// A source needs format 3, which providers without sources refuse instead of reading the
+	// metric as Docker stats.
+	p.Metrics[0].Source, p.Metrics[0].Address = SourceCAdvisor, "http://p:9090"
+	label = p.Label()
+	if !strings.Contains(label, `"version":3`) || !strings.Contains(label, `"source":"cadvisor"`) {
+		t.Fatalf("label %s does not carry format 3 and the source", label)
+	}
+	if again, err := ParseScalingPolicy(label); err != nil || !reflect.DeepEqual(again, p) {
+		t.Fatalf("format 3 round trip:\n %+v\n %+v (%v)", again, p, err)
+	}
+	if _, err := ParseScalingPolicy(`{"version":4,"min":1,"max":2}`); !errors.Is(err, ErrNewerFormat) {
 		t.Fatalf("a newer format must be refused, got %v", err)
 	}
 }
@@ -145,6 +155,13 @@ func TestScalingPolicyValidate(t *testing.T) {
 		{"zero target", func(p *ScalingPolicy) { p.Metrics[0].TargetUtilization = "0" }, "metrics[0].target_utilization", "Invalid Target", "above 0", ""},
 		{"cpu with a query", func(p *ScalingPolicy) { p.Metrics[0].Query = "up" }, "metrics[0].query", "Attribute Not Allowed", "does not apply to a cpu metric", "metrics[0].type"},
 		{"two cpu metrics", func(p *ScalingPolicy) { p.Metrics = append(p.Metrics, p.Metrics[0]) }, "metrics[1].type", "Duplicate Metric", "metrics[0] already tracks cpu", ""},
+		{"cpu from cAdvisor", func(p *ScalingPolicy) { p.Metrics[0].Source, p.Metrics[0].Address = SourceCAdvisor, "http://p:9090" }, "", "", "", ""},
+		{"cpu from cAdvisor without an address", func(p *ScalingPolicy) { p.Metrics[0].Source = SourceCAdvisor }, "metrics[0].address", "Missing Attribute", "the base URL of the Prometheus that scrapes cAdvisor", "metrics[0].source"},
+		{"cpu from Docker stats with an address", func(p *ScalingPolicy) { p.Metrics[0].Address = "http://p:9090" }, "metrics[0].address", "Attribute Not Allowed", `with source = "cadvisor"`, "metrics[0].source"},
+		{"unknown source", func(p *ScalingPolicy) { p.Metrics[0].Source = "statsd" }, "metrics[0].source", "Unknown Metric Source", `"statsd" is not a metric source`, ""},
+		{"prometheus with a source", func(p *ScalingPolicy) {
+			p.Metrics = []PolicyMetric{{Type: MetricPrometheus, Query: "up", Address: "http://p:9090", TargetValue: "1", Source: SourceCAdvisor}}
+		}, "metrics[0].source", "Attribute Not Allowed", "does not apply to a prometheus metric", ""},
 		{"prometheus without targets", func(p *ScalingPolicy) {
 			p.Metrics = []PolicyMetric{{Type: MetricPrometheus, Query: "up", Address: "http://p:9090"}}
 		}, "metrics[0].target_value", "Exactly One Target", "neither is set", "metrics[0].target_average_value"},
@@ -228,6 +245,18 @@ func TestScalingPolicyDecide(t *testing.T) {
 			obs: obs(1, map[string]ObservedValue{MetricPrometheus + " http://p:9090 up": {Value: 250}}), wantOK: false},
 		{name: "memory without a limit", policy: policy(PolicyMetric{Type: MetricMemory, TargetUtilization: "80"}),
 			obs: obs(1, map[string]ObservedValue{MetricMemory: {Value: 0}}), wantProblem: "Memory Metric Needs a Limit"},
+		{name: "a partial view says how many of how many and why, and holds a scale-down", policy: policy(PolicyMetric{Type: MetricCPU, TargetUtilization: "40"}),
+			obs: obs(3, map[string]ObservedValue{MetricCPU: {Value: 2, Base: "one CPU", Measured: 1, Ready: 3,
+				Note: "measured on 1 of 3 ready tasks: 2 run on mn-2, mn-3, whose containers the Docker engine the provider talks to (unix:///m.sock) cannot read"}}),
+			wantOK: true, wantDesired: 3, wantAfter: 3,
+			wantReason: "cpu at 2% on 1 of 3 ready tasks, 0.67% with the other 2 counted as idle, against a 40% target (ceil(3 × 0.67/40) = 1); " +
+				"cpu on 1 of 3 ready tasks measured only, so no scale-down; stays at 3; " +
+				"cpu measured on 1 of 3 ready tasks: 2 run on mn-2, mn-3, whose containers the Docker engine the provider talks to (unix:///m.sock) cannot read"},
+		{name: "cAdvisor values are kept apart from Docker stats", policy: policy(PolicyMetric{Type: MetricCPU, TargetUtilization: "40", Source: SourceCAdvisor, Address: "http://p:9090"}),
+			obs: obs(1, map[string]ObservedValue{MetricCPU: {Value: 100, Base: "one CPU"}}), wantOK: false},
+		{name: "cpu from cAdvisor on every task", policy: policy(PolicyMetric{Type: MetricCPU, TargetUtilization: "40", Source: SourceCAdvisor, Address: "http://p:9090"}),
+			obs:    obs(2, map[string]ObservedValue{"cpu cadvisor http://p:9090": {Value: 100, Base: "one CPU", Measured: 2, Ready: 2}}),
+			wantOK: true, wantDesired: 5, wantAfter: 5, wantReason: "cpu at 100% against a 40% target (ceil(2 × 100/40) = 5); 2 -> 5"},
 		{name: "coverage is said", policy: policy(PolicyMetric{Type: MetricCPU, TargetUtilization: "40"}),
 			obs:    &PolicyObservation{At: at, Replicas: 2, Coverage: "utilisation measured on 1 of 2 ready tasks", Values: map[string]ObservedValue{MetricCPU: {Value: 40, Base: "one CPU"}}},
 			wantOK: true, wantDesired: 2, wantAfter: 2, wantReason: "cpu at 40% against a 40% target is within the 10% tolerance; stays at 2; utilisation measured on 1 of 2 ready tasks"},

@@ -42,9 +42,42 @@ var defaultPrometheusClient = &http.Client{Timeout: prometheusTimeout}
 // httpClient means a default client with a 10 s timeout. Credentials in address are sent as
 // basic auth but never appear in an error.
 func QueryPrometheus(ctx context.Context, httpClient *http.Client, address, query string) (float64, error) {
-	endpoint, shown, err := prometheusQueryURL(address, query)
+	series, fail, err := queryPrometheus(ctx, httpClient, address, query)
 	if err != nil {
 		return 0, err
+	}
+	if len(series) == 0 {
+		return 0, fail("the query returned no series: %w", ErrNoMetricData)
+	}
+	var value float64
+	for _, s := range series {
+		value += s.Value
+	}
+	if math.IsNaN(value) || math.IsInf(value, 0) {
+		return 0, fail("the result is %v, not a finite number: %w", value, ErrNoMetricData)
+	}
+	return value, nil
+}
+
+// PrometheusSample is one series of an instant vector (a scalar has no labels).
+type PrometheusSample struct {
+	Labels map[string]string
+	Value  float64
+}
+
+// QueryPrometheusSeries runs query as QueryPrometheus does and returns every series with its
+// labels; no series is not an error.
+func QueryPrometheusSeries(ctx context.Context, httpClient *http.Client, address, query string) ([]PrometheusSample, error) {
+	series, _, err := queryPrometheus(ctx, httpClient, address, query)
+	return series, err
+}
+
+// queryPrometheus runs an instant query and returns its series, and how to make an error
+// that names the query and the server.
+func queryPrometheus(ctx context.Context, httpClient *http.Client, address, query string) ([]PrometheusSample, func(string, ...any) error, error) {
+	endpoint, shown, err := prometheusQueryURL(address, query)
+	if err != nil {
+		return nil, nil, err
 	}
 	if httpClient == nil {
 		httpClient = defaultPrometheusClient
@@ -60,22 +93,22 @@ func QueryPrometheus(ctx context.Context, httpClient *http.Client, address, quer
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint.String(), nil)
 	if err != nil {
-		return 0, fail("%w", unwrapURLError(err))
+		return nil, fail, fail("%w", unwrapURLError(err))
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		// The client's *url.Error repeats the request URL, user name included; keep only
 		// the cause.
-		return 0, fail("%w", unwrapURLError(err))
+		return nil, fail, fail("%w", unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, prometheusMaxBody+1))
 	if err != nil {
-		return 0, fail("reading the response: %w", unwrapURLError(err))
+		return nil, fail, fail("reading the response: %w", unwrapURLError(err))
 	}
 	if len(body) > prometheusMaxBody {
-		return 0, fail("the response is larger than %d MiB; aggregate the query (sum, avg, ...)", prometheusMaxBody>>20)
+		return nil, fail, fail("the response is larger than %d MiB; aggregate the query (sum, avg, ...)", prometheusMaxBody>>20)
 	}
 
 	var r struct {
@@ -91,54 +124,47 @@ func QueryPrometheus(ctx context.Context, httpClient *http.Client, address, quer
 	if json.Unmarshal(body, &r) != nil || r.Status == "" {
 		// Not the Prometheus API: a proxy's error page, a wrong path prefix, another server.
 		if !ok2xx {
-			return 0, fail("HTTP %d: %q", resp.StatusCode, snippet(body))
+			return nil, fail, fail("HTTP %d: %q", resp.StatusCode, snippet(body))
 		}
-		return 0, fail("not a Prometheus API response (HTTP %d): %q", resp.StatusCode, snippet(body))
+		return nil, fail, fail("not a Prometheus API response (HTTP %d): %q", resp.StatusCode, snippet(body))
 	}
 	if r.Status != "success" {
-		return 0, fail("%s: %s (HTTP %d)", r.ErrorType, r.Error, resp.StatusCode)
+		return nil, fail, fail("%s: %s (HTTP %d)", r.ErrorType, r.Error, resp.StatusCode)
 	}
 	if !ok2xx {
-		return 0, fail("HTTP %d with status %q", resp.StatusCode, r.Status)
+		return nil, fail, fail("HTTP %d with status %q", resp.StatusCode, r.Status)
 	}
 
-	var value float64
 	switch r.Data.ResultType {
 	case "scalar":
 		v, err := parseSampleValue(r.Data.Result)
 		if err != nil {
-			return 0, fail("scalar result: %v", err)
+			return nil, fail, fail("scalar result: %v", err)
 		}
-		value = v
+		return []PrometheusSample{{Value: v}}, fail, nil
 	case "vector":
 		var series []struct {
 			Metric map[string]string `json:"metric"`
 			Value  json.RawMessage   `json:"value"`
 		}
 		if err := json.Unmarshal(r.Data.Result, &series); err != nil {
-			return 0, fail("vector result: %v", err)
+			return nil, fail, fail("vector result: %v", err)
 		}
-		if len(series) == 0 {
-			return 0, fail("the query returned no series: %w", ErrNoMetricData)
-		}
+		out := make([]PrometheusSample, 0, len(series))
 		for _, s := range series {
 			if len(s.Value) == 0 {
 				// Native histogram samples come as "histogram" instead of "value".
-				return 0, fail("series %s has no float value (a native histogram?)", seriesName(s.Metric))
+				return nil, fail, fail("series %s has no float value (a native histogram?)", seriesName(s.Metric))
 			}
 			v, err := parseSampleValue(s.Value)
 			if err != nil {
-				return 0, fail("series %s: %v", seriesName(s.Metric), err)
+				return nil, fail, fail("series %s: %v", seriesName(s.Metric), err)
 			}
-			value += v
+			out = append(out, PrometheusSample{Labels: s.Metric, Value: v})
 		}
-	default:
-		return 0, fail("the query must return an instant vector or a scalar, not a %s", r.Data.ResultType)
+		return out, fail, nil
 	}
-	if math.IsNaN(value) || math.IsInf(value, 0) {
-		return 0, fail("the result is %v, not a finite number: %w", value, ErrNoMetricData)
-	}
-	return value, nil
+	return nil, fail, fail("the query must return an instant vector or a scalar, not a %s", r.Data.ResultType)
 }
 
 // prometheusQueryURL builds the instant-query URL for address and query, and the address as

@@ -56,6 +56,11 @@ type MetricReading struct {
 	Target   float64
 	// Missing means there was no data this time. A NaN or infinite Observed counts as missing.
 	Missing bool
+	// Measured and Ready say how many of the service's ready tasks a utilisation was measured
+	// on, when that is known; Measured below Ready is a partial view (the other tasks run
+	// where the metric source cannot see them). Observed is then the average over the
+	// measured tasks.
+	Measured, Ready int
 }
 
 // ScalingRules are the brakes for one direction, after HPA's behavior.scaleUp and scaleDown.
@@ -133,9 +138,9 @@ type ScalingDecision struct {
 
 // DecideScaling computes the replica count for a service, in this order: the recommendation of
 // each metric (the current count inside the tolerance) and the largest of them; no scale-down
-// while any metric is missing or a rollout is in progress; the stabilization windows; the rate
-// limits, relative to the current count; the bounds (moved by active schedules); the placement
-// cap. A service at 0 replicas is left at 0 (the formula can only give 0, and HPA treats it as
+// while any metric is missing, seen on only part of the ready tasks, or a rollout is in
+// progress; the stabilization windows; the rate limits, relative to the current count; the
+// bounds (moved by active schedules); the placement cap. A service at 0 replicas is left at 0 (the formula can only give 0, and HPA treats it as
 // scaling disabled) unless min_replicas is above 0, in which case it is scaled to the minimum.
 // The error reports invalid input; the provider validates the same rules earlier.
 func DecideScaling(in ScalingInput) (ScalingDecision, error) {
@@ -165,6 +170,10 @@ func DecideScaling(in ScalingInput) (ScalingDecision, error) {
 			} else {
 				why += fmt.Sprintf(", with no data for %s", strings.Join(missing, ", "))
 			}
+		}
+		if partial := partialViews(in.Metrics); len(partial) > 0 && n < cur {
+			n = cur
+			limits = append(limits, fmt.Sprintf("%s measured only, so no scale-down", strings.Join(partial, ", ")))
 		}
 		if in.RolloutInProgress && n < cur {
 			n = cur
@@ -255,22 +264,47 @@ func (m MetricReading) missing() bool {
 	return m.Missing || math.IsNaN(m.Observed) || math.IsInf(m.Observed, 0)
 }
 
-// recommend applies HPA's formula to one metric.
-func (m MetricReading) recommend(cur int, tolerance float64) (int, string) {
-	at := fmt.Sprintf("%s at %s%% against a %s%% target", m.Name, scalingNumber(m.Observed), scalingNumber(m.Target))
-	switch m.Kind {
-	case MetricValue:
-		at = fmt.Sprintf("%s at %s against a target of %s", m.Name, scalingNumber(m.Observed), scalingNumber(m.Target))
-	case MetricAverageValue:
-		at = fmt.Sprintf("%s at %s per replica against a target of %s", m.Name, scalingNumber(m.Observed), scalingNumber(m.Target))
+// partial says the utilisation was measured on only some of the ready tasks.
+func (m MetricReading) partial() bool {
+	return m.Kind == MetricUtilisation && !m.missing() && m.Measured > 0 && m.Measured < m.Ready
+}
+
+// partialViews names the metrics measured on only some of the ready tasks: "cpu on 1 of 3
+// ready tasks".
+func partialViews(metrics []MetricReading) []string {
+	var out []string
+	for _, m := range metrics {
+		if m.partial() {
+			out = append(out, fmt.Sprintf("%s on %d of %d ready tasks", m.Name, m.Measured, m.Ready))
+		}
 	}
-	if math.Abs(m.Observed/m.Target-1) <= tolerance+scalingEpsilon {
+	return out
+}
+
+// recommend applies HPA's formula to one metric. A utilisation seen on only part of the ready
+// tasks counts the others as idle, as HPA counts pods without metrics when it scales up: a
+// scale-up is then no larger than the measured tasks alone justify (DecideScaling holds any
+// scale-down on such a view).
+func (m MetricReading) recommend(cur int, tolerance float64) (int, string) {
+	observed := m.Observed
+	at := fmt.Sprintf("%s at %s%% against a %s%% target", m.Name, scalingNumber(m.Observed), scalingNumber(m.Target))
+	switch {
+	case m.Kind == MetricValue:
+		at = fmt.Sprintf("%s at %s against a target of %s", m.Name, scalingNumber(m.Observed), scalingNumber(m.Target))
+	case m.Kind == MetricAverageValue:
+		at = fmt.Sprintf("%s at %s per replica against a target of %s", m.Name, scalingNumber(m.Observed), scalingNumber(m.Target))
+	case m.partial():
+		observed = m.Observed * float64(m.Measured) / float64(m.Ready)
+		at = fmt.Sprintf("%s at %s%% on %d of %d ready tasks, %s%% with the other %d counted as idle, against a %s%% target",
+			m.Name, scalingNumber(m.Observed), m.Measured, m.Ready, scalingNumber(observed), m.Ready-m.Measured, scalingNumber(m.Target))
+	}
+	if math.Abs(observed/m.Target-1) <= tolerance+scalingEpsilon {
 		return cur, fmt.Sprintf("%s is within the %s%% tolerance", at, scalingNumber(tolerance*100))
 	}
-	x := float64(cur) * m.Observed / m.Target
+	x := float64(cur) * observed / m.Target
 	x = math.Min(x-scalingEpsilon*math.Max(1, math.Abs(x)), math.MaxInt32)
 	r := max(0, int(math.Ceil(x)))
-	return r, fmt.Sprintf("%s (ceil(%d × %s/%s) = %d)", at, cur, scalingNumber(m.Observed), scalingNumber(m.Target), r)
+	return r, fmt.Sprintf("%s (ceil(%d × %s/%s) = %d)", at, cur, scalingNumber(observed), scalingNumber(m.Target), r)
 }
 
 // stabilise applies the stabilization windows the HPA way: the recommendations inside the

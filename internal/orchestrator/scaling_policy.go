@@ -23,9 +23,25 @@ const (
 	MetricPrometheus = "prometheus"
 )
 
-// ScalingPolicyFormat is the format version of the policy and state labels this engine
-// writes. Format 1 (the first release) had no version field; the decoders read it too.
-const ScalingPolicyFormat = 2
+// Where cpu and memory utilisation come from.
+const (
+	// SourceDocker (the default) is the Docker stats API of the engine the provider talks to:
+	// it reads the containers of that engine's own node only.
+	SourceDocker = "docker"
+	// SourceCAdvisor is cAdvisor's per-container metrics, read through a Prometheus that
+	// scrapes cAdvisor on every node: every task of the service, wherever it runs.
+	SourceCAdvisor = "cadvisor"
+)
+
+// ScalingPolicyFormat is the newest format of the policy label this engine reads and writes.
+// Format 1 (the first release) had no version field; format 3 adds a metric's source. A
+// policy label is written in the oldest format that holds it (2 without a source), so that
+// providers that know no sources still read the policies they can carry out, and refuse the
+// others rather than misread them.
+const ScalingPolicyFormat = 3
+
+// ScalingStateFormat is the format of the state label; it reads format 1 (no version) too.
+const ScalingStateFormat = 2
 
 // Decimal is a number as the user wrote it ("0.1"), kept as text so that it reads back exactly
 // as configured; the decision uses its float value. Empty means not set.
@@ -81,7 +97,10 @@ type PolicyMetric struct {
 	Type string `json:"type"`
 	// TargetUtilization is for cpu and memory: percent of each task's limit (else reservation).
 	TargetUtilization Decimal `json:"target_utilization,omitempty"`
-	// Query and Address are for prometheus: an instant query and the server's base URL.
+	// Source is for cpu and memory: SourceDocker when empty, or SourceCAdvisor.
+	Source string `json:"source,omitempty"`
+	// Query is for prometheus: an instant query. Address is the Prometheus server's base URL,
+	// for prometheus and for cpu and memory from cAdvisor.
 	Query   string `json:"query,omitempty"`
 	Address string `json:"address,omitempty"`
 	// TargetValue is the value to keep the query at (more replicas bring it down);
@@ -119,8 +138,11 @@ var (
 // Key identifies where a metric's value comes from, so that an observation of one query is
 // never used for another.
 func (m PolicyMetric) Key() string {
-	if m.Type == MetricPrometheus {
+	switch {
+	case m.Type == MetricPrometheus:
 		return MetricPrometheus + " " + m.Address + " " + m.Query
+	case m.Source == SourceCAdvisor:
+		return m.Type + " " + SourceCAdvisor + " " + m.Address
 	}
 	return m.Type
 }
@@ -143,9 +165,15 @@ type policyLabel struct {
 	ScalingPolicy
 }
 
-// Label encodes the policy for its label on the service.
+// Label encodes the policy for its label on the service, in the oldest format that holds it.
 func (p ScalingPolicy) Label() string {
-	b, _ := json.Marshal(policyLabel{Version: ScalingPolicyFormat, ScalingPolicy: p})
+	version := 2
+	for _, m := range p.Metrics {
+		if m.Source != "" {
+			version = 3
+		}
+	}
+	b, _ := json.Marshal(policyLabel{Version: version, ScalingPolicy: p})
 	return string(b)
 }
 
@@ -162,7 +190,7 @@ func ParseScalingPolicy(label string) (ScalingPolicy, error) {
 	if l.Version > ScalingPolicyFormat {
 		return ScalingPolicy{}, fmt.Errorf("label %s: format %d %w", ScalingOwnerLabel, l.Version, ErrNewerFormat)
 	}
-	// Formats 1 and 2 hold the same fields.
+	// Formats 1 and 2 hold the same fields; 3 adds sources.
 	return l.ScalingPolicy, nil
 }
 
@@ -225,7 +253,7 @@ func (m PolicyMetric) validate(at string, seen map[string]int, i int) []FieldPro
 	attr := func(name string) string { return at + "." + name }
 	set := map[string]bool{
 		"target_utilization": m.TargetUtilization.Set(), "query": m.Query != "", "address": m.Address != "",
-		"target_value": m.TargetValue.Set(), "target_average_value": m.TargetAverageValue.Set(),
+		"target_value": m.TargetValue.Set(), "target_average_value": m.TargetAverageValue.Set(), "source": m.Source != "",
 	}
 	forbid := func(names ...string) {
 		for _, n := range names {
@@ -248,7 +276,24 @@ func (m PolicyMetric) validate(at string, seen map[string]int, i int) []FieldPro
 	case MetricCPU, MetricMemory:
 		need("target_utilization")
 		positive("target_utilization", m.TargetUtilization)
-		forbid("query", "address", "target_value", "target_average_value")
+		forbid("query", "target_value", "target_average_value")
+		switch m.Source {
+		case "", SourceDocker:
+			if set["address"] {
+				out = append(out, problem(attr("address"), "Attribute Not Allowed",
+					fmt.Sprintf("address does not apply to a %s metric read from Docker stats; with source = %q it is the Prometheus that scrapes cAdvisor.", m.Type, SourceCAdvisor), attr("source"), attr("type")))
+			}
+		case SourceCAdvisor:
+			if !set["address"] {
+				out = append(out, problem(attr("address"), "Missing Attribute",
+					fmt.Sprintf("A %s metric from cAdvisor needs address: the base URL of the Prometheus that scrapes cAdvisor on every node, such as http://prometheus:9090.", m.Type), attr("source"), attr("type")))
+			} else if err := CheckPrometheusAddress(m.Address); err != nil {
+				out = append(out, problem(attr("address"), "Invalid Prometheus Address", err.Error()))
+			}
+		default:
+			out = append(out, problem(attr("source"), "Unknown Metric Source",
+				fmt.Sprintf("%q is not a metric source; use %q (the Docker stats API of the engine the provider talks to, the default) or %q (cAdvisor through Prometheus, every node).", m.Source, SourceDocker, SourceCAdvisor)))
+		}
 		if j, dup := seen[m.Type]; dup {
 			out = append(out, problem(attr("type"), "Duplicate Metric", fmt.Sprintf("metrics[%d] already tracks %s; one target per resource metric.", j, m.Type)))
 		}
@@ -267,7 +312,7 @@ func (m PolicyMetric) validate(at string, seen map[string]int, i int) []FieldPro
 		}
 		positive("target_value", m.TargetValue)
 		positive("target_average_value", m.TargetAverageValue)
-		forbid("target_utilization")
+		forbid("target_utilization", "source")
 		if m.Address != "" {
 			if err := CheckPrometheusAddress(m.Address); err != nil {
 				out = append(out, problem(attr("address"), "Invalid Prometheus Address", err.Error()))

@@ -116,6 +116,23 @@ func TestDecideScaling(t *testing.T) {
 			in: with(input(5, missing("cpu")), func(in *ScalingInput) { in.MaxReplicas = 4 }), want: 4, wantRec: 5,
 			limited: "lowered to max_replicas 4"},
 
+		// Partial views: some ready tasks run where the metric source cannot see them.
+		{name: "a partial view scales up only as far as the measured tasks alone justify",
+			// 2 of 3 tasks at 100% against 50%: the third counted as idle gives 66.67%.
+			in: input(3, MetricReading{Name: "cpu", Kind: MetricUtilisation, Observed: 100, Target: 50, Measured: 2, Ready: 3}), want: 4, wantRec: 4,
+			reason: []string{"cpu at 100% on 2 of 3 ready tasks, 66.67% with the other 1 counted as idle, against a 50% target (ceil(3 × 66.67/50) = 4); 3 -> 4"}},
+		{name: "a partial view never scales down",
+			in: input(3, MetricReading{Name: "cpu", Kind: MetricUtilisation, Observed: 2, Target: 50, Measured: 1, Ready: 3}), want: 3, wantRec: 1,
+			limited: "cpu on 1 of 3 ready tasks measured only, so no scale-down"},
+		{name: "measured tasks hot, but not enough once the others count as idle: no change either way",
+			in: input(3, MetricReading{Name: "cpu", Kind: MetricUtilisation, Observed: 80, Target: 60, Measured: 1, Ready: 3}), want: 3, wantRec: 2,
+			limited: "cpu on 1 of 3 ready tasks measured only, so no scale-down"},
+		{name: "a partial view of one metric holds a scale-down another metric wants",
+			in: input(6, cpu(10, 60), MetricReading{Name: "memory", Kind: MetricUtilisation, Observed: 10, Target: 60, Measured: 4, Ready: 6}), want: 6, wantRec: 1,
+			limited: "memory on 4 of 6 ready tasks measured only"},
+		{name: "a whole view (every ready task measured) scales down as usual",
+			in: input(3, MetricReading{Name: "cpu", Kind: MetricUtilisation, Observed: 10, Target: 50, Measured: 3, Ready: 3}), want: 1, wantRec: 1},
+
 		// Stabilization windows.
 		{name: "a higher recommendation inside the scale-down window keeps replicas up",
 			in: with(input(8, cpu(30, 60)), func(in *ScalingInput) {

@@ -44,9 +44,11 @@ func (e *Engine) Service(ctx context.Context, idOrName string) (*ServiceState, e
 // ServiceFresh reads one service straight from the engine (two calls), for use right after a
 // write, when the shared snapshot is stale anyway.
 func (e *Engine) ServiceFresh(ctx context.Context, id string) (*ServiceState, error) {
-	list, err := e.cli.ServiceList(ctx, swarm.ServiceListOptions{Status: true, Filters: filters.NewArgs(filters.Arg("id", id))})
+	list, err := read(ctx, e, "list services", func(ctx context.Context) ([]swarm.Service, error) {
+		return e.cli.ServiceList(ctx, swarm.ServiceListOptions{Status: true, Filters: filters.NewArgs(filters.Arg("id", id))})
+	})
 	if err != nil {
-		return nil, e.wrap("list services", err)
+		return nil, err
 	}
 	for _, svc := range list {
 		if svc.ID != id {
@@ -56,9 +58,11 @@ func (e *Engine) ServiceFresh(ctx context.Context, id string) (*ServiceState, er
 		st.Resolve = e.Resolver(ctx)
 		// Right after a rollout the daemon's count still includes old tasks that are stopping
 		// (start-first); count only tasks that run and are meant to.
-		tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", id), filters.Arg("desired-state", "running"))})
+		tasks, err := read(ctx, e, "list tasks", func(ctx context.Context) ([]swarm.Task, error) {
+			return e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", id), filters.Arg("desired-state", "running"))})
+		})
 		if err != nil {
-			return nil, e.wrap("list tasks", err)
+			return nil, err
 		}
 		st.RunningReplicas = 0
 		for _, t := range tasks {
@@ -141,13 +145,58 @@ func (e *Engine) CreateService(ctx context.Context, spec swarm.ServiceSpec) (Wri
 	}
 	res.Warnings = append(res.Warnings, e.pinImage(ctx, &spec, auth)...)
 	res.Since = e.clock.before(time.Now())
-	resp, err := e.cli.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{EncodedRegistryAuth: auth})
-	if err != nil {
-		return res, e.wrap("create service "+spec.Name, err)
+	lost := false // an earlier attempt's answer was lost: it may have created the service
+	err = e.retry(ctx, "create service "+spec.Name, func(ctx context.Context) error {
+		if lost {
+			id, found, err := e.createdBefore(ctx, spec, res.Since)
+			if err != nil || found {
+				res.ID = id
+				return err
+			}
+		}
+		resp, err := e.cli.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{EncodedRegistryAuth: auth})
+		if err != nil {
+			lost = lost || Transient(err)
+			return err
+		}
+		res.ID = resp.ID
+		res.Warnings = append(res.Warnings, resp.Warnings...)
+		return nil
+	})
+	if cerrdefs.IsConflict(err) || cerrdefs.IsAlreadyExists(err) {
+		e.Invalidate()
+		if svc, err := e.Service(ctx, spec.Name); err == nil {
+			return res, &ExistsError{Service: spec.Name, ID: svc.Service.ID, CreatedAt: svc.Service.CreatedAt}
+		}
 	}
-	res.ID = resp.ID
-	res.Warnings = append(res.Warnings, resp.Warnings...)
-	return res, nil
+	return res, e.wrap("create service "+spec.Name, err)
+}
+
+// ExistsError is a create refused because a service of that name exists already.
+type ExistsError struct {
+	Service   string
+	ID        string
+	CreatedAt time.Time
+}
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("service %s already exists (ID %s, created %s)", e.Service, e.ID, e.CreatedAt.UTC().Format(time.RFC3339))
+}
+
+// createdBefore looks for the service a create whose answer was lost may have made: one of
+// the same name, created since then, with the spec that was sent. A service of that name
+// that is not it makes the next create fail with Swarm's name conflict, as it should.
+func (e *Engine) createdBefore(ctx context.Context, spec swarm.ServiceSpec, since time.Time) (string, bool, error) {
+	list, err := e.cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("name", spec.Name))})
+	if err != nil {
+		return "", false, err
+	}
+	for _, svc := range list {
+		if svc.Spec.Name == spec.Name && !svc.CreatedAt.Before(since) && Classify(svc.Spec, spec) == ChangeNone {
+			return svc.ID, true, nil
+		}
+	}
+	return "", false, nil
 }
 
 // UpdateService makes the service match spec: get, merge the fields Terraform does not own,
@@ -168,7 +217,7 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 			opts.PlannedFrom = &planned
 		}
 	}
-	err = e.writeService(ctx, id, swarm.ServiceUpdateOptions{EncodedRegistryAuth: auth}, &res, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
+	err = e.writeService(ctx, id, swarm.ServiceUpdateOptions{EncodedRegistryAuth: auth}, &res, sameSpec, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
 		if opts.PlannedFrom != nil {
 			if changed := ownedChanges(*opts.PlannedFrom, observed.Spec); len(changed) > 0 {
 				return swarm.ServiceSpec{}, false, &ChangedError{Service: observed.Spec.Name, Fields: changed}
@@ -194,51 +243,86 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 // service, lets mutate derive the spec to write from what it saw (write=false: nothing to do),
 // and writes with the observed Version; when another writer got there first ("update out of
 // sequence") it reads again and re-applies mutate. A write sets res.Outcome and res.Since.
+//
+// Transient failures are tried again (see retry). When a write's answer was lost, the write
+// may have been made: the next attempt reads the service and asks landed whether it shows
+// the write (its version moved past the one written to, and it looks as written); if so, the
+// write counts as made, else mutate runs again on what is there now.
 func (e *Engine) writeService(ctx context.Context, id string, opts swarm.ServiceUpdateOptions, res *WriteResult,
+	landed func(observed swarm.Service, sent swarm.ServiceSpec) bool,
 	mutate func(observed swarm.Service) (desired swarm.ServiceSpec, write bool, err error)) error {
 	const attempts = 5
-	for attempt := 1; ; attempt++ {
-		observed, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
-		if err != nil {
-			if cerrdefs.IsNotFound(err) {
-				return fmt.Errorf("service %s: %w", id, ErrNotFound)
+	var lost *lostWrite
+	conflicts := 0
+	return e.retry(ctx, "update service "+id, func(ctx context.Context) error {
+		for {
+			observed, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+			if err != nil {
+				if cerrdefs.IsNotFound(err) {
+					return fmt.Errorf("service %s: %w", id, ErrNotFound)
+				}
+				return e.wrap("inspect service "+id, err)
 			}
-			return e.wrap("inspect service "+id, err)
-		}
-		desired, write, err := mutate(observed)
-		if err != nil || !write {
-			return err
-		}
-		res.Since = e.clock.before(time.Now())
-		resp, err := e.cli.ServiceUpdate(ctx, id, observed.Version, desired, opts)
-		if err != nil {
-			if isOutOfSequence(err) && attempt < attempts {
-				continue
+			if lost != nil && observed.Version.Index > lost.version.Index && landed(observed, lost.spec) {
+				res.Outcome, res.Kind, res.Since = OutcomeUpdated, lost.kind, lost.since
+				return nil
 			}
-			return e.wrap("update service "+observed.Spec.Name, err)
+			desired, write, err := mutate(observed)
+			if err != nil || !write {
+				return err
+			}
+			res.Since = e.clock.before(time.Now())
+			resp, err := e.cli.ServiceUpdate(ctx, id, observed.Version, desired, opts)
+			if err != nil {
+				if isOutOfSequence(err) && conflicts < attempts-1 {
+					conflicts++
+					continue
+				}
+				if Transient(err) {
+					lost = &lostWrite{spec: desired, version: observed.Version, kind: res.Kind, since: res.Since}
+				}
+				return e.wrap("update service "+observed.Spec.Name, err)
+			}
+			res.Outcome = OutcomeUpdated
+			res.Warnings = append(res.Warnings, resp.Warnings...)
+			return nil
 		}
-		res.Outcome = OutcomeUpdated
-		res.Warnings = append(res.Warnings, resp.Warnings...)
-		return nil
-	}
+	})
+}
+
+// lostWrite is a service write whose answer did not come.
+type lostWrite struct {
+	spec    swarm.ServiceSpec
+	version swarm.Version
+	kind    ChangeKind
+	since   time.Time
+}
+
+// sameSpec says a lost write landed when the service now has the spec that was sent.
+func sameSpec(observed swarm.Service, sent swarm.ServiceSpec) bool {
+	return Classify(observed.Spec, sent) == ChangeNone
 }
 
 // DeleteService removes a service and waits until its tasks are gone, so that networks,
 // secrets and configs it used can be removed next. A missing service is not an error.
 func (e *Engine) DeleteService(ctx context.Context, id string) error {
 	defer e.Invalidate()
-	if err := e.cli.ServiceRemove(ctx, id); err != nil && !cerrdefs.IsNotFound(err) {
+	// A removal whose answer was lost is made again; not found then means it was made.
+	err := e.retry(ctx, "remove service "+id, func(ctx context.Context) error { return e.cli.ServiceRemove(ctx, id) })
+	if err != nil && !cerrdefs.IsNotFound(err) {
 		return e.wrap("remove service "+id, err)
 	}
 	tick := time.NewTicker(e.PollInterval)
 	defer tick.Stop()
 	for {
-		tasks, err := e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", id))})
+		tasks, err := read(ctx, e, "list tasks", func(ctx context.Context) ([]swarm.Task, error) {
+			return e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", id))})
+		})
 		if cerrdefs.IsNotFound(err) {
 			return nil // the service and its tasks are gone
 		}
 		if err != nil {
-			return e.wrap("list tasks", err)
+			return err
 		}
 		if len(tasks) == 0 {
 			return nil

@@ -109,16 +109,16 @@ func (e *Engine) Invalidate() {
 // snapshot.
 func (e *Engine) Services(ctx context.Context) ([]swarm.Service, error) {
 	return e.snap.services.get(ctx, e.SnapshotTTL, func(ctx context.Context) ([]swarm.Service, error) {
-		list, err := e.cli.ServiceList(ctx, swarm.ServiceListOptions{Status: true})
-		return list, e.wrap("list services", err)
+		return read(ctx, e, "list services", func(ctx context.Context) ([]swarm.Service, error) {
+			return e.cli.ServiceList(ctx, swarm.ServiceListOptions{Status: true})
+		})
 	})
 }
 
 // Nodes lists the swarm's nodes from the shared snapshot.
 func (e *Engine) Nodes(ctx context.Context) ([]swarm.Node, error) {
 	return e.snap.nodes.get(ctx, e.SnapshotTTL, func(ctx context.Context) ([]swarm.Node, error) {
-		list, err := e.cli.NodeList(ctx, swarm.NodeListOptions{})
-		return list, e.wrap("list nodes", err)
+		return read(ctx, e, "list nodes", func(ctx context.Context) ([]swarm.Node, error) { return e.cli.NodeList(ctx, swarm.NodeListOptions{}) })
 	})
 }
 
@@ -126,24 +126,27 @@ func (e *Engine) Nodes(ctx context.Context) ([]swarm.Node, error) {
 // the shared snapshot.
 func (e *Engine) Networks(ctx context.Context) ([]network.Summary, error) {
 	return e.snap.networks.get(ctx, e.SnapshotTTL, func(ctx context.Context) ([]network.Summary, error) {
-		list, err := e.cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("scope", "swarm"))})
-		return list, e.wrap("list networks", err)
+		return read(ctx, e, "list networks", func(ctx context.Context) ([]network.Summary, error) {
+			return e.cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("scope", "swarm"))})
+		})
 	})
 }
 
 // Secrets lists the secrets (metadata only; the engine never returns secret data).
 func (e *Engine) Secrets(ctx context.Context) ([]swarm.Secret, error) {
 	return e.snap.secrets.get(ctx, e.SnapshotTTL, func(ctx context.Context) ([]swarm.Secret, error) {
-		list, err := e.cli.SecretList(ctx, swarm.SecretListOptions{})
-		return list, e.wrap("list secrets", err)
+		return read(ctx, e, "list secrets", func(ctx context.Context) ([]swarm.Secret, error) {
+			return e.cli.SecretList(ctx, swarm.SecretListOptions{})
+		})
 	})
 }
 
 // Configs lists the configs from the shared snapshot.
 func (e *Engine) Configs(ctx context.Context) ([]swarm.Config, error) {
 	return e.snap.configs.get(ctx, e.SnapshotTTL, func(ctx context.Context) ([]swarm.Config, error) {
-		list, err := e.cli.ConfigList(ctx, swarm.ConfigListOptions{})
-		return list, e.wrap("list configs", err)
+		return read(ctx, e, "list configs", func(ctx context.Context) ([]swarm.Config, error) {
+			return e.cli.ConfigList(ctx, swarm.ConfigListOptions{})
+		})
 	})
 }
 

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -45,6 +47,8 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 		clock       rolloutClock
 		cause       string
 		causeFailed []swarm.Task
+		nudged      = map[string]bool{}
+		warnings    []string
 	)
 	for {
 		poll, err := e.pollRollout(ctx, res.ID, res.Since)
@@ -59,6 +63,21 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 		poll.RollbackCause = cause
 		poll.Stable, poll.Stalled = clock.measure(poll, time.Now())
 		last = Evaluate(poll)
+		last.Warnings = slices.Concat(warnings, last.Warnings)
+		if stranded := unseen(StrandedOnDownNode(poll), nudged); last.Phase == Progressing && len(stranded) > 0 {
+			// Swarm's updater waits for these tasks forever; a new updater for the slots left
+			// starts when the service changes.
+			if err := e.restartRollout(ctx, res.ID, stranded); err != nil {
+				return last, err
+			}
+			hosts := map[string]bool{}
+			for _, t := range stranded {
+				nudged[t.ID] = true
+				hosts[nodeName(poll.Nodes[t.NodeID])] = true
+			}
+			warnings = append(warnings, fmt.Sprintf("Node %s went down while a task of the new spec was starting on it; Swarm's rollout waits for such a task until the node is back, "+
+				"so the engine restarted the rollout (label %s on the service; the task template is unchanged) and it went on without it.", strings.Join(slices.Sorted(maps.Keys(hosts)), ", "), RestartedRolloutLabel))
+		}
 		switch {
 		case last.Phase == Converged:
 			if res.Outcome == OutcomeUpdated {
@@ -129,35 +148,87 @@ func runningKey(tasks []swarm.Task) string {
 
 // rollBack asks Swarm to roll the service back to its previous spec, as `docker service
 // rollback` does. Swarm's updater may write the service's update status meanwhile; the
-// version check then makes writeService read again and retry.
+// version check then makes writeService read again and retry. A rollback whose answer was
+// lost is not asked for again once the service is rolling back: a second one would roll
+// forward.
 func (e *Engine) rollBack(ctx context.Context, id string) error {
 	var res WriteResult
-	return e.writeService(ctx, id, swarm.ServiceUpdateOptions{Rollback: "previous"}, &res, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
+	return e.writeService(ctx, id, swarm.ServiceUpdateOptions{Rollback: "previous"}, &res, rollingBack, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
 		return observed.Spec, true, nil
 	})
 }
 
+// RestartedRolloutLabel records on a service the tasks stranded on a down node for which the
+// engine restarted its rollout; its value is "1:" (the format) and their IDs, comma-separated.
+const RestartedRolloutLabel = EngineLabelPrefix + "restarted-rollout"
+
+// restartRollout makes Swarm start a new updater for the slots its rollout has left: Swarm
+// keeps the running updater while the service's spec stays the same, so the spec changes in
+// one engine-owned label, not in the task template (no task restarts for it).
+func (e *Engine) restartRollout(ctx context.Context, id string, stranded []swarm.Task) error {
+	var ids []string
+	for _, t := range stranded {
+		ids = append(ids, t.ID)
+	}
+	value := "1:" + strings.Join(ids, ",")
+	var res WriteResult
+	return e.writeService(ctx, id, swarm.ServiceUpdateOptions{}, &res, func(observed swarm.Service, _ swarm.ServiceSpec) bool {
+		return observed.Spec.Labels[RestartedRolloutLabel] == value
+	}, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
+		desired := observed.Spec
+		desired.Labels = maps.Clone(observed.Spec.Labels)
+		if desired.Labels == nil {
+			desired.Labels = map[string]string{}
+		}
+		desired.Labels[RestartedRolloutLabel] = value
+		return desired, true, nil
+	})
+}
+
+// unseen returns the tasks not in seen.
+func unseen(tasks []swarm.Task, seen map[string]bool) []swarm.Task {
+	var out []swarm.Task
+	for _, t := range tasks {
+		if !seen[t.ID] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// rollingBack says a lost rollback landed: the service is rolling back, or has.
+func rollingBack(observed swarm.Service, _ swarm.ServiceSpec) bool {
+	us := observed.UpdateStatus
+	return us != nil && (us.State == swarm.UpdateStateRollbackStarted || us.State == swarm.UpdateStateRollbackPaused || us.State == swarm.UpdateStateRollbackCompleted)
+}
+
 func (e *Engine) pollRollout(ctx context.Context, id string, since time.Time) (RolloutPoll, error) {
 	o := RolloutPoll{Since: since, Nodes: map[string]swarm.Node{}}
-	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+	svc, err := read(ctx, e, "inspect service "+id, func(ctx context.Context) (swarm.Service, error) {
+		svc, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+		return svc, err
+	})
 	if cerrdefs.IsNotFound(err) {
 		return o, fmt.Errorf("service %s was removed while waiting for it: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return o, e.wrap("inspect service "+id, err)
+		return o, err
 	}
 	o.Service = svc
-	o.UpToDate, err = e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID), filters.Arg("_up-to-date", "true"))})
-	if err != nil {
-		return o, e.wrap("list tasks", err)
+	tasks := func(args ...filters.KeyValuePair) func(context.Context) ([]swarm.Task, error) {
+		return func(ctx context.Context) ([]swarm.Task, error) {
+			return e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(args...)})
+		}
 	}
-	o.All, err = e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID))})
-	if err != nil {
-		return o, e.wrap("list tasks", err)
+	if o.UpToDate, err = read(ctx, e, "list tasks", tasks(filters.Arg("service", svc.ID), filters.Arg("_up-to-date", "true"))); err != nil {
+		return o, err
 	}
-	nodes, err := e.cli.NodeList(ctx, swarm.NodeListOptions{})
+	if o.All, err = read(ctx, e, "list tasks", tasks(filters.Arg("service", svc.ID))); err != nil {
+		return o, err
+	}
+	nodes, err := read(ctx, e, "list nodes", func(ctx context.Context) ([]swarm.Node, error) { return e.cli.NodeList(ctx, swarm.NodeListOptions{}) })
 	if err != nil {
-		return o, e.wrap("list nodes", err)
+		return o, err
 	}
 	for _, n := range nodes {
 		o.Nodes[n.ID] = n
@@ -172,11 +243,16 @@ type RolloutError struct {
 	// Ending says how the failure left the service.
 	Ending Ending
 	Tasks  []TaskReport
+	// Unschedulable says some task waits because no node may run it (Swarm's "no suitable
+	// node": constraints, reservations, max replicas per node, or no active node).
+	Unschedulable bool
 }
 
 // TaskReport describes one failed task for a human.
 type TaskReport struct {
-	ID       string
+	ID string
+	// Service is the task's service, where the report concerns several.
+	Service  string
 	Slot     int
 	Node     string
 	State    string
@@ -285,7 +361,11 @@ func (e *Engine) rolloutError(ctx context.Context, o RolloutPoll, v Verdict) err
 				r.Message += "; Swarm stopped it after its healthcheck failed: " + h
 			}
 		}
-		r.LogTail = e.taskLogTail(ctx, t.ID, 10)
+		if t.Status.State == swarm.TaskStatePending && strings.Contains(r.Message, "no suitable node") {
+			re.Unschedulable = true
+		} else {
+			r.LogTail = e.taskLogTail(ctx, t.ID, 10)
+		}
 		re.Tasks = append(re.Tasks, r)
 	}
 	return re

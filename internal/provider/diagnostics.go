@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -25,13 +26,22 @@ func addEngineError(diags *diag.Diagnostics, summary, doing string, err error) {
 	var re *orchestrator.RolloutError
 	var te *orchestrator.TimeoutError
 	var changed *orchestrator.ChangedError
+	var exists *orchestrator.ExistsError
 	switch {
+	case errors.As(err, &exists):
+		diags.AddError("Service Already Exists", fmt.Sprintf("%s: a service named %q already exists in the swarm (ID %s, created %s), and Swarm refuses a second one. "+
+			"If an earlier apply created it but could not record it (terraform exits at once, without saving, on a second interrupt), take it into state with an import block "+
+			"(import { to = <this resource's address>, id = %q }) or `terraform import <address> %s`, then apply again; the plan then shows any difference. "+
+			"Otherwise choose another name.", doing, exists.Service, exists.ID, exists.CreatedAt.UTC().Format(time.RFC3339), exists.ID, exists.ID))
 	case errors.As(err, &changed):
 		diags.AddError("Service Changed Since Plan", fmt.Sprintf("%s: service %q changed after the plan was made, in what this configuration manages: %s. "+
 			"Applying the plan would undo that change, which no one has reviewed, so nothing was written. Run terraform plan again to see the change (a saved plan must be made again).",
 			doing, changed.Service, strings.Join(changed.Fields, ", ")))
 	case errors.As(err, &ce):
 		diags.AddError(summary, doing+": "+ce.Summary+". "+connectDetail(ce))
+	case errors.As(err, &re) && re.Unschedulable:
+		diags.AddError(summary, doing+"\n\n"+re.Error()+"\n\nNo node may run these tasks as configured. Relax the service's placement constraints, reservations or max_replicas_per_node, "+
+			"or make room: add nodes that satisfy them, or make drained and paused nodes active (`docker node ls` lists the nodes). Then apply again.")
 	case errors.As(err, &re):
 		diags.AddError(summary, doing+"\n\n"+re.Error()+"\n\nFix the image or its configuration and apply again; `docker service ps --no-trunc "+re.Service+"` shows every attempt.")
 	case errors.As(err, &te):

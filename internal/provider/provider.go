@@ -161,6 +161,9 @@ func (p *swarmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		return
 	}
 	tflog.Debug(ctx, "connected to swarm manager", map[string]any{"host": cfg.Host})
+	engine.OnRetry = func(ctx context.Context, n orchestrator.RetryNotice) {
+		tflog.Warn(ctx, "engine call failed transiently, trying again", map[string]any{"call": n.Op, "attempt": n.Attempt, "wait": n.Wait.String(), "error": n.Err.Error()})
+	}
 	resp.ResourceData = engine
 	resp.DataSourceData = engine
 }
@@ -211,7 +214,7 @@ func engineConfig(m providerModel) (orchestrator.Config, bool) {
 }
 
 func (p *swarmProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewServiceResource, NewScalingPolicyResource, NewNetworkResource, NewSecretResource, NewConfigResource}
+	return []func() resource.Resource{NewServiceResource, NewScalingPolicyResource, NewNodeResource, NewNetworkResource, NewSecretResource, NewConfigResource}
 }
 
 func (p *swarmProvider) DataSources(context.Context) []func() datasource.DataSource {

@@ -35,6 +35,7 @@ type scalingPolicyModel struct {
 type metricModel struct {
 	Type              types.String `tfsdk:"type"`
 	TargetUtilization types.Number `tfsdk:"target_utilization"`
+	Source            types.String `tfsdk:"source"`
 	Query             types.String `tfsdk:"query"`
 	Address           types.String `tfsdk:"address"`
 	TargetValue       types.Number `tfsdk:"target_value"`
@@ -70,6 +71,7 @@ func (m scalingPolicyModel) policy() orchestrator.ScalingPolicy {
 		p.Metrics = append(p.Metrics, orchestrator.PolicyMetric{
 			Type:               mm.Type.ValueString(),
 			TargetUtilization:  decimalOf(mm.TargetUtilization),
+			Source:             mm.Source.ValueString(),
 			Query:              mm.Query.ValueString(),
 			Address:            mm.Address.ValueString(),
 			TargetValue:        decimalOf(mm.TargetValue),
@@ -122,6 +124,7 @@ func (m scalingPolicyModel) unknownPaths() map[string]bool {
 		at := fmt.Sprintf("metrics[%d].", i)
 		add(at+"type", mm.Type)
 		add(at+"target_utilization", mm.TargetUtilization)
+		add(at+"source", mm.Source)
 		add(at+"query", mm.Query)
 		add(at+"address", mm.Address)
 		add(at+"target_value", mm.TargetValue)
@@ -179,6 +182,7 @@ func policyModel(t *orchestrator.ScalingTarget, prior scalingPolicyModel) scalin
 		m.Metrics = append(m.Metrics, metricModel{
 			Type:              types.StringValue(mm.Type),
 			TargetUtilization: numberOf(mm.TargetUtilization),
+			Source:            stringOrNull(mm.Source),
 			Query:             stringOrNull(mm.Query),
 			Address:           stringOrNull(mm.Address),
 			TargetValue:       numberOf(mm.TargetValue),

@@ -87,11 +87,15 @@ func (r *scalingPolicyResource) Schema(ctx context.Context, _ resource.SchemaReq
 					"With no metrics, only the bounds and schedules move the count.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"type": schema.StringAttribute{Required: true,
-						MarkdownDescription: "`cpu` or `memory` (Docker stats of the service's running tasks) or `prometheus` (an instant query)."},
+						MarkdownDescription: "`cpu` or `memory` (utilisation of the service's running tasks, see `source`) or `prometheus` (an instant query)."},
+					"source": schema.StringAttribute{Optional: true,
+						MarkdownDescription: "For `cpu` and `memory`: where utilisation is read. `docker` (the default) is the Docker stats API of the engine the provider talks to, which reads only the containers of that engine's own node: " +
+							"on a multi-node swarm it measures the tasks there, and the policy then never scales down and says so. `cadvisor` reads every task's CPU and memory from cAdvisor's per-container metrics in the Prometheus at `address`, " +
+							"which must scrape a cAdvisor on every node (see the autoscaling guide)."},
 					"target_utilization": schema.NumberAttribute{Optional: true,
 						MarkdownDescription: "For `cpu` and `memory`: the average utilisation to keep, in percent of each task's limit (else its reservation; for CPU, else one CPU)."},
 					"query":   schema.StringAttribute{Optional: true, MarkdownDescription: "For `prometheus`: a PromQL query returning one number for the whole service (series are summed)."},
-					"address": schema.StringAttribute{Optional: true, MarkdownDescription: "For `prometheus`: the server's base URL, such as `http://prometheus:9090`. No credentials in the URL: it is stored in a service label."},
+					"address": schema.StringAttribute{Optional: true, MarkdownDescription: "For `prometheus`, and for `cpu` and `memory` with `source = \"cadvisor\"`: the Prometheus server's base URL, such as `http://prometheus:9090`. No credentials in the URL: it is stored in a service label."},
 					"target_value": schema.NumberAttribute{Optional: true,
 						MarkdownDescription: "For `prometheus`: the value to keep the query at, for values that more replicas bring down (queue age, latency): desired = ceil(current × value / target_value). Set this or `target_average_value`."},
 					"target_average_value": schema.NumberAttribute{Optional: true,

@@ -17,6 +17,7 @@ import (
 const (
 	serviceSchemaVersion       = 1
 	scalingPolicySchemaVersion = 1
+	nodeSchemaVersion          = 0
 )
 
 // rawStateUpgrader upgrades a stored state by editing its JSON, then keeping only the top-level

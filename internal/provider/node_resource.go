@@ -1,0 +1,272 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
+)
+
+var (
+	_ resource.Resource                = &nodeResource{}
+	_ resource.ResourceWithConfigure   = &nodeResource{}
+	_ resource.ResourceWithImportState = &nodeResource{}
+	_ resource.ResourceWithModifyPlan  = &nodeResource{}
+)
+
+// NewNodeResource is the swarm_node resource: it adopts a node of the swarm and owns some of
+// its settings. The engine decides what is safe and keeps what the node had before on the node
+// (orchestrator.WriteNode, ReleaseNode, PlanNode); this adapter converts and reports.
+func NewNodeResource() resource.Resource { return &nodeResource{} }
+
+type nodeResource struct {
+	resourceBase
+}
+
+const (
+	defaultNodeWriteTimeout  = 10 * time.Minute
+	defaultNodeDeleteTimeout = 5 * time.Minute
+)
+
+func (r *nodeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_node"
+}
+
+func (r *nodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	nodeKey := func(desc string, validators ...validator.String) schema.StringAttribute {
+		const replaces = "Naming another node replaces the resource: the node named before is released."
+		return schema.StringAttribute{
+			Optional: true, Computed: true, MarkdownDescription: desc,
+			Validators: append([]validator.String{stringvalidator.LengthAtLeast(1)}, validators...),
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown(),
+				stringplanmodifier.RequiresReplaceIf(replaceIfConfigured, replaces, replaces)},
+		}
+	}
+	owned := func(desc string, values ...string) schema.StringAttribute {
+		return schema.StringAttribute{
+			Optional: true, Computed: true, MarkdownDescription: desc,
+			Validators:    []validator.String{stringvalidator.OneOf(values...)},
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+		}
+	}
+	resp.Schema = schema.Schema{
+		Version: nodeSchemaVersion,
+		MarkdownDescription: "Manages settings of a node that has joined the swarm: its labels, availability and role. " +
+			"The node is adopted, never created or removed, and chosen by exactly one of `node_id` and `hostname`. " +
+			"Only the settings the configuration gives are managed; what the node had before is recorded on the node itself (label `swarmform.adopted`), " +
+			"and destroying the resource puts it back: labels it added go, labels it changed get their earlier values, and an availability it set becomes `active` again. " +
+			"Draining a node moves its tasks to other nodes, and the apply waits until they run there.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The node's swarm ID.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"node_id": nodeKey("The node's swarm ID (`docker node ls` shows it). Set this or `hostname`; naming another node replaces the resource.",
+				stringvalidator.ExactlyOneOf(path.MatchRoot("hostname"))),
+			"hostname": nodeKey("The node's hostname. Set this or `node_id`. Where two nodes report the hostname (a machine that left and joined again is listed twice), the one that is not down is meant."),
+			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Node labels this resource owns, for placement constraints such as `node.labels.zone==a`. Other labels of the node are left alone. " +
+					"A label removed from the map, or the resource destroyed, gets back the value it had before the resource set it (or is removed). Keys starting with `swarmform.` are reserved.",
+				Validators: []validator.Map{mapvalidator.KeysAre(noPrefix(orchestrator.EngineLabelPrefix), stringvalidator.LengthAtLeast(1))}},
+			"availability": owned("`active`, `pause` (no new tasks) or `drain` (no tasks: Swarm moves the node's replicated tasks to other nodes, and the apply waits until they run there, see `progress_deadline`). "+
+				"Left out, it is not managed and shows the node's. Destroying the resource makes an availability it set `active` again.", "active", "pause", "drain"),
+			"role": owned("`manager` or `worker`. Left out, it is not managed and shows the node's. A demotion is refused at plan time when it would cut the provider off (the manager it talks to), "+
+				"leave the swarm without a manager, or cost the swarm its quorum; a node that is down is not promoted. Destroying the resource leaves the role as it is.", "manager", "worker"),
+			"progress_deadline": schema.StringAttribute{CustomType: durationType, Optional: true,
+				MarkdownDescription: fmt.Sprintf("When draining: fail the apply when none of the node's tasks has started on another node for this long, for example because no other node has room (the error gives Swarm's reason). Default `%s`.", strings.TrimSuffix(orchestrator.DefaultDrainDeadline.String(), "0s"))},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+// replaceIfConfigured is a RequiresReplaceIf condition: the attribute is set in the
+// configuration (a value the node reports, such as its hostname when node_id names it, may
+// change freely).
+func replaceIfConfigured(_ context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
+	resp.RequiresReplace = !req.ConfigValue.IsNull()
+}
+
+func (r *nodeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan, cfg nodeResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
+		return
+	}
+	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, defaultNodeWriteTimeout, &resp.Diagnostics)
+	defer cancel()
+	key, keyAttr := plan.key()
+	st, err := r.engine.Node(ctx, key)
+	if err != nil {
+		addNodeLookupError(&resp.Diagnostics, keyAttr, key, err)
+		return
+	}
+	r.write(ctx, st.Node.ID, plan, cfg, true, keyAttr, &resp.State, &resp.Diagnostics)
+}
+
+func (r *nodeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state nodeResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
+		return
+	}
+	st, err := r.engine.Node(ctx, state.ID.ValueString())
+	if errors.Is(err, orchestrator.ErrNotFound) {
+		tflog.Info(ctx, "node is gone from the swarm, removing it from state", map[string]any{"id": state.ID.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	if err != nil {
+		addEngineError(&resp.Diagnostics, "Cannot Read Node", "Reading node "+state.ID.ValueString(), err)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, nodeResourceFrom(st, state))...)
+}
+
+func (r *nodeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, cfg, state nodeResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
+		return
+	}
+	ctx, cancel := withTimeout(ctx, plan.Timeouts.Update, defaultNodeWriteTimeout, &resp.Diagnostics)
+	defer cancel()
+	_, keyAttr := cfg.key()
+	r.write(ctx, state.ID.ValueString(), plan, cfg, false, keyAttr, &resp.State, &resp.Diagnostics)
+}
+
+// write gives the node the planned settings, follows a drain until the node's tasks have
+// moved, and records the node as it is then. A failed drain still records the node (its
+// settings were written).
+func (r *nodeResource) write(ctx context.Context, id string, plan, cfg nodeResourceModel, claim bool, keyAttr string, st stateSetter, diags *diag.Diagnostics) {
+	res, err := r.engine.WriteNode(ctx, id, plan.settings(cfg), claim)
+	var roleErr *orchestrator.NodeRoleError
+	switch {
+	case errors.As(err, &roleErr):
+		addPathError(diags, path.Root("role"), "Unsafe Role Change", roleErr.Error()+". Nothing was written.")
+		return
+	case errors.Is(err, orchestrator.ErrNodeAdopted):
+		addPathError(diags, path.Root(keyAttr), "Node Already Managed", err.Error()+". A node has at most one swarm_node resource: import it, or remove the other one.")
+		return
+	case err != nil:
+		addEngineError(diags, "Cannot Update Node", "Writing the settings of node "+id, err)
+		return
+	}
+	tflog.Info(ctx, "node written", map[string]any{"node": id, "outcome": string(res.Outcome), "draining": res.Draining})
+	var waitErr error
+	if res.Draining {
+		_, waitErr = r.engine.WaitDrained(ctx, res, parseDuration(plan.ProgressDeadline))
+	}
+	obs, err := r.engine.NodeFresh(context.WithoutCancel(ctx), id)
+	if err != nil {
+		addEngineError(diags, "Cannot Read Node", "Reading node "+id+" after writing it", err)
+		return
+	}
+	diags.Append(st.Set(ctx, nodeResourceFrom(obs, plan))...)
+	if waitErr != nil {
+		addEngineError(diags, "Node Drain Did Not Complete", fmt.Sprintf("Node %s is drained (state records it so), but not all of its tasks run elsewhere yet. "+
+			"Swarm keeps trying to place them; `docker service ps` shows where they stand. Make room on other nodes (or relax the services' constraints), then apply again.", obs.Node.Description.Hostname), waitErr)
+	}
+}
+
+// Delete releases the node: labels the resource added go, labels it changed get their
+// earlier values back, and an availability it set becomes active again.
+func (r *nodeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state nodeResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
+		return
+	}
+	ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, defaultNodeDeleteTimeout, &resp.Diagnostics)
+	defer cancel()
+	if err := r.engine.ReleaseNode(ctx, state.ID.ValueString()); err != nil {
+		addEngineError(&resp.Diagnostics, "Cannot Release Node", "Putting back the settings of node "+state.ID.ValueString(), err)
+	}
+}
+
+// ImportState takes a node ID or hostname. The labels it takes as owned are those the node's
+// adoption record names (a resource forgotten from state), else all of the node's labels: the
+// next plan shows any that the configuration does not name as removed.
+func (r *nodeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if !r.connected(&resp.Diagnostics) {
+		return
+	}
+	st, err := r.engine.Node(ctx, req.ID)
+	if err != nil {
+		addEngineError(&resp.Diagnostics, "Cannot Import Node", "Looking up node "+req.ID, err)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), st.Node.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("labels"), importedLabels(st))...)
+}
+
+// ModifyPlan finds the node the configuration names, so the plan shows it, and has the engine
+// look at the change: a node managed already or an unsafe role change fails the plan at its
+// attribute, a drain says which tasks it moves.
+func (r *nodeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || r.engine == nil {
+		return
+	}
+	var plan, cfg nodeResourceModel
+	if req.Plan.Get(ctx, &plan).HasError() || req.Config.Get(ctx, &cfg).HasError() {
+		return // values not known yet: looked at during apply
+	}
+	key, keyAttr := cfg.key()
+	if key == "" {
+		return
+	}
+	st, err := r.engine.Node(ctx, key)
+	if err != nil {
+		addNodeLookupError(&resp.Diagnostics, keyAttr, key, err)
+		return
+	}
+	creating := req.State.Raw.IsNull()
+	if creating {
+		n := st.Node
+		plan.ID, plan.NodeID, plan.Hostname = types.StringValue(n.ID), types.StringValue(n.ID), types.StringValue(n.Description.Hostname)
+		if cfg.Availability.IsNull() {
+			plan.Availability = types.StringValue(string(n.Spec.Availability))
+		}
+		if cfg.Role.IsNull() {
+			plan.Role = types.StringValue(string(n.Spec.Role))
+		}
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+	}
+	problems, warnings, err := r.engine.PlanNode(ctx, st, plan.settings(cfg), creating)
+	if err != nil {
+		addEngineError(&resp.Diagnostics, "Cannot Plan Node", "Looking at node "+key, err)
+		return
+	}
+	for i := range problems {
+		if problems[i].Path == "" {
+			problems[i].Path = keyAttr
+		}
+	}
+	addProblems(&resp.Diagnostics, problems, true)
+	addProblems(&resp.Diagnostics, warnings, false)
+}
+
+// addNodeLookupError reports a node the configuration names that cannot be found.
+func addNodeLookupError(diags *diag.Diagnostics, keyAttr, key string, err error) {
+	if errors.Is(err, orchestrator.ErrNotFound) {
+		addPathError(diags, path.Root(keyAttr), "Node Not Found", fmt.Sprintf("The swarm has no node %q. `docker node ls` on a manager lists them; swarm_node adopts a node that has joined, it does not create one.", key))
+		return
+	}
+	addEngineError(diags, "Cannot Find Node", "Looking up node "+key, err)
+}
