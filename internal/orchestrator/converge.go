@@ -7,6 +7,7 @@ package orchestrator
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -317,7 +318,9 @@ func countSlots(o RolloutPoll) (desired, running int, pending []swarm.Task) {
 		}
 	}
 	if global {
-		desired = len(wanted)
+		// Swarm makes a task for every eligible node, but not at once: a global service with
+		// no task yet (just created, or a node that just joined) has not converged.
+		desired = max(len(wanted), len(EligibleNodes(slices.Collect(maps.Values(o.Nodes)), o.Service.Spec.TaskTemplate.Placement)))
 	} else if r := o.Service.Spec.Mode.Replicated; r != nil && r.Replicas != nil {
 		desired = int(*r.Replicas)
 	}

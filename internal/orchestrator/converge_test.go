@@ -431,3 +431,39 @@ func TestTaskFailed(t *testing.T) {
 		}
 	}
 }
+
+// A global service is converged only when every eligible node runs its task: right after a
+// create Swarm has made no task yet, which is not "0 of 0".
+func TestEvaluateGlobalWaitsForEligibleNodes(t *testing.T) {
+	active := func(id string, labels map[string]string) swarm.Node {
+		return swarm.Node{ID: id, Status: swarm.NodeStatus{State: swarm.NodeStateReady},
+			Spec: swarm.NodeSpec{Availability: swarm.NodeAvailabilityActive, Annotations: swarm.Annotations{Labels: labels}}}
+	}
+	nodes := map[string]swarm.Node{"n1": active("n1", map[string]string{"zone": "a"}), "n2": active("n2", map[string]string{"zone": "b"}),
+		"drained": {ID: "drained", Status: swarm.NodeStatus{State: swarm.NodeStateReady}, Spec: swarm.NodeSpec{Availability: swarm.NodeAvailabilityDrain}}}
+	global := func(constraints ...string) swarm.Service {
+		return swarm.Service{Spec: swarm.ServiceSpec{Mode: swarm.ServiceMode{Global: &swarm.GlobalService{}},
+			TaskTemplate: swarm.TaskSpec{Placement: &swarm.Placement{Constraints: constraints}}}}
+	}
+	running := func(id, node string) swarm.Task { return testTask(id, 0, node, swarm.TaskStateRunning, testAfter) }
+	tests := []struct {
+		name        string
+		svc         swarm.Service
+		tasks       []swarm.Task
+		want        Phase
+		wantDesired int
+	}{
+		{"no task yet", global(), nil, Progressing, 2},
+		{"one of two eligible nodes", global(), []swarm.Task{running("a", "n1")}, Progressing, 2},
+		{"every eligible node", global(), []swarm.Task{running("a", "n1"), running("b", "n2")}, Converged, 2},
+		{"a constraint leaves one node", global("node.labels.zone==a"), []swarm.Task{running("a", "n1")}, Converged, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Evaluate(RolloutPoll{Service: tc.svc, UpToDate: tc.tasks, All: tc.tasks, Nodes: nodes, Since: testSince, Stable: time.Minute})
+			if v.Phase != tc.want || v.Desired != tc.wantDesired {
+				t.Errorf("phase %v, desired %d (%s); want %v, %d", v.Phase, v.Desired, v.Reason, tc.want, tc.wantDesired)
+			}
+		})
+	}
+}
