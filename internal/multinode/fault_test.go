@@ -442,8 +442,8 @@ func TestAccFault_terraformInterruptedTwice(t *testing.T) {
 	if n := servicesNamed(t, cli, name); n != 1 {
 		t.Fatalf("%d services named %s after the interrupts, want 1", n, name)
 	}
-	st := tf.State(t)["swarm_service.test"]
-	t.Logf("state right after the interrupts: env %v, tainted %v", st.Values["env"], st.Tainted)
+	st, recorded := tf.State(t)["swarm_service.test"]
+	t.Logf("state right after the interrupts has the service: %v (env %v, tainted %v)", recorded, st.Values["env"], st.Tainted)
 	if st.Tainted {
 		t.Error("the interrupted update tainted the service")
 	}
@@ -457,6 +457,23 @@ func TestAccFault_terraformInterruptedTwice(t *testing.T) {
 		return us.State == swarm.UpdateStateCompleted, string(us.State), nil
 	})
 	runsExactly(t, cli, name, "v2", 4)
+	if !recorded {
+		// Terraform's exit on a second interrupt can lose its own state write ("data loss may
+		// have occurred"): the service runs, once, and the next apply says how to take it back.
+		id := acctest.InspectService(t, cli, name).ID
+		out, err := tf.Run(context.Background(), "apply", "-auto-approve", "-input=false", "-no-color")
+		text := strings.Join(strings.Fields(out), " ")
+		for _, want := range []string{"Service Already Exists", "(ID " + id, `id = "` + id + `"`} {
+			if err == nil || !strings.Contains(text, want) {
+				t.Fatalf("the next apply does not fail saying %q (%v):\n%s", want, err, out)
+			}
+		}
+		tf.Configure(t, providerBlock(c.ManagerHost)+rollingService(c, name, "v2", 4)+fmt.Sprintf("import {\n  to = swarm_service.test\n  id = %q\n}\n", id))
+		mustApply(t, tf, "the apply with the import block")
+		if got := acctest.InspectService(t, cli, name).ID; got != id {
+			t.Errorf("the service was replaced: ID %s, want %s", got, id)
+		}
+	}
 	planIsEmpty(t, tf, "after the interrupted apply, once Swarm completed the rollout")
 	out := mustApply(t, tf, "the apply after the interrupted one")
 	t.Logf("the next apply: %s", summary(out))
