@@ -39,6 +39,18 @@ func SkipUnlessAcc(t testing.TB) {
 	}
 }
 
+// Parallel lets an acceptance test run beside the others (go test -parallel, which make acc
+// sets): a test that calls it uses only objects of its own (names from Name, ports from the
+// kernel) and asserts nothing that another test's load on the swarm or the CPU changes. Tests
+// that measure CPU do not call it. TF_ACC_SERIAL=1 runs every test alone, for a timing
+// investigation.
+func Parallel(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TF_ACC_SERIAL") == "" {
+		t.Parallel()
+	}
+}
+
 // Env returns a variable that scripts/swarm-up.sh exports for the tests (make test sources
 // it); the test fails when it is missing.
 func Env(t testing.TB, name string) string {

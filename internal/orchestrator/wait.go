@@ -89,11 +89,19 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 			}
 			return last, nil
 		case last.Phase == Failed:
+			// A service removed between the inspect and the task lists reads as failed: its
+			// tasks are being shut down. Its absence is the truth to report.
+			if err := e.removedMeanwhile(ctx, res.ID); err != nil {
+				return last, err
+			}
 			last.Failures = append(causeFailed, last.Failures...)
 			return last, e.rolloutError(ctx, poll, last)
 		case last.RequestRollback:
 			cause, causeFailed = last.Reason, last.Failures
 			if err := e.rollBack(ctx, res.ID); err != nil {
+				if gone := e.removedMeanwhile(ctx, res.ID); gone != nil {
+					return last, gone
+				}
 				last.Phase, last.Ending = Failed, EndingFailed
 				last.Reason += "; asking Swarm to roll back failed: " + err.Error()
 				return last, e.rolloutError(ctx, poll, last)
@@ -106,6 +114,16 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 		case <-tick.C:
 		}
 	}
+}
+
+// removedMeanwhile returns ErrNotFound when the service no longer exists, and nil otherwise
+// (including when it cannot tell: the failure then stands as observed).
+func (e *Engine) removedMeanwhile(ctx context.Context, id string) error {
+	_, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("service %s was removed while waiting for it: %w", id, ErrNotFound)
+	}
+	return nil
 }
 
 // rolloutClock turns successive observations into the two durations the verdict needs.

@@ -33,6 +33,7 @@ func TestClusterFrom(t *testing.T) {
 // swarm_cluster against the engine's own view of the swarm; the join tokens are in state but
 // sensitive: an output that shows one without saying so is refused.
 func TestAccDataSourceCluster(t *testing.T) {
+	acctest.Parallel(t)
 	cli := acctest.Docker(t)
 	ctx := context.Background()
 	sw, err := cli.SwarmInspect(ctx)

@@ -44,6 +44,7 @@ resource "swarm_service" "test" {
 // content moves the service to a new config and removes the old; the name is known at plan
 // time; import reads the content back; a change made outside Terraform shows in the plan.
 func TestAccConfig_contentAndRotation(t *testing.T) {
+	acctest.Parallel(t)
 	prefix, service := acctest.Name("conf")+"-", acctest.Name("confsvc")
 	cli := acctest.Docker(t)
 	configs := func() []swarm.Config {
@@ -101,6 +102,7 @@ func TestAccConfig_contentAndRotation(t *testing.T) {
 // A fixed name and new content: the config is replaced (destroy first: the name is taken). A
 // config removed outside Terraform is created again.
 func TestAccConfig_fixedNameWarns(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("conf-fixed")
 	cli := acctest.Docker(t)
 	config := func(content string) string {

@@ -33,6 +33,7 @@ import (
 // A private image deploys with credentials from the provider block only (the daemon holds
 // none), the engine pins it to a digest, and the pinned digest never shows as a diff.
 func TestAccService_privateRegistryDigestPinning(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("registry")
 	image, image2 := acctest.Env(t, "TEST_REGISTRY_IMAGE"), acctest.Env(t, "TEST_REGISTRY_IMAGE_V2")
 	cli := acctest.Docker(t)
@@ -102,6 +103,7 @@ resource "swarm_service" "test" {
 
 // The engine reached over TCP with mutual TLS, from PEM strings only (as in Terraform Cloud).
 func TestAccProvider_mutualTLS(t *testing.T) {
+	acctest.Parallel(t)
 	if _, err := exec.LookPath("socat"); err != nil {
 		t.Fatal("socat is needed for the TLS test (scripts/swarm-up.sh installs it)")
 	}
@@ -173,6 +175,7 @@ resource "swarm_service" "test" {
 }
 
 func TestAccProvider_connectionErrors(t *testing.T) {
+	acctest.Parallel(t)
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -260,6 +263,7 @@ func waitForPort(t *testing.T, port int) {
 // The engine reached over ssh:// (ssh + `docker system dial-stdio`), through an sshd the test
 // runs on loopback with keys it generates.
 func TestAccProvider_ssh(t *testing.T) {
+	acctest.Parallel(t)
 	acctest.SkipUnlessAcc(t)
 	dir := t.TempDir()
 	run := func(name string, args ...string) {

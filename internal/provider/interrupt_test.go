@@ -85,6 +85,7 @@ func planIsEmpty(t *testing.T, tf *acctest.Terraform) {
 // Interrupting terraform while a new service starts normally keeps the service, not tainted;
 // once its task runs, the next plan is empty.
 func TestAccService_interruptedCreateIsKept(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("intr-create")
 	cli := acctest.Docker(t)
 	tf := acctest.NewTerraform(t, slowService(name, "v1", "6s"))
@@ -103,6 +104,7 @@ func TestAccService_interruptedCreateIsKept(t *testing.T) {
 // Interrupting terraform mid-rollout says what is true: Swarm carries on, state records the
 // spec that was written, and the next plan shows no change once the rollout has succeeded.
 func TestAccService_interruptedUpdateSaysWhatIsTrue(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("intr-update")
 	cli := acctest.Docker(t)
 	tf := acctest.NewTerraform(t, slowService(name, "v1", "0s"))
@@ -132,6 +134,7 @@ func TestAccService_interruptedUpdateSaysWhatIsTrue(t *testing.T) {
 // A service removed by someone else while the apply waits for it: the apply says so, the
 // service leaves state, and the next plan creates it again.
 func TestAccService_removedWhileWaiting(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("removed")
 	cli := acctest.Docker(t)
 	tf := acctest.NewTerraform(t, slowService(name, "v1", "30s"))
@@ -160,6 +163,7 @@ func TestAccService_removedWhileWaiting(t *testing.T) {
 // A local image (no registry can be asked for its digest) is reported once per run, in plain
 // words, however many services use it.
 func TestAccService_localImageWarnsOnce(t *testing.T) {
+	acctest.Parallel(t)
 	a, b := acctest.Name("local-a"), acctest.Name("local-b")
 	img := os.Getenv("TEST_IMAGE")
 	tf := acctest.NewTerraform(t, fmt.Sprintf(`provider "swarm" {}

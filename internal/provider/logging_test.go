@@ -86,6 +86,7 @@ func TestSDKLogsFollowTerraform(t *testing.T) {
 // With TF_LOG=trace, Terraform still shows the framework's and the protocol's trace lines of
 // the provider binary as main.go starts it.
 func TestAccTraceLogsStillShown(t *testing.T) {
+	acctest.Parallel(t)
 	acctest.SkipUnlessAcc(t)
 	terraform, err := exec.LookPath("terraform")
 	if err != nil {

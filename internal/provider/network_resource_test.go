@@ -36,6 +36,7 @@ resource "swarm_network" "test" {
 // replaced when an immutable attribute changes, recreated when removed outside Terraform,
 // and gone after destroy.
 func TestAccNetwork_basic(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("net")
 	cli := acctest.Docker(t)
 	body := func(label string) string {
@@ -107,6 +108,7 @@ func TestAccNetwork_basic(t *testing.T) {
 // in place. Replacing a network in use fails at once, naming the service; replacing it under
 // a new name with create_before_destroy moves the service (in place) and removes the old one.
 func TestAccNetwork_serviceAttachment(t *testing.T) {
+	acctest.Parallel(t)
 	net1, net2, svc := acctest.Name("net-a"), acctest.Name("net-b"), acctest.Name("netsvc")
 	cli := acctest.Docker(t)
 	netA := fmt.Sprintf("name = %q", net1)

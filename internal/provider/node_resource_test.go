@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
 
@@ -74,6 +75,7 @@ func TestNodeSettingsOwnOnlyWhatIsConfigured(t *testing.T) {
 
 // Bad input fails at plan time with the attribute path, without a swarm.
 func TestNodeValidation(t *testing.T) {
+	acctest.Parallel(t)
 	for _, tc := range []struct{ name, body, want string }{
 		{"neither node_id nor hostname", `labels = { a = "b" }`, `Invalid Attribute Combination.*No attribute specified when one \(and only one\) of \[.*hostname.*\] is required`},
 		{"both node_id and hostname", `node_id = "abc"

@@ -46,6 +46,7 @@ func TestNodeFrom(t *testing.T) {
 // swarm_nodes against the engine's own node list: every node, and the local one in full;
 // filters by role and label.
 func TestAccDataSourceNodes(t *testing.T) {
+	acctest.Parallel(t)
 	cli := acctest.Docker(t)
 	ctx := context.Background()
 	info, err := cli.Info(ctx)

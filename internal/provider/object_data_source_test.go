@@ -46,7 +46,7 @@ resource "swarm_network" "test" {
   name     = %q
   internal = true
   labels   = { tier = "store" }
-  ipam     = [{ subnet = "10.231.7.0/24" }]
+  ipam     = [{ subnet = "10.231.8.0/24" }]
 }
 
 resource "swarm_secret" "test" {
@@ -89,6 +89,7 @@ data "swarm_config" "by_name" {
 // whatever selector found them; a rotating secret is followed by its name_prefix; lookups of
 // objects that do not exist fail at the attribute that named them.
 func TestAccDataSourceStackObjects(t *testing.T) {
+	acctest.Parallel(t)
 	net, prefix, cfgName := acctest.Name("dsnet"), acctest.Name("dssecret")+"-", acctest.Name("dsconfig")
 	netChecks := func(ds string) []statecheck.StateCheck {
 		var out []statecheck.StateCheck

@@ -87,6 +87,7 @@ func rolloutBody(image, version, order, extra string) string {
 }
 
 func TestAccService_rollingUpdate(t *testing.T) {
+	acctest.Parallel(t)
 	for _, order := range []string{"start-first", "stop-first"} {
 		t.Run(order, func(t *testing.T) {
 			name := acctest.Name("roll")
@@ -226,6 +227,7 @@ func resumeStep(action, config, says string) resource.TestStep {
 }
 
 func TestAccService_failedUpdateRollsBack(t *testing.T) {
+	acctest.Parallel(t)
 	failingUpdate(t, failCase{action: "rollback", parallelism: 1, breakage: "FAIL_ON_START", wantRunningEnv: "VERSION=good",
 		wantErr: regexp.MustCompile(`(?s)Service Update Did Not Converge.*rolled\s+back\s+to\s+its\s+previous\s+spec.*update_state\s+is\s+"rollback_completed".*exit\s+code\s+3.*last\s+log\s+lines:.*refusing\s+to\s+start`)})
 }
@@ -233,6 +235,7 @@ func TestAccService_failedUpdateRollsBack(t *testing.T) {
 // One slot at a time: Swarm's updater sees the first failure and pauses (the resume step may
 // find the other slot still on the old spec, or not, depending on which Swarm got to first).
 func TestAccService_failedUpdatePauses(t *testing.T) {
+	acctest.Parallel(t)
 	failingUpdate(t, failCase{action: "pause", parallelism: 1, breakage: "FAIL_ON_START", wantRunningEnv: "VERSION=bad",
 		wantErr: regexp.MustCompile(`(?s)` + pausedErr + `.*failure_action\s+"pause".*exit\s+code\s+3.*refusing\s+to\s+start`)})
 }
@@ -241,17 +244,20 @@ func TestAccService_failedUpdatePauses(t *testing.T) {
 // pause and the verdict applies failure_action itself (resumeSays proves that path was taken).
 // The user is told the same thing, and state records the same update_state.
 func TestAccService_failedUpdatePausesEverySlot(t *testing.T) {
+	acctest.Parallel(t)
 	failingUpdate(t, failCase{action: "pause", parallelism: 0, breakage: "FAIL_ON_START", wantRunningEnv: "VERSION=bad",
 		wantErr:    regexp.MustCompile(`(?s)` + pausedErr + `.*failure_action\s+"pause".*exit\s+code\s+3.*refusing\s+to\s+start`),
 		resumeSays: `after\s+every\s+slot\s+had\s+the\s+new\s+spec,\s+so\s+Swarm\s+has\s+no\s+update\s+left\s+to\s+pause`})
 }
 
 func TestAccService_unhealthyUpdateRollsBack(t *testing.T) {
+	acctest.Parallel(t)
 	failingUpdate(t, failCase{action: "rollback", parallelism: 1, breakage: "UNHEALTHY", wantRunningEnv: "VERSION=good",
 		wantErr: regexp.MustCompile(`(?s)Service Update Did Not Converge.*rolled\s+back\s+to\s+its\s+previous\s+spec`)})
 }
 
 func TestAccService_progressDeadline(t *testing.T) {
+	acctest.Parallel(t)
 	// The bad version cannot be scheduled at all: Swarm would wait forever; the provider's
 	// progress deadline ends the wait and, with failure_action rollback, rolls back and waits
 	// for the rollback. (start-first keeps the old task running; with stop-first Swarm's
@@ -297,6 +303,7 @@ func TestAccService_progressDeadline(t *testing.T) {
 }
 
 func TestAccService_forceUpdateAndNoWait(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("force")
 	img := os.Getenv("TEST_IMAGE")
 	cli := acctest.Docker(t)
@@ -342,6 +349,7 @@ func TestAccService_forceUpdateAndNoWait(t *testing.T) {
 }
 
 func TestAccService_timeoutIsHonoured(t *testing.T) {
+	acctest.Parallel(t)
 	// Healthy only after 60s: the 3s create timeout ends the wait, and the error says how far
 	// the rollout got and what the pending task is doing.
 	testCreateFails(t, "timeout", `

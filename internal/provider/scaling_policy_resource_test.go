@@ -154,6 +154,7 @@ func TestAccScalingPolicy_cpu(t *testing.T) {
 // Bounds alone move the count; import reproduces the policy; a dry run decides without
 // scaling and hands the count back to the service; destroying the policy keeps the size.
 func TestAccScalingPolicy_boundsImportDryRun(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("bounds")
 	img := os.Getenv("TEST_IMAGE")
 	cli := acctest.Docker(t)
@@ -255,6 +256,7 @@ func TestAccScalingPolicy_boundsImportDryRun(t *testing.T) {
 
 // A second policy for the same service fails with a clear error.
 func TestAccScalingPolicy_onePerService(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("onepol")
 	img := os.Getenv("TEST_IMAGE")
 	policy := "  min_replicas = 1\n  max_replicas = 2"
@@ -279,6 +281,7 @@ resource "swarm_scaling_policy" "second" {
 
 // A Prometheus query drives the count; a query without data holds the count and warns.
 func TestAccScalingPolicy_prometheus(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("prom")
 	img := os.Getenv("TEST_IMAGE")
 	prom := acctest.Env(t, "TEST_PROMETHEUS")
@@ -327,6 +330,7 @@ func TestAccScalingPolicy_prometheus(t *testing.T) {
 // Scaling adds tasks without restarting the running ones, and never goes above what placement
 // can hold: with 2 tasks per node on this one-node swarm, min_replicas 4 is capped at 2.
 func TestAccScalingPolicy_placementCapNoRestart(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("cap")
 	img := os.Getenv("TEST_IMAGE")
 	cli := acctest.Docker(t)
@@ -367,6 +371,7 @@ func TestAccScalingPolicy_placementCapNoRestart(t *testing.T) {
 
 // Memory utilisation needs a memory limit or reservation on the service to mean anything.
 func TestAccScalingPolicy_memoryNeedsLimit(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("memlim")
 	img := os.Getenv("TEST_IMAGE")
 	resource.Test(t, resource.TestCase{

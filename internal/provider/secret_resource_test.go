@@ -63,6 +63,7 @@ func secretsWithPrefix(t *testing.T, cli *client.Client, prefix string) []swarm.
 // task reads the new value, and the plan after it is empty. Labels change in place; import
 // by name gives the same secret; destroy leaves no version behind.
 func TestAccSecret_rotationUnderRunningService(t *testing.T) {
+	acctest.Parallel(t)
 	prefix, service := acctest.Name("sec")+"-", acctest.Name("secsvc")
 	cli := acctest.Docker(t)
 	changed := statecheck.CompareValue(compare.ValuesDiffer())
@@ -175,6 +176,7 @@ func names(list []swarm.Secret) []string {
 // saved plan, as it does every sensitive value; plan and apply output, the trace log and the
 // diagnostics still never show it.
 func TestAccSecret_valueNeverShown(t *testing.T) {
+	acctest.Parallel(t)
 	for _, tc := range []struct {
 		attr, variable string
 		stored         bool // Terraform keeps the value in state and saved plans

@@ -38,6 +38,7 @@ func dockerCLI(t *testing.T, stdin string, args ...string) {
 // out) and warns once about the unmodelled fields; the apply changes just that and keeps
 // everything else; the plan after it is empty and warns no more.
 func TestAccService_adoptFromDockerCLI(t *testing.T) {
+	acctest.Parallel(t)
 	if _, err := exec.LookPath("docker"); err != nil {
 		t.Skip("no docker CLI on PATH")
 	}

@@ -80,6 +80,7 @@ func sameAsResource(t *testing.T, address string) []statecheck.StateCheck {
 // and by swarm_service_status in the same configuration: each attribute of the data source
 // equals the resource's, before and after a rolling update; the status says it is healthy.
 func TestAccDataSourceService_matchesResource(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("ds-svc")
 	img := os.Getenv("TEST_IMAGE")
 	statusAddr := "data.swarm_service_status.test"
@@ -122,6 +123,7 @@ func TestAccDataSourceService_matchesResource(t *testing.T) {
 // A service that is not there is an error at the attribute that named it; giving both id and
 // name, or neither, is refused before anything is read.
 func TestAccDataSourceService_notFound(t *testing.T) {
+	acctest.Parallel(t)
 	missing := acctest.Name("ds-missing")
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },

@@ -39,6 +39,7 @@ resource "swarm_service" "test" {
 }
 
 func TestAccService_createUpdateImport(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("basic")
 	img1, img2 := os.Getenv("TEST_IMAGE"), os.Getenv("TEST_IMAGE_V2")
 	sameID := statecheck.CompareValue(compare.ValuesSame())
@@ -176,6 +177,7 @@ func respelled(body string) string {
 }
 
 func TestAccService_allAttributes(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("all")
 	img := os.Getenv("TEST_IMAGE")
 	cli := acctest.Docker(t)
@@ -252,6 +254,7 @@ func TestAccService_allAttributes(t *testing.T) {
 }
 
 func TestAccService_driftIsCorrected(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("drift")
 	img := os.Getenv("TEST_IMAGE")
 	cli := acctest.Docker(t)
@@ -310,6 +313,7 @@ func TestAccService_driftIsCorrected(t *testing.T) {
 }
 
 func TestAccService_globalMode(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("global")
 	img := os.Getenv("TEST_IMAGE")
 	resource.Test(t, resource.TestCase{
@@ -337,6 +341,7 @@ func TestAccService_globalMode(t *testing.T) {
 }
 
 func TestAccService_hostPortServesTraffic(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("port")
 	img := os.Getenv("TEST_IMAGE")
 	const port = 18282
@@ -366,6 +371,7 @@ func TestAccService_hostPortServesTraffic(t *testing.T) {
 }
 
 func TestAccService_healthcheckGatesConvergence(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("health")
 	img := os.Getenv("TEST_IMAGE")
 	cli := acctest.Docker(t)
@@ -409,6 +415,7 @@ func TestAccService_healthcheckGatesConvergence(t *testing.T) {
 }
 
 func TestAccService_startFailureFailsFast(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("crash")
 	img := os.Getenv("TEST_IMAGE")
 	cli := acctest.Docker(t)
@@ -441,6 +448,7 @@ func TestAccService_startFailureFailsFast(t *testing.T) {
 }
 
 func TestAccService_unhealthyFailsApply(t *testing.T) {
+	acctest.Parallel(t)
 	testCreateFails(t, "unhealthy", `
   env = { UNHEALTHY = "1" }
   healthcheck = { test = ["CMD", "/app", "health"], interval = "300ms", timeout = "1s", retries = 2 }
@@ -467,6 +475,7 @@ func testCreateFails(t *testing.T, prefix, body string, want *regexp.Regexp) {
 // While a scaling policy owns the replica count (the owner label on the service), the service
 // resource neither plans to reset it nor resets it when it applies other changes.
 func TestAccService_replicasOwnedByPolicy(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("owned")
 	img := os.Getenv("TEST_IMAGE")
 	cli := acctest.Docker(t)
@@ -531,6 +540,7 @@ func (d during) CheckPlan(context.Context, plancheck.CheckPlanRequest, *planchec
 // change; the change stays, and the next plan shows it. A replica count that a scaling policy
 // moved meanwhile does not stop the apply.
 func TestAccService_stalePlanRefused(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("stale")
 	img := os.Getenv("TEST_IMAGE")
 	cli := acctest.Docker(t)
@@ -599,6 +609,7 @@ func TestAccService_stalePlanRefused(t *testing.T) {
 // Empty blocks and lists, which Swarm does not keep, read back as written: the apply succeeds
 // and the plans after it are empty (no "inconsistent result", no replacement on every apply).
 func TestAccService_emptyValues(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("empty")
 	img := os.Getenv("TEST_IMAGE")
 	body := func(resources string) string {
@@ -694,6 +705,7 @@ func TestServicePlanWarnings(t *testing.T) {
 // Mount options, a pids limit, secrets and configs by name: applied, read back with an empty
 // plan, and imported back as configured.
 func TestAccService_mountOptionsAndFiles(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("mounts")
 	cli := acctest.Docker(t)
 	config := fmt.Sprintf(`

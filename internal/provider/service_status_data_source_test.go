@@ -85,6 +85,7 @@ const failingBody = `
 // A service whose task fails: the status names the failed task (slot, node, exit code, Swarm's
 // error), and says it is not healthy.
 func TestAccDataSourceServiceStatus_failingTask(t *testing.T) {
+	acctest.Parallel(t)
 	name := acctest.Name("ds-fail")
 	cli := acctest.Docker(t)
 	acctest.RemoveServiceAtCleanup(t, cli, name)
@@ -127,6 +128,7 @@ func TestAccDataSourceServiceStatus_failingTask(t *testing.T) {
 // task counts as healthy once it has run for the monitor window, which the apply waited for);
 // the plan still succeeds. This runs the terraform CLI itself, to read the plan's warnings.
 func TestAccDataSourceServiceStatus_checkBlock(t *testing.T) {
+	acctest.Parallel(t)
 	good, bad := acctest.Name("ds-good"), acctest.Name("ds-bad")
 	img := os.Getenv("TEST_IMAGE")
 	cli := acctest.Docker(t)

@@ -24,6 +24,7 @@ import (
 // config file and api its secret; the next plan is empty; the secret rotates under load with
 // no failed task; destroy leaves nothing behind.
 func TestAccStack_threeTier(t *testing.T) {
+	acctest.Parallel(t)
 	cli := acctest.Docker(t)
 	ctx := context.Background()
 	stack := acctest.Name("tt")

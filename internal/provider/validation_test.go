@@ -13,6 +13,7 @@ import (
 // Bad input fails at plan time with the attribute path, before anything reaches the engine.
 // These run without a swarm (terraform validates before the provider connects).
 func TestServiceValidation(t *testing.T) {
+	acctest.Parallel(t)
 	tests := []struct {
 		name string
 		body string
@@ -123,6 +124,7 @@ func TestServiceValidation(t *testing.T) {
 
 // Policy input errors, at plan time with the attribute path, without a swarm.
 func TestScalingPolicyValidation(t *testing.T) {
+	acctest.Parallel(t)
 	tests := []struct {
 		name string
 		body string
@@ -179,6 +181,7 @@ resource "swarm_scaling_policy" "test" {
 // Provider arguments that cannot work fail at plan time, with the path, without a swarm.
 // Credentials never appear in the messages.
 func TestProviderValidation(t *testing.T) {
+	acctest.Parallel(t)
 	tests := []struct{ name, provider, want string }{
 		{"http host", `host = "http://127.0.0.1:2375"`, `Attribute host must start with unix://, tcp://, ssh:// or npipe://`},
 		{"empty registry address", `registry_auth = [{ address = "", username = "u", password = "p" }]`, `registry_auth\[0\]\.address string length must be at least 1`},
