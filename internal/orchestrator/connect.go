@@ -41,7 +41,18 @@ type Config struct {
 	APIVersion string
 	// RegistryAuth holds credentials the engine sends when a service uses a private image.
 	RegistryAuth []RegistryAuth
+	// ConnectRetry paces the first contact when it fails transiently; zero means
+	// ConnectBackoff.
+	ConnectRetry Backoff
+	// OnRetry, when set, hears of each transient failure, the first contact's included,
+	// before the call is made again.
+	OnRetry func(context.Context, RetryNotice)
 }
+
+// ConnectBackoff paces the first contact with the manager. A manager whose daemon restarts as
+// Terraform starts refuses connections, or says it is not a manager yet, for a few seconds; an
+// engine that is not there at all is reported once the budget is spent.
+var ConnectBackoff = Backoff{Initial: 250 * time.Millisecond, Max: 2 * time.Second, Budget: 15 * time.Second}
 
 // ConnectError is a failure to reach or use the engine, with advice for the user.
 type ConnectError struct {

@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -42,12 +43,27 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	clock, err := checkManager(ctx, cli, cfg.host())
+	e := &Engine{cli: cli, cfg: cfg, host: cfg.host(), PollInterval: 200 * time.Millisecond, SnapshotTTL: 5 * time.Second, Retry: cfg.ConnectRetry, OnRetry: cfg.OnRetry}
+	if e.Retry == (Backoff{}) {
+		e.Retry = ConnectBackoff
+	}
+	err = e.retry(ctx, "connect", func(ctx context.Context) error {
+		var err error
+		e.clock, err = checkManager(ctx, cli, e.host)
+		return err
+	})
 	if err != nil {
 		_ = cli.Close()
+		var re *RetriedError
+		var ce *ConnectError
+		if errors.As(err, &re) && errors.As(err, &ce) {
+			ce.Advice += fmt.Sprintf(" (tried %d times over %s)", re.Attempts, re.For.Round(time.Second))
+			return nil, ce
+		}
 		return nil, err
 	}
-	return &Engine{cli: cli, cfg: cfg, host: cfg.host(), clock: clock, PollInterval: 200 * time.Millisecond, SnapshotTTL: 5 * time.Second, Retry: DefaultBackoff}, nil
+	e.Retry = DefaultBackoff
+	return e, nil
 }
 
 // managerClock estimates the manager's time from this machine's clock. Task and update

@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -342,5 +344,53 @@ func TestReadsRideOutAnUnavailableManager(t *testing.T) {
 	}
 	if notices != 3 {
 		t.Errorf("%d retries, want 3", notices)
+	}
+}
+
+// A manager restarting as Terraform starts: its socket is not there yet, then it answers that
+// it is not a manager yet; the first contact waits for it. An engine that never answers is
+// reported with how long it was tried.
+func TestConnectRidesOutARestartingManager(t *testing.T) {
+	fast := Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond, Budget: 20 * time.Second}
+	sock := filepath.Join(t.TempDir(), "manager.sock")
+	var unavailable atomic.Int64
+	time.AfterFunc(time.Second, func() {
+		serveProxy(t, sock, nil, func(resp *http.Response) {
+			if strings.HasSuffix(resp.Request.URL.Path, "/info") && unavailable.Add(1) <= 2 {
+				resp.StatusCode, resp.Status = http.StatusServiceUnavailable, "503 Service Unavailable"
+				resp.Body = io.NopCloser(strings.NewReader(`{"message":"This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again."}`))
+				resp.ContentLength = -1
+				resp.Header.Del("Content-Length")
+				resp.Header.Set("Content-Type", "application/json")
+			}
+		})
+	})
+	var notices []RetryNotice
+	e, err := New(context.Background(), Config{Host: "unix://" + sock, ConnectRetry: fast, OnRetry: func(_ context.Context, n RetryNotice) { notices = append(notices, n) }})
+	if err != nil {
+		t.Fatalf("connect while the manager restarts: %v", err)
+	}
+	defer e.Close()
+	if e.Retry != DefaultBackoff {
+		t.Errorf("after connecting the engine retries with %+v, want DefaultBackoff", e.Retry)
+	}
+	var refused, notManager int
+	for _, n := range notices {
+		switch {
+		case strings.Contains(n.Err.Error(), "not a swarm manager"):
+			notManager++
+		case strings.Contains(n.Err.Error(), "Cannot reach"):
+			refused++
+		}
+	}
+	if refused == 0 || notManager != 2 {
+		t.Errorf("retried %d times while nothing answered and %d times on 'not a swarm manager' (want >0 and 2): %v", refused, notManager, notices)
+	}
+
+	gone := filepath.Join(t.TempDir(), "gone.sock")
+	_, err = New(context.Background(), Config{Host: "unix://" + gone, ConnectRetry: Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond, Budget: 500 * time.Millisecond}})
+	var ce *ConnectError
+	if !errors.As(err, &ce) || ce.Summary != "Cannot reach the Docker engine" || !regexp.MustCompile(`tried \d+ times over`).MatchString(ce.Advice) {
+		t.Errorf("connect to nothing: %v, want Cannot reach the Docker engine, saying how long it was tried", err)
 	}
 }

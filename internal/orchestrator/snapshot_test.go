@@ -24,6 +24,21 @@ import (
 // request reaches dockerd.
 func proxiedEngine(t *testing.T, before func(*http.Request), after func(*http.Response)) *Engine {
 	t.Helper()
+	sock := filepath.Join(t.TempDir(), "proxy.sock")
+	serveProxy(t, sock, before, after)
+	e, err := New(context.Background(), Config{Host: "unix://" + sock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// serveProxy serves on the unix socket sock a proxy to the test swarm's engine, which shows
+// before each request and may rewrite each answer (to inject the faults of a manager that
+// restarts).
+func serveProxy(t *testing.T, sock string, before func(*http.Request), after func(*http.Response)) {
+	t.Helper()
 	dial := acctest.Docker(t).Dialer()
 	upstream := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) }}
 	proxy := &httputil.ReverseProxy{
@@ -36,7 +51,6 @@ func proxiedEngine(t *testing.T, before func(*http.Request), after func(*http.Re
 			return nil
 		},
 	}
-	sock := filepath.Join(t.TempDir(), "proxy.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
@@ -49,13 +63,6 @@ func proxiedEngine(t *testing.T, before func(*http.Request), after func(*http.Re
 	})}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
-
-	e, err := New(context.Background(), Config{Host: "unix://" + sock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	return e
 }
 
 func TestSnapshotCostsConstantCalls(t *testing.T) {

@@ -155,15 +155,15 @@ func (p *swarmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 			"Some provider arguments depend on values known only after apply, so the provider cannot connect during this plan. Resources of this provider will be planned without reading the cluster.")
 		return
 	}
+	cfg.OnRetry = func(ctx context.Context, n orchestrator.RetryNotice) {
+		tflog.Warn(ctx, "engine call failed transiently, trying again", map[string]any{"call": n.Op, "attempt": n.Attempt, "wait": n.Wait.String(), "error": n.Err.Error()})
+	}
 	engine, err := orchestrator.New(ctx, cfg)
 	if err != nil {
 		addConnectError(&resp.Diagnostics, err)
 		return
 	}
 	tflog.Debug(ctx, "connected to swarm manager", map[string]any{"host": cfg.Host})
-	engine.OnRetry = func(ctx context.Context, n orchestrator.RetryNotice) {
-		tflog.Warn(ctx, "engine call failed transiently, trying again", map[string]any{"call": n.Op, "attempt": n.Attempt, "wait": n.Wait.String(), "error": n.Err.Error()})
-	}
 	resp.ResourceData = engine
 	resp.DataSourceData = engine
 }
