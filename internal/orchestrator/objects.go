@@ -76,11 +76,16 @@ func NetworkSpecOf(n network.Summary) NetworkSpec {
 
 // Network finds a swarm-scoped network by ID or name in the shared snapshot.
 func (e *Engine) Network(ctx context.Context, idOrName string) (network.Summary, error) {
+	return e.NetworkBy(ctx, ByIDOrName, idOrName)
+}
+
+// NetworkBy finds a swarm-scoped network by what by says key is.
+func (e *Engine) NetworkBy(ctx context.Context, by By, idOrName string) (network.Summary, error) {
 	list, err := e.Networks(ctx)
 	if err != nil {
 		return network.Summary{}, err
 	}
-	n, ok := findByIDOrName(list, idOrName, func(n network.Summary) string { return n.ID }, func(n network.Summary) string { return n.Name })
+	n, ok := findBy(list, by, idOrName, func(n network.Summary) string { return n.ID }, func(n network.Summary) string { return n.Name })
 	if !ok {
 		return n, fmt.Errorf("network %q: %w", idOrName, ErrNotFound)
 	}
@@ -289,11 +294,16 @@ func (e *Engine) Objects(ctx context.Context, kind ObjectKind) ([]Object, error)
 
 // Object finds a secret or config by ID or name.
 func (e *Engine) Object(ctx context.Context, kind ObjectKind, idOrName string) (Object, error) {
+	return e.ObjectBy(ctx, kind, ByIDOrName, idOrName)
+}
+
+// ObjectBy finds a secret or config by what by says key is.
+func (e *Engine) ObjectBy(ctx context.Context, kind ObjectKind, by By, idOrName string) (Object, error) {
 	list, err := e.Objects(ctx, kind)
 	if err != nil {
 		return Object{}, err
 	}
-	o, ok := findByIDOrName(list, idOrName, func(o Object) string { return o.ID }, func(o Object) string { return o.Name })
+	o, ok := findBy(list, by, idOrName, func(o Object) string { return o.ID }, func(o Object) string { return o.Name })
 	if !ok {
 		return o, fmt.Errorf("%s %q: %w", kind, idOrName, ErrNotFound)
 	}

@@ -351,6 +351,7 @@ func TestReadsRideOutAnUnavailableManager(t *testing.T) {
 // it is not a manager yet; the first contact waits for it. An engine that never answers is
 // reported with how long it was tried.
 func TestConnectRidesOutARestartingManager(t *testing.T) {
+	acctest.SkipUnlessAcc(t)
 	fast := Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond, Budget: 20 * time.Second}
 	sock := filepath.Join(t.TempDir(), "manager.sock")
 	var unavailable atomic.Int64

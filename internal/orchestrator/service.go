@@ -32,7 +32,7 @@ func (e *Engine) Service(ctx context.Context, idOrName string) (*ServiceState, e
 	if err != nil {
 		return nil, err
 	}
-	svc, ok := findByIDOrName(list, idOrName, func(s swarm.Service) string { return s.ID }, func(s swarm.Service) string { return s.Spec.Name })
+	svc, ok := findBy(list, ByIDOrName, idOrName, func(s swarm.Service) string { return s.ID }, func(s swarm.Service) string { return s.Spec.Name })
 	if !ok {
 		return nil, fmt.Errorf("service %q: %w", idOrName, ErrNotFound)
 	}

@@ -159,16 +159,30 @@ func (e *Engine) Tasks(ctx context.Context) ([]swarm.Task, error) {
 	})
 }
 
-// findByIDOrName finds the object whose ID, else whose name, is key.
-func findByIDOrName[T any](items []T, key string, id, name func(T) string) (T, bool) {
-	for _, it := range items {
-		if id(it) == key {
-			return it, true
+// By says what a key names: an ID or a name (as the Docker CLI takes either), or only one of
+// them, as a data source's id or name attribute does.
+type By int
+
+const (
+	ByIDOrName By = iota
+	ByID
+	ByName
+)
+
+// findBy looks key up among items: an exact ID first, then an exact name, as by allows.
+func findBy[T any](items []T, by By, key string, id, name func(T) string) (T, bool) {
+	if by != ByName {
+		for _, it := range items {
+			if id(it) == key {
+				return it, true
+			}
 		}
 	}
-	for _, it := range items {
-		if name(it) == key {
-			return it, true
+	if by != ByID {
+		for _, it := range items {
+			if name(it) == key {
+				return it, true
+			}
 		}
 	}
 	var zero T

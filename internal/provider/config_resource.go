@@ -30,6 +30,7 @@ var (
 func NewConfigResource() resource.Resource {
 	r := &configResource{}
 	r.kind, r.content = orchestrator.KindConfig, configContent
+	r.model = func() objectResourceModel { return &configModel{} }
 	return r
 }
 
@@ -98,79 +99,23 @@ func (r *configResource) ConfigValidators(context.Context) []resource.ConfigVali
 	return []resource.ConfigValidator{resourcevalidator.ExactlyOneOf(path.MatchRoot("name"), path.MatchRoot("name_prefix"))}
 }
 
-func (r *configResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan configModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
-		return
-	}
-	r.write(ctx, req.Config, plan.object(), nil, resp.Private, configState{plan, &resp.State}, &resp.Diagnostics)
-}
-
+// Read refreshes the shared fields and reads the content back: a config's content can be
+// read, so an import, or a change made outside Terraform under the same name, shows in the
+// plan.
 func (r *configResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	r.objectResource.Read(ctx, req, resp)
+	if resp.Diagnostics.HasError() || resp.State.Raw.IsNull() {
+		return
+	}
 	var state configModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
+	resp.Diagnostics.Append(resp.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	o := state.object()
-	if !r.read(ctx, &o, &resp.Diagnostics) {
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	state.setObject(o)
-	// A config's content can be read back: an import, or a change made outside Terraform
-	// under the same name, shows in the plan.
-	if obj, err := r.engine.Object(ctx, orchestrator.KindConfig, o.ID.ValueString()); err == nil {
+	if obj, err := r.engine.Object(ctx, orchestrator.KindConfig, state.ID.ValueString()); err == nil {
 		state.Data = types.StringValue(string(obj.Data))
 		state.TemplateDriver = stringOrNull(obj.TemplateDriver)
 		state.DataHash = types.StringValue(orchestrator.DataHash(nil, obj.Data, "", obj.TemplateDriver))
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
-}
-
-func (r *configResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state configModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
-		return
-	}
-	prior := state.object()
-	r.write(ctx, req.Config, plan.object(), &prior, resp.Private, configState{plan, &resp.State}, &resp.Diagnostics)
-}
-
-func (r *configResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state configModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
-		return
-	}
-	r.remove(ctx, state.object(), &resp.Diagnostics)
-}
-
-// ImportState takes a config ID or name.
-func (r *configResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	r.importState(ctx, req, resp)
-}
-
-func (r *configResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if r.engine == nil {
-		return
-	}
-	r.plan(ctx, req, resp)
-}
-
-// configState writes the shared object fields into a config's state, keeping the rest of the
-// planned model.
-type configState struct {
-	plan  configModel
-	state *tfsdk.State
-}
-
-func (s configState) Set(ctx context.Context, val any) diag.Diagnostics {
-	o, _ := val.(objectModel)
-	m := s.plan
-	m.setObject(o)
-	return s.state.Set(ctx, m)
 }

@@ -78,14 +78,11 @@ func (d *networkDataSource) Read(ctx context.Context, req datasource.ReadRequest
 	if resp.Diagnostics.HasError() || !d.connected(&resp.Diagnostics) {
 		return
 	}
-	key, at := id.ValueString(), path.Root("id")
+	key, at, by := id.ValueString(), path.Root("id"), orchestrator.ByID
 	if id.IsNull() {
-		key, at = name.ValueString(), path.Root("name")
+		key, at, by = name.ValueString(), path.Root("name"), orchestrator.ByName
 	}
-	n, err := d.engine.Network(ctx, key)
-	if err == nil && ((at.Equal(path.Root("id")) && n.ID != key) || (at.Equal(path.Root("name")) && n.Name != key)) {
-		err = orchestrator.ErrNotFound // an ID given as a name, or the other way round
-	}
+	n, err := d.engine.NetworkBy(ctx, by, key)
 	if errors.Is(err, orchestrator.ErrNotFound) {
 		addPathError(&resp.Diagnostics, at, "Network Not Found", fmt.Sprintf("The swarm has no swarm-scoped network %q. `docker network ls --filter scope=swarm` lists those there are.", key))
 		return

@@ -130,17 +130,11 @@ func (d *objectDataSource) find(ctx context.Context, cfg objectDataModel) (orche
 		return o, path.Root("name_prefix"), key, err
 	case !cfg.ID.IsNull():
 		key := cfg.ID.ValueString()
-		o, err := d.engine.Object(ctx, d.kind, key)
-		if err == nil && o.ID != key {
-			err = orchestrator.ErrNotFound // a name given as an ID
-		}
+		o, err := d.engine.ObjectBy(ctx, d.kind, orchestrator.ByID, key)
 		return o, path.Root("id"), key, err
 	default:
 		key := cfg.Name.ValueString()
-		o, err := d.engine.Object(ctx, d.kind, key)
-		if err == nil && o.Name != key {
-			err = orchestrator.ErrNotFound // an ID given as a name
-		}
+		o, err := d.engine.ObjectBy(ctx, d.kind, orchestrator.ByName, key)
 		return o, path.Root("name"), key, err
 	}
 }

@@ -42,10 +42,19 @@ type objectContent struct {
 	driver  string
 }
 
+// objectResourceModel is a secret's or a config's model (a pointer to it): the fields every
+// object has, and the rest as configured.
+type objectResourceModel interface {
+	object() objectModel
+	setObject(objectModel)
+}
+
 // objectResource holds the shared behaviour; kind says which object it is.
 type objectResource struct {
 	resourceBase
 	kind orchestrator.ObjectKind
+	// model returns a new, empty model of the resource.
+	model func() objectResourceModel
 	// content reads the value from a configuration (write-only values included).
 	content func(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics) objectContent
 	// keyed says whether the content hash is keyed (secrets: the hash must tell nothing about
@@ -144,6 +153,71 @@ func (r *objectResource) plan(ctx context.Context, req resource.ModifyPlanReques
 	}
 }
 
+func (r *objectResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	plan := r.model()
+	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
+	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
+		return
+	}
+	r.write(ctx, req.Config, plan.object(), nil, resp.Private, modelState{plan, &resp.State}, &resp.Diagnostics)
+}
+
+// Read refreshes the shared fields; the rest of the model stays as it is in state.
+func (r *objectResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	state := r.model()
+	resp.Diagnostics.Append(req.State.Get(ctx, state)...)
+	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
+		return
+	}
+	o := state.object()
+	if !r.read(ctx, &o, &resp.Diagnostics) {
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	state.setObject(o)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+}
+
+func (r *objectResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	plan, state := r.model(), r.model()
+	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, state)...)
+	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
+		return
+	}
+	prior := state.object()
+	r.write(ctx, req.Config, plan.object(), &prior, resp.Private, modelState{plan, &resp.State}, &resp.Diagnostics)
+}
+
+func (r *objectResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	state := r.model()
+	resp.Diagnostics.Append(req.State.Get(ctx, state)...)
+	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
+		return
+	}
+	r.remove(ctx, state.object(), &resp.Diagnostics)
+}
+
+func (r *objectResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if r.engine == nil {
+		return
+	}
+	r.plan(ctx, req, resp)
+}
+
+// modelState writes the shared object fields into state, keeping the rest of the planned
+// model.
+type modelState struct {
+	plan  objectResourceModel
+	state *tfsdk.State
+}
+
+func (s modelState) Set(ctx context.Context, val any) diag.Diagnostics {
+	o, _ := val.(objectModel)
+	s.plan.setObject(o)
+	return s.state.Set(ctx, s.plan)
+}
+
 // write creates a new version (or, with an unchanged value, only sets the labels) and records
 // it in state.
 func (r *objectResource) write(ctx context.Context, cfg tfsdk.Config, plan objectModel, prior *objectModel, private interface {
@@ -213,7 +287,8 @@ func (r *objectResource) remove(ctx context.Context, m objectModel, diags *diag.
 	}
 }
 
-func (r *objectResource) importState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+// ImportState takes the object's ID or name.
+func (r *objectResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if !r.connected(&resp.Diagnostics) {
 		return
 	}

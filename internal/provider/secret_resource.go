@@ -31,6 +31,7 @@ var (
 func NewSecretResource() resource.Resource {
 	r := &secretResource{}
 	r.kind, r.keyed, r.content = orchestrator.KindSecret, true, secretContent
+	r.model = func() objectResourceModel { return &secretModel{} }
 	return r
 }
 
@@ -53,8 +54,10 @@ func (m secretModel) object() objectModel {
 	return objectModel{ID: m.ID, Name: m.Name, NamePrefix: m.NamePrefix, Labels: m.Labels, DataHash: m.DataHash}
 }
 
+// setObject sets the shared fields; data_wo is never stored.
 func (m *secretModel) setObject(o objectModel) {
 	m.ID, m.Name, m.NamePrefix, m.Labels, m.DataHash = o.ID, o.Name, o.NamePrefix, o.Labels, o.DataHash
+	m.DataWO = types.StringNull()
 }
 
 // secretContent reads a secret's value: data, or the write-only data_wo and its version.
@@ -117,78 +120,6 @@ func (r *secretResource) ConfigValidators(context.Context) []resource.ConfigVali
 		resourcevalidator.ExactlyOneOf(path.MatchRoot("name"), path.MatchRoot("name_prefix")),
 		resourcevalidator.ExactlyOneOf(path.MatchRoot("data"), path.MatchRoot("data_wo")),
 	}
-}
-
-func (r *secretResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var plan secretModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
-		return
-	}
-	r.write(ctx, req.Config, plan.object(), nil, resp.Private, secretState{plan, &resp.State}, &resp.Diagnostics)
-}
-
-func (r *secretResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var state secretModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
-		return
-	}
-	o := state.object()
-	if !r.read(ctx, &o, &resp.Diagnostics) {
-		resp.State.RemoveResource(ctx)
-		return
-	}
-	state.setObject(o)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
-}
-
-func (r *secretResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, state secretModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
-		return
-	}
-	prior := state.object()
-	r.write(ctx, req.Config, plan.object(), &prior, resp.Private, secretState{plan, &resp.State}, &resp.Diagnostics)
-}
-
-func (r *secretResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var state secretModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
-		return
-	}
-	r.remove(ctx, state.object(), &resp.Diagnostics)
-}
-
-// ImportState takes a secret ID or name. Swarm never gives a secret's value back: after an
-// import the configured value makes a new version (name_prefix) or replaces the secret.
-func (r *secretResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	r.importState(ctx, req, resp)
-}
-
-func (r *secretResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if r.engine == nil {
-		return
-	}
-	r.plan(ctx, req, resp)
-}
-
-// secretState writes the shared object fields into a secret's state, keeping the rest of the
-// planned model (data stays as configured; data_wo is never stored).
-type secretState struct {
-	plan  secretModel
-	state *tfsdk.State
-}
-
-func (s secretState) Set(ctx context.Context, val any) diag.Diagnostics {
-	o, _ := val.(objectModel)
-	m := s.plan
-	m.setObject(o)
-	m.DataWO = types.StringNull()
-	return s.state.Set(ctx, m)
 }
 
 // checkNamePrefix checks a prefix: with the hash appended it must still be a valid name.
