@@ -651,18 +651,24 @@ remove_foreign_nodes() {
 	done
 }
 
-# ensure_node_specs: labels zone=<letter> and swarmform.node=N, availability
-# active, on every node (a test may have drained a node or changed a label).
+# ensure_node_specs: labels zone=<letter> and swarmform.node=N and no other,
+# availability active, on every node (a test may have drained a node, changed a
+# label, or been killed before its cleanup put back what a swarm_node adopted).
 ensure_node_specs() {
-	local n have
-	local -a lines=()
+	local n have key
+	local -a lines=() rm=()
 	mapfile -t lines < <(dk 1 node inspect --format \
-		'{{index .Spec.Labels "zone"}} {{index .Spec.Labels "swarmform.node"}} {{.Spec.Availability}}' \
+		'{{index .Spec.Labels "zone"}} {{index .Spec.Labels "swarmform.node"}} {{.Spec.Availability}} {{len .Spec.Labels}}' \
 		"${NODE_IDS[@]:1}")
 	for ((n = 1; n <= MN_COUNT; n++)); do
 		have="${lines[$((n - 1))]:-}"
-		[ "$have" = "$(node_zone "$n") $n active" ] && continue
-		dk 1 node update --label-add "zone=$(node_zone "$n")" --label-add "swarmform.node=$n" \
+		[ "$have" = "$(node_zone "$n") $n active 2" ] && continue
+		rm=()
+		for key in $(dk 1 node inspect --format '{{range $k, $v := .Spec.Labels}}{{$k}} {{end}}' "${NODE_IDS[n]}"); do
+			[ "$key" = zone ] || [ "$key" = swarmform.node ] || rm+=(--label-rm "$key")
+		done
+		[ "${#rm[@]}" -eq 0 ] || log "node $n: removing labels a test left: ${rm[*]}"
+		dk 1 node update "${rm[@]}" --label-add "zone=$(node_zone "$n")" --label-add "swarmform.node=$n" \
 			--availability active "${NODE_IDS[n]}" >/dev/null
 	done
 }
