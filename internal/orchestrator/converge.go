@@ -265,13 +265,16 @@ func hasDirtySlots(o RolloutPoll) bool {
 // StrandedOnDownNode returns the tasks Swarm's updater may wait for forever: tasks of the new
 // spec that were starting on a node that then went down (the orchestrator replaced them, so
 // their desired state is past running, but no agent will ever report them running or
-// stopped), while the service's update is in progress with slots left to replace. Swarm's
-// updater waits for each task it started to come up, without a timeout; until the node is
-// back, or the service is written again (which starts a new updater for the slots left), the
-// rollout stands still.
+// stopped), while the service's update is in progress. Swarm's updater waits for each task it
+// started to come up, without a timeout, so until the node is back the rollout stands still
+// if slots are left, and stays "updating" if none are; when the node comes back, the task
+// reports as shut down, within the monitor window, and the updater counts it as a failure
+// (failure_action "pause" then pauses a rollout whose every slot runs the new spec). Writing
+// the service again starts a new updater, which replaces the slots left, if any, and
+// completes.
 func StrandedOnDownNode(o RolloutPoll) []swarm.Task {
 	us := o.Service.UpdateStatus
-	if !o.Rollout || us == nil || us.State != swarm.UpdateStateUpdating || !hasDirtySlots(o) {
+	if !o.Rollout || us == nil || us.State != swarm.UpdateStateUpdating {
 		return nil
 	}
 	var out []swarm.Task

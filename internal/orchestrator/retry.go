@@ -53,6 +53,10 @@ var transientMessages = []string{
 	"the swarm does not have a leader",
 	"this node is not a swarm manager",
 	"rpc error: code = unavailable",
+	// The daemon's own connection to its manager closing while the daemon stops: the call
+	// was cancelled on the daemon's side, not by the caller (CI saw it on a task list during
+	// a manager restart).
+	"grpc: the client connection is closing",
 	// The manager's own deadline for a raft proposal (not the caller's), when its managers
 	// are slow to agree.
 	"rpc error: code = deadlineexceeded",

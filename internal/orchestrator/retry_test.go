@@ -44,6 +44,7 @@ func TestTransient(t *testing.T) {
 		{"no leader", errors.New("Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online."), true},
 		{"grpc unavailable", errors.New("Error response from daemon: rpc error: code = Unavailable desc = transport is closing"), true},
 		{"raft proposal timed out", errors.New("Error response from daemon: rpc error: code = DeadlineExceeded desc = context deadline exceeded"), true},
+		{"daemon stopping mid-call", fmt.Errorf("list tasks: %w", errors.New("Error response from daemon: rpc error: code = Canceled desc = grpc: the client connection is closing")), true},
 		{"EOF in a message", errors.New(`error during connect: Post "http://docker/v1.41/services/create": EOF`), true},
 
 		{"our own cancel", context.Canceled, false},

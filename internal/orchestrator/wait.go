@@ -64,9 +64,11 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 		poll.Stable, poll.Stalled = clock.measure(poll, time.Now())
 		last = Evaluate(poll)
 		last.Warnings = slices.Concat(warnings, last.Warnings)
-		if stranded := unseen(StrandedOnDownNode(poll), nudged); last.Phase == Progressing && len(stranded) > 0 {
-			// Swarm's updater waits for these tasks forever; a new updater for the slots left
-			// starts when the service changes.
+		if stranded := unseen(StrandedOnDownNode(poll), nudged); last.Phase != Failed && len(stranded) > 0 {
+			// Swarm's updater waits for these tasks until their node is back, then may pause
+			// the rollout for them; a new updater, for the slots left if any, starts when the
+			// service changes. A rollout that looked converged is watched until Swarm's new
+			// updater has taken over.
 			if err := e.restartRollout(ctx, res.ID, stranded); err != nil {
 				return last, err
 			}
@@ -76,7 +78,10 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 				hosts[nodeName(poll.Nodes[t.NodeID])] = true
 			}
 			warnings = append(warnings, fmt.Sprintf("Node %s went down while a task of the new spec was starting on it; Swarm's rollout waits for such a task until the node is back, "+
-				"so the engine restarted the rollout (label %s on the service; the task template is unchanged) and it went on without it.", strings.Join(slices.Sorted(maps.Keys(hosts)), ", "), RestartedRolloutLabel))
+				"then counts it as failed, so the engine restarted the rollout (label %s on the service; the task template is unchanged) and it went on without it.", strings.Join(slices.Sorted(maps.Keys(hosts)), ", "), RestartedRolloutLabel))
+			if last.Phase == Converged {
+				last.Phase, last.Reason = Progressing, "every slot runs the new spec; waiting for Swarm's restarted rollout"
+			}
 		}
 		switch {
 		case last.Phase == Converged:
