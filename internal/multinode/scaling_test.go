@@ -45,17 +45,22 @@ func TestAccScaling_multiNode(t *testing.T) {
 	}
 	// Swarm expands the template per task: the manager's task is idle, the workers' burn.
 	const workersBurn = `{{if eq .Node.Hostname "mn-1"}}false{{else}}true{{end}}`
-	policy := func(maxReplicas int, source string) string {
+	policy := func(maxReplicas int, source, window string) string {
 		return fmt.Sprintf(`resource "swarm_scaling_policy" "test" {
   service_id   = swarm_service.test.id
   min_replicas = 1
   max_replicas = %d
   metrics      = [{ type = "cpu", target_utilization = 30 %s }]
-  scale_down   = { stabilization_window = "0s" }
+  scale_down   = { stabilization_window = %q }
 }
-`, maxReplicas, source)
+`, maxReplicas, source, window)
 	}
-	docker, cadvisor := policy(4, ""), policy(4, fmt.Sprintf(`, source = "cadvisor", address = %q`, prom))
+	fromCAdvisor := fmt.Sprintf(`, source = "cadvisor", address = %q`, prom)
+	docker, cadvisor := policy(4, "", "0s"), policy(4, fromCAdvisor, "0s")
+	// While the tasks go idle, a long window holds the scale-down whatever cAdvisor has seen
+	// of the new tasks yet, so the plan after that apply is empty every time (CI5 failed on
+	// a plan that was empty or not depending on it).
+	cadvisorHeld := policy(4, fromCAdvisor, "10m")
 	partial := `cpu at [\d.]+% on 1 of 3 ready tasks, [\d.]+% with the other 2 counted as idle, against a 30% target .*; ` +
 		`cpu on 1 of 3 ready tasks measured only, so no scale-down; stays at 3; ` +
 		`cpu measured on 1 of 3 ready tasks: 2 run on mn-2, mn-3, whose containers the Docker engine the provider talks to \(` + regexp.QuoteMeta(c.ManagerHost) + `\) cannot read$`
@@ -94,7 +99,7 @@ func TestAccScaling_multiNode(t *testing.T) {
 			},
 			{
 				// A plan that decides (the policy changed) shows the same in its decision.
-				Config: config(workersBurn, policy(5, "")),
+				Config: config(workersBurn, policy(5, "", "0s")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("swarm_service.test", plancheck.ResourceActionNoop),
 					plancheck.ExpectKnownValue(policyAddr, tfjsonpath.New("desired_replicas"), knownvalue.Int64Exact(3)),
@@ -115,14 +120,14 @@ func TestAccScaling_multiNode(t *testing.T) {
 				},
 			},
 			{
-				// Every task idle (a rolling update). The policy decided from the refresh before
-				// it, so nothing scales yet; the plan after it may already want less.
-				Config:             config("false", cadvisor),
-				Check:              replicas(4),
-				ExpectNonEmptyPlan: true,
+				// Every task idle (a rolling update), the scale-down held by the window: nothing
+				// scales, and the plan after it is empty.
+				Config: config("false", cadvisorHeld),
+				Check:  replicas(4),
 			},
 			{
-				// Seen idle on all four tasks: down to min_replicas in one decision.
+				// Seen idle on all four tasks (settled rates, past their start-up), the window
+				// back to 0s: down to min_replicas in one decision.
 				PreConfig: func() { waitForCAdvisor(t, c, prom, name, 4) },
 				Config:    config("false", cadvisor),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
@@ -138,13 +143,18 @@ func TestAccScaling_multiNode(t *testing.T) {
 	})
 }
 
-// waitForCAdvisor waits until the Prometheus has a CPU rate from cAdvisor for each of the
-// service's n ready tasks, so that a refresh sees all of them.
+// waitForCAdvisor waits until the Prometheus has a settled CPU rate from cAdvisor for each of
+// the service's n running tasks, so that a refresh sees all of them as they run now: the rate
+// is the last two samples' (irate), and a task's first samples hold its start-up, which
+// against a 0.05 CPU limit reads as load (CI once saw new idle tasks decide 2 replicas, not
+// 1). Settled means at least settledSamples samples of the task, so the last two come after
+// its start.
 func waitForCAdvisor(t *testing.T, c *acctest.Cluster, prom, name string, n int) {
 	t.Helper()
+	const settledSamples = 5
 	cli := c.Client(t)
 	ctx := context.Background()
-	waitFor(t, defaultWait, fmt.Sprintf("cAdvisor rates for the %d tasks of %s", n, name), func() (bool, string, error) {
+	waitFor(t, defaultWait, fmt.Sprintf("settled cAdvisor rates for the %d tasks of %s", n, name), func() (bool, string, error) {
 		svc := acctest.InspectService(t, cli, name)
 		tasks := acctest.RunningTasks(t, cli, name)
 		cpu, _ := orchestrator.CAdvisorQueries(svc.ID)
@@ -152,16 +162,25 @@ func waitForCAdvisor(t *testing.T, c *acctest.Cluster, prom, name string, n int)
 		if err != nil {
 			return false, "", err
 		}
+		counts, err := orchestrator.QueryPrometheusSeries(ctx, nil, prom, fmt.Sprintf(
+			`max by (container_label_com_docker_swarm_task_id) (count_over_time(container_cpu_usage_seconds_total{container_label_com_docker_swarm_service_id=%q}[1m]))`, svc.ID))
+		if err != nil {
+			return false, "", err
+		}
+		samples := map[string]float64{}
+		for _, s := range counts {
+			samples[s.Labels["container_label_com_docker_swarm_task_id"]] = s.Value
+		}
 		seen := map[string]bool{}
 		for _, s := range series {
 			seen[s.Labels["container_label_com_docker_swarm_task_id"]] = true
 		}
 		have := 0
 		for _, task := range tasks {
-			if seen[task.ID] && task.Status.State == swarm.TaskStateRunning {
+			if seen[task.ID] && samples[task.ID] >= settledSamples && task.Status.State == swarm.TaskStateRunning {
 				have++
 			}
 		}
-		return have == n && len(tasks) == n, fmt.Sprintf("%d of %d running tasks have a rate", have, len(tasks)), nil
+		return have == n && len(tasks) == n, fmt.Sprintf("%d of %d running tasks have a settled rate", have, len(tasks)), nil
 	})
 }
