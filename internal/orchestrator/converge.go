@@ -166,7 +166,7 @@ func Evaluate(o RolloutPoll) Verdict {
 			v.Reason = failedText + " after every slot had the new spec, so Swarm's updater will not roll back; asking Swarm to roll back (failure_action \"rollback\")"
 			return v
 		case uc.FailureAction == swarm.UpdateFailureActionRollback:
-			return v.fail(EndingPaused, failedText+", and the service has no other previous spec to roll back to (the rollout was resumed with the same spec); the rollout counts as paused")
+			return v.fail(EndingPaused, failedText+", and the service's previous spec runs the same tasks, so there is nothing to roll back to (the rollout was resumed, or restarted around a down node); the rollout counts as paused")
 		default:
 			return v.fail(EndingPaused, failedText+" after every slot had the new spec, so Swarm has no update left to pause; the rollout counts as paused (failure_action \"pause\")")
 		}
@@ -230,10 +230,12 @@ func updateConfigOf(spec swarm.ServiceSpec) swarm.UpdateConfig {
 
 func monitorWindow(uc swarm.UpdateConfig) time.Duration { return uc.Monitor }
 
-// canRollBack says whether the service has a previous spec that differs from the current one.
-// (Resuming a paused rollout writes the same spec again, which makes it the previous spec too.)
+// canRollBack says whether the service has a previous spec whose task template differs from
+// the current one: rolling back to anything else restores nothing the failing tasks run.
+// (Resuming a paused rollout writes the same spec again, which makes it the previous spec
+// too; restarting a rollout stranded on a down node changes only a label.)
 func canRollBack(svc swarm.Service) bool {
-	return svc.PreviousSpec != nil && Classify(*svc.PreviousSpec, svc.Spec) != ChangeNone
+	return svc.PreviousSpec != nil && Classify(*svc.PreviousSpec, svc.Spec) == ChangeTaskTemplate
 }
 
 // failedUpToDate counts tasks of the current spec that failed since the write.

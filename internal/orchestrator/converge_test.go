@@ -256,15 +256,20 @@ func TestEvaluateEndingUpdateState(t *testing.T) {
 }
 
 func TestEvaluateRollbackNeedsAnotherSpec(t *testing.T) {
-	// A resumed rollout wrote the same spec again, which Swarm keeps as the previous spec:
-	// there is nothing to roll back to, so the failure ends paused instead.
+	// A resumed rollout wrote the same spec again, which Swarm keeps as the previous spec; a
+	// rollout restarted around a down node changed one label. Neither previous spec runs other
+	// tasks, so there is nothing to roll back to: the failure ends paused instead.
 	svc := withUpdateConfig(replicatedService(1), 0, swarm.UpdateFailureActionRollback)
 	same := svc.Spec
-	svc.PreviousSpec = &same
-	v := Evaluate(RolloutPoll{Service: svc, UpToDate: []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateFailed, testAfter)},
-		All: []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateFailed, testAfter)}, Nodes: testNodes, Since: testSince, Rollout: true})
-	if v.Phase != Failed || v.Ending != EndingPaused || v.RequestRollback {
-		t.Fatalf("phase %v ending %q rollback %v (%s); want paused without a rollback request", v.Phase, v.Ending, v.RequestRollback, v.Reason)
+	labelOnly := svc.Spec
+	labelOnly.Labels = map[string]string{RestartedRolloutLabel: "1:x"}
+	for name, prev := range map[string]swarm.ServiceSpec{"resumed": same, "restarted around a down node": labelOnly} {
+		svc.PreviousSpec = &prev
+		v := Evaluate(RolloutPoll{Service: svc, UpToDate: []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateFailed, testAfter)},
+			All: []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateFailed, testAfter)}, Nodes: testNodes, Since: testSince, Rollout: true})
+		if v.Phase != Failed || v.Ending != EndingPaused || v.RequestRollback || !strings.Contains(v.Reason, "nothing to roll back to") {
+			t.Errorf("%s: phase %v ending %q rollback %v (%s); want paused without a rollback request", name, v.Phase, v.Ending, v.RequestRollback, v.Reason)
+		}
 	}
 }
 
