@@ -1,23 +1,17 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"log"
 	"os"
-	runtimedebug "runtime/debug"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/provider"
 )
 
 // version is set by goreleaser through -ldflags.
 var version = "dev"
-
-// memoryLimit is the provider's soft memory limit (runtime/debug.SetMemoryLimit) unless
-// GOMEMLIMIT is set.
-const memoryLimit = 96 << 20
 
 func main() {
 	var debug bool
@@ -31,19 +25,13 @@ func main() {
 			_ = os.Setenv(name, level)
 		}
 	}
-	// A plan of many resources allocates a few MB per resource and keeps little of it; with
-	// Go's default (GOGC=100 and no limit) the heap of a plan of 1,000 services grows to about
-	// 140 MiB RSS before the collector runs. A soft limit makes the collector run sooner as the
-	// heap nears it: 111 MiB at the same CPU time (BENCHMARKS.md). A GOMEMLIMIT set by the user
-	// wins.
-	if os.Getenv("GOMEMLIMIT") == "" {
-		runtimedebug.SetMemoryLimit(memoryLimit)
-	}
+	provider.SetRuntimeDefaults(os.Getenv)
 	stopProfiling := startProfiling()
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
-		Address: "registry.terraform.io/swarmform/swarm",
-		Debug:   debug,
-	})
+	var opts []tf6server.ServeOpt
+	if debug {
+		opts = append(opts, tf6server.WithManagedDebug())
+	}
+	err := tf6server.Serve("registry.terraform.io/swarmform/swarm", provider.ProtocolServer(version), opts...)
 	stopProfiling()
 	if err != nil {
 		log.Fatal(err.Error())

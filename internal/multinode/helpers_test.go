@@ -10,7 +10,6 @@ import (
 
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
@@ -21,7 +20,7 @@ import (
 const defaultWait = 90 * time.Second
 
 var factories = map[string]func() (tfprotov6.ProviderServer, error){
-	"swarm": providerserver.NewProtocol6WithError(provider.New("test")()),
+	"swarm": func() (tfprotov6.ProviderServer, error) { return provider.ProtocolServer("test")(), nil },
 }
 
 // providerBlock points the provider at the multi-node swarm's manager (or another engine).

@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,7 +24,8 @@ import (
 //
 // "logs=default" is what every user gets (the environment has no TF_LOG*, and the loggers' levels
 // are set as main.go sets them); "logs=TF_LOG=trace" is a run with full logs. Logs are written
-// to /dev/null.
+// to /dev/null. The garbage collector is set as main.go sets it (SetRuntimeDefaults), unless
+// GOGC or GOMEMLIMIT is set.
 func BenchmarkPlan(b *testing.B) {
 	for _, tc := range []struct {
 		name string
@@ -50,6 +52,9 @@ func BenchmarkPlan(b *testing.B) {
 			os.Stderr = devNull
 			defer func() { os.Stderr = saved; _ = devNull.Close() }()
 
+			gc, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
+			defer func() { debug.SetGCPercent(gc); debug.SetMemoryLimit(limit) }()
+			SetRuntimeDefaults(os.Getenv)
 			c := newProtoClient(b)
 			instances := planInstances(b, c, 1000)
 			b.ReportAllocs()

@@ -35,10 +35,16 @@ type protoClient struct {
 // The SDK loggers write to whatever os.Stderr is when a request arrives.
 func newProtoClient(tb testing.TB) *protoClient {
 	tb.Helper()
+	return newProtoClientOf(tb, ProtocolServer("test"))
+}
+
+// newProtoClientOf is newProtoClient for another protocol server.
+func newProtoClientOf(tb testing.TB, server func() tfprotov6.ProviderServer) *protoClient {
+	tb.Helper()
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
 	plugin := &tf6server.GRPCProviderPlugin{
-		GRPCProvider: providerserver.NewProtocol6(New("test")()),
+		GRPCProvider: server,
 		Name:         providerAddress,
 		Opts:         []tf6server.ServeOpt{tf6server.WithoutLogStderrOverride()},
 	}

@@ -3,14 +3,13 @@ package provider
 import (
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 )
 
 var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServer, error){
-	"swarm": providerserver.NewProtocol6WithError(New("test")()),
+	"swarm": func() (tfprotov6.ProviderServer, error) { return ProtocolServer("test")(), nil },
 }
 
 // testAccPreCheck makes sure the test images that scripts/swarm-up.sh builds are known.
