@@ -2,14 +2,24 @@
 # Benchmark: what scaling policies add to `terraform plan`. SERVICES services of REPLICAS running
 # tasks each, planned with one policy (on the first service), then with one policy per service,
 # each time alternating with a plan of the same services without the policies, RUNS times. Each
-# policy tracks cpu and memory, so its refresh reads Docker stats of the service's tasks. Then a
-# policy's scale-up apply against `docker service scale`.
+# policy tracks cpu and memory, so its refresh reads Docker stats of the service's tasks (or,
+# with SOURCE=cadvisor, cAdvisor's metrics through the Prometheus at ADDRESS). Then a policy's
+# scale-up apply against `docker service scale` (not with SOURCE=cadvisor).
 # Prints the figures as median/min/max; asserts nothing.
 #   SERVICES=50 REPLICAS=1 RUNS=5 bash scripts/bench-scaling.sh
+#   SOURCE=cadvisor ADDRESS=$MN_PROMETHEUS DOCKER_HOST=$MN_MANAGER_HOST bash scripts/bench-scaling.sh
 set -euo pipefail
 source "$(dirname "$0")/bench-lib.sh"
 SERVICES=${SERVICES:-50}
 REPLICAS=${REPLICAS:-1}
+SOURCE=${SOURCE:-docker}
+metric() { # TYPE TARGET: one metric of the policies, read from SOURCE
+	if [ "$SOURCE" = cadvisor ]; then
+		echo "{ type = \"$1\", target_utilization = $2, source = \"cadvisor\", address = \"${ADDRESS:?SOURCE=cadvisor needs ADDRESS, the Prometheus}\" }"
+	else
+		echo "{ type = \"$1\", target_utilization = $2 }"
+	fi
+}
 work=$(mktemp -d)
 cli=${PREFIX}cli
 cleanup() {
@@ -50,7 +60,7 @@ resource "swarm_scaling_policy" "bench" {
   service_id   = swarm_service.bench[count.index].id
   min_replicas = count.index == 0 ? $min0 : $REPLICAS
   max_replicas = count.index == 0 ? $min0 : $REPLICAS
-  metrics      = [{ type = "cpu", target_utilization = 60 }, { type = "memory", target_utilization = 80 }]
+  metrics      = [$(metric cpu 60), $(metric memory 80)]
 }
 HCL
 }
@@ -99,11 +109,14 @@ rm -rf "$work/one"
 compare all
 l=$(loads "$work/loads")
 name=${provs[0]%%=*}
-cat "$work/t-none-one" "$work/t-none-all" | report scaling "$name" "plan, no policy" "$SERVICES" s "$l"
-report scaling "$name" "plan, 1 policy" "$SERVICES" s "$l" <"$work/t-one"
-report scaling "$name" "plan, $SERVICES policies" "$SERVICES" s "$l" <"$work/t-all"
-report scaling "$name" "1 policy adds" "$SERVICES" s "$l" <"$work/d-one"
-report scaling "$name" "$SERVICES policies add" "$SERVICES" s "$l" <"$work/d-all"
+sfx=
+[ "$SOURCE" = docker ] || sfx=" ($SOURCE)"
+cat "$work/t-none-one" "$work/t-none-all" | report scaling "$name" "plan, no policy$sfx" "$SERVICES" s "$l"
+report scaling "$name" "plan, 1 policy$sfx" "$SERVICES" s "$l" <"$work/t-one"
+report scaling "$name" "plan, $SERVICES policies$sfx" "$SERVICES" s "$l" <"$work/t-all"
+report scaling "$name" "1 policy adds$sfx" "$SERVICES" s "$l" <"$work/d-one"
+report scaling "$name" "$SERVICES policies add$sfx" "$SERVICES" s "$l" <"$work/d-all"
+[ "$SOURCE" = docker ] || exit 0
 
 # Scale-up of one service by 2 tasks: the policy's apply against the CLI, alternating.
 docker service create -q --detach=true --name "$cli" --replicas "$REPLICAS" --limit-cpu 0.1 --update-monitor 1s "$IMAGE" >/dev/null 2>&1

@@ -31,6 +31,8 @@ type Engine struct {
 	OnRetry func(context.Context, RetryNotice)
 
 	snap snapshot
+	// statsMode is how stats are read (statsAuto: by the engine's API version); tests set it.
+	statsMode statsMode
 	// unpinned remembers the images already reported as not pinned, to say it once.
 	unpinned sync.Map
 

@@ -22,6 +22,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/versions"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -59,9 +60,9 @@ type Load struct {
 // Through Docker stats, one measurement covers every service in the swarm whose scaling policy
 // reads cpu or memory from Docker: the first call takes it for all of them at once (one task
 // list, then the stats of every local container concurrently), and the other policies refreshed
-// in the same run share it, as they share the snapshot. The daemon needs two of its one-second
-// stats cycles for a CPU rate however many containers it reads, so a refresh of 50 policies
-// waits for that once rather than once per Terraform-parallelism batch of policies. The engine
+// in the same run share it, as they share the snapshot. A CPU rate needs two readings of each
+// container a second apart (see statsMode), so a refresh of 50 policies waits for them once
+// rather than once per Terraform-parallelism batch of policies. The engine
 // cannot tell which policies belong to this Terraform configuration, so policies of other
 // configurations on the same swarm are measured too. When they run more containers on this
 // node than one round of stats calls takes (maxStatsCalls), nothing is shared and each policy
@@ -311,17 +312,98 @@ func (e *Engine) statsCalls() int {
 	return maxStatsCalls
 }
 
-// sampleContainers reads every container's stats concurrently. A non-streaming stats call
-// returns the daemon's next sample together with the one before it, a second apart, which
-// gives the CPU rate; it takes one to two seconds, whatever the number of containers. (A
-// one-shot call waits for the next sample too, so two of them are no faster.)
+// How the engine takes two stats readings of each container for a CPU rate.
+type statsMode int
+
+const (
+	// statsAuto chooses by the engine's API version.
+	statsAuto statsMode = iota
+	// statsCollector: one non-streaming call per container, which returns the daemon's next
+	// reading together with the one before it. The daemon's collector takes them: it reads
+	// every subscribed container in turn, then sleeps a second, so the call takes one to two
+	// cycles, and a cycle grows with the containers read (3.6 s for 50 containers on a
+	// 2-core Docker 20.10 host, 1.1 s for one; BENCHMARKS.md).
+	statsCollector
+	// statsOneShot: two rounds of one-shot calls, statsInterval apart. From Engine API 1.44
+	// (Docker 25, moby/moby#46448) a one-shot call reads the container when asked, so both
+	// rounds take about statsInterval however many containers are read. Older engines answer
+	// a one-shot call from the collector's next cycle, which makes two rounds no faster than
+	// statsCollector.
+	statsOneShot
+)
+
+const (
+	// statsInterval is the window of a CPU rate from two one-shot rounds: a second, as the
+	// daemon's collector takes its two readings.
+	statsInterval = time.Second
+	// oneShotAPI is the first Engine API version whose one-shot stats read the container at
+	// once.
+	oneShotAPI = "1.44"
+)
+
+// statsReadings is how the engine reads stats: statsMode unless set, else by API version.
+func (e *Engine) statsReadings() statsMode {
+	if e.statsMode != statsAuto {
+		return e.statsMode
+	}
+	if versions.GreaterThanOrEqualTo(e.cli.ClientVersion(), oneShotAPI) {
+		return statsOneShot
+	}
+	return statsCollector
+}
+
+// sampleContainers reads every container's CPU rate and memory, concurrently (see statsMode).
 func (e *Engine) sampleContainers(ctx context.Context, ids []string) ([]taskSample, error) {
 	out := make([]taskSample, len(ids))
+	if e.statsReadings() == statsCollector {
+		readings, err := e.readStats(ctx, ids, false)
+		if err != nil {
+			return nil, err
+		}
+		for i, r := range readings {
+			var before container.StatsResponse
+			before.Read, before.CPUStats = r.PreRead, r.PreCPUStats
+			out[i] = sampleOf(before, r)
+		}
+		return out, nil
+	}
+	first, err := e.readStats(ctx, ids, true)
+	if err != nil {
+		return nil, err
+	}
+	wait := time.NewTimer(statsInterval)
+	defer wait.Stop()
+	select {
+	case <-wait.C:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	second, err := e.readStats(ctx, ids, true)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ids {
+		out[i] = sampleOf(first[i], second[i]) // a container gone in either round has a zero reading: not ok
+	}
+	return out, nil
+}
+
+// readStats makes one stats call per container, concurrently: one-shot, or non-streaming (the
+// daemon's next reading with the one before it). A container that no longer exists has a zero
+// reading.
+func (e *Engine) readStats(ctx context.Context, ids []string, oneShot bool) ([]container.StatsResponse, error) {
+	out := make([]container.StatsResponse, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.statsCalls())
 	for i, id := range ids {
 		g.Go(func() error {
-			resp, err := e.cli.ContainerStats(gctx, id, false)
+			var resp container.StatsResponseReader
+			var err error
+			if oneShot {
+				resp, err = e.cli.ContainerStatsOneShot(gctx, id)
+			} else {
+				resp, err = e.cli.ContainerStats(gctx, id, false)
+			}
 			if err != nil {
 				if cerrdefs.IsNotFound(err) {
 					return nil // stopped between the task list and the stats call
@@ -329,13 +411,9 @@ func (e *Engine) sampleContainers(ctx context.Context, ids []string) ([]taskSamp
 				return e.wrap("read stats of container "+shortID(id), err)
 			}
 			defer func() { _ = resp.Body.Close() }()
-			var st container.StatsResponse
-			if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			if err := json.NewDecoder(resp.Body).Decode(&out[i]); err != nil {
 				return fmt.Errorf("decode stats of container %s: %w", shortID(id), err)
 			}
-			var before container.StatsResponse
-			before.Read, before.CPUStats = st.PreRead, st.PreCPUStats
-			out[i] = sampleOf(before, st)
 			return nil
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/client"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 )
@@ -152,8 +154,9 @@ func TestTracksTaskLoad(t *testing.T) {
 }
 
 // The policies refreshed in one run share one measurement: however many policies ask, it costs
-// one task list and one stats call per local container (and one service list, the snapshot's).
-// Services of other tests with policies are measured too, so the stats calls are at least ours.
+// one task list and the stats calls of each local container (one non-streaming call, or two
+// one-shot rounds), and one service list, the snapshot's. Services of other tests with
+// policies are measured too, so the stats calls are at least ours.
 func TestLoadMeasuredOnceForAllPolicies(t *testing.T) {
 	image := acctest.Env(t, "TEST_IMAGE")
 	var mu sync.Mutex
@@ -162,6 +165,9 @@ func TestLoadMeasuredOnceForAllPolicies(t *testing.T) {
 		path := r.URL.Path[strings.Index(r.URL.Path[1:], "/")+1:] // without the API version
 		if strings.HasPrefix(path, "/containers/") {
 			path = "/containers/{id}/stats"
+			if oneShot, _ := strconv.ParseBool(r.URL.Query().Get("one-shot")); oneShot {
+				path += " one-shot"
+			}
 		}
 		mu.Lock()
 		calls[r.Method+" "+path]++
@@ -186,44 +192,107 @@ func TestLoadMeasuredOnceForAllPolicies(t *testing.T) {
 		}
 	}
 	for _, name := range names {
-		deadline := time.Now().Add(time.Minute)
-		for len(acctest.RunningTasks(t, cli, name)) < replicas {
-			if time.Now().After(deadline) {
-				t.Fatalf("service %s did not start %d tasks", name, replicas)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		waitRunning(t, cli, name, replicas)
 	}
 
-	e.Invalidate()
-	mu.Lock()
-	clear(calls)
-	mu.Unlock()
-	var wg sync.WaitGroup
-	for _, name := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			target, err := e.ScalingTarget(ctx, name)
-			if err != nil {
-				t.Error(err)
-				return
+	for _, tc := range []struct {
+		mode           statsMode
+		call           string
+		callsPerTarget int
+	}{
+		{mode: statsCollector, call: "GET /containers/{id}/stats", callsPerTarget: 1},
+		{mode: statsOneShot, call: "GET /containers/{id}/stats one-shot", callsPerTarget: 2},
+	} {
+		t.Run(tc.call, func(t *testing.T) {
+			e.statsMode = tc.mode
+			e.Invalidate()
+			mu.Lock()
+			clear(calls)
+			mu.Unlock()
+			var wg sync.WaitGroup
+			for _, name := range names {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					target, err := e.ScalingTarget(ctx, name)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					load, err := e.ServiceLoad(ctx, target.Service, "", "")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if load.Ready != replicas || load.Measured != replicas {
+						t.Errorf("service %s: %d ready, %d measured; want %d of each", name, load.Ready, load.Measured, replicas)
+					}
+				}()
 			}
-			load, err := e.ServiceLoad(ctx, target.Service, "", "")
-			if err != nil {
-				t.Error(err)
-				return
+			wg.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			want := tc.callsPerTarget * services * replicas
+			stats := calls["GET /containers/{id}/stats"] + calls["GET /containers/{id}/stats one-shot"]
+			if calls["GET /services"] != 1 || calls["GET /tasks"] != 1 || calls[tc.call] < want || calls[tc.call] != stats {
+				t.Errorf("%d policies measured with %v; want one service list, one task list and only %q calls, %d per container (at least %d)",
+					services, calls, tc.call, tc.callsPerTarget, want)
 			}
-			if load.Ready != replicas || load.Measured != replicas {
-				t.Errorf("service %s: %d ready, %d measured; want %d of each", name, load.Ready, load.Measured, replicas)
-			}
-		}()
+		})
 	}
-	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	if calls["GET /services"] != 1 || calls["GET /tasks"] != 1 || calls["GET /containers/{id}/stats"] < services*replicas {
-		t.Errorf("%d policies measured with %v; want one service list, one task list and a stats call per container (at least %d)",
-			services, calls, services*replicas)
+}
+
+// Both ways of reading stats give the same rate of a busy task: about its whole CPU limit
+// (a busy loop held to 0.5 CPUs), not a figure off by the window's length.
+func TestServiceLoadOfBusyTask(t *testing.T) {
+	image := acctest.Env(t, "TEST_IMAGE")
+	ctx := context.Background()
+	cli := acctest.Docker(t)
+	name := acctest.Name("busy")
+	acctest.RemoveServiceAtCleanup(t, cli, name)
+	n := uint64(1)
+	if _, err := cli.ServiceCreate(ctx, swarm.ServiceSpec{
+		Annotations: swarm.Annotations{Name: name},
+		TaskTemplate: swarm.TaskSpec{
+			ContainerSpec: &swarm.ContainerSpec{Image: image, Env: []string{"BURN_CPU=1"}},
+			Resources:     &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 5e8}},
+		},
+		Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}},
+	}, swarm.ServiceCreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitRunning(t, cli, name, 1)
+	e := proxiedEngine(t, func(*http.Request) {}, nil)
+	for mode, how := range map[statsMode]string{statsCollector: "one non-streaming call", statsOneShot: "two one-shot rounds"} {
+		e.statsMode = mode
+		e.Invalidate()
+		target, err := e.ScalingTarget(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The service carries no policy label, so the shared measurement does not cover it:
+		// it is measured on its own.
+		load, err := e.ServiceLoad(ctx, target.Service, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: cpu %.1f %% of %s", how, load.CPU, load.CPUBase)
+		// Under a loaded CI machine the loop may get less than its limit; far less than 20 %
+		// or above 150 % would be a wrong window or wrong counters.
+		if load.Measured != 1 || load.CPU < 20 || load.CPU > 150 {
+			t.Errorf("%s: %d of %d tasks measured at %.1f %% CPU; want 1 measured at about 100 %% of its limit", how, load.Measured, load.Ready, load.CPU)
+		}
+	}
+}
+
+// waitRunning waits up to a minute for the service to run n tasks.
+func waitRunning(t *testing.T, cli *client.Client, name string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for len(acctest.RunningTasks(t, cli, name)) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("service %s did not start %d tasks", name, n)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
