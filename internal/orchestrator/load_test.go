@@ -296,3 +296,70 @@ func waitRunning(t *testing.T, cli *client.Client, name string, n int) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// A refreshed service that carries a policy starts the shared measurement; its policy's
+// ServiceLoad then takes that measurement (or joins it) instead of making another. A service
+// without one starts nothing.
+func TestPrefetchLoad(t *testing.T) {
+	image := acctest.Env(t, "TEST_IMAGE")
+	ctx := context.Background()
+	cli := acctest.Docker(t)
+	policy := ScalingPolicy{MinReplicas: 1, MaxReplicas: 1, Metrics: []PolicyMetric{{Type: MetricCPU, TargetUtilization: "60"}}}
+	names := map[bool]string{}
+	for _, tracked := range []bool{false, true} {
+		name := acctest.Name("prefetch")
+		names[tracked] = name
+		labels := map[string]string{}
+		if tracked {
+			labels[ScalingOwnerLabel] = policy.Label()
+		}
+		n := uint64(1)
+		acctest.RemoveServiceAtCleanup(t, cli, name)
+		if _, err := cli.ServiceCreate(ctx, swarm.ServiceSpec{
+			Annotations:  swarm.Annotations{Name: name, Labels: labels},
+			TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: image}},
+			Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}},
+		}, swarm.ServiceCreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		waitRunning(t, cli, name, 1)
+	}
+	var mu sync.Mutex
+	taskLists := 0
+	e := proxiedEngine(t, func(r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/tasks") {
+			mu.Lock()
+			taskLists++
+			mu.Unlock()
+		}
+	}, nil)
+	lists := func() int { mu.Lock(); defer mu.Unlock(); return taskLists }
+	untracked, err := e.ScalingTarget(ctx, names[false])
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.PrefetchLoad(untracked.Service)
+	time.Sleep(time.Second)
+	if n := lists(); n != 0 {
+		t.Fatalf("a service without a policy started a measurement (%d task lists)", n)
+	}
+	tracked, err := e.ScalingTarget(ctx, names[true])
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.PrefetchLoad(tracked.Service)
+	deadline := time.Now().Add(30 * time.Second)
+	for lists() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a service with a policy started no measurement")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	load, err := e.ServiceLoad(ctx, tracked.Service, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := lists(); n != 1 || load.Measured != 1 {
+		t.Errorf("after the prefetch, the policy's load made %d task lists in all and measured %d of %d tasks; want 1 list (the prefetch's) and 1 task", n, load.Measured, load.Ready)
+	}
+}

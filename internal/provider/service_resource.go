@@ -352,6 +352,8 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 		addEngineError(&resp.Diagnostics, "Cannot Read Service", fmt.Sprintf("Reading service %s", id.ValueString()), err)
 		return
 	}
+	// Its scaling policy, refreshed next, will need the tasks' load: start measuring now.
+	r.engine.PrefetchLoad(st.Service)
 	// Swarm bumps a service's version on every spec change. The same version as in state means
 	// the same spec that state already describes: only the live counters need refreshing.
 	if !version.IsNull() && uint64(version.ValueInt64()) == st.Service.Version.Index && st.Service.ID == id.ValueString() {
