@@ -10,7 +10,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
 // keepingServer keeps the context of every request, as the framework does until StopProvider.
@@ -129,14 +128,4 @@ func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
-}
-
-// dataSourceType is the value type of a data source's schema.
-func dataSourceType(tb testing.TB, typeName string) tftypes.Type {
-	tb.Helper()
-	resp, err := providerserver.NewProtocol6(New("test")())().GetProviderSchema(context.Background(), &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil || resp.DataSourceSchemas[typeName] == nil {
-		tb.Fatalf("schema of %s: %v", typeName, err)
-	}
-	return resp.DataSourceSchemas[typeName].ValueType()
 }

@@ -140,11 +140,23 @@ func msgpackOf(resp protoreflect.Message, field string) []byte {
 // resourceType is the value type of a resource's schema, as Terraform sees it.
 func resourceType(tb testing.TB, typeName string) tftypes.Type {
 	tb.Helper()
+	return schemaType(tb, typeName, func(r *tfprotov6.GetProviderSchemaResponse) map[string]*tfprotov6.Schema { return r.ResourceSchemas })
+}
+
+// dataSourceType is the value type of a data source's schema.
+func dataSourceType(tb testing.TB, typeName string) tftypes.Type {
+	tb.Helper()
+	return schemaType(tb, typeName, func(r *tfprotov6.GetProviderSchemaResponse) map[string]*tfprotov6.Schema { return r.DataSourceSchemas })
+}
+
+// schemaType is the value type of the schema named typeName among those kind picks.
+func schemaType(tb testing.TB, typeName string, kind func(*tfprotov6.GetProviderSchemaResponse) map[string]*tfprotov6.Schema) tftypes.Type {
+	tb.Helper()
 	resp, err := providerserver.NewProtocol6(New("test")())().GetProviderSchema(context.Background(), &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil || resp.ResourceSchemas[typeName] == nil {
+	if err != nil || kind(resp)[typeName] == nil {
 		tb.Fatalf("schema of %s: %v", typeName, err)
 	}
-	return resp.ResourceSchemas[typeName].ValueType()
+	return kind(resp)[typeName].ValueType()
 }
 
 // encode turns JSON in the shape of typ (attributes left out are null) into msgpack.
