@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	units "github.com/docker/go-units"
@@ -280,6 +281,51 @@ func CheckObjectName(name string) error {
 		return fmt.Errorf("%q is %d characters long; Swarm allows at most 64", name, len(name))
 	case !objectName.MatchString(name):
 		return fmt.Errorf("%q is not a valid name: use letters, digits, '-', '_' and '.', starting and ending with a letter or digit", name)
+	}
+	return nil
+}
+
+// Swarm's bounds on what a secret or config holds: at least one byte, and less than these.
+const (
+	MaxSecretBytes = 500 * 1024
+	MaxConfigBytes = 1000 * 1024
+)
+
+// CheckObjectData checks the size of a secret's or config's content as Swarm will (it refuses
+// an empty one too). It names sizes only, never the content: a secret's value must not reach a
+// diagnostic.
+func CheckObjectData(kind ObjectKind, size int) error {
+	limit := MaxConfigBytes
+	if kind == KindSecret {
+		limit = MaxSecretBytes
+	}
+	switch {
+	case size == 0:
+		return fmt.Errorf("a %s cannot be empty; Swarm refuses one with no content", kind)
+	case size >= limit:
+		return fmt.Errorf("the content is %d bytes; Swarm takes a %s of fewer than %d bytes (%d KB)", size, kind, limit, limit/1024)
+	}
+	return nil
+}
+
+// templateFuncs are the functions Swarm's golang template driver gives a config's content
+// (swarmkit's template package): their names are all a parse needs.
+var templateFuncs = template.FuncMap{
+	"join":   func(...string) string { return "" },
+	"secret": func(string) (string, error) { return "", nil },
+	"config": func(string) (string, error) { return "", nil },
+	"env":    func(string) (string, error) { return "", nil },
+}
+
+// CheckConfigTemplate parses a config's content as the template driver will when each task
+// starts: Swarm accepts a config whose template does not parse, and every task that uses it
+// then fails to start.
+func CheckConfigTemplate(driver, content string) error {
+	if driver != "golang" {
+		return nil
+	}
+	if _, err := template.New("config").Option("missingkey=error").Funcs(templateFuncs).Parse(content); err != nil {
+		return fmt.Errorf("the content is not a Go template that the golang driver can expand: %s", strings.TrimPrefix(err.Error(), "template: "))
 	}
 	return nil
 }

@@ -55,6 +55,25 @@ func TestChecks(t *testing.T) {
 		{"256MiB", ""}, {"512M", ""}, {"1", ""}, {"1.5GiB", ""}, {"lots", "not a size"}, {"1e30GiB", "too large"}, {"99999999999999999999GiB", "too large"},
 	})
 	run(t, "CheckMemory", func(s string) error { n, _ := ParseSize(s); return CheckMemory(n) }, []tc{{"4MiB", ""}, {"1GiB", ""}, {"4194303", "below Swarm's minimum"}, {"1", "below"}})
+	// Swarm's templates: its functions (join, secret, config, env) and the task's fields.
+	run(t, "CheckConfigTemplate", func(s string) error { return CheckConfigTemplate("golang", s) }, []tc{
+		{"plain text, no template", ""}, {"{{ .Service.Name }}-{{ .Task.Slot }}", ""}, {`{{ secret "db" }}`, ""}, {`{{ config "c" }}`, ""},
+		{`{{ env "HOME" }}`, ""}, {`{{ join "," "a" "b" }}`, ""}, {`{{ if .Node.Hostname }}x{{ end }}`, ""},
+		{"{{ .Service.Name }", `unexpected "}" in operand`}, {"{{ if .X }}", "unexpected EOF"}, {`{{ secrets "db" }}`, `function "secrets" not defined`},
+	})
+	run(t, "CheckConfigTemplate without a driver", func(s string) error { return CheckConfigTemplate("", s) }, []tc{{"{{ .Service.Name }", ""}})
+	for _, c := range []struct {
+		kind ObjectKind
+		size int
+		want string
+	}{
+		{KindSecret, 1, ""}, {KindSecret, MaxSecretBytes - 1, ""}, {KindSecret, MaxSecretBytes, "fewer than 512000 bytes (500 KB)"}, {KindSecret, 0, "cannot be empty"},
+		{KindConfig, MaxSecretBytes, ""}, {KindConfig, MaxConfigBytes - 1, ""}, {KindConfig, MaxConfigBytes, "fewer than 1024000 bytes (1000 KB)"}, {KindConfig, 0, "cannot be empty"},
+	} {
+		if err := CheckObjectData(c.kind, c.size); (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("CheckObjectData(%s, %d) = %v, want %q", c.kind, c.size, err, c.want)
+		}
+	}
 
 	for _, c := range []struct {
 		cpus float64

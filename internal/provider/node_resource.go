@@ -81,7 +81,7 @@ func (r *nodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Node labels this resource owns, for placement constraints such as `node.labels.zone==a`. Other labels of the node are left alone. " +
 					"A label removed from the map, or the resource destroyed, gets back the value it had before the resource set it (or is removed). Keys starting with `swarmform.` are reserved.",
-				Validators: []validator.Map{mapvalidator.KeysAre(noPrefix(orchestrator.EngineLabelPrefix), stringvalidator.LengthAtLeast(1))}},
+				Validators: []validator.Map{userLabelKeys, mapvalidator.KeysAre(stringvalidator.LengthAtLeast(1))}},
 			"availability": owned("`active`, `pause` (no new tasks) or `drain` (no tasks: Swarm moves the node's replicated tasks to other nodes, and the apply waits until they run there, see `progress_deadline`). "+
 				"Left out, it is not managed and shows the node's. Destroying the resource makes an availability it set `active` again.", "active", "pause", "drain"),
 			"role": owned("`manager` or `worker`. Left out, it is not managed and shows the node's. A demotion is refused at plan time when it would cut the provider off (the manager it talks to), "+

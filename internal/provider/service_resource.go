@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -105,7 +104,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"env": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Environment variables of the containers. Names cannot be empty or contain `=`.",
 				Validators: []validator.Map{check{summary: "Invalid Environment Variable Name", text: orchestrator.CheckEnvName}}},
 			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Service labels. Keys starting with `swarmform.` are reserved for the provider.",
-				Validators: []validator.Map{mapvalidator.KeysAre(noPrefix(orchestrator.EngineLabelPrefix))}},
+				Validators: []validator.Map{userLabelKeys}},
 			"container_labels": stringMap("Labels of the containers."),
 			"mode": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.Mode),

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -33,6 +34,11 @@ var waitAttrTypes = map[string]attr.Type{"converge": types.BoolType, "progress_d
 
 // noPrefix rejects strings (here: label keys) that start with a reserved prefix.
 type noPrefix string
+
+// userLabelKeys is the validator of every labels attribute: the engine's own prefix is
+// reserved. The engine keeps its labels as they are on every write and leaves them out of
+// every read, so a configured one would show as a change on every plan.
+var userLabelKeys = mapvalidator.KeysAre(noPrefix(orchestrator.EngineLabelPrefix))
 
 func (p noPrefix) Description(context.Context) string {
 	return fmt.Sprintf("must not start with %q", string(p))
