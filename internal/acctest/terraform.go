@@ -184,3 +184,50 @@ func (tf *Terraform) State(t testing.TB) map[string]StateResource {
 	}
 	return res
 }
+
+// RawInstance is one resource instance as the directory's terraform.tfstate stores it: its
+// attributes, its schema version, and the provider's private state by key (each value as the
+// provider wrote it).
+type RawInstance struct {
+	SchemaVersion int               `json:"schema_version"`
+	Attributes    map[string]any    `json:"attributes"`
+	Private       map[string][]byte `json:"-"`
+}
+
+// Raw reads the instance of a resource (a root module address such as swarm_secret.test) from
+// the state file itself, private state included, which `terraform show` leaves out.
+func (tf *Terraform) Raw(t testing.TB, address string) RawInstance {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(tf.Dir, "terraform.tfstate"))
+	if err != nil {
+		t.Fatalf("read the state file: %v", err)
+	}
+	var state struct {
+		Resources []struct {
+			Mode, Type, Name string
+			Instances        []struct {
+				RawInstance
+				Private []byte `json:"private"` // base64 in the file
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(b, &state); err != nil {
+		t.Fatalf("read the state file: %v", err)
+	}
+	for _, r := range state.Resources {
+		if r.Mode != "managed" || r.Type+"."+r.Name != address || len(r.Instances) != 1 {
+			continue
+		}
+		in := r.Instances[0]
+		out := in.RawInstance
+		if len(in.Private) > 0 {
+			// The framework keeps its private state as a JSON object of base64 values.
+			if err := json.Unmarshal(in.Private, &out.Private); err != nil {
+				t.Fatalf("read the private state of %s: %v", address, err)
+			}
+		}
+		return out
+	}
+	t.Fatalf("no single instance of %s in the state file", address)
+	return RawInstance{}
+}

@@ -9,6 +9,7 @@ package orchestrator
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -24,9 +25,13 @@ import (
 
 // RotationLabel, on a secret or config, names the group of versions it belongs to (the name
 // prefix of its resource); DataHashLabel holds the hash of its content, which its name ends in.
+// A secret whose value is write-only carries no hash of it at all (a hash, keyed or not, that
+// sits beside its key lets whoever reads both test guesses): its name ends in random digits,
+// and DataVersionLabel holds the version number the configuration gave the value.
 const (
-	RotationLabel = EngineLabelPrefix + "rotation"
-	DataHashLabel = EngineLabelPrefix + "data-hash"
+	RotationLabel    = EngineLabelPrefix + "rotation"
+	DataHashLabel    = EngineLabelPrefix + "data-hash"
+	DataVersionLabel = EngineLabelPrefix + "data-version"
 )
 
 // Network driver options the daemon adds by itself; they are never part of a configuration.
@@ -236,16 +241,20 @@ type Object struct {
 
 // ObjectSpec is what a new version of a secret or config holds.
 type ObjectSpec struct {
-	// Name is the object's name, or with Prefix set, the name is Prefix-<content hash>.
+	// Name is the object's name; with Prefix set instead, the name is Prefix and 10 hex digits
+	// of Hash (of random bits, where there is no Hash).
 	Name   string
 	Prefix string
 	Labels map[string]string
 	Data   []byte
 	// TemplateDriver applies to configs only.
 	TemplateDriver string
-	// HashKey keys the content hash of a secret, so that the hash in its name tells nothing
-	// about the value to someone without the key (a config's hash needs no key).
-	HashKey []byte
+	// Hash is the hash of the content (DataHash), recorded on the object; empty for a
+	// write-only value, which leaves no hash anywhere.
+	Hash string
+	// DataVersion is the version number a configuration gave a write-only value, recorded on
+	// the object so that an import reads it back; empty for none.
+	DataVersion string
 }
 
 // DataHash is the hash of a version's content: its data, template driver and whatever else
@@ -261,8 +270,15 @@ func DataHash(key, data []byte, extra ...string) string {
 }
 
 // VersionName is the name of a version of a rotating object: the prefix and 10 hex digits
-// of its content hash.
+// of its content hash (or of random bits).
 func VersionName(prefix, hash string) string { return prefix + hash[:10] }
+
+// randomHex is 16 random bytes in hex: the name of a version whose content leaves no hash.
+func randomHex() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 // Objects lists the secrets or configs from the shared snapshot.
 func (e *Engine) Objects(ctx context.Context, kind ObjectKind) ([]Object, error) {
@@ -341,21 +357,30 @@ func newestInGroup(list []Object, prefix string) (Object, bool) {
 	return best, found
 }
 
-// CreateObject makes a secret or config. With a prefix, the name ends in the content hash and
-// the rotation labels say which group the version belongs to; when that version exists
-// already (the same content), it is taken as it is.
-func (e *Engine) CreateObject(ctx context.Context, kind ObjectKind, s ObjectSpec, hash string) (Object, error) {
+// CreateObject makes a secret or config. With a prefix, the name ends in the content hash (in
+// random digits for a write-only value) and the rotation labels say which group the version
+// belongs to; when the version of that content exists already, it is taken as it is.
+func (e *Engine) CreateObject(ctx context.Context, kind ObjectKind, s ObjectSpec) (Object, error) {
 	defer e.Invalidate()
 	labels := map[string]string{}
 	for k, v := range s.Labels {
 		labels[k] = v
 	}
+	if s.Hash != "" {
+		labels[DataHashLabel] = s.Hash
+	}
+	if s.DataVersion != "" {
+		labels[DataVersionLabel] = s.DataVersion
+	}
 	name := s.Name
 	if s.Prefix != "" {
-		name = VersionName(s.Prefix, hash)
+		suffix := s.Hash
+		if suffix == "" {
+			suffix = randomHex()
+		}
+		name = VersionName(s.Prefix, suffix)
 		labels[RotationLabel] = s.Prefix
-		labels[DataHashLabel] = hash
-		if o, err := e.Object(ctx, kind, name); err == nil && o.Labels[DataHashLabel] == hash {
+		if o, err := e.Object(ctx, kind, name); err == nil && s.Hash != "" && o.Labels[DataHashLabel] == s.Hash {
 			return o, nil
 		}
 	}

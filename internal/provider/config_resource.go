@@ -24,6 +24,7 @@ var (
 	_ resource.ResourceWithImportState      = &configResource{}
 	_ resource.ResourceWithModifyPlan       = &configResource{}
 	_ resource.ResourceWithConfigValidators = &configResource{}
+	_ resource.ResourceWithValidateConfig   = &configResource{}
 )
 
 // NewConfigResource is the swarm_config resource.
@@ -56,6 +57,9 @@ func (m *configModel) setObject(o objectModel) {
 	m.ID, m.Name, m.NamePrefix, m.Labels, m.DataHash = o.ID, o.Name, o.NamePrefix, o.Labels, o.DataHash
 }
 
+// keepsHash: a config's content is kept in state (and can be read back from Swarm).
+func (m configModel) keepsHash() bool { return true }
+
 // configContent reads a config's content and its templating driver, which both make a version.
 func configContent(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics) objectContent {
 	var data, driver types.String
@@ -84,8 +88,10 @@ func (r *configResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 				MarkdownDescription: "Prefix of the name of each version, e.g. `nginx-conf-`. Changing it replaces the config.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:          []validator.String{check{summary: "Invalid Name Prefix", text: checkNamePrefix}}},
-			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Labels of the config; changed in place."},
-			"data":   schema.StringAttribute{Required: true, MarkdownDescription: "The content (up to 500KB), e.g. `file(\"nginx.conf\")`."},
+			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Labels of the config; changed in place. Keys starting with `swarmform.` are reserved.",
+				Validators: []validator.Map{userLabelKeys}},
+			"data": schema.StringAttribute{Required: true, MarkdownDescription: "The content, e.g. `file(\"nginx.conf\")`: at least one byte and fewer than 1000 KB (Swarm's bounds). With `template_driver`, it must parse as a template.",
+				Validators: []validator.String{check{summary: "Invalid Config Size", text: func(s string) error { return orchestrator.CheckObjectData(orchestrator.KindConfig, len(s)) }}}},
 			"template_driver": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "`golang` to expand Go templates such as `{{.Service.Name}}` in the content when each task starts.",
 				Validators:          []validator.String{stringvalidator.OneOf("golang")}},
@@ -97,6 +103,19 @@ func (r *configResource) Schema(_ context.Context, _ resource.SchemaRequest, res
 
 func (r *configResource) ConfigValidators(context.Context) []resource.ConfigValidator {
 	return []resource.ConfigValidator{resourcevalidator.ExactlyOneOf(path.MatchRoot("name"), path.MatchRoot("name_prefix"))}
+}
+
+// ValidateConfig parses a templated config's content as Swarm's template driver will: Swarm
+// takes one that does not parse, and then every task that uses it fails to start.
+func (r *configResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var data, driver types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("data"), &data)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("template_driver"), &driver)...)
+	if known(data) && known(driver) {
+		if err := orchestrator.CheckConfigTemplate(driver.ValueString(), data.ValueString()); err != nil {
+			addPathError(&resp.Diagnostics, path.Root("data"), "Invalid Config Template", err.Error()+".")
+		}
+	}
 }
 
 // Read refreshes the shared fields and reads the content back: a config's content can be

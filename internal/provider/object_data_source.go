@@ -68,7 +68,7 @@ func (d *objectDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 				"Read back as the prefix of the %s found, null for a %s with a fixed name. %s", k, k, k, one)},
 		"labels": schema.MapAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: fmt.Sprintf("Labels of the %s (the provider's own `%s*` labels left out); null when it has none.", k, orchestrator.EngineLabelPrefix)},
 		"data_hash": schema.StringAttribute{Computed: true, MarkdownDescription: fmt.Sprintf(
-			"For a version of a rotating `swarm_%s` (one with `name_prefix`), the keyed hash of its content that the resource holds; it changes when the content does. Null otherwise.", k)},
+			"For a version of a rotating `swarm_%s` (one with `name_prefix`), the keyed hash of its content that the resource holds; it changes when the content does. Null otherwise, and for a secret whose value is write-only (`data_wo`), of which nothing is kept.", k)},
 		"created_at": schema.StringAttribute{Computed: true, MarkdownDescription: "When Swarm created it (RFC 3339)."},
 	}
 	what := "never its value, which Swarm does not give back"

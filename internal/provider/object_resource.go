@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -30,16 +31,53 @@ type objectModel struct {
 	Name       types.String      `tfsdk:"name"`
 	NamePrefix types.String      `tfsdk:"name_prefix"`
 	Labels     map[string]string `tfsdk:"labels"`
-	DataHash   types.String      `tfsdk:"data_hash"`
+	// DataHash is the hash of a value that state keeps anyway (a config's data, a secret's
+	// data); null for a write-only value.
+	DataHash types.String `tfsdk:"data_hash"`
+	// DataVersion is a secret's data_wo_version; always null for a config.
+	DataVersion wholeValue `tfsdk:"data_wo_version"`
 }
 
 // objectContent is the value a configuration gives, and what else makes a version.
 type objectContent struct {
-	data    []byte
-	known   bool // false while the value depends on something not known yet
-	set     bool // false for an imported object whose value the configuration does not give
-	version string
-	driver  string
+	data  []byte
+	known bool // false while the value depends on something not known yet
+	set   bool // false for an imported object whose value the configuration does not give
+	// writeOnly says the value is write-only: nothing derived from it may be kept, so a new
+	// value is told by version (data_wo_version), "" for none.
+	writeOnly bool
+	version   string
+	driver    string
+}
+
+// hash is what state records of the content: the keyed hash of a value Terraform keeps
+// anyway, and nothing ("") for a write-only value. Any function of a write-only value kept
+// in state would let whoever reads state test guesses for it, and private state, where a key
+// would live, is in the same state file.
+func (c objectContent) hash(key []byte) string {
+	if c.writeOnly {
+		return ""
+	}
+	// The empty field is where version 0 of the schema hashed data_wo_version in too: kept,
+	// so that the hashes state and existing objects hold stay the same.
+	return orchestrator.DataHash(key, c.data, "", c.driver)
+}
+
+// changes says whether the content is a new version compared with what state records: a new
+// hash, or for a write-only value a new version number (or a switch from a kept value).
+func (c objectContent) changes(key []byte, prior objectModel) bool {
+	if c.writeOnly {
+		return !prior.DataHash.IsNull() || c.version != versionString(prior.DataVersion)
+	}
+	return c.hash(key) != prior.DataHash.ValueString()
+}
+
+// versionString is data_wo_version as the object's label spells it; "" when null.
+func versionString(v wholeValue) string {
+	if v.IsNull() || v.IsUnknown() {
+		return ""
+	}
+	return strconv.FormatInt(v.ValueInt64(), 10)
 }
 
 // objectResourceModel is a secret's or a config's model (a pointer to it): the fields every
@@ -47,6 +85,8 @@ type objectContent struct {
 type objectResourceModel interface {
 	object() objectModel
 	setObject(objectModel)
+	// keepsHash says whether state keeps a hash of the value: not for a write-only value.
+	keepsHash() bool
 }
 
 // objectResource holds the shared behaviour; kind says which object it is.
@@ -85,12 +125,8 @@ func newHashKey() []byte {
 	return b
 }
 
-func (c objectContent) hash(key []byte) string {
-	return orchestrator.DataHash(key, c.data, c.version, c.driver)
-}
-
 // plan works out a create or update: with a known value, the new hash, and with a prefix, the
-// version's name. A changed hash under a fixed name replaces the object.
+// version's name. A new value under a fixed name replaces the object.
 func (r *objectResource) plan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return
@@ -103,9 +139,31 @@ func (r *objectResource) plan(ctx context.Context, req resource.ModifyPlanReques
 	if !creating {
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("data_hash"), &state.DataHash)...)
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &state.Name)...)
+		if r.keyed {
+			resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("data_wo_version"), &state.DataVersion)...)
+		}
 	}
 	content := r.content(ctx, req.Config, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
+		return
+	}
+	set := func(p path.Path, v types.String) { resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, p, v)...) }
+	prefixed := !plan.NamePrefix.IsNull()
+	if content.writeOnly {
+		// Nothing of the value is kept: data_hash stays null, and a new version (a new
+		// data_wo_version, or one not known yet) gets a name of random digits, known after
+		// apply.
+		set(path.Root("data_hash"), types.StringNull())
+		if !creating && content.known && !content.changes(nil, state) {
+			return
+		}
+		if prefixed {
+			set(path.Root("name"), types.StringUnknown())
+			set(path.Root("id"), types.StringUnknown())
+		}
+		if !creating {
+			r.newVersionUnderName(state, prefixed, resp)
+		}
 		return
 	}
 	key := r.hashKey(ctx, req.Private)
@@ -115,8 +173,6 @@ func (r *objectResource) plan(ctx context.Context, req resource.ModifyPlanReques
 		}
 		key = newHashKey() // state from before keys were kept: the next write keeps one
 	}
-	set := func(p path.Path, v types.String) { resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, p, v)...) }
-	prefixed := !plan.NamePrefix.IsNull()
 	if !content.known && !creating {
 		// The value depends on something not known yet: it may be a new version.
 		set(path.Root("data_hash"), types.StringUnknown())
@@ -131,10 +187,10 @@ func (r *objectResource) plan(ctx context.Context, req resource.ModifyPlanReques
 	if !content.known || !content.set {
 		return
 	}
-	hash := content.hash(key)
-	if !creating && hash == state.DataHash.ValueString() {
+	if !creating && !content.changes(key, state) {
 		return
 	}
+	hash := content.hash(key)
 	if !r.keyed || !creating {
 		set(path.Root("data_hash"), types.StringValue(hash))
 	}
@@ -145,12 +201,23 @@ func (r *objectResource) plan(ctx context.Context, req resource.ModifyPlanReques
 	case prefixed:
 		set(path.Root("id"), types.StringUnknown())
 	case !creating:
-		// A fixed name: the new value needs a new object under the same name.
-		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("data_hash"))
-		addPathWarning(&resp.Diagnostics, path.Root("name"), "Replacing a "+string(r.kind)+" in Use Fails",
-			fmt.Sprintf("The new value of %s %q replaces it, and Swarm refuses to remove a %s that a service still uses. Give it a name_prefix instead of a name: each value then gets an object of its own, the services move to it in a rolling update, and the old one is removed once unused.",
-				r.kind, state.Name.ValueString(), r.kind))
+		r.newVersionUnderName(state, false, resp)
 	}
+}
+
+// newVersionUnderName plans a new value under a fixed name: a new object under the same name,
+// which replaces the old one, and which Swarm refuses while a service uses the old one.
+func (r *objectResource) newVersionUnderName(state objectModel, prefixed bool, resp *resource.ModifyPlanResponse) {
+	if prefixed {
+		return
+	}
+	resp.RequiresReplace = append(resp.RequiresReplace, path.Root("data_hash"))
+	if r.keyed {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("data_wo_version"))
+	}
+	addPathWarning(&resp.Diagnostics, path.Root("name"), "Replacing a "+string(r.kind)+" in Use Fails",
+		fmt.Sprintf("The new value of %s %q replaces it, and Swarm refuses to remove a %s that a service still uses. Give it a name_prefix instead of a name: each value then gets an object of its own, the services move to it in a rolling update, and the old one is removed once unused.",
+			r.kind, state.Name.ValueString(), r.kind))
 }
 
 func (r *objectResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -170,9 +237,14 @@ func (r *objectResource) Read(ctx context.Context, req resource.ReadRequest, res
 		return
 	}
 	o := state.object()
-	if !r.read(ctx, &o, &resp.Diagnostics) {
+	if !r.read(ctx, &o, state.keepsHash(), &resp.Diagnostics) {
 		resp.State.RemoveResource(ctx)
 		return
+	}
+	if r.keyed && !state.keepsHash() {
+		// A write-only value keeps nothing: not a hash, and not the key of one (states from
+		// before write-only values kept nothing have both).
+		writePrivate(ctx, resp.Private, hashKeyKey, nil, &resp.Diagnostics)
 	}
 	state.setObject(o)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
@@ -229,34 +301,49 @@ func (r *objectResource) write(ctx context.Context, cfg tfsdk.Config, plan objec
 		return
 	}
 	key := r.hashKey(ctx, private)
-	if key == nil && r.keyed {
+	switch {
+	case content.writeOnly:
+		// A key kept from a value that was not write-only (or from before write-only values
+		// kept nothing) goes: with the hash gone from state it serves nothing.
+		key = nil
+		writePrivate(ctx, private, hashKeyKey, nil, diags)
+	case key == nil && r.keyed:
 		key = newHashKey()
 		writePrivate(ctx, private, hashKeyKey, hex.EncodeToString(key), diags)
 	}
-	hash := content.hash(key)
-	if prior != nil && (hash == prior.DataHash.ValueString() || !content.set) {
+	if prior != nil && (!content.set || !content.changes(key, *prior)) {
 		// The same value: only the labels can have changed.
 		if err := r.engine.SetObjectLabels(ctx, r.kind, prior.ID.ValueString(), plan.Labels); err != nil {
 			addEngineError(diags, fmt.Sprintf("Cannot Update %s Labels", title(r.kind)), fmt.Sprintf("Setting the labels of %s %s", r.kind, prior.Name.ValueString()), err)
 			return
 		}
 		plan.ID, plan.Name, plan.DataHash = prior.ID, prior.Name, prior.DataHash
+		if content.writeOnly {
+			plan.DataHash = types.StringNull()
+		}
 		diags.Append(st.Set(ctx, plan)...)
 		return
 	}
-	spec := orchestrator.ObjectSpec{Name: plan.Name.ValueString(), Prefix: plan.NamePrefix.ValueString(), Labels: plan.Labels, Data: content.data, TemplateDriver: content.driver}
-	o, err := r.engine.CreateObject(ctx, r.kind, spec, hash)
+	hash := content.hash(key)
+	spec := orchestrator.ObjectSpec{Name: plan.Name.ValueString(), Prefix: plan.NamePrefix.ValueString(), Labels: plan.Labels, Data: content.data,
+		TemplateDriver: content.driver, Hash: hash}
+	if content.writeOnly {
+		spec.DataVersion = content.version
+	}
+	o, err := r.engine.CreateObject(ctx, r.kind, spec)
 	if err != nil {
 		addEngineError(diags, fmt.Sprintf("Cannot Create %s", title(r.kind)), fmt.Sprintf("Creating %s %s", r.kind, orDefault(spec.Name, spec.Prefix+"…")), err)
 		return
 	}
 	tflog.Info(ctx, string(r.kind)+" version created", map[string]any{"name": o.Name, "id": o.ID})
-	plan.ID, plan.Name, plan.DataHash = types.StringValue(o.ID), types.StringValue(o.Name), types.StringValue(hash)
+	plan.ID, plan.Name, plan.DataHash = types.StringValue(o.ID), types.StringValue(o.Name), stringOrNull(hash)
 	diags.Append(st.Set(ctx, plan)...)
 }
 
-// read refreshes the model from the object; false when it is gone.
-func (r *objectResource) read(ctx context.Context, m *objectModel, diags *diag.Diagnostics) bool {
+// read refreshes the model from the object; false when it is gone. keepsHash says whether
+// state records a hash of the value; the object's hash label is then read back (after an
+// import, the one way to know the value's version).
+func (r *objectResource) read(ctx context.Context, m *objectModel, keepsHash bool, diags *diag.Diagnostics) bool {
 	o, err := r.engine.Object(ctx, r.kind, m.ID.ValueString())
 	if errors.Is(err, orchestrator.ErrNotFound) {
 		return false
@@ -267,8 +354,14 @@ func (r *objectResource) read(ctx context.Context, m *objectModel, diags *diag.D
 	}
 	m.Name = types.StringValue(o.Name)
 	m.Labels = keepEmptyMap(m.Labels, userLabels(o.Labels))
-	if h := o.Labels[orchestrator.DataHashLabel]; h != "" {
+	switch h := o.Labels[orchestrator.DataHashLabel]; {
+	case !keepsHash:
+		m.DataHash = types.StringNull()
+	case h != "":
 		m.DataHash = types.StringValue(h)
+	}
+	if v, err := strconv.ParseInt(o.Labels[orchestrator.DataVersionLabel], 10, 64); err == nil && r.keyed {
+		m.DataVersion = wholeValue{Int64Value: types.Int64Value(v)}
 	}
 	if p := o.Labels[orchestrator.RotationLabel]; p != "" {
 		m.NamePrefix = types.StringValue(p)

@@ -2,6 +2,9 @@ package provider
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
+	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
 
 const secretAddr = "swarm_secret.test"
@@ -27,14 +31,15 @@ const secretAddr = "swarm_secret.test"
 // secretWithService is a rotating secret (name_prefix, write-only value) and a service that
 // reads it as /run/secrets/db: two replicas, start-first, so the rotation never takes the
 // service down.
-func secretWithService(prefix, service, value, labels string) string {
+func secretWithService(prefix, service, value string, version int, labels string) string {
 	return fmt.Sprintf(`
 provider "swarm" {}
 
 resource "swarm_secret" "test" {
-  name_prefix = %q
-  data_wo     = %q
-  labels      = %s
+  name_prefix     = %q
+  data_wo         = %q
+  data_wo_version = %d
+  labels          = %s
 }
 
 resource "swarm_service" "test" {
@@ -45,7 +50,7 @@ resource "swarm_service" "test" {
   healthcheck    = { test = ["CMD", "/app", "health"], interval = "500ms", timeout = "10s", retries = 3 }
   rolling_update = { order = "start-first", parallelism = 1, monitor = "1s" }
 }
-`, prefix, value, labels, service, os.Getenv("TEST_IMAGE"))
+`, prefix, value, version, labels, service, os.Getenv("TEST_IMAGE"))
 }
 
 // secretsWithPrefix lists the secrets whose name starts with prefix.
@@ -58,7 +63,7 @@ func secretsWithPrefix(t *testing.T, cli *client.Client, prefix string) []swarm.
 	return list
 }
 
-// A new value under a running service: a new secret named after it, the service moves to it
+// A new value (a raised data_wo_version) under a running service: a new secret, the service moves to it
 // in one rolling update with no failed task, the old secret is gone after the apply, every
 // task reads the new value, and the plan after it is empty. Labels change in place; import
 // by name gives the same secret; destroy leaves no version behind.
@@ -79,7 +84,7 @@ func TestAccSecret_rotationUnderRunningService(t *testing.T) {
 		},
 		Steps: []resource.TestStep{
 			{
-				Config: secretWithService(prefix, service, "first-value", `{ team = "a" }`),
+				Config: secretWithService(prefix, service, "first-value", 1, `{ team = "a" }`),
 				ConfigStateChecks: []statecheck.StateCheck{
 					changed.AddStateValue(secretAddr, tfjsonpath.New("id")),
 					statecheck.ExpectKnownValue(secretAddr, tfjsonpath.New("name"), knownvalue.StringRegexp(acctest.ErrorPattern("^"+prefix+"[0-9a-f]{10}$"))),
@@ -96,7 +101,7 @@ func TestAccSecret_rotationUnderRunningService(t *testing.T) {
 				},
 			},
 			{
-				Config: secretWithService(prefix, service, "second-value", `{ team = "a" }`),
+				Config: secretWithService(prefix, service, "second-value", 2, `{ team = "a" }`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(secretAddr, plancheck.ResourceActionUpdate),
 					plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionUpdate),
@@ -120,7 +125,7 @@ func TestAccSecret_rotationUnderRunningService(t *testing.T) {
 				},
 			},
 			{
-				Config: secretWithService(prefix, service, "second-value", `{ team = "b" }`),
+				Config: secretWithService(prefix, service, "second-value", 2, `{ team = "b" }`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(secretAddr, plancheck.ResourceActionUpdate),
 					plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionNoop),
@@ -142,7 +147,7 @@ func TestAccSecret_rotationUnderRunningService(t *testing.T) {
 						t.Fatal(err)
 					}
 				},
-				Config: secretWithService(prefix, service, "second-value", `{ team = "b" }`),
+				Config: secretWithService(prefix, service, "second-value", 2, `{ team = "b" }`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(secretAddr, plancheck.ResourceActionUpdate),
 				}},
@@ -154,6 +159,7 @@ func TestAccSecret_rotationUnderRunningService(t *testing.T) {
 				},
 			},
 			{
+				// The version is read back from the secret's label, so the import verifies whole.
 				ResourceName: secretAddr, ImportState: true, ImportStateVerify: true,
 				// Swarm never gives a secret's value back; the write-only value is never stored.
 				ImportStateVerifyIgnore: []string{"data_wo"},
@@ -249,5 +255,162 @@ resource "swarm_secret" "clash" {
 				t.Error("the secret was not created")
 			}
 		})
+	}
+}
+
+// A write-only value leaves nothing in state that could confirm a guess of it: no hash in
+// data_hash, no hash key in private state, no name derived from it. A new value is told by
+// data_wo_version alone: a changed data_wo with the same version plans nothing, a raised version
+// makes a new secret (and the old one goes). An import reads the version back from the
+// secret's label and plans no change.
+func TestAccSecret_writeOnlyKeepsNothing(t *testing.T) {
+	acctest.Parallel(t)
+	prefix := acctest.Name("secwo") + "-"
+	cli := acctest.Docker(t)
+	config := func(value string, version int, extra string) string {
+		return fmt.Sprintf(`provider "swarm" {}
+
+variable "value" {
+  type      = string
+  ephemeral = true
+}
+
+resource "swarm_secret" "test" {
+  name_prefix     = %q
+  data_wo         = var.value
+  data_wo_version = %d
+}
+%s`, prefix, version, extra)
+	}
+	tf := acctest.NewTerraform(t, config("", 1, ""))
+	run := func(value string, args ...string) (string, error) {
+		tf.SetEnv("TF_VAR_value", value) // the destroy at the end takes the last one
+		return tf.Run(context.Background(), append(args, "-no-color", "-input=false")...)
+	}
+	apply := func(value string) {
+		t.Helper()
+		if out, err := run(value, "apply", "-auto-approve"); err != nil {
+			t.Fatalf("apply: %v\n%s", err, out)
+		}
+	}
+	planIsEmpty := func(value, why string) {
+		t.Helper()
+		out, err := run(value, "plan", "-detailed-exitcode")
+		if err != nil {
+			t.Fatalf("%s: the plan is not empty (%v):\n%s", why, err, out)
+		}
+	}
+	keepsNothing := func(value string) swarm.Secret {
+		t.Helper()
+		raw := tf.Raw(t, secretAddr)
+		if raw.Attributes["data_hash"] != nil {
+			t.Errorf("state keeps data_hash = %v for a write-only value", raw.Attributes["data_hash"])
+		}
+		for key := range raw.Private {
+			if key == "hash_key" {
+				t.Error("private state keeps a hash key for a write-only value")
+			}
+		}
+		state, err := os.ReadFile(filepath.Join(tf.Dir, "terraform.tfstate"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(state), value) {
+			t.Error("the state file holds the value")
+		}
+		list := secretsWithPrefix(t, cli, prefix)
+		if len(list) != 1 {
+			t.Fatalf("secrets %v, want one", names(list))
+		}
+		if _, ok := list[0].Spec.Labels["swarmform.data-hash"]; ok {
+			t.Errorf("the secret carries a hash of its write-only value: %v", list[0].Spec.Labels)
+		}
+		return list[0]
+	}
+
+	apply("first-value")
+	first := keepsNothing("first-value")
+	if got := first.Spec.Labels["swarmform.data-version"]; got != "1" {
+		t.Errorf("the secret's version label is %q, want 1", got)
+	}
+	planIsEmpty("another-value", "data_wo changed without a new data_wo_version")
+
+	tf.Configure(t, config("", 2, ""))
+	out, err := run("second-value", "plan", "-detailed-exitcode")
+	if err == nil || !strings.Contains(out, "1 to change") {
+		t.Fatalf("a raised data_wo_version should plan an update in place:\n%s", out)
+	}
+	apply("second-value")
+	second := keepsNothing("second-value")
+	if second.ID == first.ID || second.Spec.Name == first.Spec.Name {
+		t.Errorf("a raised data_wo_version kept the secret %s", first.Spec.Name)
+	}
+	planIsEmpty("second-value", "after the new version")
+
+	// Forgotten and imported by name: the version comes back from the label.
+	if out, err := tf.Run(context.Background(), "state", "rm", secretAddr); err != nil {
+		t.Fatalf("state rm: %v\n%s", err, out)
+	}
+	tf.Configure(t, config("", 2, acctest.ImportBlock(secretAddr, second.Spec.Name)))
+	out, err = run("second-value", "plan")
+	if err != nil || !strings.Contains(out, "1 to import, 0 to add, 0 to change, 0 to destroy") {
+		t.Fatalf("the import should change nothing (%v):\n%s", err, out)
+	}
+	apply("second-value")
+	keepsNothing("second-value")
+}
+
+// A state written before write-only values kept nothing (schema version 0: a keyed hash of
+// the value in data_hash, its key in private state) upgrades to one that keeps neither, with
+// no change planned and the same secret kept.
+func TestAccSecret_writeOnlyStateUpgrade(t *testing.T) {
+	acctest.Parallel(t)
+	prefix := acctest.Name("secv0") + "-"
+	cli := acctest.Docker(t)
+	const value = "v0-value-9d1e"
+	// What version 0 wrote: a random key, the value's keyed hash with its version, a secret
+	// named after the hash.
+	key := []byte("0123456789abcdef0123456789abcdef")
+	hash := orchestrator.DataHash(key, []byte(value), "1", "")
+	name := orchestrator.VersionName(prefix, hash)
+	resp, err := cli.SecretCreate(context.Background(), swarm.SecretSpec{
+		Annotations: swarm.Annotations{Name: name, Labels: map[string]string{"swarmform.rotation": prefix, "swarmform.data-hash": hash}},
+		Data:        []byte(value),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf := acctest.NewTerraform(t, fmt.Sprintf(`provider "swarm" {}
+
+resource "swarm_secret" "test" {
+  name_prefix     = %q
+  data_wo         = %q
+  data_wo_version = 1
+}
+`, prefix, value))
+	private, _ := json.Marshal(map[string][]byte{"hash_key": fmt.Appendf(nil, "%q", hex.EncodeToString(key))})
+	attrs, _ := json.Marshal(map[string]any{"id": resp.ID, "name": name, "name_prefix": prefix, "labels": nil, "data": nil, "data_wo": nil, "data_wo_version": 1, "data_hash": hash})
+	state := fmt.Sprintf(`{"version": 4, "terraform_version": "1.11.4", "serial": 1, "lineage": "0b9c6b3e-0000-4000-8000-000000000001", "outputs": {},
+  "resources": [{"mode": "managed", "type": "swarm_secret", "name": "test", "provider": "provider[\"registry.terraform.io/swarmform/swarm\"]",
+    "instances": [{"schema_version": 0, "attributes": %s, "sensitive_attributes": [], "private": %q}]}]}`, attrs, base64.StdEncoding.EncodeToString(private))
+	if err := os.WriteFile(filepath.Join(tf.Dir, "terraform.tfstate"), []byte(state), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := tf.Run(context.Background(), "plan", "-detailed-exitcode", "-no-color"); err != nil {
+		t.Fatalf("the upgraded state should plan no change (%v):\n%s", err, out)
+	}
+	if out, err := tf.Run(context.Background(), "apply", "-refresh-only", "-auto-approve", "-no-color"); err != nil {
+		t.Fatalf("refresh: %v\n%s", err, out)
+	}
+	raw := tf.Raw(t, secretAddr)
+	if raw.SchemaVersion != 1 || raw.Attributes["data_hash"] != nil || raw.Attributes["id"] != resp.ID {
+		t.Errorf("after the upgrade: schema version %d, data_hash %v, id %v; want 1, null, %s", raw.SchemaVersion, raw.Attributes["data_hash"], raw.Attributes["id"], resp.ID)
+	}
+	if _, ok := raw.Private["hash_key"]; ok {
+		t.Error("private state still keeps the hash key")
+	}
+	b, _ := os.ReadFile(filepath.Join(tf.Dir, "terraform.tfstate"))
+	if strings.Contains(string(b), hash) || strings.Contains(string(b), hex.EncodeToString(key)) {
+		t.Error("the state file still holds the hash or its key")
 	}
 }

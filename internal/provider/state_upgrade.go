@@ -18,7 +18,13 @@ const (
 	serviceSchemaVersion       = 1
 	scalingPolicySchemaVersion = 1
 	nodeSchemaVersion          = 0
+	secretSchemaVersion        = 1
 )
+
+// isJSONNull says whether a stored attribute is absent or null.
+func isJSONNull(v json.RawMessage) bool {
+	return len(v) == 0 || string(v) == "null"
+}
 
 // rawStateUpgrader upgrades a stored state by editing its JSON, then keeping only the top-level
 // attributes the current schema has.

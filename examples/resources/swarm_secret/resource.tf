@@ -4,10 +4,10 @@ variable "db_password" {
   ephemeral = true # Terraform 1.10+: the value never reaches state or a saved plan
 }
 
-# A secret that rotates: name_prefix names each version after its content
-# ("shop-db-password-3f9a1c02b4"). A new value (with a new data_wo_version) creates a new
-# secret, the services that use it move to it in one rolling update, and the old secret is
-# removed once no service uses it.
+# A secret that rotates: name_prefix names each version ("shop-db-password-3f9a1c02b4", random
+# digits for a write-only value). A new data_wo_version writes the value as a new secret, the
+# services that use it move to it in one rolling update, and the old secret is removed once no
+# service uses it. Nothing derived from data_wo is kept, so a new value alone plans nothing.
 resource "swarm_secret" "db_password" {
   name_prefix     = "shop-db-password-"
   data_wo         = var.db_password # write-only (Terraform 1.11+): never stored
