@@ -121,3 +121,12 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *APIError) Unwrap() error { return e.Err }
+
+// IsCallFailure says whether err is a call to the engine that failed (no answer, a refusal,
+// a cancelled or timed-out context), as opposed to something the engine answered that cannot
+// be used (a label that does not parse, a rule that is broken).
+func IsCallFailure(err error) bool {
+	var ce *ConnectError
+	var ae *APIError
+	return errors.As(err, &ce) || errors.As(err, &ae) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}

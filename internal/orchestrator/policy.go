@@ -233,12 +233,18 @@ func (e *Engine) ObservePolicy(ctx context.Context, t *ScalingTarget, p ScalingP
 		}
 		switch m.Type {
 		case MetricCPU, MetricMemory:
-			load, err := e.ServiceLoad(ctx, t.Service, m.Source, m.Address)
-			if err != nil {
-				return nil, nil, fmt.Errorf("read the %s of service %s from %s: %w", m.Type, t.Service.Spec.Name, sourceName(m), err)
-			}
 			cpu, mem := m, m
 			cpu.Type, mem.Type = MetricCPU, MetricMemory
+			load, err := e.ServiceLoad(ctx, t.Service, m.Source, m.Address)
+			if err != nil {
+				// No reading is no reason to scale: the value is missing, as a Prometheus
+				// query that fails, and the decision holds.
+				warnings = append(warnings, problem(fmt.Sprintf("metrics[%d]", i), "Metric Unavailable",
+					fmt.Sprintf("The %s of service %s could not be read from %s, so the policy cannot scale the service down now: %v", m.Type, t.Service.Spec.Name, sourceName(m), err)))
+				o.Values[cpu.Key()] = ObservedValue{Missing: true}
+				o.Values[mem.Key()] = ObservedValue{Missing: true}
+				continue
+			}
 			note := e.coverageNote(m, load)
 			missing := load.Measured == 0
 			o.Values[cpu.Key()] = ObservedValue{Value: load.CPU, Missing: missing, Base: load.CPUBase, Measured: load.Measured, Ready: load.Ready, Note: note}

@@ -151,13 +151,21 @@ func (r *scalingPolicyResource) Read(ctx context.Context, req resource.ReadReque
 	}
 	id := state.ID.ValueString()
 	t, err := r.engine.ScalingTarget(ctx, id)
-	if errors.Is(err, orchestrator.ErrNotFound) {
-		tflog.Info(ctx, "the policy's service is gone, removing the policy from state", map[string]any{"service": id})
+	switch {
+	case errors.Is(err, orchestrator.ErrNotFound), errors.Is(err, orchestrator.ErrNotReplicated):
+		// Gone, or replaced by a global service (a mode change replaces the service), which
+		// carries no policy: nothing is attached any more.
+		tflog.Info(ctx, "the policy's service is gone or cannot be scaled, removing the policy from state", map[string]any{"service": id, "why": err.Error()})
 		resp.State.RemoveResource(ctx)
 		return
-	}
-	if err != nil {
-		addEngineError(&resp.Diagnostics, "Cannot Read Scaling Policy", "Reading the service of scaling policy "+id+" (apply the policy again to rewrite labels that cannot be read)", err)
+	case orchestrator.IsCallFailure(err):
+		addEngineError(&resp.Diagnostics, "Cannot Read Scaling Policy", "Reading the service of scaling policy "+id, err)
+		return
+	case err != nil:
+		// Labels that cannot be read: state stays as it was, so that a destroy (which
+		// refreshes first) still detaches the policy, and an apply writes them again.
+		resp.Diagnostics.AddWarning("Scaling Policy Labels Unreadable",
+			fmt.Sprintf("Reading the service of scaling policy %s: %v. State keeps the policy as it was; the next apply writes its labels again, and a destroy removes them.", id, err))
 		return
 	}
 	if t.Policy == nil {
@@ -266,7 +274,7 @@ func (r *scalingPolicyResource) ModifyPlan(ctx context.Context, req resource.Mod
 	if creating {
 		// Nothing was observed yet: the first decision is made at apply. Only check that the
 		// service can take a policy.
-		addTargetError(&resp.Diagnostics, plan.ServiceID.ValueString(), r.engine.CheckScalingTarget(ctx, plan.ServiceID.ValueString()))
+		warnTargetProblem(&resp.Diagnostics, plan.ServiceID.ValueString(), r.engine.CheckScalingTarget(ctx, plan.ServiceID.ValueString()))
 		return
 	}
 	policy := plan.policy()
@@ -306,17 +314,21 @@ func (r *scalingPolicyResource) ModifyPlan(ctx context.Context, req resource.Mod
 	writePrivate(ctx, resp.Private, plannedKey, plannedDecision{At: d.At.Unix(), Recommendation: d.Record, From: d.From}, &resp.Diagnostics)
 }
 
-// addTargetError reports why a service cannot take a new policy.
-func addTargetError(diags *diag.Diagnostics, service string, err error) {
+// warnTargetProblem says at plan time why the service cannot take a new policy, so that the
+// apply will fail. A warning, not an error: Terraform plans every resource of the
+// configuration before a destroy too (its pre-destroy refresh), and an error there would stop
+// `terraform destroy` of everything, the service included, for as long as the configuration
+// names such a policy. The apply then fails before it writes anything.
+func warnTargetProblem(diags *diag.Diagnostics, service string, err error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, orchestrator.ErrNotFound), errors.Is(err, orchestrator.ErrNotReplicated):
-		addPathError(diags, path.Root("service_id"), "Cannot Scale Service", err.Error()+".")
+		addPathWarning(diags, path.Root("service_id"), "Cannot Scale Service", err.Error()+". The apply of this policy will fail.")
 	case errors.Is(err, orchestrator.ErrPolicyExists):
-		addPathError(diags, path.Root("service_id"), "Service Already Has a Scaling Policy",
-			err.Error()+", from this or another Terraform configuration. A service has at most one policy: import the existing one (terraform import <address> "+service+") or remove the other.")
+		addPathWarning(diags, path.Root("service_id"), "Service Already Has a Scaling Policy",
+			err.Error()+", from this or another Terraform configuration, so the apply of this policy will fail. A service has at most one policy: import the existing one (terraform import <address> "+service+") or remove the other.")
 	default:
-		addEngineError(diags, "Cannot Read Service", "Reading service "+service+" for its scaling policy", err)
+		diags.AddWarning("Cannot Read Service", fmt.Sprintf("Reading service %s for its scaling policy: %v. Whether the service can take the policy is checked again at apply.", service, err))
 	}
 }
 

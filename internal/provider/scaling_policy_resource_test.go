@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -483,4 +484,71 @@ func runningTasksByEnv(t *testing.T, cli *client.Client, service, env string) (w
 		}
 	}
 	return with, without
+}
+
+// A policy that cannot attach never stops `terraform destroy`. Terraform plans the whole
+// configuration before a destroy, so an error at plan time would block it: the plan warns
+// instead, and the apply fails before it writes anything. Cases: a global service, a second
+// policy on one service, and metrics that cannot be read (which only hold the count).
+func TestAccScalingPolicy_neverBlocksDestroy(t *testing.T) {
+	acctest.Parallel(t)
+	img := acctest.Env(t, "TEST_IMAGE")
+	cli := acctest.Docker(t)
+	policy := func(address string, name string) string {
+		metrics := ""
+		if address != "" {
+			metrics = fmt.Sprintf("\n  metrics = [{ type = \"cpu\", source = \"cadvisor\", address = %q, target_utilization = 50 }]", address)
+		}
+		return fmt.Sprintf(`
+resource "swarm_scaling_policy" %q {
+  service_id   = swarm_service.test.id
+  min_replicas = 1
+  max_replicas = 3%s
+}
+`, name, metrics)
+	}
+	for _, tc := range []struct {
+		name, service, policies, applyError string
+	}{
+		{"global service", `mode = "global"`, policy("", "test"), "Cannot Scale Service"},
+		{"second policy", `replicas = 1`, policy("", "test") + policy("", "second"), "Service Already Has a Scaling Policy"},
+		// Nothing listens there: the cpu cannot be read, which holds the count.
+		{"metrics unavailable", `replicas = 1`, policy(fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), "test"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := acctest.Name("poldestroy")
+			tf := acctest.NewTerraform(t, fmt.Sprintf(`provider "swarm" {}
+
+resource "swarm_service" "test" {
+  name  = %q
+  image = %q
+  %s
+}
+%s`, name, img, tc.service, tc.policies))
+			out, err := tf.Run(context.Background(), "apply", "-auto-approve", "-no-color")
+			switch {
+			case tc.applyError == "" && err != nil:
+				t.Fatalf("apply: %v\n%s", err, out)
+			case tc.applyError != "" && (err == nil || !acctest.ErrorWords(tc.applyError).MatchString(out)):
+				t.Fatalf("the apply should fail with %q:\n%s", tc.applyError, out)
+			}
+			// The plan says the same, as a warning.
+			out, err = tf.Run(context.Background(), "plan", "-no-color")
+			if err != nil {
+				t.Fatalf("the plan after the apply fails:\n%s", out)
+			}
+			if tc.applyError != "" && !acctest.ErrorWords("Warning: "+tc.applyError).MatchString(out) {
+				t.Errorf("the plan should warn %q:\n%s", tc.applyError, out)
+			}
+			if tc.applyError == "" && !acctest.ErrorWords("Metric Unavailable").MatchString(out) {
+				t.Errorf("the plan should say the metric cannot be read:\n%s", out)
+			}
+			if out, err := tf.Run(context.Background(), "destroy", "-auto-approve", "-no-color"); err != nil {
+				t.Fatalf("destroy: %v\n%s", err, out)
+			}
+			if _, _, err := cli.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{}); err == nil {
+				t.Errorf("service %s is still there after destroy", name)
+			}
+		})
+	}
 }
