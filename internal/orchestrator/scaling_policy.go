@@ -216,8 +216,11 @@ func (p ScalingPolicy) Validate() []FieldProblem {
 	if p.MinReplicas < 0 {
 		out = append(out, problem("min_replicas", "Invalid Replica Bounds", fmt.Sprintf("min_replicas must be 0 or more, got %d.", p.MinReplicas)))
 	}
+	out = append(out, tooMany("min_replicas", p.MinReplicas)...)
 	if p.MaxReplicas < 1 {
 		out = append(out, problem("max_replicas", "Invalid Replica Bounds", fmt.Sprintf("max_replicas must be at least 1, got %d.", p.MaxReplicas)))
+	} else if p.MaxReplicas > MaxReplicas {
+		out = append(out, tooMany("max_replicas", p.MaxReplicas)...)
 	} else if p.MaxReplicas < p.MinReplicas {
 		out = append(out, problem("max_replicas", "Invalid Replica Bounds",
 			fmt.Sprintf("max_replicas (%d) must be at least min_replicas (%d).", p.MaxReplicas, p.MinReplicas), "min_replicas"))
@@ -246,6 +249,16 @@ func (p ScalingPolicy) Validate() []FieldProblem {
 		out = append(out, s.validate(fmt.Sprintf("schedules[%d]", i), p)...)
 	}
 	return out
+}
+
+// tooMany refuses a replica bound above what a service may have (MaxReplicas, as a
+// service's replicas): a typo of a few digits would otherwise let a policy ask Swarm for
+// billions of tasks.
+func tooMany(at string, n int64) []FieldProblem {
+	if n <= MaxReplicas {
+		return nil
+	}
+	return []FieldProblem{problem(at, "Invalid Replica Bounds", fmt.Sprintf("%s is %d; a service can have at most %d replicas.", at[strings.LastIndex(at, ".")+1:], n, MaxReplicas))}
 }
 
 func (m PolicyMetric) validate(at string, seen map[string]int, i int) []FieldProblem {
@@ -352,6 +365,10 @@ func (s PolicySchedule) validate(at string, p ScalingPolicy) []FieldProblem {
 	switch {
 	case s.MinReplicas != nil && *s.MinReplicas < 0:
 		out = append(out, problem(attr("min_replicas"), "Invalid Replica Bounds", fmt.Sprintf("min_replicas must be 0 or more, got %d.", *s.MinReplicas)))
+	case s.MinReplicas != nil && *s.MinReplicas > MaxReplicas:
+		out = append(out, tooMany(attr("min_replicas"), *s.MinReplicas)...)
+	case s.MaxReplicas != nil && *s.MaxReplicas > MaxReplicas:
+		out = append(out, tooMany(attr("max_replicas"), *s.MaxReplicas)...)
 	case s.MaxReplicas != nil && *s.MaxReplicas < 1:
 		out = append(out, problem(attr("max_replicas"), "Invalid Replica Bounds", fmt.Sprintf("max_replicas must be at least 1, got %d.", *s.MaxReplicas)))
 	case hi < lo:

@@ -24,10 +24,11 @@ import (
 )
 
 var (
-	_ resource.Resource                = &nodeResource{}
-	_ resource.ResourceWithConfigure   = &nodeResource{}
-	_ resource.ResourceWithImportState = &nodeResource{}
-	_ resource.ResourceWithModifyPlan  = &nodeResource{}
+	_ resource.Resource                   = &nodeResource{}
+	_ resource.ResourceWithConfigure      = &nodeResource{}
+	_ resource.ResourceWithImportState    = &nodeResource{}
+	_ resource.ResourceWithModifyPlan     = &nodeResource{}
+	_ resource.ResourceWithValidateConfig = &nodeResource{}
 )
 
 // NewNodeResource is the swarm_node resource: it adopts a node of the swarm and owns some of
@@ -75,8 +76,7 @@ func (r *nodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The node's swarm ID.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
-			"node_id": nodeKey("The node's swarm ID (`docker node ls` shows it). Set this or `hostname`; naming another node replaces the resource.",
-				stringvalidator.ExactlyOneOf(path.MatchRoot("hostname"))),
+			"node_id":  nodeKey("The node's swarm ID (`docker node ls` shows it). Set this or `hostname`; naming another node replaces the resource."),
 			"hostname": nodeKey("The node's hostname. Set this or `node_id`. Where two nodes report the hostname (a machine that left and joined again is listed twice), the one that is not down is meant."),
 			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Node labels this resource owns, for placement constraints such as `node.labels.zone==a`. Other labels of the node are left alone. " +
@@ -98,6 +98,24 @@ func (r *nodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 // change freely).
 func replaceIfConfigured(_ context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
 	resp.RequiresReplace = !req.ConfigValue.IsNull()
+}
+
+// ValidateConfig wants exactly one of node_id and hostname, and names both either way.
+func (r *nodeResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var nodeID, hostname types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("node_id"), &nodeID)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("hostname"), &hostname)...)
+	if nodeID.IsUnknown() || hostname.IsUnknown() {
+		return
+	}
+	switch {
+	case nodeID.IsNull() && hostname.IsNull():
+		resp.Diagnostics.AddError("Node Not Named", "swarm_node adopts a node of the swarm and needs to know which: set node_id (its swarm ID, from `docker node ls`) or hostname, one of the two.")
+	case !nodeID.IsNull() && !hostname.IsNull():
+		for _, p := range []path.Path{path.Root("node_id"), path.Root("hostname")} {
+			addPathError(&resp.Diagnostics, p, "Node Named Twice", "node_id and hostname both name the node; set only one of them (node_id where hostnames may repeat, hostname where nodes are rebuilt with new IDs).")
+		}
+	}
 }
 
 func (r *nodeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

@@ -77,9 +77,9 @@ func TestNodeSettingsOwnOnlyWhatIsConfigured(t *testing.T) {
 func TestNodeValidation(t *testing.T) {
 	acctest.Parallel(t)
 	for _, tc := range []struct{ name, body, want string }{
-		{"neither node_id nor hostname", `labels = { a = "b" }`, `Invalid Attribute Combination.*No attribute specified when one \(and only one\) of \[.*hostname.*\] is required`},
+		{"neither node_id nor hostname", `labels = { a = "b" }`, `Node Not Named.*set node_id \(its swarm ID, from .docker node ls.\) or hostname, one of the two`},
 		{"both node_id and hostname", `node_id = "abc"
-  hostname = "mn-1"`, `Invalid Attribute Combination.*2 attributes specified when one \(and only one\)`},
+  hostname = "mn-1"`, `Node Named Twice.*Attribute node_id: node_id and hostname both name the node.*Node Named Twice.*Attribute hostname: node_id and hostname`},
 		{"reserved label", `hostname = "mn-1"
   labels = { "swarmform.adopted" = "x" }`, `Reserved Label.*swarmform\.adopted`},
 		{"unknown availability", `hostname = "mn-1"

@@ -151,6 +151,9 @@ func TestScalingPolicyValidation(t *testing.T) {
 		{"cron that never fires", `schedules = [{ cron = "0 0 30 2 *", duration = "1h" }]`, `Invalid Cron Expression.*schedules\[0\]\.cron: cron expression "0 0 30 2 \*" never fires`},
 		{"the machine's time zone", `schedules = [{ cron = "0 8 * * *", duration = "1h", timezone = "Local" }]`, `Unknown Time Zone.*schedules\[0\]\.timezone: "Local" is not an IANA time zone`},
 		{"prometheus without a target", `metrics = [{ type = "prometheus", query = "up", address = "http://p:9090" }]`, `Exactly One Target.*metrics\[0\]\.target_value:.*neither is set`},
+		{"absurd max_replicas", `min_replicas = 3
+  max_replicas = 99999999999`, `Invalid Replica Bounds.*Attribute max_replicas: max_replicas is 99999999999; a service can have at most 2147483647 replicas`},
+		{"absurd schedule minimum", `schedules = [{ cron = "0 8 * * *", duration = "1h", min_replicas = 5000000000, max_replicas = 6000000000 }]`, `Invalid Replica Bounds.*schedules\[0\]\.min_replicas: min_replicas is 5000000000`},
 		{"schedule bounds against the policy's", `schedules = [{ cron = "0 8 * * *", duration = "1h", min_replicas = 20 }]`, `Invalid Replica Bounds.*schedules\[0\]\.max_replicas.*max_replicas \(10\) must be at least min_replicas \(20\)`},
 	}
 	for _, tc := range tests {
