@@ -1,24 +1,14 @@
 package provider
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"syscall"
 	"testing"
-	"time"
 
 	dockerimage "github.com/docker/docker/api/types/image"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -104,36 +94,14 @@ resource "swarm_service" "test" {
 // The engine reached over TCP with mutual TLS, from PEM strings only (as in Terraform Cloud).
 func TestAccProvider_mutualTLS(t *testing.T) {
 	acctest.Parallel(t)
-	if _, err := exec.LookPath("socat"); err != nil {
-		t.Fatal("socat is needed for the TLS test (scripts/swarm-up.sh installs it)")
-	}
-	dir := t.TempDir()
-	ca, caKey := newCA(t, "swarmform test CA")
-	otherCA, _ := newCA(t, "some other CA")
-	serverCert, serverKey := newLeaf(t, ca, caKey, "127.0.0.1", true)
-	clientCert, clientKey := newLeaf(t, ca, caKey, "client", false)
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	port := freePort(t)
+	acctest.SkipUnlessAcc(t)
+	ca, caKey := acctest.NewCA(t, "swarmform test CA")
+	otherCA, _ := acctest.NewCA(t, "some other CA")
+	serverCert, serverKey := acctest.NewLeaf(t, ca, caKey, "127.0.0.1", true)
+	clientCert, clientKey := acctest.NewLeaf(t, ca, caKey, "client", false)
 	// socat terminates TLS, demands a client certificate signed by the CA, and forwards to
 	// the local engine's socket.
-	cmd := exec.Command("socat",
-		fmt.Sprintf("OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,cert=%s,key=%s,cafile=%s,verify=1", port, write("server.pem", serverCert), write("server.key", serverKey), write("ca.pem", ca)),
-		"UNIX-CONNECT:/var/run/docker.sock")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	// Its own process group, so the connection children it forks die with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
-	waitForPort(t, port)
+	port := acctest.TLSEngine(t, t.TempDir(), serverCert, serverKey, ca)
 
 	name := acctest.Name("tls")
 	img := acctest.Env(t, "TEST_IMAGE")
@@ -169,9 +137,6 @@ resource "swarm_service" "test" {
 			},
 		},
 	})
-	if t.Failed() {
-		t.Logf("socat: %s", stderr.String())
-	}
 }
 
 func TestAccProvider_connectionErrors(t *testing.T) {
@@ -185,147 +150,106 @@ func TestAccProvider_connectionErrors(t *testing.T) {
 				ExpectError: acctest.ErrorWords("Cannot reach the Docker engine"),
 			},
 			{
-				Config:      fmt.Sprintf(`provider "swarm" { host = "tcp://127.0.0.1:%d" }`, freePort(t)) + "\n" + serviceConfig("x", `  image = "app:v1"`)[len("\nprovider \"swarm\" {}\n"):],
+				Config:      fmt.Sprintf(`provider "swarm" { host = "tcp://127.0.0.1:%d" }`, acctest.FreePort(t)) + "\n" + serviceConfig("x", `  image = "app:v1"`)[len("\nprovider \"swarm\" {}\n"):],
 				ExpectError: acctest.ErrorWords("Cannot reach the Docker engine"),
 			},
 		},
 	})
 }
 
-func newCA(t *testing.T, cn string) (string, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), key
-}
-
-func newLeaf(t *testing.T, caPEM string, caKey *ecdsa.PrivateKey, cn string, server bool) (certPEM, keyPEM string) {
-	t.Helper()
-	block, _ := pem.Decode([]byte(caPEM))
-	ca, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.ParseIP(cn)}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(key)
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}))
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	addr, ok := l.Addr().(*net.TCPAddr)
-	if !ok {
-		t.Fatalf("unexpected address %v", l.Addr())
-	}
-	return addr.Port
-}
-
-func waitForPort(t *testing.T, port int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("nothing listens on port %d", port)
-}
-
 // The engine reached over ssh:// (ssh + `docker system dial-stdio`), through an sshd the test
 // runs on loopback with keys it generates.
 func TestAccProvider_ssh(t *testing.T) {
 	acctest.Parallel(t)
-	acctest.SkipUnlessAcc(t)
-	dir := t.TempDir()
-	run := func(name string, args ...string) {
-		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-		}
-	}
-	run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "host"))
-	run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, "id"))
-	pub, err := os.ReadFile(filepath.Join(dir, "id.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	port := freePort(t)
-	sshd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-p", fmt.Sprint(port), "-h", filepath.Join(dir, "host"),
-		"-o", "ListenAddress=127.0.0.1", "-o", "AuthorizedKeysFile="+filepath.Join(dir, "authorized_keys"),
-		"-o", "StrictModes=no", "-o", "PermitRootLogin=prohibit-password", "-o", "UsePAM=no", "-o", "PidFile="+filepath.Join(dir, "sshd.pid"))
-	// A file, not a pipe: session processes outlive the group kill and would hold a pipe open.
-	logPath := filepath.Join(dir, "sshd.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	sshd.Stderr = logFile
-	sshd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := sshd.Start(); err != nil {
-		t.Fatalf("start sshd (scripts/swarm-up.sh installs openssh-server): %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(-sshd.Process.Pid, syscall.SIGKILL); _ = sshd.Wait() })
-	waitForPort(t, port)
-
+	srv := startSSHD(t)
 	name := acctest.Name("ssh")
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
-			Config: fmt.Sprintf(`
-provider "swarm" {
-  host     = "ssh://root@127.0.0.1:%d"
-  ssh_opts = ["-i", %q, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]
-}
-
+			Config: srv.provider(srv.port, srv.key) + fmt.Sprintf(`
 resource "swarm_service" "test" {
   name     = %q
   image    = %q
   replicas = 1
 }
-`, port, filepath.Join(dir, "id"), name, acctest.Env(t, "TEST_IMAGE")),
+`, name, acctest.Env(t, "TEST_IMAGE")),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(1)),
 			},
 		}},
 	})
-	if t.Failed() {
-		log, _ := os.ReadFile(logPath)
-		t.Logf("sshd: %s", log)
+}
+
+// sshServer is an sshd on loopback that lets root in with the key it generated.
+type sshServer struct {
+	port int
+	dir  string
+	key  string // the private key that the server accepts
+}
+
+// startSSHD runs an sshd on a free loopback port until the test ends; its log is shown when
+// the test fails. extra are more sshd arguments.
+func startSSHD(t *testing.T, extra ...string) sshServer {
+	t.Helper()
+	acctest.SkipUnlessAcc(t)
+	srv := sshServer{dir: t.TempDir()}
+	host := newSSHKey(t, srv.dir, "host")
+	srv.key = newSSHKey(t, srv.dir, "id")
+	pub, err := os.ReadFile(srv.key + ".pub")
+	if err != nil {
+		t.Fatal(err)
 	}
+	authorized := acctest.WriteFile(t, srv.dir, "authorized_keys", string(pub))
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv.port = acctest.FreePort(t)
+	args := append([]string{"-D", "-e", "-p", fmt.Sprint(srv.port), "-h", host,
+		"-o", "ListenAddress=127.0.0.1", "-o", "AuthorizedKeysFile=" + authorized,
+		"-o", "StrictModes=no", "-o", "PermitRootLogin=prohibit-password", "-o", "UsePAM=no", "-o", "PidFile=" + filepath.Join(srv.dir, "sshd.pid")}, extra...)
+	sshd := exec.Command("/usr/sbin/sshd", args...)
+	// A file, not a pipe: session processes outlive the group kill and would hold a pipe open.
+	logPath := filepath.Join(srv.dir, "sshd.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshd.Stderr = logFile
+	sshd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := sshd.Start(); err != nil {
+		t.Fatalf("start sshd (scripts/swarm-up.sh installs openssh-server): %v", err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-sshd.Process.Pid, syscall.SIGKILL)
+		_ = sshd.Wait()
+		_ = logFile.Close()
+		if t.Failed() {
+			log, _ := os.ReadFile(logPath)
+			t.Logf("sshd: %s", log)
+		}
+	})
+	acctest.WaitForPort(t, srv.port)
+	return srv
+}
+
+// provider is a provider block that reaches port over ssh with the key.
+func (s sshServer) provider(port int, key string) string {
+	return fmt.Sprintf(`
+provider "swarm" {
+  host     = "ssh://root@127.0.0.1:%d"
+  ssh_opts = ["-i", %q, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]
+}
+`, port, key)
+}
+
+// newSSHKey generates an ed25519 key pair without a passphrase in dir and returns the private
+// key's path (the public key is beside it, with .pub).
+func newSSHKey(t *testing.T, dir, name string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", p).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	return p
 }
