@@ -7,12 +7,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 
 	dockerimage "github.com/docker/docker/api/types/image"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
@@ -139,6 +142,146 @@ resource "swarm_service" "test" {
 	})
 }
 
+// TLS settings that cannot be used fail the plan at cert_path and never turn TLS off: a
+// cert_path that does not exist once made the provider talk plain HTTP, to a plain port
+// without a word and to a TLS port until the connect budget ran out. A client and an engine
+// port that disagree about TLS fail at once. The endpoints are socat in front of the local
+// engine: a TLS port that demands a client certificate, and a plain-HTTP port.
+func TestAccProvider_tlsSettings(t *testing.T) {
+	acctest.Parallel(t)
+	acctest.SkipUnlessAcc(t)
+	ca, caKey := acctest.NewCA(t, "swarmform test CA")
+	serverCert, serverKey := acctest.NewLeaf(t, ca, caKey, "127.0.0.1", true)
+	clientCert, clientKey := acctest.NewLeaf(t, ca, caKey, "client", false)
+	tlsPort := acctest.TLSEngine(t, t.TempDir(), serverCert, serverKey, ca)
+	plainPort := acctest.PlainEngine(t)
+	content := map[string]string{"ca.pem": ca, "cert.pem": clientCert, "key.pem": clientKey}
+	certDir := func(files ...string) string {
+		dir := t.TempDir()
+		for _, f := range files {
+			acctest.WriteFile(t, dir, f, content[f])
+		}
+		return dir
+	}
+	missing := filepath.Join(t.TempDir(), "no-such-dir")
+	name := acctest.Name("tlsset")
+	config := func(port int, tlsArgs string) string {
+		return fmt.Sprintf(`
+provider "swarm" {
+  host = "tcp://127.0.0.1:%d"
+  %s
+}
+
+resource "swarm_service" "test" {
+  name     = %q
+  image    = %q
+  replicas = 0
+}
+`, port, tlsArgs, name, acctest.Env(t, "TEST_IMAGE"))
+	}
+	certPath := func(dir string) string { return fmt.Sprintf("cert_path = %q", dir) }
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				// The old code connected here in plain text.
+				Config:      config(plainPort, certPath(missing)),
+				ExpectError: acctest.ErrorPattern(`Invalid TLS Settings.*Attribute cert_path: cert_path "` + regexp.QuoteMeta(missing) + `" does not exist`),
+			},
+			{
+				Config:      config(tlsPort, certPath(missing)),
+				ExpectError: acctest.ErrorPattern(`Invalid TLS Settings.*Attribute cert_path: cert_path "` + regexp.QuoteMeta(missing) + `" does not exist`),
+			},
+			{
+				Config:      config(plainPort, certPath(certDir())),
+				ExpectError: acctest.ErrorPattern(`Invalid TLS Settings.*Attribute cert_path:.*holds none of ca\.pem, cert\.pem and key\.pem`),
+			},
+			{
+				Config:      config(tlsPort, certPath(certDir("ca.pem", "cert.pem"))),
+				ExpectError: acctest.ErrorPattern(`Invalid TLS Settings.*Attribute cert_path:.*holds cert\.pem but no key\.pem.*private key`),
+			},
+			{
+				Config:      config(tlsPort, certPath(certDir("cert.pem", "key.pem"))),
+				ExpectError: acctest.ErrorPattern(`Invalid TLS Settings.*Attribute cert_path:.*holds no ca\.pem.*tls_verify = false`),
+			},
+			{
+				Config:      config(tlsPort, `ca_pem = ""`),
+				ExpectError: acctest.ErrorPattern(`Invalid TLS Settings.*Attribute ca_pem: ca_pem is empty`),
+			},
+			{
+				// A plain client at the TLS port, then TLS at the plain port.
+				Config:      config(tlsPort, ""),
+				ExpectError: acctest.ErrorPattern(`TLS mismatch with the Docker engine.*expects TLS`),
+			},
+			{
+				Config:      config(plainPort, certPath(certDir("ca.pem", "cert.pem", "key.pem"))),
+				ExpectError: acctest.ErrorPattern(`TLS mismatch with the Docker engine.*does not speak TLS`),
+			},
+			{
+				Config: config(tlsPort, certPath(certDir("ca.pem", "cert.pem", "key.pem"))),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("name"), knownvalue.StringExact(name)),
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
+}
+
+// The provider reports what the engine finds in its connection settings and the DOCKER_*
+// variables at validation (so at every plan): problems as errors, at their arguments, the rest
+// as warnings. No connection is made: manager.invalid is never resolved.
+func TestProviderConnectionDiagnostics(t *testing.T) {
+	certs := t.TempDir()
+	tests := []struct {
+		name   string
+		config string
+		env    map[string]string
+		want   []string // "severity summary @path" of each diagnostic
+	}{
+		{"local socket", `{}`, nil, nil},
+		{"plain TCP on loopback", `{"host": "tcp://127.0.0.1:2375"}`, nil, nil},
+		{"plain TCP over the network", `{"host": "tcp://manager.invalid:2375"}`, nil, []string{"WARNING Unencrypted Connection to the Docker Engine @AttributeName(\"host\")"}},
+		{"plain TCP over the network from DOCKER_HOST", `{}`, map[string]string{"DOCKER_HOST": "tcp://manager.invalid:2375"}, []string{"WARNING Unencrypted Connection to the Docker Engine @"}},
+		{"DOCKER_CERT_PATH with the local socket", `{"host": "unix:///var/run/docker.sock"}`, map[string]string{"DOCKER_CERT_PATH": certs}, []string{"WARNING TLS Variable Ignored @"}},
+		{"cert_path with the local socket", `{"host": "unix:///var/run/docker.sock", "cert_path": "` + certs + `"}`, nil, []string{"ERROR TLS Settings Need a tcp:// Host @AttributeName(\"cert_path\")"}},
+		{"empty DOCKER_CERT_PATH", `{"host": "tcp://127.0.0.1:2376"}`, map[string]string{"DOCKER_CERT_PATH": certs}, []string{"ERROR Invalid TLS Settings @"}},
+		{"DOCKER_TLS_VERIFY over the network", `{"host": "tcp://manager.invalid:2376"}`, map[string]string{"DOCKER_TLS_VERIFY": "1"}, nil},
+		{"DOCKER_API_VERSION too old", `{}`, map[string]string{"DOCKER_API_VERSION": "1.40"}, []string{"ERROR Unsupported Engine API Version @"}},
+	}
+	srv := ProtocolServer("test")()
+	schema, err := srv.GetProviderSchema(context.Background(), &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := schema.Provider.ValueType()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, v := range []string{"DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY", "DOCKER_API_VERSION"} {
+				t.Setenv(v, tc.env[v])
+			}
+			resp, err := srv.ValidateProviderConfig(context.Background(), &tfprotov6.ValidateProviderConfigRequest{
+				Config: &tfprotov6.DynamicValue{MsgPack: encode(t, typ, tc.config)},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range resp.Diagnostics {
+				at := ""
+				if d.Attribute != nil {
+					at = d.Attribute.String()
+				}
+				got = append(got, fmt.Sprintf("%s %s @%s", d.Severity, d.Summary, at))
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("diagnostics:\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+		})
+	}
+}
+
 func TestAccProvider_connectionErrors(t *testing.T) {
 	acctest.Parallel(t)
 	resource.Test(t, resource.TestCase{
@@ -178,6 +321,34 @@ resource "swarm_service" "test" {
 				statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("running_replicas"), knownvalue.Int64Exact(1)),
 			},
 		}},
+	})
+}
+
+// When ssh cannot connect, the error carries what ssh said: a key the server does not accept,
+// a port where nothing listens, a remote host without docker.
+func TestAccProvider_sshErrors(t *testing.T) {
+	acctest.Parallel(t)
+	srv := startSSHD(t)
+	stranger := newSSHKey(t, srv.dir, "stranger")
+	// A second server whose sessions find no docker on their PATH.
+	nodocker := startSSHD(t, "-o", "SetEnv=PATH=/nonexistent")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      srv.provider(srv.port, stranger) + serviceConfig("x", `  image = "app:v1"`)[len("\nprovider \"swarm\" {}\n"):],
+				ExpectError: acctest.ErrorPattern(`SSH Connection to the Docker Engine Failed.*ssh .*exit status 255.*Permission denied \(publickey`),
+			},
+			{
+				Config:      srv.provider(acctest.FreePort(t), srv.key) + serviceConfig("x", `  image = "app:v1"`)[len("\nprovider \"swarm\" {}\n"):],
+				ExpectError: acctest.ErrorPattern(`SSH Connection to the Docker Engine Failed.*connect to host 127\.0\.0\.1 port \d+: Connection refused`),
+			},
+			{
+				Config:      nodocker.provider(nodocker.port, nodocker.key) + serviceConfig("x", `  image = "app:v1"`)[len("\nprovider \"swarm\" {}\n"):],
+				ExpectError: acctest.ErrorPattern(`SSH Connection to the Docker Engine Failed.*exit status 127.*docker: command not found`),
+			},
+		},
 	})
 }
 

@@ -128,7 +128,11 @@ func (p *swarmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 	}
 }
 
-// ValidateConfig checks each registry_auth's config_file_content (without ever quoting it).
+// ValidateConfig checks each registry_auth's config_file_content (without ever quoting it),
+// and asks the engine about the connection settings (with the DOCKER_* variables that stand
+// in for them): TLS settings that cannot be used and an api_version it cannot speak are
+// errors at their arguments, a connection without TLS over the network a warning. Terraform
+// validates the provider's configuration on every plan and apply, so each plan says it.
 func (p *swarmProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
 	var auths []registryAuthModel
 	if req.Config.GetAttribute(ctx, path.Root("registry_auth"), &auths).HasError() {
@@ -140,6 +144,15 @@ func (p *swarmProvider) ValidateConfig(ctx context.Context, req provider.Validat
 				addPathError(&resp.Diagnostics, path.Root("registry_auth").AtListIndex(i).AtName("config_file_content"), "Invalid Registry Credentials", err.Error()+".")
 			}
 		}
+	}
+	var m providerModel
+	if req.Config.Get(ctx, &m).HasError() {
+		return // a whole argument is not known yet
+	}
+	if cfg, known := engineConfig(m); known {
+		problems, warnings := cfg.Check()
+		addProblems(&resp.Diagnostics, problems, true)
+		addProblems(&resp.Diagnostics, warnings, false)
 	}
 }
 
@@ -168,8 +181,9 @@ func (p *swarmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	resp.DataSourceData = engine
 }
 
-// engineConfig turns the provider block plus DOCKER_* variables into an engine Config.
-// known is false when any argument is still unknown.
+// engineConfig turns the provider block plus DOCKER_* variables into an engine Config. An
+// argument that is set wins over its variable; an empty variable counts as not set. known is
+// false when any argument is still unknown.
 func engineConfig(m providerModel) (orchestrator.Config, bool) {
 	for _, v := range []types.String{m.Host, m.CAPEM, m.CertPEM, m.KeyPEM, m.CertPath, m.APIVersion} {
 		if v.IsUnknown() {
@@ -179,20 +193,33 @@ func engineConfig(m providerModel) (orchestrator.Config, bool) {
 	if m.TLSVerify.IsUnknown() {
 		return orchestrator.Config{}, false
 	}
-	pick := func(v types.String, env string) string {
+	fromEnv := map[string]string{}
+	// pick is the argument if it is set, else its variable if that is not empty, else nil.
+	pick := func(v types.String, arg, env string) *string {
 		if !v.IsNull() {
-			return v.ValueString()
+			return v.ValueStringPointer()
 		}
-		return os.Getenv(env)
+		if s := os.Getenv(env); s != "" {
+			fromEnv[arg] = env
+			return &s
+		}
+		return nil
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
 	}
 	cfg := orchestrator.Config{
-		Host:       pick(m.Host, "DOCKER_HOST"),
-		CAPEM:      m.CAPEM.ValueString(),
-		CertPEM:    m.CertPEM.ValueString(),
-		KeyPEM:     m.KeyPEM.ValueString(),
-		CertPath:   pick(m.CertPath, "DOCKER_CERT_PATH"),
-		APIVersion: pick(m.APIVersion, "DOCKER_API_VERSION"),
+		Host:       str(pick(m.Host, "host", "DOCKER_HOST")),
+		CAPEM:      m.CAPEM.ValueStringPointer(),
+		CertPEM:    m.CertPEM.ValueStringPointer(),
+		KeyPEM:     m.KeyPEM.ValueStringPointer(),
+		CertPath:   pick(m.CertPath, "cert_path", "DOCKER_CERT_PATH"),
+		APIVersion: str(pick(m.APIVersion, "api_version", "DOCKER_API_VERSION")),
 		SSHOpts:    m.SSHOpts,
+		FromEnv:    fromEnv,
 	}
 	if !m.TLSVerify.IsNull() {
 		v := m.TLSVerify.ValueBool()
@@ -200,6 +227,7 @@ func engineConfig(m providerModel) (orchestrator.Config, bool) {
 	} else if env := os.Getenv("DOCKER_TLS_VERIFY"); env != "" {
 		v := env != "0" && env != "false"
 		cfg.TLSVerify = &v
+		fromEnv["tls_verify"] = "DOCKER_TLS_VERIFY"
 	}
 	for _, a := range m.RegistryAuth {
 		if a.Address.IsUnknown() || a.Username.IsUnknown() || a.Password.IsUnknown() || a.ConfigFileContent.IsUnknown() {
