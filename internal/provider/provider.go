@@ -66,12 +66,12 @@ func (p *swarmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 		Attributes: map[string]schema.Attribute{
 			"host": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Address of a Swarm manager's Docker engine: `unix:///var/run/docker.sock`, `tcp://host:2376` or `ssh://user@host[:port]`. Defaults to `DOCKER_HOST`, else the local socket.",
+				MarkdownDescription: "Address of a Swarm manager's Docker engine: `unix:///var/run/docker.sock`, `tcp://host:2376` or `ssh://user@host[:port]`. Defaults to `DOCKER_HOST`, else the local socket. A `tcp://` host reached without TLS gets a warning on every plan, unless it is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).",
 				Validators:          []validator.String{stringvalidator.RegexMatches(hostPattern, "must start with unix://, tcp://, ssh:// or npipe://")},
 			},
 			"ca_pem": schema.StringAttribute{
 				Optional: true, Sensitive: true,
-				MarkdownDescription: "PEM-encoded CA certificate that signed the engine's TLS certificate. Use this (not files) in Terraform Cloud.",
+				MarkdownDescription: "PEM-encoded CA certificate that signed the engine's TLS certificate. Use this (not files) in Terraform Cloud. Like every TLS argument, it must not be empty and needs a `tcp://` host.",
 			},
 			"cert_pem": schema.StringAttribute{
 				Optional: true, Sensitive: true,
@@ -85,11 +85,11 @@ func (p *swarmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			},
 			"cert_path": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Directory with `ca.pem`, `cert.pem` and `key.pem`, as `DOCKER_CERT_PATH`. PEM attributes take precedence.",
+				MarkdownDescription: "Directory with `ca.pem`, `cert.pem` and `key.pem`, as `DOCKER_CERT_PATH`. PEM attributes take precedence, file by file. The directory must exist and hold `ca.pem` (unless `ca_pem` is given or `tls_verify` is false), and `cert.pem` and `key.pem` together or neither; otherwise the plan fails, naming what is missing.",
 			},
 			"tls_verify": schema.BoolAttribute{
 				Optional:            true,
-				MarkdownDescription: "Verify the engine's certificate. Defaults to `DOCKER_TLS_VERIFY`, else true whenever a CA is given.",
+				MarkdownDescription: "Verify the engine's certificate. Defaults to `DOCKER_TLS_VERIFY`, else true whenever TLS is on. With no CA given, `true` verifies against this machine's trusted roots (and turns TLS on by itself); a client certificate without a CA needs `tls_verify` set, one way or the other.",
 			},
 			"ssh_opts": schema.ListAttribute{
 				ElementType:         types.StringType,
@@ -98,7 +98,7 @@ func (p *swarmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			},
 			"api_version": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Pin the Engine API version (e.g. `1.41`). By default the version is negotiated; 1.41 is the oldest supported.",
+				MarkdownDescription: "Pin the Engine API version (e.g. `1.41`). By default the version is negotiated. 1.41 is the oldest supported: an older one fails validation, and one newer than the engine speaks fails when the provider connects.",
 				Validators:          []validator.String{stringvalidator.RegexMatches(apiVersionPattern, "must look like 1.41")},
 			},
 			"registry_auth": schema.ListNestedAttribute{
