@@ -5,15 +5,13 @@ package orchestrator
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -30,11 +28,17 @@ type Config struct {
 	// Host is a unix://, tcp:// or ssh:// address. Empty means the local socket.
 	Host string
 	// CAPEM, CertPEM and KeyPEM are PEM-encoded TLS material (Terraform Cloud has no files).
-	CAPEM, CertPEM, KeyPEM string
-	// CertPath is a directory holding ca.pem, cert.pem and key.pem, as DOCKER_CERT_PATH.
-	CertPath string
-	// TLSVerify checks the server certificate. Nil means: verify when TLS material is given.
+	// Nil means not given; given, they must not be empty.
+	CAPEM, CertPEM, KeyPEM *string
+	// CertPath is a directory holding ca.pem, cert.pem and key.pem, as DOCKER_CERT_PATH. Nil
+	// means not given.
+	CertPath *string
+	// TLSVerify checks the engine's certificate. Nil means: verify whenever TLS is on.
 	TLSVerify *bool
+	// FromEnv names the environment variable a setting was read from, by the provider
+	// argument it stands in for ("cert_path": "DOCKER_CERT_PATH"). Problems with such a
+	// setting name the variable; a setting not in FromEnv was written in the configuration.
+	FromEnv map[string]string
 	// SSHOpts are extra arguments for the ssh command used for ssh:// hosts.
 	SSHOpts []string
 	// APIVersion pins the Engine API version; empty negotiates.
@@ -79,12 +83,38 @@ func (c Config) host() string {
 	return defaultHost
 }
 
+// ConfigError is a configuration the engine refuses before it connects: each problem names
+// the setting (the provider argument or its environment variable) and why.
+type ConfigError struct {
+	Problems []FieldProblem
+}
+
+func (e *ConfigError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Summary + ": " + p.Detail
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Check reports, without connecting, the settings that cannot be used as given (problems: New
+// refuses them) and those that work but deserve a word (warnings).
+func (c Config) Check() (problems, warnings []FieldProblem) {
+	_, problems, warnings = c.transport()
+	return append(problems, c.apiVersionProblems()...), warnings
+}
+
 // newDockerClient builds a Docker client for the configuration, without touching the network.
-func newDockerClient(cfg Config) (*client.Client, error) {
+// secured says whether the engine is reached with TLS.
+func newDockerClient(cfg Config) (cli *client.Client, secured bool, err error) {
 	host := cfg.host()
 	u, err := url.Parse(host)
 	if err != nil || u.Scheme == "" {
-		return nil, &ConnectError{Summary: "Invalid Docker host", Advice: fmt.Sprintf("%q is not a unix://, tcp:// or ssh:// address", host), Err: err}
+		return nil, false, &ConnectError{Summary: "Invalid Docker host", Advice: fmt.Sprintf("%q is not a unix://, tcp:// or ssh:// address", host), Err: err}
+	}
+	tlsCfg, problems, _ := cfg.transport()
+	if problems = append(problems, cfg.apiVersionProblems()...); len(problems) > 0 {
+		return nil, false, &ConfigError{Problems: problems}
 	}
 
 	opts := []client.Opt{}
@@ -98,10 +128,6 @@ func newDockerClient(cfg Config) (*client.Client, error) {
 	case "unix", "npipe":
 		opts = append(opts, client.WithHost(host))
 	case "tcp", "http", "https":
-		tlsCfg, err := cfg.tlsConfig()
-		if err != nil {
-			return nil, err
-		}
 		tr := &http.Transport{TLSClientConfig: tlsCfg, TLSHandshakeTimeout: 10 * time.Second}
 		opts = append(opts, client.WithHTTPClient(&http.Client{Transport: tr}), client.WithHost(host))
 		if tlsCfg != nil {
@@ -110,75 +136,75 @@ func newDockerClient(cfg Config) (*client.Client, error) {
 	case "ssh":
 		dial, err := sshDialer(u, cfg.SSHOpts)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		tr := &http.Transport{DialContext: dial}
 		opts = append(opts, client.WithHTTPClient(&http.Client{Transport: tr}), client.WithHost("http://docker.example.com"), client.WithDialContext(dial))
 	default:
-		return nil, &ConnectError{Summary: "Invalid Docker host", Advice: fmt.Sprintf("scheme %q is not supported; use unix://, tcp:// or ssh://", u.Scheme)}
+		return nil, false, &ConnectError{Summary: "Invalid Docker host", Advice: fmt.Sprintf("scheme %q is not supported; use unix://, tcp:// or ssh://", u.Scheme)}
 	}
-	cli, err := client.NewClientWithOpts(opts...)
+	cli, err = client.NewClientWithOpts(opts...)
 	if err != nil {
-		return nil, &ConnectError{Summary: "Invalid Docker client configuration", Advice: "check host and api_version", Err: err}
+		return nil, false, &ConnectError{Summary: "Invalid Docker client configuration", Advice: "check host and api_version", Err: err}
 	}
-	return cli, nil
+	return cli, tlsCfg != nil, nil
 }
 
-// tlsConfig returns nil when no TLS material is configured and verification is not requested.
-func (c Config) tlsConfig() (*tls.Config, error) {
-	ca, cert, key := []byte(c.CAPEM), []byte(c.CertPEM), []byte(c.KeyPEM)
-	if c.CertPath != "" {
-		read := func(name string, into *[]byte) error {
-			if len(*into) > 0 {
-				return nil
-			}
-			b, err := os.ReadFile(filepath.Join(c.CertPath, name))
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return &ConnectError{Summary: "Cannot read TLS material", Advice: "check cert_path", Err: err}
-			}
-			*into = b
-			return nil
-		}
-		for name, into := range map[string]*[]byte{"ca.pem": &ca, "cert.pem": &cert, "key.pem": &key} {
-			if err := read(name, into); err != nil {
-				return nil, err
-			}
-		}
+var apiVersionPattern = regexp.MustCompile(`^1\.\d+$`)
+
+// apiVersionProblems refuses a pinned Engine API version that this provider cannot speak.
+func (c Config) apiVersionProblems() []FieldProblem {
+	v := c.APIVersion
+	switch {
+	case v == "":
+		return nil
+	case !apiVersionPattern.MatchString(v):
+		return []FieldProblem{problem(c.at("api_version"), "Invalid Engine API Version",
+			fmt.Sprintf("%s is %q, which is not an Engine API version such as %s.", c.name("api_version"), v, MinAPIVersion))}
+	case olderAPI(v):
+		return []FieldProblem{problem(c.at("api_version"), "Unsupported Engine API Version",
+			fmt.Sprintf("%s is %s, older than %s, the oldest Engine API this provider speaks (Docker 20.10). Remove it to let the provider and the engine agree on a version, or pin %s or newer.",
+				c.name("api_version"), v, MinAPIVersion, MinAPIVersion))}
 	}
-	verify := len(ca) > 0
-	if c.TLSVerify != nil {
-		verify = *c.TLSVerify
-	}
-	if len(ca) == 0 && len(cert) == 0 && !verify {
-		return nil, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: !verify} // the user asked for tls_verify = false
-	if len(ca) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(ca) {
-			return nil, &ConnectError{Summary: "Invalid CA certificate", Advice: "ca_pem (or ca.pem in cert_path) holds no PEM certificate"}
-		}
-		cfg.RootCAs = pool
-	}
-	if len(cert) > 0 || len(key) > 0 {
-		pair, err := tls.X509KeyPair(cert, key)
-		if err != nil {
-			return nil, &ConnectError{Summary: "Invalid client certificate", Advice: "cert_pem and key_pem must be a matching PEM certificate and private key", Err: err}
-		}
-		cfg.Certificates = []tls.Certificate{pair}
-	}
-	return cfg, nil
+	return nil
 }
 
-// checkManager pings the engine, makes sure it is an active Swarm manager and reads its clock.
-func checkManager(ctx context.Context, cli *client.Client, host string) (managerClock, error) {
+// name is how messages call a setting: its provider argument, or the environment variable it
+// was read from.
+func (c Config) name(arg string) string {
+	if env := c.FromEnv[arg]; env != "" {
+		return env
+	}
+	return arg
+}
+
+// at is where a problem with a setting is reported: at its argument, or at the provider block
+// as a whole when it came from the environment.
+func (c Config) at(arg string) string {
+	if c.FromEnv[arg] != "" {
+		return ""
+	}
+	return arg
+}
+
+// checkManager pings the engine, makes sure it speaks a version of the API that the provider
+// (and a pinned api_version) can use, that it is an active Swarm manager, and reads its clock.
+// secured says whether the client uses TLS.
+func checkManager(ctx context.Context, cli *client.Client, cfg Config, secured bool) (managerClock, error) {
+	host := cfg.host()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
+	ping, err := cli.Ping(ctx)
+	if err != nil {
+		// A TLS port other than dockerd's cuts a plain-HTTP request off, as a daemon that
+		// stops does; a TLS handshake tells the two apart.
+		if addr := plainTCPAddr(host); !secured && addr != "" && cutShort(err) && speaksTLS(ctx, addr) {
+			err = fmt.Errorf("%w: %w", errSpeaksTLS, err)
+		}
 		return managerClock{}, classifyConnectError(err, host)
 	}
-	if v := cli.ClientVersion(); v != "" && olderAPI(v) {
-		return managerClock{}, &ConnectError{Summary: "Docker engine too old", Advice: fmt.Sprintf("the engine at %s speaks Engine API %s; this provider needs %s or newer (Docker 20.10+)", host, v, MinAPIVersion)}
+	if err := checkAPIVersion(ping.APIVersion, cfg); err != nil {
+		return managerClock{}, err
 	}
 	asked := time.Now()
 	info, err := cli.Info(ctx)
@@ -187,6 +213,24 @@ func checkManager(ctx context.Context, cli *client.Client, host string) (manager
 	}
 	clock := clockFrom(info.SystemTime, asked, time.Now())
 	return clock, checkSwarmRole(info.Swarm, host)
+}
+
+// checkAPIVersion compares the newest Engine API version the engine speaks (from its ping)
+// with the oldest this provider needs and with a pinned api_version. An engine that does not
+// say is let through: its first answer will tell.
+func checkAPIVersion(engine string, cfg Config) error {
+	host := cfg.host()
+	switch {
+	case engine == "":
+	case olderAPI(engine):
+		return &ConnectError{Summary: "Docker engine too old", Advice: fmt.Sprintf("the engine at %s speaks Engine API %s; this provider needs %s or newer (Docker 20.10+)", host, engine, MinAPIVersion)}
+	case cfg.APIVersion != "" && apiBefore(engine, cfg.APIVersion):
+		name := cfg.name("api_version")
+		return &ConfigError{Problems: []FieldProblem{problem(cfg.at("api_version"), "Pinned API Version Too New", fmt.Sprintf(
+			"%s is %s, but the engine at %s speaks Engine API %s at most. Remove %s to let the provider and the engine agree on a version, or pin %s.",
+			name, cfg.APIVersion, host, engine, name, engine))}}
+	}
+	return nil
 }
 
 func checkSwarmRole(info swarm.Info, host string) error {
@@ -203,18 +247,20 @@ func checkSwarmRole(info swarm.Info, host string) error {
 	return nil
 }
 
+// classifyConnectError names a failure to reach or use the engine at host, with advice.
 func classifyConnectError(err error, host string) error {
-	var uaErr x509.UnknownAuthorityError
-	var hnErr x509.HostnameError
-	var certErr *tls.CertificateVerificationError
-	var recErr tls.RecordHeaderError
 	msg := err.Error()
+	var sshErr *sshError
 	switch {
-	case errors.As(err, &uaErr), errors.As(err, &hnErr), errors.As(err, &certErr),
-		strings.Contains(msg, "certificate"), strings.Contains(msg, "tls:"):
-		return &ConnectError{Summary: "TLS handshake with the Docker engine failed", Advice: fmt.Sprintf("the engine at %s did not accept our TLS or we did not trust its certificate; check ca_pem, cert_pem and key_pem (or cert_path) and tls_verify", host), Err: err}
-	case errors.As(err, &recErr), strings.Contains(msg, "server gave HTTP response to HTTPS client"):
+	case tlsAtPlainPort(err):
 		return &ConnectError{Summary: "TLS mismatch with the Docker engine", Advice: fmt.Sprintf("the engine at %s does not speak TLS as configured; drop the TLS settings or use the TLS port", host), Err: err}
+	case plainAtTLSPort(err):
+		return &ConnectError{Summary: "TLS mismatch with the Docker engine", Advice: fmt.Sprintf("the engine at %s expects TLS, and no TLS settings are given; give ca_pem, cert_pem and key_pem (or cert_path) for it, or use its plain-HTTP port", host), Err: err}
+	case certificateRefused(err), strings.Contains(msg, "certificate"), strings.Contains(msg, "tls:"):
+		return &ConnectError{Summary: "TLS handshake with the Docker engine failed", Advice: fmt.Sprintf("the engine at %s did not accept our TLS or we did not trust its certificate; check ca_pem, cert_pem and key_pem (or cert_path) and tls_verify", host), Err: err}
+	case errors.As(err, &sshErr):
+		return &ConnectError{Summary: "SSH Connection to the Docker Engine Failed", Advice: fmt.Sprintf("ssh to %s ended before the engine answered; what ssh said is below. "+
+			"Check the user and the key (ssh_opts, such as [\"-i\", \"/path/to/key\"]), that the host key is known (known_hosts), that the host is up, and that the remote user can run docker", host), Err: err}
 	case client.IsErrConnectionFailed(err), isNetError(err):
 		return &ConnectError{Summary: "Cannot reach the Docker engine", Advice: fmt.Sprintf("nothing answered at %s; is dockerd running, and is host (or DOCKER_HOST) right?", host), Err: err}
 	}
@@ -228,8 +274,11 @@ func isNetError(err error) bool {
 }
 
 // olderAPI says whether a dotted API version such as "1.40" is older than MinAPIVersion.
-func olderAPI(v string) bool {
-	pa, pb := strings.Split(v, "."), strings.Split(MinAPIVersion, ".")
+func olderAPI(v string) bool { return apiBefore(v, MinAPIVersion) }
+
+// apiBefore says whether dotted API version a is older than b.
+func apiBefore(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(pa) || i < len(pb); i++ {
 		var x, y int
 		if i < len(pa) {

@@ -41,7 +41,7 @@ type Engine struct {
 
 // New connects to the engine described by cfg and checks that it is a Swarm manager.
 func New(ctx context.Context, cfg Config) (*Engine, error) {
-	cli, err := newDockerClient(cfg)
+	cli, secured, err := newDockerClient(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	err = e.retry(ctx, "connect", func(ctx context.Context) error {
 		var err error
-		e.clock, err = checkManager(ctx, cli, e.host)
+		e.clock, err = checkManager(ctx, cli, cfg, secured)
 		return err
 	})
 	if err != nil {

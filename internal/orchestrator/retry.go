@@ -68,11 +68,18 @@ var transientMessages = []string{
 // Transient says whether err may go away by itself within seconds, so that the same call is
 // worth making again: a connection refused or cut (EOF), an engine answering 503, or one of
 // transientMessages. The caller's own cancellation or deadline is never transient, nor is
-// anything the engine refused on its merits (not found, conflict, invalid).
+// anything the engine refused on its merits (not found, conflict, invalid), nor a client and
+// an engine that disagree about TLS or a certificate, nor ssh refusing a key or a host key:
+// the docker client calls those connection failures too, but waiting cannot change them.
 func Transient(err error) bool {
+	var sshErr *sshError
 	switch {
 	case err == nil, errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return false
+	case tlsAtPlainPort(err), plainAtTLSPort(err), certificateRefused(err):
+		return false
+	case errors.As(err, &sshErr):
+		return sshErr.transient()
 	case client.IsErrConnectionFailed(err),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),

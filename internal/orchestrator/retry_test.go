@@ -46,6 +46,8 @@ func TestTransient(t *testing.T) {
 		{"raft proposal timed out", errors.New("Error response from daemon: rpc error: code = DeadlineExceeded desc = context deadline exceeded"), true},
 		{"daemon stopping mid-call", fmt.Errorf("list tasks: %w", errors.New("Error response from daemon: rpc error: code = Canceled desc = grpc: the client connection is closing")), true},
 		{"EOF in a message", errors.New(`error during connect: Post "http://docker/v1.41/services/create": EOF`), true},
+		{"ssh: sshd refusing connections", &url.Error{Op: "Head", URL: "http://docker.example.com/_ping", Err: &sshError{status: errors.New("exit status 255"), stderr: "ssh: connect to host 127.0.0.1 port 22: Connection refused"}}, true},
+		{"ssh: remote dockerd down", &url.Error{Op: "Head", URL: "http://docker.example.com/_ping", Err: &sshError{status: errors.New("exit status 1"), stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"}}, true},
 
 		{"our own cancel", context.Canceled, false},
 		{"our own deadline", &url.Error{Op: "Get", URL: "http://docker", Err: context.DeadlineExceeded}, false},
@@ -54,6 +56,13 @@ func TestTransient(t *testing.T) {
 		{"invalid spec", fmt.Errorf("create: %w", cerrdefs.ErrInvalidArgument), false},
 		{"version conflict", errors.New("Error response from daemon: rpc error: code = Unknown desc = update out of sequence"), false},
 		{"TLS", errors.New("tls: failed to verify certificate: x509: certificate signed by unknown authority"), false},
+		{"TLS at a plain-HTTP port", errors.New(`error during connect: Head "https://127.0.0.1:2375/_ping": http: server gave HTTP response to HTTPS client`), false},
+		{"plain HTTP at dockerd's TLS port", errors.New("Error response from daemon: Client sent an HTTP request to an HTTPS server."), false},
+		{"plain HTTP at another TLS port", fmt.Errorf("%w: %w", errSpeaksTLS, &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}), false},
+		{"client certificate refused", &url.Error{Op: "Head", URL: "https://127.0.0.1:2376/_ping", Err: &net.OpError{Op: "remote error", Err: errors.New("tls: certificate required")}}, false},
+		{"ssh: key refused", &url.Error{Op: "Head", URL: "http://docker.example.com/_ping", Err: &sshError{status: errors.New("exit status 255"), stderr: "root@127.0.0.1: Permission denied (publickey)."}}, false},
+		{"ssh: host key refused", &url.Error{Op: "Head", URL: "http://docker.example.com/_ping", Err: &sshError{status: errors.New("exit status 255"), stderr: "Host key verification failed."}}, false},
+		{"ssh: no docker on the remote host", &url.Error{Op: "Head", URL: "http://docker.example.com/_ping", Err: &sshError{status: errors.New("exit status 127"), stderr: "bash: line 1: docker: command not found"}}, false},
 		{"a word that ends like eof", errors.New("image thereof"), false},
 	}
 	for _, tt := range tests {

@@ -39,6 +39,17 @@ func proxiedEngine(t *testing.T, before func(*http.Request), after func(*http.Re
 // restarts).
 func serveProxy(t *testing.T, sock string, before func(*http.Request), after func(*http.Response)) {
 	t.Helper()
+	acctest.SkipUnlessAcc(t)
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveProxyOn(t, l, before, after)
+}
+
+// serveProxyOn is serveProxy on a listener of any kind.
+func serveProxyOn(t *testing.T, l net.Listener, before func(*http.Request), after func(*http.Response)) {
+	t.Helper()
 	dial := acctest.Docker(t).Dialer()
 	upstream := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) }}
 	proxy := &httputil.ReverseProxy{
@@ -50,10 +61,6 @@ func serveProxy(t *testing.T, sock string, before func(*http.Request), after fun
 			}
 			return nil
 		},
-	}
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
 	}
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if before != nil {

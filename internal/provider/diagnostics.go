@@ -88,9 +88,15 @@ func rolloutOutcome(name string, err error) string {
 	return fmt.Sprintf("Service %q was updated but the rollout did not complete. State records what runs now.", name)
 }
 
-// addConnectError reports a failure to connect to the engine, under the engine's own summary.
+// addConnectError reports a failure to connect to the engine, under the engine's own summary;
+// settings the engine refused, at their arguments.
 func addConnectError(diags *diag.Diagnostics, err error) {
 	var ce *orchestrator.ConnectError
+	var cfgErr *orchestrator.ConfigError
+	if errors.As(err, &cfgErr) {
+		addProblems(diags, cfgErr.Problems, true)
+		return
+	}
 	if errors.As(err, &ce) {
 		diags.AddError(ce.Summary, connectDetail(ce))
 		return

@@ -66,12 +66,12 @@ func (p *swarmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 		Attributes: map[string]schema.Attribute{
 			"host": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Address of a Swarm manager's Docker engine: `unix:///var/run/docker.sock`, `tcp://host:2376` or `ssh://user@host[:port]`. Defaults to `DOCKER_HOST`, else the local socket.",
+				MarkdownDescription: "Address of a Swarm manager's Docker engine: `unix:///var/run/docker.sock`, `tcp://host:2376` or `ssh://user@host[:port]`. Defaults to `DOCKER_HOST`, else the local socket. A `tcp://` host reached without TLS gets a warning on every plan, unless it is a loopback address (`127.0.0.0/8`, `::1`, `localhost`).",
 				Validators:          []validator.String{stringvalidator.RegexMatches(hostPattern, "must start with unix://, tcp://, ssh:// or npipe://")},
 			},
 			"ca_pem": schema.StringAttribute{
 				Optional: true, Sensitive: true,
-				MarkdownDescription: "PEM-encoded CA certificate that signed the engine's TLS certificate. Use this (not files) in Terraform Cloud.",
+				MarkdownDescription: "PEM-encoded CA certificate that signed the engine's TLS certificate. Use this (not files) in Terraform Cloud. Like every TLS argument, it must not be empty and needs a `tcp://` host.",
 			},
 			"cert_pem": schema.StringAttribute{
 				Optional: true, Sensitive: true,
@@ -85,11 +85,11 @@ func (p *swarmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			},
 			"cert_path": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Directory with `ca.pem`, `cert.pem` and `key.pem`, as `DOCKER_CERT_PATH`. PEM attributes take precedence.",
+				MarkdownDescription: "Directory with `ca.pem`, `cert.pem` and `key.pem`, as `DOCKER_CERT_PATH`. PEM attributes take precedence, file by file. The directory must exist and hold `ca.pem` (unless `ca_pem` is given or `tls_verify` is false), and `cert.pem` and `key.pem` together or neither; otherwise the plan fails, naming what is missing.",
 			},
 			"tls_verify": schema.BoolAttribute{
 				Optional:            true,
-				MarkdownDescription: "Verify the engine's certificate. Defaults to `DOCKER_TLS_VERIFY`, else true whenever a CA is given.",
+				MarkdownDescription: "Verify the engine's certificate. Defaults to `DOCKER_TLS_VERIFY`, else true whenever TLS is on. With no CA given, `true` verifies against this machine's trusted roots (and turns TLS on by itself); a client certificate without a CA needs `tls_verify` set, one way or the other.",
 			},
 			"ssh_opts": schema.ListAttribute{
 				ElementType:         types.StringType,
@@ -98,7 +98,7 @@ func (p *swarmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			},
 			"api_version": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "Pin the Engine API version (e.g. `1.41`). By default the version is negotiated; 1.41 is the oldest supported.",
+				MarkdownDescription: "Pin the Engine API version (e.g. `1.41`). By default the version is negotiated. 1.41 is the oldest supported: an older one fails validation, and one newer than the engine speaks fails when the provider connects.",
 				Validators:          []validator.String{stringvalidator.RegexMatches(apiVersionPattern, "must look like 1.41")},
 			},
 			"registry_auth": schema.ListNestedAttribute{
@@ -128,7 +128,11 @@ func (p *swarmProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 	}
 }
 
-// ValidateConfig checks each registry_auth's config_file_content (without ever quoting it).
+// ValidateConfig checks each registry_auth's config_file_content (without ever quoting it),
+// and asks the engine about the connection settings (with the DOCKER_* variables that stand
+// in for them): TLS settings that cannot be used and an api_version it cannot speak are
+// errors at their arguments, a connection without TLS over the network a warning. Terraform
+// validates the provider's configuration on every plan and apply, so each plan says it.
 func (p *swarmProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
 	var auths []registryAuthModel
 	if req.Config.GetAttribute(ctx, path.Root("registry_auth"), &auths).HasError() {
@@ -140,6 +144,15 @@ func (p *swarmProvider) ValidateConfig(ctx context.Context, req provider.Validat
 				addPathError(&resp.Diagnostics, path.Root("registry_auth").AtListIndex(i).AtName("config_file_content"), "Invalid Registry Credentials", err.Error()+".")
 			}
 		}
+	}
+	var m providerModel
+	if req.Config.Get(ctx, &m).HasError() {
+		return // a whole argument is not known yet
+	}
+	if cfg, known := engineConfig(m); known {
+		problems, warnings := cfg.Check()
+		addProblems(&resp.Diagnostics, problems, true)
+		addProblems(&resp.Diagnostics, warnings, false)
 	}
 }
 
@@ -168,8 +181,9 @@ func (p *swarmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	resp.DataSourceData = engine
 }
 
-// engineConfig turns the provider block plus DOCKER_* variables into an engine Config.
-// known is false when any argument is still unknown.
+// engineConfig turns the provider block plus DOCKER_* variables into an engine Config. An
+// argument that is set wins over its variable; an empty variable counts as not set. known is
+// false when any argument is still unknown.
 func engineConfig(m providerModel) (orchestrator.Config, bool) {
 	for _, v := range []types.String{m.Host, m.CAPEM, m.CertPEM, m.KeyPEM, m.CertPath, m.APIVersion} {
 		if v.IsUnknown() {
@@ -179,20 +193,33 @@ func engineConfig(m providerModel) (orchestrator.Config, bool) {
 	if m.TLSVerify.IsUnknown() {
 		return orchestrator.Config{}, false
 	}
-	pick := func(v types.String, env string) string {
+	fromEnv := map[string]string{}
+	// pick is the argument if it is set, else its variable if that is not empty, else nil.
+	pick := func(v types.String, arg, env string) *string {
 		if !v.IsNull() {
-			return v.ValueString()
+			return v.ValueStringPointer()
 		}
-		return os.Getenv(env)
+		if s := os.Getenv(env); s != "" {
+			fromEnv[arg] = env
+			return &s
+		}
+		return nil
+	}
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
 	}
 	cfg := orchestrator.Config{
-		Host:       pick(m.Host, "DOCKER_HOST"),
-		CAPEM:      m.CAPEM.ValueString(),
-		CertPEM:    m.CertPEM.ValueString(),
-		KeyPEM:     m.KeyPEM.ValueString(),
-		CertPath:   pick(m.CertPath, "DOCKER_CERT_PATH"),
-		APIVersion: pick(m.APIVersion, "DOCKER_API_VERSION"),
+		Host:       str(pick(m.Host, "host", "DOCKER_HOST")),
+		CAPEM:      m.CAPEM.ValueStringPointer(),
+		CertPEM:    m.CertPEM.ValueStringPointer(),
+		KeyPEM:     m.KeyPEM.ValueStringPointer(),
+		CertPath:   pick(m.CertPath, "cert_path", "DOCKER_CERT_PATH"),
+		APIVersion: str(pick(m.APIVersion, "api_version", "DOCKER_API_VERSION")),
 		SSHOpts:    m.SSHOpts,
+		FromEnv:    fromEnv,
 	}
 	if !m.TLSVerify.IsNull() {
 		v := m.TLSVerify.ValueBool()
@@ -200,6 +227,7 @@ func engineConfig(m providerModel) (orchestrator.Config, bool) {
 	} else if env := os.Getenv("DOCKER_TLS_VERIFY"); env != "" {
 		v := env != "0" && env != "false"
 		cfg.TLSVerify = &v
+		fromEnv["tls_verify"] = "DOCKER_TLS_VERIFY"
 	}
 	for _, a := range m.RegistryAuth {
 		if a.Address.IsUnknown() || a.Username.IsUnknown() || a.Password.IsUnknown() || a.ConfigFileContent.IsUnknown() {

@@ -28,7 +28,7 @@ func TestAccStack_threeTier(t *testing.T) {
 	cli := acctest.Docker(t)
 	ctx := context.Background()
 	stack := acctest.Name("tt")
-	port := freePort(t)
+	port := acctest.FreePort(t)
 	tf := acctest.NewTerraformFrom(t, "examples/stacks/three-tier")
 	tf.SetEnv("TF_VAR_name", stack)
 	tf.SetEnv("TF_VAR_image", os.Getenv("TEST_IMAGE"))

@@ -191,6 +191,15 @@ func TestProviderValidation(t *testing.T) {
 		{"password without a user", `registry_auth = [{ address = "r.example.com", password = "p", config_file_content = "{}" }]`, `Attribute "registry_auth\[0\]\.username" must be specified when "registry_auth\[0\]\.password" is specified`},
 		{"config file that is not JSON", `registry_auth = [{ address = "r.example.com", config_file_content = "{\"auths\": s3cr3t-token" }]`, `Invalid Registry Credentials.*registry_auth\[0\]\.config_file_content: config_file_content is not JSON \(syntax error at byte \d+\)`},
 		{"config file without the registry", `registry_auth = [{ address = "r.example.com", config_file_content = jsonencode({ auths = { "other.example.com" = { auth = "dTpw" } } }) }]`, `Invalid Registry Credentials.*has no auths entry for r.example.com`},
+		{"api version below 1.41", `api_version = "1.12"`, `Unsupported Engine API Version.*Attribute api_version: api_version is 1\.12, older than 1\.41`},
+		{"empty ca_pem", `host = "tcp://127.0.0.1:2376"
+  ca_pem = ""`, `Invalid TLS Settings.*Attribute ca_pem: ca_pem is empty`},
+		{"missing cert_path", `host = "tcp://127.0.0.1:2376"
+  cert_path = "/nonexistent/certs"`, `Invalid TLS Settings.*Attribute cert_path: cert_path "/nonexistent/certs" does not exist`},
+		{"TLS with the local socket", `host = "unix:///var/run/docker.sock"
+  ca_pem = "-----BEGIN CERTIFICATE-----"`, `TLS Settings Need a tcp:// Host.*Attribute ca_pem:.*unix:///var/run/docker\.sock.*does not use TLS`},
+		{"tls_verify over ssh", `host = "ssh://root@127.0.0.1:22"
+  tls_verify = true`, `TLS Settings Need a tcp:// Host.*Attribute tls_verify:.*ssh`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
