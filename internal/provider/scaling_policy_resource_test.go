@@ -513,7 +513,7 @@ resource "swarm_scaling_policy" %q {
 		{"global service", `mode = "global"`, policy("", "test"), "Cannot Scale Service"},
 		{"second policy", `replicas = 1`, policy("", "test") + policy("", "second"), "Service Already Has a Scaling Policy"},
 		// Nothing listens there: the cpu cannot be read, which holds the count.
-		{"metrics unavailable", `replicas = 1`, policy(fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), "test"), ""},
+		{"metrics unavailable", `replicas = 1`, policy(fmt.Sprintf("http://127.0.0.1:%d", acctest.FreePort(t)), "test"), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := acctest.Name("poldestroy")
