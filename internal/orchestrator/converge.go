@@ -173,7 +173,13 @@ func Evaluate(o RolloutPoll) Verdict {
 	}
 	if v.AllRunning {
 		v.Reason = "every slot runs the new spec; watching that it stays so"
-		if v.Desired == 0 || o.Stable >= monitorWindow(uc) {
+		switch {
+		case o.Rollout && status == swarm.UpdateStateUpdating && (v.Desired == 0 || o.Stable >= monitorWindow(uc)):
+			// Swarm's updater marks the update completed after the delay and the monitor
+			// window that follow its last batch (a start-first batch ends when its new tasks
+			// run): its verdict is awaited, so that what the apply records is what Swarm says.
+			v.Reason = "every slot runs the new spec; waiting for Swarm to complete its rolling update"
+		case v.Desired == 0 || o.Stable >= monitorWindow(uc):
 			v.Phase, v.Reason = Converged, "converged"
 		}
 		return v
