@@ -497,6 +497,11 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 			}
 		}
 	}
+	var res *resourcesModel
+	if d := req.Config.GetAttribute(ctx, path.Root("resources"), &res); !d.HasError() {
+		// An unknown or invalid amount reads as 0 (not set): only known amounts are compared.
+		addProblems(&resp.Diagnostics, orchestrator.CheckReservations(res.toSwarm(intNull())), true)
+	}
 	var mounts []mountModel
 	if d := req.Config.GetAttribute(ctx, path.Root("mounts"), &mounts); d.HasError() {
 		return // unknown list: checked again at apply
