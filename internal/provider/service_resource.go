@@ -109,7 +109,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"container_labels": stringMap("Labels of the containers."),
 			"mode": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.Mode),
-				MarkdownDescription: "`replicated` (default: `replicas` tasks) or `global` (one task per eligible node). Swarm cannot change it in place, so changing it replaces the service.",
+				MarkdownDescription: "`replicated` (default: `replicas` tasks) or `global` (one task per eligible node). Swarm cannot change it in place, so changing it replaces the service. A job (mode `replicated-job` or `global-job`, whose tasks run to completion) is not a service this resource manages: importing one is refused, and the `swarm_service` data source reads it with that mode and null `replicas`.",
 				Validators:          []validator.String{stringvalidator.OneOf("replicated", "global")},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
@@ -352,11 +352,21 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 		addEngineError(&resp.Diagnostics, "Cannot Read Service", fmt.Sprintf("Reading service %s", id.ValueString()), err)
 		return
 	}
+	job := orchestrator.IsJob(st.Service.Spec)
+	if job && version.IsNull() { // the read that completes an import
+		addJobError(&resp.Diagnostics, st.Service.Spec)
+		return
+	}
+	if job {
+		// State holds a job (imported before jobs were refused): read it as it is, whatever the
+		// version, so that its mode shows, and say what the plan does with it.
+		addJobWarning(&resp.Diagnostics, st.Service.Spec)
+	}
 	// Its scaling policy, refreshed next, will need the tasks' load: start measuring now.
 	r.engine.PrefetchLoad(st.Service)
 	// Swarm bumps a service's version on every spec change. The same version as in state means
 	// the same spec that state already describes: only the live counters need refreshing.
-	if !version.IsNull() && uint64(version.ValueInt64()) == st.Service.Version.Index && st.Service.ID == id.ValueString() {
+	if !job && !version.IsNull() && uint64(version.ValueInt64()) == st.Service.Version.Index && st.Service.ID == id.ValueString() {
 		if running.ValueInt64() != int64(st.RunningReplicas) || running.IsNull() {
 			resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("running_replicas"), int64(st.RunningReplicas))...)
 		}
@@ -429,6 +439,21 @@ func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if err := r.engine.DeleteService(ctx, state.ID.ValueString()); err != nil {
 		addEngineError(&resp.Diagnostics, "Cannot Delete Service", fmt.Sprintf("Removing service %q", state.Name.ValueString()), err)
 	}
+}
+
+// addJobError refuses to import a job: swarm_service would read it as a replicated service.
+func addJobError(diags *diag.Diagnostics, spec swarm.ServiceSpec) {
+	diags.AddError("Cannot Import a Job", fmt.Sprintf("Importing service %q: it runs in mode %q: it is a job, whose tasks run to completion, not a service whose tasks keep running. "+
+		"swarm_service manages replicated and global services only; jobs are not modelled yet (a swarm_job resource will manage them). "+
+		"Remove the import (the import block, or the terraform import command) and leave the job to the Docker CLI, or recreate it as a replicated or global service and import that.",
+		spec.Name, orchestrator.ModeOf(spec)))
+}
+
+// addJobWarning says that state holds a job, and what the plan does with it.
+func addJobWarning(diags *diag.Diagnostics, spec swarm.ServiceSpec) {
+	diags.AddWarning("Service Is a Job", fmt.Sprintf("State holds service %q, which runs in mode %q: it is a job, whose tasks run to completion. "+
+		"swarm_service manages replicated and global services only and cannot change a job in place, so the plan shows its mode as it is and replaces it with a service as configured. "+
+		"To keep the job, take it out of state instead (a removed block with destroy = false, or terraform state rm).", spec.Name, orchestrator.ModeOf(spec)))
 }
 
 // adoptedKey marks, in private state, a service just imported: the next plan lists what it
