@@ -47,9 +47,7 @@ func addEngineError(diags *diag.Diagnostics, summary, doing string, err error) {
 	case errors.As(err, &te):
 		advice := "Raise the timeout in the timeouts block if the rollout is only slow."
 		if errors.Is(err, context.Canceled) {
-			advice = "The apply was interrupted. Swarm carries on with the rollout without Terraform, and state records the spec that was written, " +
-				"so the next plan shows no change for it while the rollout runs or once it succeeds; if Swarm pauses it or rolls it back, the next plan shows that. " +
-				"`docker service ps " + te.Service + "` shows where it stands."
+			advice = "The apply was interrupted. Swarm carries on with the rollout without Terraform; `docker service ps " + te.Service + "` shows where it stands."
 		}
 		diags.AddError(summary, doing+"\n\n"+te.Error()+"\n\n"+advice)
 	default:

@@ -322,9 +322,11 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	case errors.Is(waitErr, context.Canceled):
 		// Interrupted while the tasks were starting normally (a failure would have ended the
-		// wait first): keep the service as it is, not tainted.
+		// wait first): keep the service as it is, not tainted, and still to be confirmed.
 		r.readInto(context.WithoutCancel(ctx), res.ID, plan, verdict, &resp.State, &resp.Diagnostics)
-		resp.Diagnostics.AddWarning("Apply Interrupted", fmt.Sprintf("The apply was interrupted while service %q was starting. It is kept as it is (not tainted): Swarm goes on starting its tasks, and state records the service as configured. If its tasks fail later, the next apply says so; `docker service ps %s` shows them now.", name, name))
+		writePrivate(ctx, resp.Private, unconfirmedKey, unconfirmed(res), &resp.Diagnostics)
+		resp.Diagnostics.AddWarning("Apply Interrupted", fmt.Sprintf("The apply was interrupted while service %q was starting. It is kept as it is (not tainted): Swarm goes on starting its tasks, and state records the service as configured. "+
+			"Its convergence is still to be confirmed: the next plan shows that, and the next apply waits for it and fails with the tasks' errors if they fail. `docker service ps %s` shows them now.", name, name))
 		return
 	}
 	r.readInto(context.WithoutCancel(ctx), res.ID, plan, verdict, &resp.State, &resp.Diagnostics)
@@ -401,7 +403,15 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 		return
 	}
 	tflog.Info(ctx, "service written", map[string]any{"service": plan.Name.ValueString(), "outcome": string(res.Outcome), "change": res.Kind.String()})
-	verdict, waitErr := r.wait(ctx, res, plan)
+	// A write that sets tasks in motion is waited for, which confirms the service as it is
+	// now; otherwise a write whose wait an earlier apply cut short is waited for again.
+	awaited, pending := res, unconfirmedWrite{}
+	confirming := !res.NeedsWait() && readPrivate(ctx, req.Private, unconfirmedKey, &pending) && pending.Format == 1
+	if confirming {
+		awaited = pending.result(id)
+		tflog.Info(ctx, "confirming an earlier write", map[string]any{"service": plan.Name.ValueString(), "since": pending.Since})
+	}
+	verdict, waitErr := r.wait(ctx, awaited, plan)
 	if errors.Is(waitErr, orchestrator.ErrNotFound) {
 		resp.State.RemoveResource(ctx)
 		addRemovedDuringApply(&resp.Diagnostics, plan.Name.ValueString())
@@ -416,9 +426,34 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	r.readInto(context.WithoutCancel(ctx), id, prior, verdict, &resp.State, &resp.Diagnostics)
 	writePrivate(ctx, resp.Private, adoptedKey, nil, &resp.Diagnostics)
+	var cut *orchestrator.TimeoutError
+	switch {
+	case errors.As(waitErr, &cut):
+		writePrivate(ctx, resp.Private, unconfirmedKey, unconfirmed(awaited), &resp.Diagnostics)
+	case waitErr == nil || !confirming:
+		writePrivate(ctx, resp.Private, unconfirmedKey, nil, &resp.Diagnostics)
+	} // a confirmation that failed stays to be confirmed
 	if waitErr != nil {
-		addEngineError(&resp.Diagnostics, "Service Update Did Not Converge", rolloutOutcome(plan.Name.ValueString(), waitErr), waitErr)
+		summary, outcome := "Service Update Did Not Converge", rolloutOutcome(plan.Name.ValueString(), waitErr)
+		switch {
+		case cut != nil:
+			outcome = fmt.Sprintf("The apply stopped waiting for service %q before it converged. State records what was written; the next plan shows that its convergence is still to be confirmed, and the next apply waits for it (writing nothing the plan does not show) and fails if its tasks fail.", plan.Name.ValueString())
+		case confirming:
+			summary, outcome = "Service Did Not Converge", confirmationOutcome(plan.Name.ValueString(), pending, waitErr)
+		}
+		addEngineError(&resp.Diagnostics, summary, outcome, waitErr)
 	}
+}
+
+// confirmationOutcome tells the user that a service whose convergence an earlier apply did not
+// see has not converged, and what the next plan does about it.
+func confirmationOutcome(name string, pending unconfirmedWrite, err error) string {
+	what := fmt.Sprintf("Service %q, which the last apply %s but stopped waiting for, has not converged.", name, pending.Outcome)
+	var re *orchestrator.RolloutError
+	if pending.Outcome == string(orchestrator.OutcomeUpdated) && errors.As(err, &re) && re.Ending != orchestrator.EndingFailed {
+		what += " " + rolloutOutcome(name, err)
+	}
+	return what + " It is kept as it is and stays to be confirmed: the next plan shows that again, and the next apply waits for it again, until it converges or a new configuration replaces what fails."
 }
 
 // rolloutStopped says whether state records a rollout that stopped on a failure, which the
@@ -454,6 +489,33 @@ func addJobWarning(diags *diag.Diagnostics, spec swarm.ServiceSpec) {
 	diags.AddWarning("Service Is a Job", fmt.Sprintf("State holds service %q, which runs in mode %q: it is a job, whose tasks run to completion. "+
 		"swarm_service manages replicated and global services only and cannot change a job in place, so the plan shows its mode as it is and replaces it with a service as configured. "+
 		"To keep the job, take it out of state instead (a removed block with destroy = false, or terraform state rm).", spec.Name, orchestrator.ModeOf(spec)))
+}
+
+// unconfirmedKey marks, in private state, a write whose convergence no apply has seen: the wait
+// for it was cut short (the apply was interrupted, or ran out of time). The next plan shows it,
+// and the next apply waits for it as the first would have, with the same verdict and errors,
+// writing nothing the plan does not show. A wait that succeeds clears it.
+const unconfirmedKey = "unconfirmed"
+
+// unconfirmedWrite is the write to wait for again.
+type unconfirmedWrite struct {
+	Format  int       `json:"format"` // 1
+	Since   time.Time `json:"since"`
+	Outcome string    `json:"outcome"` // orchestrator.Outcome: "created" or "updated"
+	Change  string    `json:"change"`  // orchestrator.ChangeKind's String
+}
+
+func unconfirmed(res orchestrator.WriteResult) unconfirmedWrite {
+	return unconfirmedWrite{Format: 1, Since: res.Since, Outcome: string(res.Outcome), Change: res.Kind.String()}
+}
+
+// result is the write to wait for, on service id.
+func (u unconfirmedWrite) result(id string) orchestrator.WriteResult {
+	res := orchestrator.WriteResult{ID: id, Outcome: orchestrator.Outcome(u.Outcome), Since: u.Since, Kind: orchestrator.ChangeTaskTemplate}
+	if u.Change == orchestrator.ChangeScale.String() {
+		res.Kind = orchestrator.ChangeScale
+	}
+	return res
 }
 
 // adoptedKey marks, in private state, a service just imported: the next plan lists what it
@@ -611,6 +673,17 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("update_state"), types.StringUnknown())...)
 		resp.Diagnostics.AddWarning("Rollout Paused",
 			fmt.Sprintf("The last rollout of this service is %s, so its tasks may run a mix of specs. This apply resumes it with the configuration as planned; fix the cause first (docker service ps --no-trunc shows why tasks failed).", updateState.ValueString()))
+	}
+	var pending unconfirmedWrite
+	var converge types.Bool
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("wait").AtName("converge"), &converge)...)
+	if readPrivate(ctx, req.Private, unconfirmedKey, &pending) && pending.Format == 1 && !(known(converge) && !converge.ValueBool()) {
+		var name types.String
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("update_state"), types.StringUnknown())...)
+		resp.Diagnostics.AddWarning("Convergence Not Confirmed",
+			fmt.Sprintf("The apply that %s service %q stopped waiting for it (it was interrupted, or ran out of time) before the service converged, and no apply has seen it converge since. "+
+				"This apply waits for it as that one would have, writing nothing to the service that this plan does not show, and fails with the tasks' errors if they fail.", pending.Outcome, name.ValueString()))
 	}
 	// After an import, and most of all when its plan is empty.
 	r.warnUnmodelled(ctx, req, resp)
