@@ -174,8 +174,8 @@ func hasHealthcheck(spec swarm.ServiceSpec) bool {
 
 func (st ServiceStatus) summary() string {
 	var b strings.Builder
-	switch {
-	case st.Mode == ModeReplicatedJob || st.Mode == ModeGlobalJob:
+	switch st.Mode {
+	case ModeReplicatedJob, ModeGlobalJob:
 		fmt.Fprintf(&b, "job %s (%s): %d of %d tasks completed, %d running", st.Name, st.Mode, st.Completed, st.Desired, st.Running)
 	default:
 		fmt.Fprintf(&b, "service %s: %d of %d replicas healthy", st.Name, st.Healthy, st.Desired)

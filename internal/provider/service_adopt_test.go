@@ -290,14 +290,7 @@ func TestAccService_jobInStateIsReadAsJob(t *testing.T) {
 	if err != nil {
 		t.Fatalf("terraform state pull: %v", err)
 	}
-	var st map[string]any
-	if err := json.Unmarshal(pulled, &st); err != nil {
-		t.Fatal(err)
-	}
-	st["serial"] = st["serial"].(float64) + 1
-	attrs := st["resources"].([]any)[0].(map[string]any)["instances"].([]any)[0].(map[string]any)["attributes"].(map[string]any)
-	attrs["id"], attrs["name"], attrs["version"] = job.ID, jobName, float64(job.Version.Index)
-	b, _ := json.Marshal(st)
+	b := withStateAttributes(t, pulled, map[string]any{"id": job.ID, "name": jobName, "version": job.Version.Index})
 	if err := os.WriteFile(tf.Dir+"/job.tfstate", b, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -315,4 +308,36 @@ func TestAccService_jobInStateIsReadAsJob(t *testing.T) {
 			t.Errorf("the plan does not say %q:\n%s", want, out)
 		}
 	}
+}
+
+// withStateAttributes returns a state (as `terraform state pull` prints it) whose one resource
+// instance has the given attribute values, and the next serial, for `terraform state push`.
+func withStateAttributes(t *testing.T, state []byte, values map[string]any) []byte {
+	t.Helper()
+	var st struct {
+		Serial    int              `json:"serial"`
+		Resources []map[string]any `json:"resources"`
+	}
+	var all map[string]any
+	if err := json.Unmarshal(state, &st); err != nil || json.Unmarshal(state, &all) != nil || len(st.Resources) != 1 {
+		t.Fatalf("read the pulled state (%v): %s", err, state)
+	}
+	instances, ok := st.Resources[0]["instances"].([]any)
+	if !ok || len(instances) != 1 {
+		t.Fatalf("the pulled state has no single instance: %s", state)
+	}
+	instance, ok := instances[0].(map[string]any)
+	attrs, ok2 := instance["attributes"].(map[string]any)
+	if !ok || !ok2 {
+		t.Fatalf("the pulled state's instance has no attributes: %s", state)
+	}
+	for k, v := range values {
+		attrs[k] = v
+	}
+	all["serial"], all["resources"] = st.Serial+1, st.Resources
+	b, err := json.Marshal(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
