@@ -17,6 +17,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/docker/docker/api/types/swarm"
 	units "github.com/docker/go-units"
 )
 
@@ -94,6 +95,37 @@ func CheckCPUs(cpus float64) error {
 		return fmt.Errorf("%v CPUs is too large", cpus)
 	}
 	return nil
+}
+
+// CheckReservations checks a task's reservations against its limits, at the attributes of
+// swarm_service's resources block; zero is not set. Swarm takes a reservation above the limit
+// (checked on Docker 20.10 for both CPU and memory): the scheduler sets the reservation aside
+// on a node for the task, and the container is capped at the limit, so the difference is held
+// for nothing, and a task that counts on its reserved memory is killed at the limit.
+func CheckReservations(r *swarm.ResourceRequirements) []FieldProblem {
+	if r == nil || r.Limits == nil || r.Reservations == nil {
+		return nil
+	}
+	var out []FieldProblem
+	l, res := r.Limits, r.Reservations
+	if l.MemoryBytes > 0 && res.MemoryBytes > l.MemoryBytes {
+		out = append(out, problem("resources.reservations.memory", "Reservation Above Limit",
+			fmt.Sprintf("the memory reservation (%s) is above the memory limit (%s): Swarm would set %s aside on a node for each task, while its container is killed when it uses more than %s. "+
+				"Lower the reservation to the limit or less, or raise the limit.", FormatSize(res.MemoryBytes), FormatSize(l.MemoryBytes), FormatSize(res.MemoryBytes), FormatSize(l.MemoryBytes)),
+			"resources.limits.memory"))
+	}
+	if l.NanoCPUs > 0 && res.NanoCPUs > l.NanoCPUs {
+		out = append(out, problem("resources.reservations.cpus", "Reservation Above Limit",
+			fmt.Sprintf("the CPU reservation (%s) is above the CPU limit (%s): Swarm would set %s CPUs aside on a node for each task, while its container may use at most %s, so the rest is held for nothing. "+
+				"Lower the reservation to the limit or less, or raise the limit.", cpusText(res.NanoCPUs), cpusText(l.NanoCPUs), cpusText(res.NanoCPUs), cpusText(l.NanoCPUs)),
+			"resources.limits.cpus"))
+	}
+	return out
+}
+
+// cpusText spells nano-CPUs as CPUs ("0.5").
+func cpusText(nano int64) string {
+	return strconv.FormatFloat(float64(nano)/1e9, 'f', -1, 64)
 }
 
 // CheckDuration checks a duration such as "30s" or "1m30s".

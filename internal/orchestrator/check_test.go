@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/swarm"
 )
 
 func TestChecks(t *testing.T) {
@@ -264,4 +266,47 @@ func FuzzCheckPrometheusAddress(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCheckReservations(t *testing.T) {
+	const mib = 1 << 20
+	req := func(limitCPU, limitMem, resCPU, resMem int64) *swarm.ResourceRequirements {
+		return &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: limitCPU, MemoryBytes: limitMem}, Reservations: &swarm.Resources{NanoCPUs: resCPU, MemoryBytes: resMem}}
+	}
+	tests := []struct {
+		name string
+		in   *swarm.ResourceRequirements
+		want []string // the paths of the problems, in order
+	}{
+		{"none", nil, nil},
+		{"limits only", &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 5e8, MemoryBytes: 64 * mib}}, nil},
+		{"reservations only", &swarm.ResourceRequirements{Reservations: &swarm.Resources{NanoCPUs: 2e9, MemoryBytes: 128 * mib}}, nil},
+		{"reservations equal to the limits", req(5e8, 64*mib, 5e8, 64*mib), nil},
+		{"reservations below the limits", req(1e9, 128*mib, 5e8, 64*mib), nil},
+		{"a limit left out (0) does not bound the reservation", req(0, 0, 2e9, 128*mib), nil},
+		{"memory above", req(0, 64*mib, 0, 128*mib), []string{"resources.reservations.memory"}},
+		{"cpu above", req(5e8, 0, 1e9, 0), []string{"resources.reservations.cpus"}},
+		{"both above", req(5e8, 64*mib, 1e9, 65*mib), []string{"resources.reservations.memory", "resources.reservations.cpus"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, p := range CheckReservations(tt.in) {
+				got = append(got, p.Path)
+				if p.Summary == "" || !strings.Contains(p.Detail, "is above the") || len(p.Reads) != 2 {
+					t.Errorf("problem %+v: want a summary, a detail that says what is wrong, and both attributes read", p)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("problems at %v, want %v", got, tt.want)
+			}
+		})
+	}
+	p := CheckReservations(req(5e8, 64*mib, 1e9, 128*mib))
+	if want := "the memory reservation (128MiB) is above the memory limit (64MiB)"; !strings.HasPrefix(p[0].Detail, want) {
+		t.Errorf("detail %q, want it to start with %q", p[0].Detail, want)
+	}
+	if want := "the CPU reservation (1) is above the CPU limit (0.5)"; !strings.HasPrefix(p[1].Detail, want) {
+		t.Errorf("detail %q, want it to start with %q", p[1].Detail, want)
+	}
 }

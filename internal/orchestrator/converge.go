@@ -75,6 +75,10 @@ const (
 	// EndingNoProgress: the progress deadline passed and the failure action could not undo the
 	// rollout (pause, continue); Swarm keeps trying to place the tasks.
 	EndingNoProgress Ending = "no_progress"
+	// EndingUnplaceable: no node of the swarm can ever run the new spec's tasks (Unplaceable),
+	// and the failure action could not undo the rollout (pause, continue); Swarm keeps them
+	// pending until the service changes.
+	EndingUnplaceable Ending = "unplaceable"
 )
 
 // UpdateState is the rollout state the service is left in, as the adapter records it: paused
@@ -173,10 +177,29 @@ func Evaluate(o RolloutPoll) Verdict {
 	}
 	if v.AllRunning {
 		v.Reason = "every slot runs the new spec; watching that it stays so"
-		if v.Desired == 0 || o.Stable >= monitorWindow(uc) {
+		switch {
+		case o.Rollout && status == swarm.UpdateStateUpdating && (v.Desired == 0 || o.Stable >= monitorWindow(uc)):
+			// Swarm's updater marks the update completed after the delay and the monitor
+			// window that follow its last batch (a start-first batch ends when its new tasks
+			// run): its verdict is awaited, so that what the apply records is what Swarm says.
+			v.Reason = "every slot runs the new spec; waiting for Swarm to complete its rolling update"
+		case v.Desired == 0 || o.Stable >= monitorWindow(uc):
 			v.Phase, v.Reason = Converged, "converged"
 		}
 		return v
+	}
+	if stuck, causes := neverPlaced(v.Pending, o.Nodes); len(causes) > 0 && o.RollbackCause == "" {
+		// Waiting could only end in a timeout: fail now, with the cause.
+		reason := "no node of the swarm can ever run the new spec's tasks: " + strings.Join(causes, "; ")
+		v.Failures = append(v.Failures, stuck...)
+		switch {
+		case !o.Rollout:
+			return v.fail(EndingFailed, reason)
+		case uc.FailureAction == swarm.UpdateFailureActionRollback && canRollBack(o.Service):
+			v.RequestRollback, v.Reason = true, reason
+			return v
+		}
+		return v.fail(EndingUnplaceable, reason)
 	}
 	if d := o.ProgressDeadline; d > 0 && o.Stalled > d && o.RollbackCause == "" {
 		stalled := fmt.Sprintf("no progress: no task of the new spec started running for %s (progress_deadline); %d of %d slots run the new spec", d, v.Running, v.Desired)
@@ -196,6 +219,32 @@ func Evaluate(o RolloutPoll) Verdict {
 		v.Reason = fmt.Sprintf("%d of %d slots run the new spec", v.Running, v.Desired)
 	}
 	return v
+}
+
+// neverPlaced returns the pending tasks for which Swarm's scheduler found no node and no node
+// of the swarm can ever run, and why (Unplaceable), each reason once.
+func neverPlaced(pending []swarm.Task, nodes map[string]swarm.Node) (tasks []swarm.Task, causes []string) {
+	for _, t := range pending {
+		if !awaitsNode(t) {
+			continue
+		}
+		why := Unplaceable(t.Spec, nodes)
+		if len(why) == 0 {
+			continue
+		}
+		tasks = append(tasks, t)
+		for _, c := range why {
+			if !slices.Contains(causes, c) {
+				causes = append(causes, c)
+			}
+		}
+	}
+	return tasks, causes
+}
+
+// awaitsNode says whether a task is pending because Swarm's scheduler found no node for it.
+func awaitsNode(t swarm.Task) bool {
+	return t.Status.State == swarm.TaskStatePending && strings.Contains(t.Status.Err, "no suitable node")
 }
 
 func (v Verdict) fail(e Ending, reason string) Verdict {

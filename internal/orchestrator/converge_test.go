@@ -107,6 +107,10 @@ func TestEvaluate(t *testing.T) {
 			upToDate: []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateRunning, testAfter)}, want: Converged, wantRunning: 1, wantDesired: 1},
 		{name: "update still running", svc: withUpdateStatus(replicatedService(1), swarm.UpdateStateUpdating, testAfter), rollout: true,
 			upToDate: []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateRunning, testAfter)}, want: Progressing, wantRunning: 1, wantDesired: 1},
+		{name: "tasks run and are stable, but Swarm's updater has not completed (delay, monitor after the last batch)", svc: withUpdateStatus(replicatedService(1), swarm.UpdateStateUpdating, testAfter), rollout: true, stable: stable,
+			upToDate: []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateRunning, testAfter)}, want: Progressing, wantRunning: 1, wantDesired: 1},
+		{name: "an update status from an earlier rollout does not hold a new one", svc: withUpdateStatus(replicatedService(1), swarm.UpdateStateUpdating, testBefore), rollout: true, stable: stable,
+			upToDate: []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateRunning, testAfter)}, want: Converged, wantRunning: 1, wantDesired: 1},
 		{name: "update completed and tasks run", svc: withUpdateStatus(replicatedService(1), swarm.UpdateStateCompleted, testAfter), rollout: true, stable: stable,
 			upToDate: []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateRunning, testAfter)}, want: Converged, wantRunning: 1, wantDesired: 1},
 		{name: "rolled back is a failure, never a success", svc: withUpdateStatus(replicatedService(1), swarm.UpdateStateRollbackCompleted, testAfter), rollout: true, stable: stable,
@@ -303,6 +307,59 @@ func TestEvaluateProgressDeadline(t *testing.T) {
 	o.Rollout, o.Service.UpdateStatus = false, nil
 	if v := Evaluate(o); v.Phase != Failed || v.Ending != EndingNoProgress {
 		t.Errorf("create past the deadline: phase %v ending %q", v.Phase, v.Ending)
+	}
+}
+
+// A task no node of the swarm can ever run (Unplaceable) ends the wait at once, with the cause,
+// as the progress deadline would end it; one that waits for what a node may still come to
+// offer (here a label) is waited for.
+func TestEvaluateNeverPlaceable(t *testing.T) {
+	nodes := map[string]swarm.Node{"n1": {ID: "n1", Status: swarm.NodeStatus{State: swarm.NodeStateReady},
+		Description: swarm.NodeDescription{Engine: swarm.EngineDescription{Plugins: []swarm.PluginDescription{{Type: "Log", Name: "json-file"}}}}}}
+	pending := func(driver, err string) swarm.Task {
+		t := testTask("p", 1, "", swarm.TaskStatePending, testAfter)
+		t.Status.Err = err
+		t.Spec.LogDriver = &swarm.Driver{Name: driver}
+		return t
+	}
+	missing := pending("nope", "no suitable node (missing plugin on 1 node)")
+	old := testTask("old", 1, "n1", swarm.TaskStateShutdown, testBefore)
+	tests := []struct {
+		name        string
+		task        swarm.Task
+		rollout     bool
+		action      string
+		rollingBack string // RollbackCause
+		want        Phase
+		wantEnding  Ending
+		wantRequest bool
+	}{
+		{name: "a new service: failed", task: missing, action: swarm.UpdateFailureActionPause, want: Failed, wantEnding: EndingFailed},
+		{name: "a rollout with failure_action pause: stays pending, the wait ends", task: missing, rollout: true, action: swarm.UpdateFailureActionPause, want: Failed, wantEnding: EndingUnplaceable},
+		{name: "a rollout with failure_action continue", task: missing, rollout: true, action: swarm.UpdateFailureActionContinue, want: Failed, wantEnding: EndingUnplaceable},
+		{name: "a rollout with failure_action rollback: rolled back", task: missing, rollout: true, action: swarm.UpdateFailureActionRollback, want: Progressing, wantRequest: true},
+		{name: "while the rollback it asked for runs", task: missing, rollout: true, action: swarm.UpdateFailureActionRollback, rollingBack: "earlier", want: Progressing},
+		{name: "the scheduler has not tried yet", task: pending("nope", ""), action: swarm.UpdateFailureActionPause, want: Progressing},
+		{name: "the log driver exists: the constraint may be met by labelling a node", task: pending("json-file", "no suitable node (scheduling constraints not satisfied on 1 node)"),
+			action: swarm.UpdateFailureActionPause, want: Progressing},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := withPrevious(withUpdateConfig(replicatedService(1), 0, tc.action))
+			if tc.rollout {
+				svc = withUpdateStatus(svc, swarm.UpdateStateUpdating, testAfter)
+			}
+			v := Evaluate(RolloutPoll{Service: svc, UpToDate: []swarm.Task{tc.task}, All: []swarm.Task{tc.task, old}, Nodes: nodes, Since: testSince,
+				Rollout: tc.rollout, RollbackCause: tc.rollingBack})
+			if v.Phase != tc.want || v.Ending != tc.wantEnding || v.RequestRollback != tc.wantRequest {
+				t.Fatalf("phase %v ending %q rollback %v (%s), want %v %q %v", v.Phase, v.Ending, v.RequestRollback, v.Reason, tc.want, tc.wantEnding, tc.wantRequest)
+			}
+			if tc.want == Failed || tc.wantRequest {
+				if !strings.Contains(v.Reason, `no node of the swarm can ever run the new spec's tasks: the log driver "nope" is not installed`) || len(v.Failures) != 1 {
+					t.Errorf("reason %q, failures %d: want the cause and the task", v.Reason, len(v.Failures))
+				}
+			}
+		})
 	}
 }
 

@@ -30,11 +30,15 @@ package orchestrator
 // empty OS or architecture in an entry matching anything.
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strings"
 
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/swarm"
+	units "github.com/docker/go-units"
 )
 
 // Constraint key prefixes for node and engine labels.
@@ -241,4 +245,99 @@ func canonicalArch(arch string) string {
 		return "arm64"
 	}
 	return arch
+}
+
+// Unplaceable says why no node of the swarm can ever run a task of spec, whatever is done to
+// the nodes' labels, availability or load: it needs a log or volume driver that no node has
+// installed, a platform that no node runs, or more CPU or memory than any node has in all.
+// Only the service's configuration (or new software or machines in the swarm) changes that, so
+// a wait for such a task can only time out. Every node counts, down, drained and paused ones
+// too, since they may come back; what a node does not report (its engine lists no plugin of
+// that kind, no platform, no resources) counts as having it.
+//
+// What nodes that exist can come to offer is left out, and left to the progress deadline: a
+// constraint (labelling a node meets it), a node to become ready or active, resources or host
+// ports other tasks hold, room under max replicas per node.
+func Unplaceable(spec swarm.TaskSpec, nodes map[string]swarm.Node) []string {
+	if len(nodes) == 0 {
+		return nil
+	}
+	var out []string
+	if d := spec.LogDriver; d != nil && d.Name != "" && d.Name != "none" && !anyNode(nodes, func(n swarm.Node) bool { return hasPlugin(n, "Log", d.Name) }) {
+		out = append(out, fmt.Sprintf("the log driver %q is not installed on any node of the swarm", d.Name))
+	}
+	if cs := spec.ContainerSpec; cs != nil {
+		for _, m := range cs.Mounts {
+			if m.Type != mount.TypeVolume || m.VolumeOptions == nil || m.VolumeOptions.DriverConfig == nil {
+				continue
+			}
+			if name := m.VolumeOptions.DriverConfig.Name; name != "" && name != "local" && !anyNode(nodes, func(n swarm.Node) bool { return hasPlugin(n, "Volume", name) }) {
+				out = append(out, fmt.Sprintf("the volume driver %q of the mount at %s is not installed on any node of the swarm", name, m.Target))
+			}
+		}
+	}
+	if p := spec.Placement; p != nil && len(p.Platforms) > 0 && !anyNode(nodes, func(n swarm.Node) bool {
+		return n.Description.Platform == (swarm.Platform{}) || platformAllowed(n.Description.Platform, p.Platforms)
+	}) {
+		out = append(out, fmt.Sprintf("the service runs on %s only, and no node of the swarm does (they run %s)", platformsText(p.Platforms), nodePlatformsText(nodes)))
+	}
+	if r := spec.Resources; r != nil && r.Reservations != nil {
+		var cpus, memory int64 // the most any node has
+		for _, n := range nodes {
+			cpus, memory = max(cpus, n.Description.Resources.NanoCPUs), max(memory, n.Description.Resources.MemoryBytes)
+		}
+		if res := r.Reservations.NanoCPUs; res > 0 && !anyNode(nodes, func(n swarm.Node) bool { c := n.Description.Resources.NanoCPUs; return c == 0 || c >= res }) {
+			out = append(out, fmt.Sprintf("each task reserves %s CPUs, more than any node of the swarm has (the most is %s)", cpusText(res), cpusText(cpus)))
+		}
+		if res := r.Reservations.MemoryBytes; res > 0 && !anyNode(nodes, func(n swarm.Node) bool { m := n.Description.Resources.MemoryBytes; return m == 0 || m >= res }) {
+			out = append(out, fmt.Sprintf("each task reserves %s of memory, more than any node of the swarm has (the most is %s)", units.BytesSize(float64(res)), units.BytesSize(float64(memory))))
+		}
+	}
+	return out
+}
+
+func anyNode(nodes map[string]swarm.Node, f func(swarm.Node) bool) bool {
+	for _, n := range nodes {
+		if f(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPlugin says whether a node's engine has a plugin of that type and name ("name" also
+// matches an installed "name:latest"), or lists no plugin of that type at all (it does not
+// report them, so it may have it).
+func hasPlugin(n swarm.Node, kind, name string) bool {
+	typeListed := false
+	for _, p := range n.Description.Engine.Plugins {
+		if p.Type != kind {
+			continue
+		}
+		typeListed = true
+		if p.Name == name || p.Name == name+":latest" {
+			return true
+		}
+	}
+	return !typeListed
+}
+
+func platformsText(ps []swarm.Platform) string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, orDefault(p.OS, "any OS")+"/"+orDefault(p.Architecture, "any architecture"))
+	}
+	return strings.Join(out, ", ")
+}
+
+func nodePlatformsText(nodes map[string]swarm.Node) string {
+	var out []string
+	for _, n := range nodes {
+		p := n.Description.Platform.OS + "/" + n.Description.Platform.Architecture
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
 }

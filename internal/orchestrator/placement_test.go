@@ -3,8 +3,10 @@ package orchestrator
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/swarm"
 )
 
@@ -513,6 +515,80 @@ func TestPlacementConstraintParse(t *testing.T) {
 			got, ok := parsePlacementConstraint(tt.expr)
 			if ok != tt.ok || (ok && got != tt.want) {
 				t.Errorf("parsePlacementConstraint(%q) = %+v, %v; want %+v, %v", tt.expr, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestUnplaceable(t *testing.T) {
+	const gib = 1 << 30
+	plugins := func(ps ...swarm.PluginDescription) func(*swarm.Node) {
+		return func(n *swarm.Node) { n.Description.Engine.Plugins = ps }
+	}
+	resources := func(cpus, memory int64) func(*swarm.Node) {
+		return func(n *swarm.Node) { n.Description.Resources = swarm.Resources{NanoCPUs: cpus, MemoryBytes: memory} }
+	}
+	builtin := plugins(swarm.PluginDescription{Type: "Log", Name: "json-file"}, swarm.PluginDescription{Type: "Log", Name: "local"},
+		swarm.PluginDescription{Type: "Volume", Name: "local"}, swarm.PluginDescription{Type: "Network", Name: "overlay"})
+	withSSHFS := plugins(swarm.PluginDescription{Type: "Log", Name: "json-file"}, swarm.PluginDescription{Type: "Volume", Name: "vieux/sshfs:latest"})
+	nodes := func(ns ...swarm.Node) map[string]swarm.Node {
+		m := map[string]swarm.Node{}
+		for _, n := range ns {
+			m[n.ID] = n
+		}
+		return m
+	}
+	two := nodes(placementNode("a", builtin, resources(2e9, 8*gib)), placementNode("b", builtin, resources(4e9, 16*gib)))
+	logDriver := func(name string) swarm.TaskSpec { return swarm.TaskSpec{LogDriver: &swarm.Driver{Name: name}} }
+	volume := func(driver string) swarm.TaskSpec {
+		return swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Mounts: []mount.Mount{
+			{Type: mount.TypeTmpfs, Target: "/tmp"},
+			{Type: mount.TypeVolume, Source: "v", Target: "/data", VolumeOptions: &mount.VolumeOptions{DriverConfig: &mount.Driver{Name: driver}}},
+		}}}
+	}
+	platform := func(os, arch string) swarm.TaskSpec {
+		return swarm.TaskSpec{Placement: &swarm.Placement{Platforms: []swarm.Platform{{OS: os, Architecture: arch}}}}
+	}
+	reserve := func(cpus, memory int64) swarm.TaskSpec {
+		return swarm.TaskSpec{Resources: &swarm.ResourceRequirements{Reservations: &swarm.Resources{NanoCPUs: cpus, MemoryBytes: memory}}}
+	}
+	tests := []struct {
+		name  string
+		spec  swarm.TaskSpec
+		nodes map[string]swarm.Node
+		want  []string // what the causes say, in order; nil: a node can or might run it
+	}{
+		{"nothing asked", swarm.TaskSpec{}, two, nil},
+		{"no nodes known", logDriver("nope"), nil, nil},
+		{"a built-in log driver", logDriver("json-file"), two, nil},
+		{"an unknown log driver", logDriver("nope"), two, []string{`the log driver "nope" is not installed on any node of the swarm`}},
+		{"log driver none", logDriver("none"), two, nil},
+		{"a node that lists no log drivers may have it", logDriver("nope"), nodes(placementNode("a", builtin), placementNode("old")), nil},
+		{"the local volume driver", volume("local"), two, nil},
+		{"an unknown volume driver", volume("nope"), two, []string{`the volume driver "nope" of the mount at /data is not installed on any node of the swarm`}},
+		{"a plugin installed on one node, as name:latest", volume("vieux/sshfs"), nodes(placementNode("a", builtin), placementNode("b", withSSHFS)), nil},
+		{"a plugin installed on a down, drained node only: it may come back", volume("vieux/sshfs"),
+			nodes(placementNode("a", builtin), placementNode("b", withSSHFS, withState(swarm.NodeStateDown), withAvailability(swarm.NodeAvailabilityDrain))), nil},
+		{"a platform the nodes run (x86_64 is amd64)", platform("linux", "amd64"), two, nil},
+		{"a platform no node runs", platform("linux", "arm64"), two, []string{`the service runs on linux/arm64 only, and no node of the swarm does (they run linux/x86_64)`}},
+		{"a node that reports no platform may run it", platform("linux", "arm64"), nodes(placementNode("a"), placementNode("b", func(n *swarm.Node) { n.Description.Platform = swarm.Platform{} })), nil},
+		{"a reservation the largest node holds", reserve(4e9, 16*gib), two, nil},
+		{"more CPUs than any node has", reserve(5e9, 0), two, []string{"each task reserves 5 CPUs, more than any node of the swarm has (the most is 4)"}},
+		{"more memory than any node has", reserve(0, 17*gib), two, []string{"each task reserves 17GiB of memory, more than any node of the swarm has (the most is 16GiB)"}},
+		{"a node that reports no resources may hold it", reserve(5e9, 0), nodes(placementNode("a", resources(2e9, 8*gib)), placementNode("b")), nil},
+		{"everything at once", swarm.TaskSpec{LogDriver: &swarm.Driver{Name: "nope"}, Placement: platform("windows", "").Placement,
+			Resources: reserve(5e9, 0).Resources}, two, []string{`the log driver "nope"`, "the service runs on windows/any architecture only", "each task reserves 5 CPUs"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Unplaceable(tt.spec, tt.nodes)
+			if len(got) != len(tt.want) {
+				t.Fatalf("causes %q, want %d like %q", got, len(tt.want), tt.want)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tt.want[i]) {
+					t.Errorf("cause %d: %q, want it to start with %q", i, got[i], tt.want[i])
+				}
 			}
 		})
 	}

@@ -107,6 +107,34 @@ func (e *ChangedError) Error() string {
 	return fmt.Sprintf("service %s changed after the plan was made: %s", e.Service, strings.Join(e.Fields, ", "))
 }
 
+// Service modes, named as the Docker CLI names them (docker service create --mode).
+const (
+	ModeReplicated    = "replicated"
+	ModeGlobal        = "global"
+	ModeReplicatedJob = "replicated-job"
+	ModeGlobalJob     = "global-job"
+)
+
+// ModeOf names a service's mode. A spec with no mode is replicated, as Swarm reads it.
+func ModeOf(spec swarm.ServiceSpec) string {
+	switch m := spec.Mode; {
+	case m.Global != nil:
+		return ModeGlobal
+	case m.ReplicatedJob != nil:
+		return ModeReplicatedJob
+	case m.GlobalJob != nil:
+		return ModeGlobalJob
+	}
+	return ModeReplicated
+}
+
+// IsJob reports whether a service is a job: its tasks run to completion rather than until
+// stopped. A job is no service that swarm_service manages: it has neither replicas nor a
+// rollout, and its completed tasks are no failure.
+func IsJob(spec swarm.ServiceSpec) bool {
+	return spec.Mode.ReplicatedJob != nil || spec.Mode.GlobalJob != nil
+}
+
 // IsPaused reports whether a service's rollout (or rollback) is paused.
 func IsPaused(svc swarm.Service) bool {
 	us := svc.UpdateStatus

@@ -54,7 +54,9 @@ func (e *Engine) FindService(ctx context.Context, ref ServiceRef) (*ServiceState
 // ServiceStatus is how a service is doing now.
 type ServiceStatus struct {
 	ID, Name string
-	Global   bool
+	// Mode is the service's mode (ModeOf); a job's counts are Swarm's own (see StatusOf).
+	Mode   string
+	Global bool
 	// Desired is the number of tasks that should run: the replica count of a replicated
 	// service; for a global service, the nodes (not down) on which a task is meant to run.
 	Desired int
@@ -62,6 +64,8 @@ type ServiceStatus struct {
 	Running int
 	// Healthy counts the running tasks that are healthy (see StatusOf).
 	Healthy int
+	// Completed counts a job's tasks that completed in its current run; 0 for a service.
+	Completed int
 	// UpdateState and UpdateMessage are Swarm's record of the last rollout ("" before any).
 	UpdateState   swarm.UpdateState
 	UpdateMessage string
@@ -89,9 +93,13 @@ type ServiceStatus struct {
 //     Swarm's updater watches a new task before it counts it as good. There is no other sign
 //     of health, and a container that crashes at once and is restarted is then never counted.
 //
+// A job's tasks run to completion: its counts are Swarm's own for its current run (as `docker
+// service ls` shows them), the tasks it wants, runs and has completed, and a task that runs or
+// completed counts as healthy. A job's completed tasks are no failures.
+//
 // OK is Healthy >= Desired, with no rollout paused, rolling back or rolled back.
 func StatusOf(svc swarm.Service, tasks []swarm.Task, nodes map[string]swarm.Node, now time.Time) ServiceStatus {
-	st := ServiceStatus{ID: svc.ID, Name: svc.Spec.Name, Global: svc.Spec.Mode.Global != nil}
+	st := ServiceStatus{ID: svc.ID, Name: svc.Spec.Name, Mode: ModeOf(svc.Spec), Global: svc.Spec.Mode.Global != nil}
 	if us := svc.UpdateStatus; us != nil {
 		st.UpdateState, st.UpdateMessage = us.State, us.Message
 	}
@@ -99,7 +107,7 @@ func StatusOf(svc swarm.Service, tasks []swarm.Task, nodes map[string]swarm.Node
 	if hasHealthcheck(svc.Spec) {
 		settle = 0
 	}
-	job := svc.Spec.Mode.ReplicatedJob != nil || svc.Spec.Mode.GlobalJob != nil
+	job := IsJob(svc.Spec)
 	wanted, running, healthy := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	var failed []swarm.Task
 	for _, t := range tasks {
@@ -109,7 +117,7 @@ func StatusOf(svc swarm.Service, tasks []swarm.Task, nodes map[string]swarm.Node
 		if isFailedState(t.Status.State) && !(job && t.Status.State == swarm.TaskStateComplete) && now.Sub(t.Status.Timestamp) <= RecentErrorsWindow {
 			failed = append(failed, t)
 		}
-		if t.DesiredState != swarm.TaskStateRunning || nodeDown(nodes, t.NodeID) {
+		if job || t.DesiredState != swarm.TaskStateRunning || nodeDown(nodes, t.NodeID) {
 			continue
 		}
 		key := fmt.Sprintf("slot %d", t.Slot)
@@ -129,10 +137,12 @@ func StatusOf(svc swarm.Service, tasks []swarm.Task, nodes map[string]swarm.Node
 		st.Desired = int(*svc.Spec.Mode.Replicated.Replicas)
 	case st.Global:
 		st.Desired = len(wanted)
-	case svc.ServiceStatus != nil:
-		st.Desired = int(svc.ServiceStatus.DesiredTasks) // jobs: as Swarm counts them
 	}
 	st.Running, st.Healthy = len(running), len(healthy)
+	if ss := svc.ServiceStatus; job && ss != nil {
+		st.Desired, st.Running, st.Completed = int(ss.DesiredTasks), int(ss.RunningTasks), int(ss.CompletedTasks)
+		st.Healthy = min(st.Running+st.Completed, st.Desired)
+	}
 
 	sort.SliceStable(failed, func(i, j int) bool { return failed[i].Status.Timestamp.After(failed[j].Status.Timestamp) })
 	for i, t := range failed {
@@ -164,9 +174,14 @@ func hasHealthcheck(spec swarm.ServiceSpec) bool {
 
 func (st ServiceStatus) summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "service %s: %d of %d replicas healthy", st.Name, st.Healthy, st.Desired)
-	if st.Running != st.Healthy {
-		fmt.Fprintf(&b, " (%d running)", st.Running)
+	switch st.Mode {
+	case ModeReplicatedJob, ModeGlobalJob:
+		fmt.Fprintf(&b, "job %s (%s): %d of %d tasks completed, %d running", st.Name, st.Mode, st.Completed, st.Desired, st.Running)
+	default:
+		fmt.Fprintf(&b, "service %s: %d of %d replicas healthy", st.Name, st.Healthy, st.Desired)
+		if st.Running != st.Healthy {
+			fmt.Fprintf(&b, " (%d running)", st.Running)
+		}
 	}
 	if rolloutTroubled(st.UpdateState) {
 		fmt.Fprintf(&b, "; last rollout %s", strings.ReplaceAll(string(st.UpdateState), "_", " "))

@@ -233,3 +233,49 @@ func TestClusterOf(t *testing.T) {
 		t.Errorf("cluster %+v", c)
 	}
 }
+
+// A job is counted as Swarm counts its current run, and says what it is; its tasks, meant to
+// complete, are not left out as tasks no longer meant to run.
+func TestStatusOfJob(t *testing.T) {
+	now := testSince
+	job := func(mode swarm.ServiceMode, desired, running, completed uint64) swarm.Service {
+		return swarm.Service{ID: "svc", Spec: swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "batch"}, Mode: mode},
+			ServiceStatus: &swarm.ServiceStatus{DesiredTasks: desired, RunningTasks: running, CompletedTasks: completed}}
+	}
+	replicatedJob := swarm.ServiceMode{ReplicatedJob: &swarm.ReplicatedJob{}}
+	runningTask := statusTask("a", 1, "n1", swarm.TaskStateRunning, now.Add(-time.Minute))
+	runningTask.DesiredState = swarm.TaskStateComplete // as Swarm sets a job's tasks
+	failed := exited(statusTask("f", 2, "n1", swarm.TaskStateFailed, now.Add(-time.Minute)), 1, "task: non-zero exit (1)")
+	tests := []struct {
+		name                                 string
+		svc                                  swarm.Service
+		tasks                                []swarm.Task
+		mode                                 string
+		desired, running, healthy, completed int
+		ok                                   bool
+		summary                              string
+	}{
+		{"running", job(replicatedJob, 2, 2, 0), []swarm.Task{runningTask}, ModeReplicatedJob, 2, 2, 2, 0, true,
+			"job batch (replicated-job): 0 of 2 tasks completed, 2 running"},
+		{"completed", job(replicatedJob, 2, 0, 2), nil, ModeReplicatedJob, 2, 0, 2, 2, true,
+			"job batch (replicated-job): 2 of 2 tasks completed, 0 running"},
+		{"a task failed and is not running again", job(replicatedJob, 2, 1, 0), []swarm.Task{runningTask, failed}, ModeReplicatedJob, 2, 1, 1, 0, false,
+			"job batch (replicated-job): 0 of 2 tasks completed, 1 running; latest failure: task f (slot 2 on node n1) failed, exit code 1: task: non-zero exit (1)"},
+		{"global job", job(swarm.ServiceMode{GlobalJob: &swarm.GlobalJob{}}, 1, 0, 1), nil, ModeGlobalJob, 1, 0, 1, 1, true,
+			"job batch (global-job): 1 of 1 tasks completed, 0 running"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := StatusOf(tt.svc, tt.tasks, nil, now)
+			if st.Mode != tt.mode || st.Desired != tt.desired || st.Running != tt.running || st.Healthy != tt.healthy || st.Completed != tt.completed || st.OK != tt.ok {
+				t.Errorf("status %+v, want mode %s desired %d running %d healthy %d completed %d ok %v", st, tt.mode, tt.desired, tt.running, tt.healthy, tt.completed, tt.ok)
+			}
+			if st.Summary != tt.summary {
+				t.Errorf("summary\n%q, want\n%q", st.Summary, tt.summary)
+			}
+		})
+	}
+	if m := StatusOf(swarm.Service{Spec: swarm.ServiceSpec{Mode: swarm.ServiceMode{Global: &swarm.GlobalService{}}}}, nil, nil, now).Mode; m != ModeGlobal {
+		t.Errorf("a global service's mode is %q", m)
+	}
+}

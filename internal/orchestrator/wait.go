@@ -384,8 +384,10 @@ func (e *Engine) rolloutError(ctx context.Context, o RolloutPoll, v Verdict) err
 				r.Message += "; Swarm stopped it after its healthcheck failed: " + h
 			}
 		}
-		if t.Status.State == swarm.TaskStatePending && strings.Contains(r.Message, "no suitable node") {
-			re.Unschedulable = true
+		if awaitsNode(t) {
+			// Tasks no node can ever run say why in the reason; for the others, what a person
+			// can change on the nodes may help.
+			re.Unschedulable = re.Unschedulable || len(Unplaceable(t.Spec, o.Nodes)) == 0
 		} else {
 			r.LogTail = e.taskLogTail(ctx, t.ID, 10)
 		}

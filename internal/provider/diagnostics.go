@@ -47,9 +47,7 @@ func addEngineError(diags *diag.Diagnostics, summary, doing string, err error) {
 	case errors.As(err, &te):
 		advice := "Raise the timeout in the timeouts block if the rollout is only slow."
 		if errors.Is(err, context.Canceled) {
-			advice = "The apply was interrupted. Swarm carries on with the rollout without Terraform, and state records the spec that was written, " +
-				"so the next plan shows no change for it while the rollout runs or once it succeeds; if Swarm pauses it or rolls it back, the next plan shows that. " +
-				"`docker service ps " + te.Service + "` shows where it stands."
+			advice = "The apply was interrupted. Swarm carries on with the rollout without Terraform; `docker service ps " + te.Service + "` shows where it stands."
 		}
 		diags.AddError(summary, doing+"\n\n"+te.Error()+"\n\n"+advice)
 	default:
@@ -82,6 +80,8 @@ func rolloutOutcome(name string, err error) string {
 		return fmt.Sprintf("The rollback of service %q failed too and Swarm paused it; update_state is \"rollback_paused\" and its tasks may run a mix of both specs. Fix the cause, then apply again to resume.", name)
 	case orchestrator.EndingContinued:
 		return fmt.Sprintf("Service %q keeps the new spec (failure_action \"continue\") although some of its tasks do not run. State records the new spec, so the next plan shows no change for it: fix the cause with a new configuration, or use failure_action \"pause\" or \"rollback\".", name)
+	case orchestrator.EndingUnplaceable:
+		return fmt.Sprintf("The rollout of service %q cannot go on: no node of the swarm can run the new spec's tasks, so Swarm keeps them pending (slots not yet given the new spec keep the previous one). State records the new spec: fix the configuration and apply again.", name)
 	case orchestrator.EndingNoProgress:
 		return fmt.Sprintf("The rollout of service %q made no progress within progress_deadline. Swarm keeps trying to place its tasks; state records the new spec.", name)
 	}

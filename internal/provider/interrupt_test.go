@@ -78,12 +78,45 @@ func planIsEmpty(t *testing.T, tf *acctest.Terraform) {
 	t.Helper()
 	out, err := tf.Run(context.Background(), "plan", "-detailed-exitcode", "-input=false", "-no-color")
 	if err != nil {
-		t.Fatalf("the plan after the interrupted apply is not empty (%v):\n%s", err, out)
+		t.Fatalf("the plan is not empty (%v):\n%s", err, out)
 	}
 }
 
-// Interrupting terraform while a new service starts normally keeps the service, not tainted;
-// once its task runs, the next plan is empty.
+// planShowsConfirmation runs terraform plan -detailed-exitcode and checks that the plan shows,
+// for the reviewer, that the next apply waits for the service's convergence: a warning, and
+// update_state known only after the apply (the one change: exit code 2).
+func planShowsConfirmation(t *testing.T, tf *acctest.Terraform) {
+	t.Helper()
+	out, err := tf.Run(context.Background(), "plan", "-detailed-exitcode", "-input=false", "-no-color")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("the plan does not show a change (%v):\n%s", err, out)
+	}
+	text := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"Convergence Not Confirmed", "This apply waits for it", "update_state = ", "(known after apply)", "1 to change"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the plan does not say %q:\n%s", want, out)
+		}
+	}
+}
+
+// applyConfirms applies and checks that the apply wrote nothing to the service (its version
+// is the same) and succeeded; the plan after it is empty.
+func applyConfirms(t *testing.T, tf *acctest.Terraform, cli *client.Client, name string) {
+	t.Helper()
+	before := acctest.InspectService(t, cli, name).Version.Index
+	if out, err := tf.Run(context.Background(), "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("the confirming apply failed: %v\n%s", err, out)
+	}
+	if after := acctest.InspectService(t, cli, name).Version.Index; after != before {
+		t.Errorf("the confirming apply wrote to the service (version %d -> %d)", before, after)
+	}
+	planIsEmpty(t, tf)
+}
+
+// Interrupting terraform while a new service starts normally keeps the service, not tainted.
+// Its convergence was never seen, so the next plan shows that the apply after it confirms it,
+// and that apply waits, writes nothing and succeeds; the plan after it is empty.
 func TestAccService_interruptedCreateIsKept(t *testing.T) {
 	acctest.Parallel(t)
 	name := acctest.Name("intr-create")
@@ -98,11 +131,51 @@ func TestAccService_interruptedCreateIsKept(t *testing.T) {
 		t.Fatalf("after the interrupt the service is in state: %v, tainted: %v (want kept, not tainted)", ok, st.Tainted)
 	}
 	waitFor(t, "the task to run", func() bool { return len(acctest.RunningTasks(t, cli, name)) == 1 })
-	planIsEmpty(t, tf)
+	planShowsConfirmation(t, tf)
+	applyConfirms(t, tf, cli, name)
+}
+
+// A new service whose task crashes after a while (it listens on a port that cannot be, once its
+// start delay is over: exit code 1, again at every restart; within the monitor window, so an
+// apply that waited would have failed), created by an apply interrupted before the first
+// crash: the next apply waits for it and fails with the task's exit code and log, like any
+// apply, and the service stays to be confirmed in the plan after it.
+func TestAccService_interruptedCreateOfCrashLoopFailsNextApply(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("intr-crash")
+	cli := acctest.Docker(t)
+	acctest.RemoveServiceAtCleanup(t, cli, name)
+	tf := acctest.NewTerraform(t, fmt.Sprintf(`provider "swarm" {}
+
+resource "swarm_service" "test" {
+  name  = %q
+  image = %q
+  env   = { START_DELAY = "8s", PORT = "no-such-port" }
+  rolling_update = { monitor = "30s" }
+}
+`, name, os.Getenv("TEST_IMAGE")))
+	interrupt(t, tf, serviceExists(cli, name))
+	if st := tf.State(t)["swarm_service.test"]; st.Tainted {
+		t.Fatal("the interrupted create tainted the service")
+	}
+	planShowsConfirmation(t, tf)
+	out, err := tf.Run(context.Background(), "apply", "-auto-approve", "-input=false", "-no-color")
+	if err == nil {
+		t.Fatalf("the apply after the interrupt succeeded for a service whose task crashes:\n%s", out)
+	}
+	t.Logf("the apply after the interrupt:\n%s", out)
+	text := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"Service Did Not Converge", "which the last apply created but stopped waiting for, has not converged", "exit code 1", "fatal: listen", "stays to be confirmed"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the failed apply does not say %q:\n%s", want, out)
+		}
+	}
+	planShowsConfirmation(t, tf)
 }
 
 // Interrupting terraform mid-rollout says what is true: Swarm carries on, state records the
-// spec that was written, and the next plan shows no change once the rollout has succeeded.
+// spec that was written, and the next plan shows that the rollout is still to be confirmed;
+// once it has succeeded, the apply confirms it, writing nothing, and the plan after is empty.
 func TestAccService_interruptedUpdateSaysWhatIsTrue(t *testing.T) {
 	acctest.Parallel(t)
 	name := acctest.Name("intr-update")
@@ -116,7 +189,7 @@ func TestAccService_interruptedUpdateSaysWhatIsTrue(t *testing.T) {
 		svc := acctest.InspectService(t, cli, name)
 		return strings.Contains(strings.Join(svc.Spec.TaskTemplate.ContainerSpec.Env, ","), "VERSION=v2")
 	})
-	for _, want := range []string{"The apply was interrupted", "Swarm carries on with the rollout", "next plan shows no change"} {
+	for _, want := range []string{"The apply was interrupted", "Swarm carries on with the rollout", "State records what was written", "convergence is still to be confirmed"} {
 		if !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
 			t.Errorf("the interrupted apply does not say %q:\n%s", want, out)
 		}
@@ -128,7 +201,8 @@ func TestAccService_interruptedUpdateSaysWhatIsTrue(t *testing.T) {
 		us := acctest.InspectService(t, cli, name).UpdateStatus
 		return us != nil && us.State == swarm.UpdateStateCompleted
 	})
-	planIsEmpty(t, tf)
+	planShowsConfirmation(t, tf)
+	applyConfirms(t, tf, cli, name)
 }
 
 // A service removed by someone else while the apply waits for it: the apply says so, the

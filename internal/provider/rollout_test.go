@@ -358,3 +358,45 @@ func TestAccService_timeoutIsHonoured(t *testing.T) {
   timeouts = { create = "3s" }`,
 		regexp.MustCompile(`(?s)gave\s+up\s+waiting\s+for\s+convergence\s+\(0\s+of\s+1\s+slots.*deadline\s+exceeded.*task\s+\S+\s+is\s+(starting|preparing|assigned|accepted|ready|pending)`))
 }
+
+// Swarm marks a rolling update completed only once its last batch has run for the delay and
+// then the monitor window; a start-first update stops each old task once its new one runs. The
+// apply waits for Swarm's own verdict, not only for the tasks, so state records "completed", as
+// Swarm does, and neither the plan right after the apply nor one once Swarm has long settled
+// shows a change.
+func TestAccService_startFirstUpdateCompletes(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("start-first")
+	img := os.Getenv("TEST_IMAGE")
+	cli := acctest.Docker(t)
+	body := func(version string) string {
+		return fmt.Sprintf("  image = %q\n  env = { VERSION = %q }\n  rolling_update = { order = \"start-first\", delay = \"2s\", monitor = \"2s\" }\n", img, version)
+	}
+	completed := statecheck.ExpectKnownValue(svcAddr, tfjsonpath.New("update_state"), knownvalue.StringExact("completed"))
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: serviceConfig(name, body("v1"))},
+			{
+				Config:            serviceConfig(name, body("v2")),
+				ConfigStateChecks: []statecheck.StateCheck{completed},
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					if us := acctest.InspectService(t, cli, name).UpdateStatus; us == nil || us.State != swarm.UpdateStateCompleted {
+						return fmt.Errorf("the apply returned while Swarm's update status is %+v, want completed", us)
+					}
+					return nil
+				},
+			},
+			{
+				// Refreshed again: still "completed", and no change.
+				RefreshState: true,
+				Check:        resource.TestCheckResourceAttr(svcAddr, "update_state", "completed"),
+			},
+			{Config: serviceConfig(name, body("v2")), PlanOnly: true},
+		},
+	})
+}

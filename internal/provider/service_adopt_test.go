@@ -15,6 +15,10 @@ import (
 
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 )
@@ -199,4 +203,141 @@ func plannedChanges(t *testing.T, tf *acctest.Terraform, planFile, address strin
 	}
 	t.Fatalf("no planned change for %s", address)
 	return nil
+}
+
+// A replicated job made with the Docker CLI: swarm_service refuses to import it, saying what it
+// is and what to do, rather than read it as a replicated service (whose every later apply then
+// failed on a false "changed since plan"); the swarm_service and swarm_service_status data
+// sources read it with its mode.
+func TestAccService_jobIsNotImported(t *testing.T) {
+	acctest.Parallel(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("no docker CLI on PATH")
+	}
+	name := acctest.Name("job")
+	img := os.Getenv("TEST_IMAGE")
+	cli := acctest.Docker(t)
+	acctest.RemoveServiceAtCleanup(t, cli, name)
+	// Its two tasks serve until stopped: the job runs, it does not complete.
+	dockerCLI(t, "", "service", "create", "--detach", "--no-resolve-image", "--name", name, "--mode", "replicated-job", "--replicas", "2", img)
+	dataSources := fmt.Sprintf(`provider "swarm" {}
+
+data "swarm_service" "job" {
+  name = %[1]q
+}
+
+data "swarm_service_status" "job" {
+  name = %[1]q
+}
+`, name)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: acctest.ImportBlock("swarm_service.job", name) + fmt.Sprintf(`provider "swarm" {}
+
+resource "swarm_service" "job" {
+  name  = %q
+  image = %q
+  env   = { VERSION = "v2" }
+}
+`, name, img),
+				ExpectError: acctest.ErrorPattern(`Cannot Import a Job.*` + acctest.ErrorWords(`runs in mode "replicated-job": it is a job`).String() + `.*` +
+					acctest.ErrorWords("swarm_service manages replicated and global services").String() + `.*` + acctest.ErrorWords("Remove the import").String()),
+			},
+			{
+				Config: dataSources,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.swarm_service.job", tfjsonpath.New("mode"), knownvalue.StringExact("replicated-job")),
+					statecheck.ExpectKnownValue("data.swarm_service.job", tfjsonpath.New("replicas"), knownvalue.Null()),
+					statecheck.ExpectKnownValue("data.swarm_service_status.job", tfjsonpath.New("mode"), knownvalue.StringExact("replicated-job")),
+					statecheck.ExpectKnownValue("data.swarm_service_status.job", tfjsonpath.New("desired_replicas"), knownvalue.Int64Exact(2)),
+				},
+			},
+		},
+	})
+	if svc := acctest.InspectService(t, cli, name); svc.Spec.Mode.ReplicatedJob == nil || len(svc.Spec.TaskTemplate.ContainerSpec.Env) != 0 {
+		t.Errorf("the refused import changed the job: mode %+v, env %v", svc.Spec.Mode, svc.Spec.TaskTemplate.ContainerSpec.Env)
+	}
+}
+
+// A state that holds a job (an import made before jobs were refused): refresh reads its mode as
+// it is, even at the version state recorded, and the plan says so and shows the replacement the
+// configuration asks for, instead of "No changes" for a job read as a replicated service.
+func TestAccService_jobInStateIsReadAsJob(t *testing.T) {
+	acctest.Parallel(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("no docker CLI on PATH")
+	}
+	svcName, jobName := acctest.Name("holder"), acctest.Name("job")
+	img := os.Getenv("TEST_IMAGE")
+	cli := acctest.Docker(t)
+	acctest.RemoveServiceAtCleanup(t, cli, svcName)
+	acctest.RemoveServiceAtCleanup(t, cli, jobName)
+	dockerCLI(t, "", "service", "create", "--detach", "--no-resolve-image", "--name", jobName, "--mode", "replicated-job", img)
+	config := func(name string) string {
+		return fmt.Sprintf("provider \"swarm\" {}\n\nresource \"swarm_service\" \"test\" {\n  name  = %q\n  image = %q\n}\n", name, img)
+	}
+	tf := acctest.NewTerraform(t, config(svcName))
+	ctx := context.Background()
+	if out, err := tf.Run(ctx, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	// Point the state at the job, at the job's version, as an import of it would have left it.
+	job := acctest.InspectService(t, cli, jobName)
+	pulled, err := tf.Command(ctx, "state", "pull").Output()
+	if err != nil {
+		t.Fatalf("terraform state pull: %v", err)
+	}
+	b := withStateAttributes(t, pulled, map[string]any{"id": job.ID, "name": jobName, "version": job.Version.Index})
+	if err := os.WriteFile(tf.Dir+"/job.tfstate", b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := tf.Run(ctx, "state", "push", "job.tfstate"); err != nil {
+		t.Fatalf("terraform state push: %v\n%s", err, out)
+	}
+	tf.Configure(t, config(jobName))
+	out, err := tf.Run(ctx, "plan", "-input=false", "-no-color")
+	if err != nil {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	text := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"Service Is a Job", `mode = "replicated-job" -> "replicated" # forces replacement`, "swarm_service.test must be replaced"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the plan does not say %q:\n%s", want, out)
+		}
+	}
+}
+
+// withStateAttributes returns a state (as `terraform state pull` prints it) whose one resource
+// instance has the given attribute values, and the next serial, for `terraform state push`.
+func withStateAttributes(t *testing.T, state []byte, values map[string]any) []byte {
+	t.Helper()
+	var st struct {
+		Serial    int              `json:"serial"`
+		Resources []map[string]any `json:"resources"`
+	}
+	var all map[string]any
+	if err := json.Unmarshal(state, &st); err != nil || json.Unmarshal(state, &all) != nil || len(st.Resources) != 1 {
+		t.Fatalf("read the pulled state (%v): %s", err, state)
+	}
+	instances, ok := st.Resources[0]["instances"].([]any)
+	if !ok || len(instances) != 1 {
+		t.Fatalf("the pulled state has no single instance: %s", state)
+	}
+	instance, ok := instances[0].(map[string]any)
+	attrs, ok2 := instance["attributes"].(map[string]any)
+	if !ok || !ok2 {
+		t.Fatalf("the pulled state's instance has no attributes: %s", state)
+	}
+	for k, v := range values {
+		attrs[k] = v
+	}
+	all["serial"], all["resources"] = st.Serial+1, st.Resources
+	b, err := json.Marshal(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -370,11 +370,11 @@ func modeToSwarm(mode types.String, replicas wholeValue) swarm.ServiceMode {
 
 // modeFrom reads the mode and replica count. While a scaling policy owns the count, replicas
 // stays the declared initial value, so the service never plans to undo the policy's
-// decisions (and writes keep the live count).
+// decisions (and writes keep the live count). A job is read with its mode, and no replicas.
 func modeFrom(spec swarm.ServiceSpec, priorReplicas wholeValue) (types.String, wholeValue) {
 	switch {
-	case spec.Mode.Global != nil:
-		return types.StringValue("global"), intNull()
+	case spec.Mode.Global != nil || orchestrator.IsJob(spec):
+		return types.StringValue(orchestrator.ModeOf(spec)), intNull()
 	case orchestrator.ReplicasOwnedElsewhere(spec) && !priorReplicas.IsNull() && !priorReplicas.IsUnknown():
 		return types.StringValue(serviceDefaults.Mode), priorReplicas
 	case spec.Mode.Replicated != nil && spec.Mode.Replicated.Replicas != nil:

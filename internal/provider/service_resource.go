@@ -108,7 +108,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"container_labels": stringMap("Labels of the containers."),
 			"mode": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.Mode),
-				MarkdownDescription: "`replicated` (default: `replicas` tasks) or `global` (one task per eligible node). Swarm cannot change it in place, so changing it replaces the service.",
+				MarkdownDescription: "`replicated` (default: `replicas` tasks) or `global` (one task per eligible node). Swarm cannot change it in place, so changing it replaces the service. A job (mode `replicated-job` or `global-job`, whose tasks run to completion) is not a service this resource manages: importing one is refused, and the `swarm_service` data source reads it with that mode and null `replicas`.",
 				Validators:          []validator.String{stringvalidator.OneOf("replicated", "global")},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
@@ -152,7 +152,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 				Optional: true, MarkdownDescription: "CPU and memory limits and reservations of each task.",
 				Attributes: map[string]schema.Attribute{
 					"limits":       amount("Upper bound a task may use."),
-					"reservations": amount("What the scheduler reserves on a node for each task."),
+					"reservations": amount("What the scheduler reserves on a node for each task. At most the limit: a reservation above its limit would hold on the node what the container may never use, and is refused."),
 				},
 			},
 			"restart_policy": schema.SingleNestedAttribute{
@@ -269,7 +269,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"converge": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(serviceDefaults.Wait.Converge.ValueBool()),
 						MarkdownDescription: "Wait for convergence (default). `false` returns as soon as Swarm accepted the change."},
 					"progress_deadline": schema.StringAttribute{CustomType: durationType, Optional: true,
-						MarkdownDescription: "Fail the rollout when no task of the new spec starts running for this long (Swarm itself has no such deadline), e.g. a task stuck pending for lack of a node. With `rolling_update.failure_action = \"rollback\"` the provider then rolls the service back and waits for the rollback."},
+						MarkdownDescription: "Fail the rollout when no task of the new spec starts running for this long (Swarm itself has no such deadline), e.g. a task stuck pending for lack of a node. With `rolling_update.failure_action = \"rollback\"` the provider then rolls the service back and waits for the rollback. A task that no node of the swarm can ever run (a log or volume driver no node has, a platform no node runs, a reservation larger than any node) fails the rollout at once, deadline or not."},
 				},
 			},
 			"force_update": schema.Int64Attribute{CustomType: wholeType{},
@@ -280,7 +280,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			},
 			"update_state": schema.StringAttribute{
 				Computed:            true,
-				MarkdownDescription: "State of the last rollout: `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused` or `rollback_completed`; null before the first update. It follows `rolling_update.failure_action` when a rollout fails: `paused` also where every slot already had the new spec, so Swarm had nothing left to pause. A paused rollout shows in the next plan, and the next apply resumes it.",
+				MarkdownDescription: "State of the last rollout: `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused` or `rollback_completed`; null before the first update. It follows `rolling_update.failure_action` when a rollout fails: `paused` also where every slot already had the new spec, so Swarm had nothing left to pause. A paused rollout shows in the next plan, and the next apply resumes it. After an apply that stopped waiting for the service (it was interrupted, or ran out of time), the next plan shows this attribute as known after the apply: that apply waits for the service's convergence, writing nothing the plan does not show, and fails if its tasks fail.",
 			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
 			"version": schema.Int64Attribute{CustomType: wholeType{},
@@ -321,9 +321,11 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 		return
 	case errors.Is(waitErr, context.Canceled):
 		// Interrupted while the tasks were starting normally (a failure would have ended the
-		// wait first): keep the service as it is, not tainted.
+		// wait first): keep the service as it is, not tainted, and still to be confirmed.
 		r.readInto(context.WithoutCancel(ctx), res.ID, plan, verdict, &resp.State, &resp.Diagnostics)
-		resp.Diagnostics.AddWarning("Apply Interrupted", fmt.Sprintf("The apply was interrupted while service %q was starting. It is kept as it is (not tainted): Swarm goes on starting its tasks, and state records the service as configured. If its tasks fail later, the next apply says so; `docker service ps %s` shows them now.", name, name))
+		writePrivate(ctx, resp.Private, unconfirmedKey, unconfirmed(res), &resp.Diagnostics)
+		resp.Diagnostics.AddWarning("Apply Interrupted", fmt.Sprintf("The apply was interrupted while service %q was starting. It is kept as it is (not tainted): Swarm goes on starting its tasks, and state records the service as configured. "+
+			"Its convergence is still to be confirmed: the next plan shows that, and the next apply waits for it and fails with the tasks' errors if they fail. `docker service ps %s` shows them now.", name, name))
 		return
 	}
 	r.readInto(context.WithoutCancel(ctx), res.ID, plan, verdict, &resp.State, &resp.Diagnostics)
@@ -351,11 +353,21 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 		addEngineError(&resp.Diagnostics, "Cannot Read Service", fmt.Sprintf("Reading service %s", id.ValueString()), err)
 		return
 	}
+	job := orchestrator.IsJob(st.Service.Spec)
+	if job && version.IsNull() { // the read that completes an import
+		addJobError(&resp.Diagnostics, st.Service.Spec)
+		return
+	}
+	if job {
+		// State holds a job (imported before jobs were refused): read it as it is, whatever the
+		// version, so that its mode shows, and say what the plan does with it.
+		addJobWarning(&resp.Diagnostics, st.Service.Spec)
+	}
 	// Its scaling policy, refreshed next, will need the tasks' load: start measuring now.
 	r.engine.PrefetchLoad(st.Service)
 	// Swarm bumps a service's version on every spec change. The same version as in state means
 	// the same spec that state already describes: only the live counters need refreshing.
-	if !version.IsNull() && uint64(version.ValueInt64()) == st.Service.Version.Index && st.Service.ID == id.ValueString() {
+	if !job && !version.IsNull() && uint64(version.ValueInt64()) == st.Service.Version.Index && st.Service.ID == id.ValueString() {
 		if running.ValueInt64() != int64(st.RunningReplicas) || running.IsNull() {
 			resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("running_replicas"), int64(st.RunningReplicas))...)
 		}
@@ -390,7 +402,15 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 		return
 	}
 	tflog.Info(ctx, "service written", map[string]any{"service": plan.Name.ValueString(), "outcome": string(res.Outcome), "change": res.Kind.String()})
-	verdict, waitErr := r.wait(ctx, res, plan)
+	// A write that sets tasks in motion is waited for, which confirms the service as it is
+	// now; otherwise a write whose wait an earlier apply cut short is waited for again.
+	awaited, pending := res, unconfirmedWrite{}
+	confirming := !res.NeedsWait() && readPrivate(ctx, req.Private, unconfirmedKey, &pending) && pending.Format == 1
+	if confirming {
+		awaited = pending.result(id)
+		tflog.Info(ctx, "confirming an earlier write", map[string]any{"service": plan.Name.ValueString(), "since": pending.Since})
+	}
+	verdict, waitErr := r.wait(ctx, awaited, plan)
 	if errors.Is(waitErr, orchestrator.ErrNotFound) {
 		resp.State.RemoveResource(ctx)
 		addRemovedDuringApply(&resp.Diagnostics, plan.Name.ValueString())
@@ -405,9 +425,34 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	r.readInto(context.WithoutCancel(ctx), id, prior, verdict, &resp.State, &resp.Diagnostics)
 	writePrivate(ctx, resp.Private, adoptedKey, nil, &resp.Diagnostics)
+	var cut *orchestrator.TimeoutError
+	switch {
+	case errors.As(waitErr, &cut):
+		writePrivate(ctx, resp.Private, unconfirmedKey, unconfirmed(awaited), &resp.Diagnostics)
+	case waitErr == nil || !confirming:
+		writePrivate(ctx, resp.Private, unconfirmedKey, nil, &resp.Diagnostics)
+	} // a confirmation that failed stays to be confirmed
 	if waitErr != nil {
-		addEngineError(&resp.Diagnostics, "Service Update Did Not Converge", rolloutOutcome(plan.Name.ValueString(), waitErr), waitErr)
+		summary, outcome := "Service Update Did Not Converge", rolloutOutcome(plan.Name.ValueString(), waitErr)
+		switch {
+		case cut != nil:
+			outcome = fmt.Sprintf("The apply stopped waiting for service %q before it converged. State records what was written; the next plan shows that its convergence is still to be confirmed, and the next apply waits for it (writing nothing the plan does not show) and fails if its tasks fail.", plan.Name.ValueString())
+		case confirming:
+			summary, outcome = "Service Did Not Converge", confirmationOutcome(plan.Name.ValueString(), pending, waitErr)
+		}
+		addEngineError(&resp.Diagnostics, summary, outcome, waitErr)
 	}
+}
+
+// confirmationOutcome tells the user that a service whose convergence an earlier apply did not
+// see has not converged, and what the next plan does about it.
+func confirmationOutcome(name string, pending unconfirmedWrite, err error) string {
+	what := fmt.Sprintf("Service %q, which the last apply %s but stopped waiting for, has not converged.", name, pending.Outcome)
+	var re *orchestrator.RolloutError
+	if pending.Outcome == string(orchestrator.OutcomeUpdated) && errors.As(err, &re) && re.Ending != orchestrator.EndingFailed {
+		what += " " + rolloutOutcome(name, err)
+	}
+	return what + " It is kept as it is and stays to be confirmed: the next plan shows that again, and the next apply waits for it again, until it converges or a new configuration replaces what fails."
 }
 
 // rolloutStopped says whether state records a rollout that stopped on a failure, which the
@@ -428,6 +473,48 @@ func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if err := r.engine.DeleteService(ctx, state.ID.ValueString()); err != nil {
 		addEngineError(&resp.Diagnostics, "Cannot Delete Service", fmt.Sprintf("Removing service %q", state.Name.ValueString()), err)
 	}
+}
+
+// addJobError refuses to import a job: swarm_service would read it as a replicated service.
+func addJobError(diags *diag.Diagnostics, spec swarm.ServiceSpec) {
+	diags.AddError("Cannot Import a Job", fmt.Sprintf("Importing service %q: it runs in mode %q: it is a job, whose tasks run to completion, not a service whose tasks keep running. "+
+		"swarm_service manages replicated and global services only; jobs are not modelled yet (a swarm_job resource will manage them). "+
+		"Remove the import (the import block, or the terraform import command) and leave the job to the Docker CLI, or recreate it as a replicated or global service and import that.",
+		spec.Name, orchestrator.ModeOf(spec)))
+}
+
+// addJobWarning says that state holds a job, and what the plan does with it.
+func addJobWarning(diags *diag.Diagnostics, spec swarm.ServiceSpec) {
+	diags.AddWarning("Service Is a Job", fmt.Sprintf("State holds service %q, which runs in mode %q: it is a job, whose tasks run to completion. "+
+		"swarm_service manages replicated and global services only and cannot change a job in place, so the plan shows its mode as it is and replaces it with a service as configured. "+
+		"To keep the job, take it out of state instead (a removed block with destroy = false, or terraform state rm).", spec.Name, orchestrator.ModeOf(spec)))
+}
+
+// unconfirmedKey marks, in private state, a write whose convergence no apply has seen: the wait
+// for it was cut short (the apply was interrupted, or ran out of time). The next plan shows it,
+// and the next apply waits for it as the first would have, with the same verdict and errors,
+// writing nothing the plan does not show. A wait that succeeds clears it.
+const unconfirmedKey = "unconfirmed"
+
+// unconfirmedWrite is the write to wait for again.
+type unconfirmedWrite struct {
+	Format  int       `json:"format"` // 1
+	Since   time.Time `json:"since"`
+	Outcome string    `json:"outcome"` // orchestrator.Outcome: "created" or "updated"
+	Change  string    `json:"change"`  // orchestrator.ChangeKind's String
+}
+
+func unconfirmed(res orchestrator.WriteResult) unconfirmedWrite {
+	return unconfirmedWrite{Format: 1, Since: res.Since, Outcome: string(res.Outcome), Change: res.Kind.String()}
+}
+
+// result is the write to wait for, on service id.
+func (u unconfirmedWrite) result(id string) orchestrator.WriteResult {
+	res := orchestrator.WriteResult{ID: id, Outcome: orchestrator.Outcome(u.Outcome), Since: u.Since, Kind: orchestrator.ChangeTaskTemplate}
+	if u.Change == orchestrator.ChangeScale.String() {
+		res.Kind = orchestrator.ChangeScale
+	}
+	return res
 }
 
 // adoptedKey marks, in private state, a service just imported: the next plan lists what it
@@ -495,6 +582,11 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 				}
 			}
 		}
+	}
+	var res *resourcesModel
+	if d := req.Config.GetAttribute(ctx, path.Root("resources"), &res); !d.HasError() {
+		// An unknown or invalid amount reads as 0 (not set): only known amounts are compared.
+		addProblems(&resp.Diagnostics, orchestrator.CheckReservations(res.toSwarm(intNull())), true)
 	}
 	var mounts []mountModel
 	if d := req.Config.GetAttribute(ctx, path.Root("mounts"), &mounts); d.HasError() {
@@ -580,6 +672,17 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("update_state"), types.StringUnknown())...)
 		resp.Diagnostics.AddWarning("Rollout Paused",
 			fmt.Sprintf("The last rollout of this service is %s, so its tasks may run a mix of specs. This apply resumes it with the configuration as planned; fix the cause first (docker service ps --no-trunc shows why tasks failed).", updateState.ValueString()))
+	}
+	var pending unconfirmedWrite
+	var converge types.Bool
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("wait").AtName("converge"), &converge)...)
+	if readPrivate(ctx, req.Private, unconfirmedKey, &pending) && pending.Format == 1 && !(known(converge) && !converge.ValueBool()) {
+		var name types.String
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("update_state"), types.StringUnknown())...)
+		resp.Diagnostics.AddWarning("Convergence Not Confirmed",
+			fmt.Sprintf("The apply that %s service %q stopped waiting for it (it was interrupted, or ran out of time) before the service converged, and no apply has seen it converge since. "+
+				"This apply waits for it as that one would have, writing nothing to the service that this plan does not show, and fails with the tasks' errors if they fail.", pending.Outcome, name.ValueString()))
 	}
 	// After an import, and most of all when its plan is empty.
 	r.warnUnmodelled(ctx, req, resp)

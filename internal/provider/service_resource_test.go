@@ -456,6 +456,59 @@ func TestAccService_unhealthyFailsApply(t *testing.T) {
 		regexp.MustCompile(`(?s)Service Did Not Converge.*exited\s+while\s+the\s+service\s+should\s+keep\s+running.*healthcheck\s+failed`))
 }
 
+// A task that no node of the swarm can ever run fails the apply at once, with the cause, instead
+// of a wait that could only end in the timeout (set short here, so that a regression fails the
+// test rather than hang it).
+func TestAccService_neverPlaceableFailsFast(t *testing.T) {
+	acctest.Parallel(t)
+	for _, tc := range []struct{ name, body, cause string }{
+		{"log driver", `log_driver = { name = "tfacc-no-such-driver" }`, `the log driver "tfacc-no-such-driver" is not installed on any node of the swarm`},
+		{"volume driver", `mounts = [{ type = "volume", source = "tfacc-never-made", target = "/data", driver = "tfacc-no-such-driver" }]`,
+			`the volume driver "tfacc-no-such-driver" of the mount at /data is not installed on any node of the swarm`},
+		{"cpu reservation", `resources = { reservations = { cpus = 1024 } }`, `each task reserves 1024 CPUs, more than any node of the swarm has`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			acctest.Parallel(t)
+			testCreateFails(t, "never", "\n  "+tc.body+"\n  timeouts = { create = \"2m\" }",
+				regexp.MustCompile(`(?s)Service Did Not Converge.*`+acctest.ErrorWords("no node of the swarm can ever run the new spec's tasks: "+tc.cause).String()+`.*no\s+suitable\s+node`))
+		})
+	}
+}
+
+// A service made outside Terraform for a platform no node runs (the Docker CLI records the
+// image's platforms in the placement, which swarm_service does not model and keeps) is taken
+// in with an import block; the apply that changes it fails at once and says why.
+func TestAccService_platformNoNodeRunsFailsFast(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("platform")
+	img := os.Getenv("TEST_IMAGE")
+	cli := acctest.Docker(t)
+	acctest.RemoveServiceAtCleanup(t, cli, name)
+	replicas := uint64(1)
+	_, err := cli.ServiceCreate(context.Background(), swarm.ServiceSpec{
+		Annotations: swarm.Annotations{Name: name},
+		Mode:        swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &replicas}},
+		TaskTemplate: swarm.TaskSpec{
+			ContainerSpec: &swarm.ContainerSpec{Image: img},
+			Placement:     &swarm.Placement{Platforms: []swarm.Platform{{OS: "linux", Architecture: "arm64"}}},
+		},
+	}, swarm.ServiceCreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: acctest.ImportBlock(svcAddr, name) + serviceConfig(name, fmt.Sprintf("  image = %q\n  env = { VERSION = \"v2\" }\n  timeouts = { update = \"2m\" }", img)),
+			ExpectError: regexp.MustCompile(`(?s)Service Update Did Not Converge.*` + acctest.ErrorWords("The rollout of service").String() + `.*` +
+				acctest.ErrorWords("cannot go on").String() + `.*` +
+				acctest.ErrorWords("no node of the swarm can ever run the new spec's tasks: the service runs on linux/arm64 only, and no node of the swarm does").String() +
+				`.*unsupported\s+platform`),
+		}},
+	})
+}
+
 // testCreateFails applies a service (the test image plus body) whose create must fail with want.
 func testCreateFails(t *testing.T, prefix, body string, want *regexp.Regexp) {
 	t.Helper()

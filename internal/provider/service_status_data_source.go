@@ -29,6 +29,7 @@ type serviceStatusDataSource struct {
 type serviceStatusModel struct {
 	ID              types.String     `tfsdk:"id"`
 	Name            types.String     `tfsdk:"name"`
+	Mode            types.String     `tfsdk:"mode"`
 	DesiredReplicas wholeValue       `tfsdk:"desired_replicas"`
 	RunningReplicas wholeValue       `tfsdk:"running_replicas"`
 	HealthyReplicas wholeValue       `tfsdk:"healthy_replicas"`
@@ -61,6 +62,8 @@ func (d *serviceStatusDataSource) Schema(_ context.Context, _ datasource.SchemaR
 		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
 	}
 	attrs := map[string]schema.Attribute{
+		"mode": text("`replicated` or `global`; for a job, which `swarm_service` does not manage, `replicated-job` or `global-job`. A job's counts are Swarm's own for its current run, as `docker service ls` shows them: " +
+			"the tasks it wants (`desired_replicas`), those running (`running_replicas`), and those running or completed (`healthy_replicas`)."),
 		"desired_replicas": count("Tasks that should run: `replicas` of a replicated service; for a global service, the nodes that run or are meant to run its task (nodes that are down left out)."),
 		"running_replicas": count("Slots (nodes, for a global service) whose task runs. A task on a node that is down does not count, nor does a task being replaced."),
 		"healthy_replicas": count("Running tasks that are healthy. Where the service has a `healthcheck`, a running task is healthy: Swarm reports such a task as running only once its healthcheck passed, and stops it when the healthcheck fails. " +
@@ -120,6 +123,7 @@ func serviceStatusFrom(st orchestrator.ServiceStatus) serviceStatusModel {
 	m := serviceStatusModel{
 		ID:              types.StringValue(st.ID),
 		Name:            types.StringValue(st.Name),
+		Mode:            types.StringValue(st.Mode),
 		DesiredReplicas: intValue(int64(st.Desired)),
 		RunningReplicas: intValue(int64(st.Running)),
 		HealthyReplicas: intValue(int64(st.Healthy)),

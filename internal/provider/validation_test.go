@@ -68,6 +68,10 @@ func TestServiceValidation(t *testing.T) {
   mounts = [{ type = "tmpfs", target = "/tmp", tmpfs_size = "1e30GiB" }]`, regexp.MustCompile(`(?s)Invalid Size.*mounts\[0\]\.tmpfs_size: "1e30GiB" is too large`)},
 		{"memory below the minimum", `image = "app:v1"
   resources = { reservations = { memory = "1" } }`, regexp.MustCompile(`(?s)Invalid Memory.*resources\.reservations\.memory: 1B is below Swarm's minimum of 4MiB`)},
+		{"memory reservation above the limit", `image = "app:v1"
+  resources = { limits = { memory = "64MiB" }, reservations = { memory = "128MiB" } }`, regexp.MustCompile(`(?s)Reservation Above Limit.*Attribute resources\.reservations\.memory: the memory reservation \(128MiB\) is above the memory limit \(64MiB\)`)},
+		{"cpu reservation above the limit", `image = "app:v1"
+  resources = { limits = { cpus = 0.5 }, reservations = { cpus = 1 } }`, regexp.MustCompile(`(?s)Reservation Above Limit.*Attribute resources\.reservations\.cpus: the CPU reservation \(1\) is above the CPU limit \(0\.5\)`)},
 		{"huge cpus", `image = "app:v1"
   resources = { limits = { cpus = 1e30 } }`, regexp.MustCompile(`(?s)Invalid CPUs.*resources\.limits\.cpus: 1e\+30 CPUs is too large`)},
 		{"negative cpus", `image = "app:v1"
