@@ -18,6 +18,8 @@
 //	UNHEALTHY=1        /healthz always answers 503
 //	START_DELAY=2s     sleep before listening
 //	BURN_CPU=1         busy-loop BURN_THREADS (default 1) goroutines forever
+//	BURN_FILE=/load/on busy-loop BURN_THREADS goroutines while this file exists (checked every
+//	                   100ms): load that tests switch on and off without changing the service
 package main
 
 import (
@@ -30,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -166,17 +169,24 @@ func serve() int {
 		}
 	}
 
-	if truthy("BURN_CPU") {
-		threads := 1
-		if s := os.Getenv("BURN_THREADS"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 {
-				fmt.Fprintf(os.Stderr, "fatal: invalid BURN_THREADS %q\n", s)
-				return 2
-			}
-			threads = n
+	threads := 1
+	if s := os.Getenv("BURN_THREADS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "fatal: invalid BURN_THREADS %q\n", s)
+			return 2
 		}
+		threads = n
+	}
+	if truthy("BURN_CPU") {
 		fmt.Fprintf(os.Stderr, "burning CPU in %d goroutine(s)\n", threads)
+		burning.Store(true)
+		for i := 0; i < threads; i++ {
+			go burn()
+		}
+	} else if f := os.Getenv("BURN_FILE"); f != "" {
+		fmt.Fprintf(os.Stderr, "burning CPU in %d goroutine(s) while %s exists\n", threads, f)
+		go watchBurnFile(ctx, f)
 		for i := 0; i < threads; i++ {
 			go burn()
 		}
@@ -211,16 +221,45 @@ func serve() int {
 	}
 }
 
-var burnSink uint64
+var (
+	burnSink uint64
+	// burning says whether burn spins (BURN_CPU: always; BURN_FILE: while the file exists).
+	burning atomic.Bool
+)
 
-// burn spins forever. The loop body has a function call so the goroutine is
-// asynchronously preemptible and the HTTP server keeps getting scheduled.
+// burn spins while burning is set, and sleeps while it is not. The loop body has a function
+// call so the goroutine is asynchronously preemptible and the HTTP server keeps getting
+// scheduled.
 func burn() {
 	var x uint64
 	for {
-		x = step(x)
-		if x == 0 {
-			burnSink++
+		if !burning.Load() {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		for i := 0; i < 1<<16; i++ {
+			x = step(x)
+			if x == 0 {
+				burnSink++
+			}
+		}
+	}
+}
+
+// watchBurnFile sets burning while the file exists.
+func watchBurnFile(ctx context.Context, path string) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_, err := os.Stat(path)
+		if on := err == nil; on != burning.Load() {
+			burning.Store(on)
+			fmt.Fprintf(os.Stderr, "load %s\n", map[bool]string{true: "on", false: "off"}[on])
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
 	}
 }
