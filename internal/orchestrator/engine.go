@@ -88,6 +88,9 @@ func clockFrom(systemTime string, asked, answered time.Time) managerClock {
 	return managerClock{offset: t.Sub(mid), slack: answered.Sub(asked)/2 + 10*time.Millisecond}
 }
 
+// now is the manager's time at our now, as well as it is known.
+func (c managerClock) now(now time.Time) time.Time { return now.Add(c.offset) }
+
 // before is the latest manager time that is surely not after now: the moment a write is
 // about to be made, so that everything the write causes is stamped later.
 func (c managerClock) before(now time.Time) time.Time {

@@ -56,7 +56,17 @@ type ScalingState struct {
 	// DryRun policies decide but never scale, and leave the replica count to the service.
 	DryRun  bool           `json:"dry_run,omitempty"`
 	History scalingHistory `json:"history,omitempty"`
+	// DecidedAt is when the decision was made; By says who made it: ByController, or empty
+	// for terraform.
+	DecidedAt time.Time `json:"decided_at,omitzero"`
+	By        string    `json:"by,omitempty"`
+	// Holds are the decision's holds (ScalingDecision.Holds): the controller writes the state
+	// again when they change, so that the next plan shows why nothing scales.
+	Holds []string `json:"holds,omitempty"`
 }
+
+// ByController marks a state the controller wrote.
+const ByController = "controller"
 
 // scalingHistory is stored compactly, "unix-seconds:replicas" separated by spaces, to keep the
 // label small.
@@ -393,6 +403,9 @@ type ScalingResult struct {
 	// Before and After are the replica counts before and after the write.
 	Before, After int
 	ScaledAt      time.Time
+	// DecidedAt is when the decision carried out was made; zero for a continuous policy's
+	// until the controller decides.
+	DecidedAt time.Time
 	// Written says the labels were written: from then on the policy is attached, whatever
 	// the wait for new tasks says.
 	Written bool
@@ -418,6 +431,9 @@ func (e *Engine) ApplyScaling(ctx context.Context, serviceID string, p ScalingPo
 	}
 	res.ServiceID, res.ServiceName, res.Before, res.After = t.Service.ID, t.Service.Spec.Name, t.Replicas, t.Replicas
 	now := time.Now().UTC()
+	if p.Continuous() {
+		return e.attachContinuous(ctx, t, p, claim, res)
+	}
 	rec := Recommendation{At: now}
 	switch {
 	case planned == nil:
@@ -444,13 +460,13 @@ func (e *Engine) ApplyScaling(ctx context.Context, serviceID string, p ScalingPo
 		rec.Replicas = planned.Desired
 	}
 
-	st := ScalingState{Desired: res.Desired, Decision: res.Reason, ScaledAt: t.State.ScaledAt, DryRun: p.DryRun,
+	st := ScalingState{Desired: res.Desired, Decision: res.Reason, ScaledAt: t.State.ScaledAt, DryRun: p.DryRun, DecidedAt: now,
 		History: append(pruneHistory(t.State.History, now, p.historyWindow()), rec)}
 	var replicas *int
 	if !p.DryRun && res.Desired != t.Replicas {
 		st.ScaledAt, replicas = now, &res.Desired
 	}
-	res.ScaledAt = st.ScaledAt
+	res.ScaledAt, res.DecidedAt = st.ScaledAt, st.DecidedAt
 	w, err := e.writePolicy(ctx, t.Service.ID, policyWrite{policy: p.Label(), state: st.label(), replicas: replicas, claim: claim})
 	if err != nil {
 		if errors.Is(err, ErrPolicyExists) {
@@ -474,6 +490,30 @@ func (e *Engine) ApplyScaling(ctx context.Context, serviceID string, p ScalingPo
 	return res, nil, nil
 }
 
+// attachContinuous writes a continuous policy: its label, and a state that keeps what the
+// service's state holds (the controller's decisions, the history), or on a new policy says
+// that the controller decides from its next round. Nothing is decided or scaled here.
+func (e *Engine) attachContinuous(ctx context.Context, t *ScalingTarget, p ScalingPolicy, claim bool, res ScalingResult) (ScalingResult, []FieldProblem, error) {
+	st := t.State
+	if t.Policy == nil || claim {
+		st = ScalingState{Desired: t.Replicas, Decision: fmt.Sprintf("decided by the autoscaling controller from its next round; %d replicas until then", t.Replicas)}
+	}
+	st.DryRun = p.DryRun
+	res.Desired, res.Reason, res.ScaledAt, res.DecidedAt = st.Desired, st.Decision, st.ScaledAt, st.DecidedAt
+	w, err := e.writePolicy(ctx, t.Service.ID, policyWrite{policy: p.Label(), state: st.label(), claim: claim})
+	if err != nil {
+		if errors.Is(err, ErrPolicyExists) {
+			return res, []FieldProblem{problem("service_id", "Service Already Has a Scaling Policy", err.Error()+". Import the existing policy or remove it first.")}, nil
+		}
+		return res, nil, err
+	}
+	res.Written = true
+	for _, warning := range w.Warnings {
+		res.Warnings = append(res.Warnings, FieldProblem{Summary: "Docker Engine Warning", Detail: warning})
+	}
+	return res, nil, nil
+}
+
 // DetachPolicy removes a policy's labels from its service; the replica count stays as it is.
 // A missing service is not an error.
 func (e *Engine) DetachPolicy(ctx context.Context, serviceID string) error {
@@ -493,7 +533,13 @@ type policyWrite struct {
 	replicas *int
 	// claim fails the write with ErrPolicyExists when a policy is already attached (create).
 	claim bool
+	// expect, when set, fails the write with ErrStaleDecision unless the service still has
+	// these labels: the controller's decision was made from them.
+	expect *policyLabels
 }
+
+// policyLabels are the values of a service's policy and state labels.
+type policyLabels struct{ policy, state string }
 
 // writePolicy changes only the policy's labels and, optionally, the replica count, with
 // Swarm's version check; the task template is untouched, so no task restarts.
@@ -503,6 +549,9 @@ func (e *Engine) writePolicy(ctx context.Context, id string, w policyWrite) (Wri
 	err := e.writeService(ctx, id, swarm.ServiceUpdateOptions{}, &res, sameSpec, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
 		if w.claim && observed.Spec.Labels[ScalingOwnerLabel] != "" {
 			return swarm.ServiceSpec{}, false, fmt.Errorf("service %s: %w", observed.Spec.Name, ErrPolicyExists)
+		}
+		if x := w.expect; x != nil && (observed.Spec.Labels[ScalingOwnerLabel] != x.policy || observed.Spec.Labels[ScalingStateLabel] != x.state) {
+			return swarm.ServiceSpec{}, false, fmt.Errorf("service %s: %w", observed.Spec.Name, ErrStaleDecision)
 		}
 		desired := observed.Spec
 		desired.Labels = map[string]string{}

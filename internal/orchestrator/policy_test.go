@@ -123,7 +123,20 @@ func TestScalingPolicyLabelFormats(t *testing.T) {
 	if again, err := ParseScalingPolicy(label); err != nil || !reflect.DeepEqual(again, p) {
 		t.Fatalf("format 3 round trip:\n %+v\n %+v (%v)", again, p, err)
 	}
-	if _, err := ParseScalingPolicy(`{"version":4,"min":1,"max":2}`); !errors.Is(err, ErrNewerFormat) {
+	// Continuous evaluation needs format 4: a provider that knows no evaluation would decide the
+	// policy at plan as well as the controller. Plan evaluation is the default every format means.
+	if p.Evaluation != EvaluationPlan {
+		t.Fatalf("a label without evaluation reads as %q, want %q", p.Evaluation, EvaluationPlan)
+	}
+	p.Evaluation = EvaluationContinuous
+	label = p.Label()
+	if !strings.Contains(label, `"version":4`) || !strings.Contains(label, `"evaluation":"continuous"`) {
+		t.Fatalf("label %s does not carry format 4 and the evaluation", label)
+	}
+	if again, err := ParseScalingPolicy(label); err != nil || !reflect.DeepEqual(again, p) || !again.Continuous() {
+		t.Fatalf("format 4 round trip:\n %+v\n %+v (%v)", again, p, err)
+	}
+	if _, err := ParseScalingPolicy(`{"version":5,"min":1,"max":2}`); !errors.Is(err, ErrNewerFormat) {
 		t.Fatalf("a newer format must be refused, got %v", err)
 	}
 }

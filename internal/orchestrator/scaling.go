@@ -130,6 +130,10 @@ type ScalingDecision struct {
 	Recommendation int
 	// Limited says what changed the recommendation on its way to Desired; empty when nothing did.
 	Limited string
+	// Holds name, in a few stable words, what holds the count where the metrics alone would
+	// not: "no data: <metric>", "partial view: <metric>", "rollout". A controller records a
+	// change of them, so that a plan shows why nothing scales.
+	Holds []string
 	// NewHistory is History without the entries older than the longer stabilization window,
 	// plus this decision's recommendation (after the holds for missing data and rollouts,
 	// before stabilization). The caller persists it for the next decision.
@@ -163,6 +167,9 @@ func DecideScaling(in ScalingInput) (ScalingDecision, error) {
 		var missing []string
 		dec.Recommendation, why, missing = recommendReplicas(in.Metrics, cur, in.Tolerance)
 		n = dec.Recommendation
+		for _, m := range missing {
+			dec.Holds = append(dec.Holds, "no data: "+m)
+		}
 		if len(missing) > 0 && len(missing) < len(in.Metrics) {
 			if n < cur {
 				n = cur
@@ -174,10 +181,16 @@ func DecideScaling(in ScalingInput) (ScalingDecision, error) {
 		if partial := partialViews(in.Metrics); len(partial) > 0 && n < cur {
 			n = cur
 			limits = append(limits, fmt.Sprintf("%s measured only, so no scale-down", strings.Join(partial, ", ")))
+			for _, m := range in.Metrics {
+				if m.partial() {
+					dec.Holds = append(dec.Holds, "partial view: "+m.Name)
+				}
+			}
 		}
 		if in.RolloutInProgress && n < cur {
 			n = cur
 			limits = append(limits, "a rollout is in progress, so no scale-down")
+			dec.Holds = append(dec.Holds, "rollout")
 		}
 	}
 	record := n

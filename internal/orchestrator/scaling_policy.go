@@ -34,11 +34,12 @@ const (
 )
 
 // ScalingPolicyFormat is the newest format of the policy label this engine reads and writes.
-// Format 1 (the first release) had no version field; format 3 adds a metric's source. A
-// policy label is written in the oldest format that holds it (2 without a source), so that
+// Format 1 (the first release) had no version field; format 3 adds a metric's source, format 4
+// the evaluation. A policy label is written in the oldest format that holds it (2 without a
+// source or evaluation), so that
 // providers that know no sources still read the policies they can carry out, and refuse the
 // others rather than misread them.
-const ScalingPolicyFormat = 3
+const ScalingPolicyFormat = 4
 
 // ScalingStateFormat is the format of the state label; it reads format 1 (no version) too.
 const ScalingStateFormat = 2
@@ -90,7 +91,13 @@ type ScalingPolicy struct {
 	// DryRun policies decide and record their decision but never scale, and leave the replica
 	// count to the service. It is kept in the state label, where format 1 kept it.
 	DryRun bool `json:"-"`
+	// Evaluation is who decides: EvaluationPlan (terraform plan; also when empty) or
+	// EvaluationContinuous (the controller, every interval).
+	Evaluation string `json:"evaluation,omitempty"`
 }
+
+// Continuous says whether the controller decides the policy.
+func (p ScalingPolicy) Continuous() bool { return p.Evaluation == EvaluationContinuous }
 
 // PolicyMetric is one target to track.
 type PolicyMetric struct {
@@ -173,6 +180,14 @@ func (p ScalingPolicy) Label() string {
 			version = 3
 		}
 	}
+	if p.Evaluation == EvaluationPlan {
+		p.Evaluation = "" // the default, which every format means
+	}
+	if p.Evaluation != "" {
+		// A provider that knows no evaluation would decide the policy at plan as well as the
+		// controller: it must refuse the label instead.
+		version = 4
+	}
 	b, _ := json.Marshal(policyLabel{Version: version, ScalingPolicy: p})
 	return string(b)
 }
@@ -190,7 +205,10 @@ func ParseScalingPolicy(label string) (ScalingPolicy, error) {
 	if l.Version > ScalingPolicyFormat {
 		return ScalingPolicy{}, fmt.Errorf("label %s: format %d %w", ScalingOwnerLabel, l.Version, ErrNewerFormat)
 	}
-	// Formats 1 and 2 hold the same fields; 3 adds sources.
+	// Formats 1 and 2 hold the same fields; 3 adds sources, 4 the evaluation.
+	if l.Evaluation == "" {
+		l.Evaluation = EvaluationPlan
+	}
 	return l.ScalingPolicy, nil
 }
 
@@ -217,6 +235,9 @@ func (p ScalingPolicy) Validate() []FieldProblem {
 		out = append(out, problem("min_replicas", "Invalid Replica Bounds", fmt.Sprintf("min_replicas must be 0 or more, got %d.", p.MinReplicas)))
 	}
 	out = append(out, tooMany("min_replicas", p.MinReplicas)...)
+	if e := p.Evaluation; e != "" && e != EvaluationPlan && e != EvaluationContinuous {
+		out = append(out, problem("evaluation", "Invalid Evaluation", fmt.Sprintf("evaluation must be %q or %q, got %q.", EvaluationPlan, EvaluationContinuous, e)))
+	}
 	if p.MaxReplicas < 1 {
 		out = append(out, problem("max_replicas", "Invalid Replica Bounds", fmt.Sprintf("max_replicas must be at least 1, got %d.", p.MaxReplicas)))
 	} else if p.MaxReplicas > MaxReplicas {
