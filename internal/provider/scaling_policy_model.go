@@ -25,11 +25,18 @@ type scalingPolicyModel struct {
 	ScaleDown       *scalingRulesModel `tfsdk:"scale_down"`
 	Schedules       []scheduleModel    `tfsdk:"schedules"`
 	DryRun          types.Bool         `tfsdk:"dry_run"`
+	Evaluation      types.String       `tfsdk:"evaluation"`
 	CurrentReplicas wholeValue         `tfsdk:"current_replicas"`
 	DesiredReplicas wholeValue         `tfsdk:"desired_replicas"`
 	Decision        types.String       `tfsdk:"decision"`
 	LastScaledAt    types.String       `tfsdk:"last_scaled_at"`
+	LastEvaluatedAt types.String       `tfsdk:"last_evaluated_at"`
 	Timeouts        timeouts.Value     `tfsdk:"timeouts"`
+}
+
+// continuous says whether the configuration asks the controller to decide.
+func (m scalingPolicyModel) continuous() bool {
+	return m.Evaluation.ValueString() == orchestrator.EvaluationContinuous
 }
 
 type metricModel struct {
@@ -66,6 +73,7 @@ func (m scalingPolicyModel) policy() orchestrator.ScalingPolicy {
 		ScaleUp:     m.ScaleUp.rules(orchestrator.DefaultScaleUp),
 		ScaleDown:   m.ScaleDown.rules(orchestrator.DefaultScaleDown),
 		DryRun:      m.DryRun.ValueBool(),
+		Evaluation:  m.Evaluation.ValueString(),
 	}
 	for _, mm := range m.Metrics {
 		p.Metrics = append(p.Metrics, orchestrator.PolicyMetric{
@@ -168,10 +176,12 @@ func policyModel(t *orchestrator.ScalingTarget, prior scalingPolicyModel) scalin
 		ScaleUp:         rulesModel(p.ScaleUp),
 		ScaleDown:       rulesModel(p.ScaleDown),
 		DryRun:          types.BoolValue(p.DryRun),
+		Evaluation:      types.StringValue(p.Evaluation),
 		CurrentReplicas: intValue(int64(t.Replicas)),
 		DesiredReplicas: intValue(int64(t.State.Desired)),
 		Decision:        types.StringValue(t.State.Decision),
 		LastScaledAt:    timeOrNull(t.State.ScaledAt),
+		LastEvaluatedAt: timeOrNull(t.State.DecidedAt),
 		Timeouts:        prior.Timeouts,
 	}
 	if prior.ServiceID.ValueString() != "" && prior.ServiceID.ValueString() != t.Service.ID {
@@ -209,7 +219,7 @@ func policyModel(t *orchestrator.ScalingTarget, prior scalingPolicyModel) scalin
 
 // known says whether everything a decision needs is known at plan time.
 func (m scalingPolicyModel) known() bool {
-	return len(m.unknownPaths()) == 0 && !m.ServiceID.IsUnknown() && !m.DryRun.IsUnknown() && m.ScaleUp != nil && m.ScaleDown != nil
+	return len(m.unknownPaths()) == 0 && !m.ServiceID.IsUnknown() && !m.DryRun.IsUnknown() && !m.Evaluation.IsUnknown() && m.ScaleUp != nil && m.ScaleDown != nil
 }
 
 // Private state: the refresh's observation (Read) and the plan's decision (ModifyPlan, for

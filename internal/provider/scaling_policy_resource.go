@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -120,14 +121,23 @@ func (r *scalingPolicyResource) Schema(ctx context.Context, _ resource.SchemaReq
 				}},
 			},
 			"dry_run": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
-				MarkdownDescription: "Decide and show the decision without scaling. The service keeps owning its `replicas`."},
+				MarkdownDescription: "Decide and show the decision without scaling. The service keeps owning its `replicas`. Holds in both evaluations."},
+			"evaluation": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(orchestrator.EvaluationPlan),
+				MarkdownDescription: "Who decides. `plan` (the default): each `terraform plan` decides from live metrics and `terraform apply` scales to that. " +
+					"`continuous`: the autoscaling controller in the cluster (`swarm_autoscaler`) decides and scales every interval, with the same rule; " +
+					"the plan shows its latest decision and plans no change for it, and changing the policy only rewrites the policy, which the controller follows from its next round. " +
+					"Switching between the two is an update in place.",
+				Validators: []validator.String{stringvalidator.OneOf(orchestrator.EvaluationPlan, orchestrator.EvaluationContinuous)}},
 			"current_replicas": schema.Int64Attribute{CustomType: wholeType{}, Computed: true,
 				MarkdownDescription: "The service's replica count. In a plan, the count it will have after apply."},
 			"desired_replicas": schema.Int64Attribute{CustomType: wholeType{}, Computed: true, MarkdownDescription: "The replica count the policy decided on."},
 			"decision": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "Why: which metric, observed against target, what the rules did. Kept unchanged while the count does not change, so that steady metrics plan nothing."},
 			"last_scaled_at": schema.StringAttribute{Computed: true, MarkdownDescription: "When the policy last changed the replica count (RFC 3339), or null."},
-			"timeouts":       timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true}),
+			"last_evaluated_at": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "When the policy was last evaluated (RFC 3339): for `plan`, when an apply last decided; for `continuous`, the controller's latest recorded round " +
+					"(it records one at least every 30 seconds), or its latest decision when no controller runs."},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true}),
 		},
 	}
 }
@@ -173,7 +183,15 @@ func (r *scalingPolicyResource) Read(ctx context.Context, req resource.ReadReque
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, policyModel(t, state))...)
+	m := policyModel(t, state)
+	if t.Policy.Continuous() {
+		// The controller decides: the refresh reads its latest decision (from the labels,
+		// above) and when it last ran; no metric is read here.
+		r.readController(ctx, &m, &resp.Diagnostics)
+		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+		return
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 	// The refresh is when the policy looks at the metrics; the plan decides from this.
 	obs, warnings, err := r.engine.ObservePolicy(ctx, t, *t.Policy)
 	addProblems(&resp.Diagnostics, warnings, false)
@@ -182,6 +200,34 @@ func (r *scalingPolicyResource) Read(ctx context.Context, req resource.ReadReque
 		return
 	}
 	writePrivate(ctx, resp.Private, observationKey, obs, &resp.Diagnostics)
+}
+
+// readController sets when the controller last evaluated a continuous policy, and warns when
+// no controller runs: the policy then decides nothing until one does.
+func (r *scalingPolicyResource) readController(ctx context.Context, m *scalingPolicyModel, diags *diag.Diagnostics) {
+	c, err := r.engine.Controllers(ctx)
+	if err != nil {
+		diags.AddWarning("Cannot Read the Autoscaling Controller", fmt.Sprintf("Reading whether an autoscaling controller runs, for the continuous policy of service %s: %v", m.ID.ValueString(), err))
+		return
+	}
+	if h := c.Heartbeat; c.Active() && timeOrNull(h.RoundAt).ValueString() > m.LastEvaluatedAt.ValueString() {
+		m.LastEvaluatedAt = timeOrNull(h.RoundAt)
+	}
+	if c.Active() {
+		return
+	}
+	why := "no swarm_autoscaler service runs in the swarm"
+	switch {
+	case len(c.Services) > 0 && c.Running == 0:
+		why = fmt.Sprintf("the controller service %s has no running task", strings.Join(c.Services, ", "))
+	case len(c.Services) > 0 && c.Heartbeat != nil:
+		why = fmt.Sprintf("the controller service %s runs, but its last recorded round was at %s", strings.Join(c.Services, ", "), c.Heartbeat.RoundAt.UTC().Format(time.RFC3339))
+	case len(c.Services) > 0:
+		why = fmt.Sprintf("the controller service %s runs, but has recorded no round yet", strings.Join(c.Services, ", "))
+	}
+	addPathWarning(diags, path.Root("evaluation"), "No Autoscaling Controller Running",
+		fmt.Sprintf("The scaling policy of service %s is continuous, but %s, so nothing scales the service now (it keeps %d replicas). "+
+			"Deploy the controller with a swarm_autoscaler resource, or set evaluation = \"plan\" to decide at each terraform plan.", m.ID.ValueString(), why, m.CurrentReplicas.ValueInt64()))
 }
 
 func (r *scalingPolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -281,8 +327,14 @@ func (r *scalingPolicyResource) ModifyPlan(ctx context.Context, req resource.Mod
 	configChanged := policy.Label() != state.policy().Label() || policy.DryRun != state.DryRun.ValueBool()
 	keepState := func() {
 		plan.ID, plan.DesiredReplicas, plan.CurrentReplicas = state.ID, state.DesiredReplicas, state.CurrentReplicas
-		plan.Decision, plan.LastScaledAt = state.Decision, state.LastScaledAt
+		plan.Decision, plan.LastScaledAt, plan.LastEvaluatedAt = state.Decision, state.LastScaledAt, state.LastEvaluatedAt
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+	}
+	if plan.continuous() {
+		// The controller's decisions are not the plan's: they never show as a change. A
+		// changed policy only rewrites the policy label, which the controller follows.
+		keepState()
+		return
 	}
 	var obs orchestrator.PolicyObservation
 	if !readPrivate(ctx, req.Private, observationKey, &obs) {
@@ -306,7 +358,7 @@ func (r *scalingPolicyResource) ModifyPlan(ctx context.Context, req resource.Mod
 	plan.DesiredReplicas = intValue(int64(d.Desired))
 	plan.CurrentReplicas = intValue(int64(d.After))
 	plan.Decision = types.StringValue(d.Reason)
-	plan.LastScaledAt = state.LastScaledAt
+	plan.LastScaledAt, plan.LastEvaluatedAt = state.LastScaledAt, types.StringUnknown()
 	if d.After != d.From {
 		plan.LastScaledAt = types.StringUnknown()
 	}
@@ -347,6 +399,9 @@ func (r *scalingPolicyResource) apply(ctx context.Context, plan scalingPolicyMod
 		}
 		if plan.LastScaledAt.IsUnknown() || creating {
 			plan.LastScaledAt = timeOrNull(res.ScaledAt)
+		}
+		if plan.LastEvaluatedAt.IsUnknown() {
+			plan.LastEvaluatedAt = timeOrNull(res.DecidedAt)
 		}
 		// Saved before the error below, so that a failed wait leaves true state behind.
 		diags.Append(st.Set(ctx, plan)...)

@@ -16,7 +16,7 @@ import (
 // rewrites what changed meaning.
 const (
 	serviceSchemaVersion       = 1
-	scalingPolicySchemaVersion = 1
+	scalingPolicySchemaVersion = 2
 	nodeSchemaVersion          = 0
 	secretSchemaVersion        = 1
 )
@@ -75,6 +75,11 @@ func (r *serviceResource) UpgradeState(context.Context) map[int64]resource.State
 	return map[int64]resource.StateUpgrader{0: rawStateUpgrader(schemaOf(r), nil)}
 }
 
+// UpgradeState: version 2 adds evaluation, which every earlier policy had as "plan".
 func (r *scalingPolicyResource) UpgradeState(context.Context) map[int64]resource.StateUpgrader {
-	return map[int64]resource.StateUpgrader{0: rawStateUpgrader(schemaOf(r), nil)}
+	planEvaluation := func(attrs map[string]json.RawMessage) error {
+		attrs["evaluation"] = json.RawMessage(`"plan"`)
+		return nil
+	}
+	return map[int64]resource.StateUpgrader{0: rawStateUpgrader(schemaOf(r), planEvaluation), 1: rawStateUpgrader(schemaOf(r), planEvaluation)}
 }
