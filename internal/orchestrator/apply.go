@@ -1,0 +1,81 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/docker/docker/api/types/swarm"
+)
+
+// One apply step of a service, the same for every adapter (a resource's create or update, a
+// stack's services, the autoscaler's own service): write, follow what the write set in motion,
+// read the service back, and say how it ended.
+
+// ApplyOptions say how ApplyService writes and waits.
+type ApplyOptions struct {
+	Write WriteOptions
+	// Converge waits until the service converged (WaitConverged) after a write that needs it;
+	// false returns as soon as Swarm took the write.
+	Converge bool
+	Wait     WaitOptions
+}
+
+// Applied is what an apply step did and where it left the service.
+type Applied struct {
+	Write WriteResult
+	// Verdict is the convergence verdict; its Ending says how a failed rollout left the
+	// service.
+	Verdict Verdict
+	// Service is the service read back after the step; nil when it is gone, or could not be
+	// read (ReadErr).
+	Service *ServiceState
+	ReadErr error
+	// Waited says the step waited for convergence and the wait ended (converged or failed);
+	// false when there was nothing to wait for, or the wait was cut short (ctx ended).
+	Waited bool
+}
+
+// ApplyService writes spec to the service id (creates it when id is empty), waits as opts
+// say, and reads the service back, with a context that outlives ctx, so that an interrupted
+// or failed step still says what runs. The error is the write's or the wait's: ErrNotFound
+// when the service was removed meanwhile, a *RolloutError or *TimeoutError from the wait, a
+// *ChangedError or *ExistsError from the write.
+func (e *Engine) ApplyService(ctx context.Context, id string, spec swarm.ServiceSpec, opts ApplyOptions) (Applied, error) {
+	var a Applied
+	var err error
+	if id == "" {
+		a.Write, err = e.CreateService(ctx, spec)
+	} else {
+		a.Write, err = e.UpdateService(ctx, id, spec, opts.Write)
+	}
+	if err != nil {
+		if a.Write.ID != "" && !errors.Is(err, ErrNotFound) {
+			a.readBack(ctx, e)
+		}
+		return a, err
+	}
+	if opts.Converge && a.Write.NeedsWait() {
+		a.Verdict, err = e.WaitConverged(ctx, a.Write, opts.Wait)
+		a.Waited = err == nil || isRolloutError(err)
+		if errors.Is(err, ErrNotFound) {
+			return a, err
+		}
+	}
+	a.readBack(ctx, e)
+	return a, err
+}
+
+// readBack reads the written service straight from the engine.
+func (a *Applied) readBack(ctx context.Context, e *Engine) {
+	a.Service, a.ReadErr = e.ServiceFresh(context.WithoutCancel(ctx), a.Write.ID)
+	if a.ReadErr != nil {
+		a.Service = nil
+		a.ReadErr = fmt.Errorf("read service %s back: %w", a.Write.ID, a.ReadErr)
+	}
+}
+
+func isRolloutError(err error) bool {
+	var re *RolloutError
+	return errors.As(err, &re)
+}
