@@ -242,7 +242,8 @@ func engineConfig(m providerModel) (orchestrator.Config, bool) {
 }
 
 func (p *swarmProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewServiceResource, NewScalingPolicyResource, NewNodeResource, NewNetworkResource, NewSecretResource, NewConfigResource}
+	return []func() resource.Resource{NewServiceResource, NewScalingPolicyResource, NewNodeResource, NewNetworkResource, NewSecretResource, NewConfigResource,
+		NewAutoscalerResource}
 }
 
 func (p *swarmProvider) DataSources(context.Context) []func() datasource.DataSource {

@@ -69,19 +69,6 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 	duration := func(desc string) schema.StringAttribute {
 		return schema.StringAttribute{CustomType: durationType, Optional: true, MarkdownDescription: desc + " A Go duration such as `30s` or `1m30s`."}
 	}
-	amount := func(desc string) schema.SingleNestedAttribute {
-		return schema.SingleNestedAttribute{
-			Optional:            true,
-			MarkdownDescription: desc,
-			Attributes: map[string]schema.Attribute{
-				"cpus": schema.NumberAttribute{Optional: true, MarkdownDescription: "CPUs, fractions allowed (`0.5` is half a core); at least `0.001`.",
-					Validators: []validator.Number{check{summary: "Invalid CPUs", number: orchestrator.CheckCPUs}}},
-				"memory": schema.StringAttribute{CustomType: sizeType, Optional: true, Validators: []validator.String{check{summary: "Invalid Memory", text: memorySize}},
-					MarkdownDescription: "Memory as a size such as `256MiB` or `1GiB`. Units are binary (`256M` = `256MiB`); the engine's spelling of the same size never shows as a diff. At least `4MiB`."},
-			},
-		}
-	}
-
 	resp.Schema = schema.Schema{
 		Version:             serviceSchemaVersion,
 		MarkdownDescription: "A Docker Swarm service. Every create and update waits until the service has converged: each slot runs a task of the new spec (healthy, where the service has a healthcheck). A task that fails to start fails the apply at once with its exit code, error and last log lines.",
@@ -148,13 +135,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 					"start_period": duration("Start-up time during which failures do not count."),
 				},
 			},
-			"resources": schema.SingleNestedAttribute{
-				Optional: true, MarkdownDescription: "CPU and memory limits and reservations of each task.",
-				Attributes: map[string]schema.Attribute{
-					"limits":       amount("Upper bound a task may use."),
-					"reservations": amount("What the scheduler reserves on a node for each task. At most the limit: a reservation above its limit would hold on the node what the container may never use, and is refused."),
-				},
-			},
+			"resources": resourcesAttribute(),
 			"restart_policy": schema.SingleNestedAttribute{
 				Optional: true, Computed: true,
 				MarkdownDescription: "When Swarm restarts a task's container. Defaults to Swarm's: condition `any`, delay `5s`, no attempt limit.",
@@ -822,6 +803,29 @@ func updateConfigAttribute(desc string, actions []string) schema.SingleNestedAtt
 			"order": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(d.Order.ValueString()),
 				MarkdownDescription: "`stop-first` (default) or `start-first` (the new task runs before the old one stops: no capacity dip).",
 				Validators:          []validator.String{stringvalidator.OneOf("stop-first", "start-first")}},
+		},
+	}
+}
+
+// resourcesAttribute is the schema of a task's CPU and memory limits and reservations.
+func resourcesAttribute() schema.SingleNestedAttribute {
+	amount := func(desc string) schema.SingleNestedAttribute {
+		return schema.SingleNestedAttribute{
+			Optional:            true,
+			MarkdownDescription: desc,
+			Attributes: map[string]schema.Attribute{
+				"cpus": schema.NumberAttribute{Optional: true, MarkdownDescription: "CPUs, fractions allowed (`0.5` is half a core); at least `0.001`.",
+					Validators: []validator.Number{check{summary: "Invalid CPUs", number: orchestrator.CheckCPUs}}},
+				"memory": schema.StringAttribute{CustomType: sizeType, Optional: true, Validators: []validator.String{check{summary: "Invalid Memory", text: memorySize}},
+					MarkdownDescription: "Memory as a size such as `256MiB` or `1GiB`. Units are binary (`256M` = `256MiB`); the engine's spelling of the same size never shows as a diff. At least `4MiB`."},
+			},
+		}
+	}
+	return schema.SingleNestedAttribute{
+		Optional: true, MarkdownDescription: "CPU and memory limits and reservations of each task.",
+		Attributes: map[string]schema.Attribute{
+			"limits":       amount("Upper bound a task may use."),
+			"reservations": amount("What the scheduler reserves on a node for each task. At most the limit: a reservation above its limit would hold on the node what the container may never use, and is refused."),
 		},
 	}
 }
