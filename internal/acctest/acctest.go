@@ -281,3 +281,38 @@ func FailedTasks(t testing.TB, cli *client.Client, service string) []swarm.Task 
 	}
 	return out
 }
+
+// Eventually polls cond every 200 ms until it holds, and fails the test after timeout with
+// what it waited for and cond's last note (or error). Tests wait on conditions this way, never
+// on durations.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (ok bool, note string, err error)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, note, err := cond()
+		if ok {
+			return
+		}
+		if err != nil {
+			note = err.Error()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %s waiting for %s: %s", timeout, what, note)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// AutoscalerImage is the autoscaling controller's image built from the checkout (make
+// autoscaler-image; make test builds it); the test fails when the engine does not have it.
+func AutoscalerImage(t testing.TB) string {
+	t.Helper()
+	img := os.Getenv("TEST_AUTOSCALER_IMAGE")
+	if img == "" {
+		img = "swarmform/swarm-autoscaler:dev"
+	}
+	if _, err := Docker(t).ImageInspect(context.Background(), img); err != nil {
+		t.Fatalf("the autoscaler image %s is not in the test engine (%v): run make autoscaler-image (make test does)", img, err)
+	}
+	return img
+}
