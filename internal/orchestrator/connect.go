@@ -190,7 +190,7 @@ func (c Config) at(arg string) string {
 // checkManager pings the engine, makes sure it speaks a version of the API that the provider
 // (and a pinned api_version) can use, that it is an active Swarm manager, and reads its clock.
 // secured says whether the client uses TLS.
-func checkManager(ctx context.Context, cli *client.Client, cfg Config, secured bool) (managerClock, error) {
+func checkManager(ctx context.Context, cli DockerAPI, cfg Config, secured bool) (managerClock, error) {
 	host := cfg.host()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

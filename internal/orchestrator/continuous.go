@@ -230,11 +230,9 @@ func (s *Scaler) acting(ctx context.Context) (acting bool, standby string, err e
 		return false, "another controller on this node holds its lock", nil
 	}
 	if s.selfNode == "" {
-		info, err := read(ctx, s.e, "info", s.e.cli.Info)
-		if err != nil {
+		if s.selfNode, err = s.e.localNodeID(ctx); err != nil {
 			return false, "", err
 		}
-		s.selfNode = info.Swarm.NodeID
 	}
 	nodes, err := s.e.Nodes(ctx)
 	if err != nil {

@@ -15,7 +15,7 @@ var ErrNotFound = errors.New("not found")
 
 // Engine reconciles desired service specs against one Swarm cluster.
 type Engine struct {
-	cli   *client.Client
+	cli   DockerAPI
 	cfg   Config
 	host  string
 	clock managerClock
@@ -45,11 +45,24 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	return connect(ctx, cli, cfg, secured)
+}
+
+// NewWithAPI makes an engine that calls api instead of a Docker client made from cfg (which
+// still names the host in messages and paces the retries): for tests of the engine's loops on
+// an in-memory swarm. It checks that api answers as a Swarm manager, as New does.
+func NewWithAPI(ctx context.Context, api DockerAPI, cfg Config) (*Engine, error) {
+	return connect(ctx, api, cfg, true)
+}
+
+// connect checks that cli reaches a Swarm manager and makes the engine over it. secured says
+// whether the client uses TLS.
+func connect(ctx context.Context, cli DockerAPI, cfg Config, secured bool) (*Engine, error) {
 	e := &Engine{cli: cli, cfg: cfg, host: cfg.host(), PollInterval: 200 * time.Millisecond, SnapshotTTL: 5 * time.Second, Retry: cfg.ConnectRetry, OnRetry: cfg.OnRetry}
 	if e.Retry == (Backoff{}) {
 		e.Retry = ConnectBackoff
 	}
-	err = e.retry(ctx, "connect", func(ctx context.Context) error {
+	err := e.retry(ctx, "connect", func(ctx context.Context) error {
 		var err error
 		e.clock, err = checkManager(ctx, cli, cfg, secured)
 		return err
@@ -99,9 +112,6 @@ func (c managerClock) before(now time.Time) time.Time {
 
 // Close releases the engine's connections.
 func (e *Engine) Close() error { return e.cli.Close() }
-
-// Client exposes the Docker client for tests and tooling in this module.
-func (e *Engine) Client() *client.Client { return e.cli }
 
 func (e *Engine) wrap(what string, err error) error {
 	if err == nil {
