@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/docker/docker/api/types/swarm"
 )
@@ -19,11 +20,21 @@ type ApplyOptions struct {
 	// false returns as soon as Swarm took the write.
 	Converge bool
 	Wait     WaitOptions
+	// Confirm is a write an earlier step stopped waiting for (interrupted, or out of time):
+	// when this step writes nothing that needs a wait, it waits for that one instead, with the
+	// same verdict and errors.
+	Confirm *WriteResult
 }
 
 // Applied is what an apply step did and where it left the service.
 type Applied struct {
 	Write WriteResult
+	// Wrote says the write step succeeded (Swarm took the write, or nothing needed writing);
+	// when it is false the step's error is the write's.
+	Wrote bool
+	// Awaited is the write the step waited for: Write, or the one it confirmed (Confirming).
+	Awaited    WriteResult
+	Confirming bool
 	// Verdict is the convergence verdict; its Ending says how a failed rollout left the
 	// service.
 	Verdict Verdict
@@ -55,8 +66,12 @@ func (e *Engine) ApplyService(ctx context.Context, id string, spec swarm.Service
 		}
 		return a, err
 	}
-	if opts.Converge && a.Write.NeedsWait() {
-		a.Verdict, err = e.WaitConverged(ctx, a.Write, opts.Wait)
+	a.Wrote, a.Awaited = true, a.Write
+	if !a.Write.NeedsWait() && opts.Confirm != nil {
+		a.Awaited, a.Confirming = *opts.Confirm, true
+	}
+	if opts.Converge && a.Awaited.NeedsWait() {
+		a.Verdict, err = e.WaitConverged(ctx, a.Awaited, opts.Wait)
 		a.Waited = err == nil || isRolloutError(err)
 		if errors.Is(err, ErrNotFound) {
 			return a, err
@@ -78,4 +93,36 @@ func (a *Applied) readBack(ctx context.Context, e *Engine) {
 func isRolloutError(err error) bool {
 	var re *RolloutError
 	return errors.As(err, &re)
+}
+
+// NodeApplied is what an apply step of a node did and where it left the node.
+type NodeApplied struct {
+	Write NodeWriteResult
+	// Wrote says the settings were written (or needed no write); when it is false the step's
+	// error is the write's.
+	Wrote bool
+	// Node is the node read back after the step; nil when it could not be read (ReadErr).
+	Node    *NodeState
+	ReadErr error
+}
+
+// ApplyNode writes the settings to node id (claim: adopt a node no resource manages yet),
+// follows a drain until the node's tasks run elsewhere (or no task of them has started for
+// drainDeadline), and reads the node back with a context that outlives ctx. The error is the
+// write's (a *NodeRoleError, ErrNodeAdopted) or the drain's.
+func (e *Engine) ApplyNode(ctx context.Context, id string, want NodeSettings, claim bool, drainDeadline time.Duration) (NodeApplied, error) {
+	var a NodeApplied
+	var err error
+	if a.Write, err = e.WriteNode(ctx, id, want, claim); err != nil {
+		return a, err
+	}
+	a.Wrote = true
+	if a.Write.Draining {
+		_, err = e.WaitDrained(ctx, a.Write, drainDeadline)
+	}
+	if a.Node, a.ReadErr = e.NodeFresh(context.WithoutCancel(ctx), id); a.ReadErr != nil {
+		a.Node = nil
+		a.ReadErr = fmt.Errorf("read node %s back: %w", id, a.ReadErr)
+	}
+	return a, err
 }

@@ -142,6 +142,10 @@ func (r *autoscalerResource) Create(ctx context.Context, req resource.CreateRequ
 	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, defaultCreateTimeout, &resp.Diagnostics)
 	defer cancel()
 	a, err := r.engine.ApplyService(ctx, "", orchestrator.AutoscalerSpec(plan.settings()), orchestrator.ApplyOptions{Converge: true})
+	if a.Wrote {
+		// Recorded whatever follows, so that Terraform knows the service exists.
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), a.Write.ID)...)
+	}
 	r.record(ctx, a, plan, &resp.State, &resp.Diagnostics)
 	if err != nil {
 		addEngineError(&resp.Diagnostics, "Cannot Start the Autoscaling Controller", fmt.Sprintf("Creating service %q, then waiting until every controller task finished its first round", plan.Name.ValueString()), err)
@@ -189,20 +193,16 @@ func (r *autoscalerResource) Update(ctx context.Context, req resource.UpdateRequ
 	}
 }
 
-// record stores what the apply step read back; a service that could not be read is recorded
-// by ID only, so that Terraform still knows it exists.
+// record stores what the apply step read back; a service that could not be read keeps what
+// state had (a create, its ID).
 func (r *autoscalerResource) record(ctx context.Context, a orchestrator.Applied, prior autoscalerModel, st stateSetter, diags *diag.Diagnostics) {
 	addWarnings(diags, a.Write.Warnings)
 	addWarnings(diags, a.Verdict.Warnings)
 	switch {
 	case a.Service != nil:
 		diags.Append(st.Set(ctx, autoscalerFrom(a.Service, prior))...)
-	case a.Write.ID != "":
-		prior.ID, prior.Version, prior.RunningTasks = types.StringValue(a.Write.ID), intNull(), intNull()
-		diags.Append(st.Set(ctx, prior)...)
-		if a.ReadErr != nil {
-			diags.AddWarning("Cannot Read the Autoscaling Controller", a.ReadErr.Error())
-		}
+	case a.ReadErr != nil:
+		addEngineError(diags, "Cannot Read the Autoscaling Controller", "Reading service "+a.Write.ID+" after writing it", a.ReadErr)
 	}
 }
 

@@ -169,11 +169,11 @@ func (r *nodeResource) Update(ctx context.Context, req resource.UpdateRequest, r
 	r.write(ctx, state.ID.ValueString(), plan, cfg, false, keyAttr, &resp.State, &resp.Diagnostics)
 }
 
-// write gives the node the planned settings, follows a drain until the node's tasks have
-// moved, and records the node as it is then. A failed drain still records the node (its
-// settings were written).
+// write is the node's apply step (the engine's ApplyNode): the planned settings, a drain
+// followed until the node's tasks have moved, and the node recorded as it is then. A failed
+// drain still records the node (its settings were written).
 func (r *nodeResource) write(ctx context.Context, id string, plan, cfg nodeResourceModel, claim bool, keyAttr string, st stateSetter, diags *diag.Diagnostics) {
-	res, err := r.engine.WriteNode(ctx, id, plan.settings(cfg), claim)
+	a, err := r.engine.ApplyNode(ctx, id, plan.settings(cfg), claim, parseDuration(plan.ProgressDeadline))
 	var roleErr *orchestrator.NodeRoleError
 	switch {
 	case errors.As(err, &roleErr):
@@ -182,24 +182,19 @@ func (r *nodeResource) write(ctx context.Context, id string, plan, cfg nodeResou
 	case errors.Is(err, orchestrator.ErrNodeAdopted):
 		addPathError(diags, path.Root(keyAttr), "Node Already Managed", err.Error()+". A node has at most one swarm_node resource: import it, or remove the other one.")
 		return
-	case err != nil:
+	case !a.Wrote:
 		addEngineError(diags, "Cannot Update Node", "Writing the settings of node "+id, err)
 		return
 	}
-	tflog.Info(ctx, "node written", map[string]any{"node": id, "outcome": string(res.Outcome), "draining": res.Draining})
-	var waitErr error
-	if res.Draining {
-		_, waitErr = r.engine.WaitDrained(ctx, res, parseDuration(plan.ProgressDeadline))
-	}
-	obs, err := r.engine.NodeFresh(context.WithoutCancel(ctx), id)
-	if err != nil {
-		addEngineError(diags, "Cannot Read Node", "Reading node "+id+" after writing it", err)
+	tflog.Info(ctx, "node written", map[string]any{"node": id, "outcome": string(a.Write.Outcome), "draining": a.Write.Draining})
+	if a.Node == nil {
+		addEngineError(diags, "Cannot Read Node", "Reading node "+id+" after writing it", a.ReadErr)
 		return
 	}
-	diags.Append(st.Set(ctx, nodeResourceFrom(obs, plan))...)
-	if waitErr != nil {
+	diags.Append(st.Set(ctx, nodeResourceFrom(a.Node, plan))...)
+	if err != nil {
 		addEngineError(diags, "Node Drain Did Not Complete", fmt.Sprintf("Node %s is drained (state records it so), but not all of its tasks run elsewhere yet. "+
-			"Swarm keeps trying to place them; `docker service ps` shows where they stand. Make room on other nodes (or relax the services' constraints), then apply again.", obs.Node.Description.Hostname), waitErr)
+			"Swarm keeps trying to place them; `docker service ps` shows where they stand. Make room on other nodes (or relax the services' constraints), then apply again.", a.Node.Node.Description.Hostname), err)
 	}
 }
 

@@ -283,35 +283,34 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, defaultCreateTimeout, &resp.Diagnostics)
 	defer cancel()
 
-	res, err := r.engine.CreateService(ctx, plan.toSpec())
-	addWarnings(&resp.Diagnostics, res.Warnings)
-	if err != nil {
-		addEngineError(&resp.Diagnostics, "Cannot Create Service", fmt.Sprintf("Creating service %q", plan.Name.ValueString()), err)
+	name := plan.Name.ValueString()
+	a, err := r.engine.ApplyService(ctx, "", plan.toSpec(), plan.applyOptions(orchestrator.WriteOptions{}))
+	addWarnings(&resp.Diagnostics, a.Write.Warnings)
+	if !a.Wrote {
+		addEngineError(&resp.Diagnostics, "Cannot Create Service", fmt.Sprintf("Creating service %q", name), err)
 		return
 	}
-	tflog.Info(ctx, "service created", map[string]any{"service": plan.Name.ValueString(), "id": res.ID})
-	// Record the service at once: if waiting fails, Terraform still knows it exists.
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), res.ID)...)
-
-	verdict, waitErr := r.wait(ctx, res, plan)
-	name := plan.Name.ValueString()
+	tflog.Info(ctx, "service created", map[string]any{"service": name, "id": a.Write.ID})
+	// Recorded whatever follows, so that Terraform knows the service exists.
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), a.Write.ID)...)
 	switch {
-	case errors.Is(waitErr, orchestrator.ErrNotFound):
+	case errors.Is(err, orchestrator.ErrNotFound):
 		resp.State.RemoveResource(ctx)
 		addRemovedDuringApply(&resp.Diagnostics, name)
 		return
-	case errors.Is(waitErr, context.Canceled):
+	case errors.Is(err, context.Canceled):
 		// Interrupted while the tasks were starting normally (a failure would have ended the
 		// wait first): keep the service as it is, not tainted, and still to be confirmed.
-		r.readInto(context.WithoutCancel(ctx), res.ID, plan, verdict, &resp.State, &resp.Diagnostics)
-		writePrivate(ctx, resp.Private, unconfirmedKey, unconfirmed(res), &resp.Diagnostics)
+		r.record(ctx, a, plan, &resp.State, &resp.Diagnostics)
+		writePrivate(ctx, resp.Private, unconfirmedKey, unconfirmed(a.Awaited), &resp.Diagnostics)
 		resp.Diagnostics.AddWarning("Apply Interrupted", fmt.Sprintf("The apply was interrupted while service %q was starting. It is kept as it is (not tainted): Swarm goes on starting its tasks, and state records the service as configured. "+
 			"Its convergence is still to be confirmed: the next plan shows that, and the next apply waits for it and fails with the tasks' errors if they fail. `docker service ps %s` shows them now.", name, name))
 		return
 	}
-	r.readInto(context.WithoutCancel(ctx), res.ID, plan, verdict, &resp.State, &resp.Diagnostics)
-	if waitErr != nil {
-		addEngineError(&resp.Diagnostics, "Service Did Not Converge", fmt.Sprintf("Service %q was created but did not reach a running state. It is kept so that you can inspect it (docker service ps %s); Terraform marks it tainted and replaces it on the next apply.", name, name), waitErr)
+	// Recorded as it runs even when the wait failed: Terraform then taints it.
+	r.record(ctx, a, plan, &resp.State, &resp.Diagnostics)
+	if err != nil {
+		addEngineError(&resp.Diagnostics, "Service Did Not Converge", fmt.Sprintf("Service %q was created but did not reach a running state. It is kept so that you can inspect it (docker service ps %s); Terraform marks it tainted and replaces it on the next apply.", name, name), err)
 	}
 }
 
@@ -372,56 +371,55 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	ctx, cancel := withTimeout(ctx, plan.Timeouts.Update, defaultUpdateTimeout, &resp.Diagnostics)
 	defer cancel()
 
-	id := state.ID.ValueString()
+	id, name := state.ID.ValueString(), plan.Name.ValueString()
 	// State is the service as the plan saw it: a change made to it since is not overwritten.
 	plannedFrom := state.toSpec()
-	res, err := r.engine.UpdateService(ctx, id, plan.toSpec(), orchestrator.WriteOptions{Resume: rolloutStopped(state.UpdateState), PlannedFrom: &plannedFrom})
-	addWarnings(&resp.Diagnostics, res.Warnings)
-	if err != nil {
-		addEngineError(&resp.Diagnostics, "Cannot Update Service", fmt.Sprintf("Updating service %q", plan.Name.ValueString()), err)
-		r.readInto(context.WithoutCancel(ctx), id, state, orchestrator.Verdict{}, &resp.State, &resp.Diagnostics)
+	opts := plan.applyOptions(orchestrator.WriteOptions{Resume: rolloutStopped(state.UpdateState), PlannedFrom: &plannedFrom})
+	// A write whose wait an earlier apply cut short is waited for again, when this one sets
+	// nothing in motion (a write that does is waited for, which confirms the service as it is).
+	var pending unconfirmedWrite
+	if readPrivate(ctx, req.Private, unconfirmedKey, &pending) && pending.Format == 1 {
+		w := pending.result(id)
+		opts.Confirm = &w
+	}
+	a, err := r.engine.ApplyService(ctx, id, plan.toSpec(), opts)
+	addWarnings(&resp.Diagnostics, a.Write.Warnings)
+	if !a.Wrote {
+		addEngineError(&resp.Diagnostics, "Cannot Update Service", fmt.Sprintf("Updating service %q", name), err)
+		r.record(ctx, a, state, &resp.State, &resp.Diagnostics)
 		return
 	}
-	tflog.Info(ctx, "service written", map[string]any{"service": plan.Name.ValueString(), "outcome": string(res.Outcome), "change": res.Kind.String()})
-	// A write that sets tasks in motion is waited for, which confirms the service as it is
-	// now; otherwise a write whose wait an earlier apply cut short is waited for again.
-	awaited, pending := res, unconfirmedWrite{}
-	confirming := !res.NeedsWait() && readPrivate(ctx, req.Private, unconfirmedKey, &pending) && pending.Format == 1
-	if confirming {
-		awaited = pending.result(id)
-		tflog.Info(ctx, "confirming an earlier write", map[string]any{"service": plan.Name.ValueString(), "since": pending.Since})
-	}
-	verdict, waitErr := r.wait(ctx, awaited, plan)
-	if errors.Is(waitErr, orchestrator.ErrNotFound) {
+	tflog.Info(ctx, "service written", map[string]any{"service": name, "outcome": string(a.Write.Outcome), "change": a.Write.Kind.String(), "confirming": a.Confirming})
+	if errors.Is(err, orchestrator.ErrNotFound) {
 		resp.State.RemoveResource(ctx)
-		addRemovedDuringApply(&resp.Diagnostics, plan.Name.ValueString())
+		addRemovedDuringApply(&resp.Diagnostics, name)
 		return
 	}
-	addWarnings(&resp.Diagnostics, verdict.Warnings)
+	addWarnings(&resp.Diagnostics, a.Verdict.Warnings)
 	prior := plan
-	if waitErr != nil {
+	if err != nil {
 		// Record what really runs (after a rollback: the previous spec) and how the rollout
 		// ended, so the next plan proposes what is still to do.
 		prior = state
 	}
-	r.readInto(context.WithoutCancel(ctx), id, prior, verdict, &resp.State, &resp.Diagnostics)
+	r.record(ctx, a, prior, &resp.State, &resp.Diagnostics)
 	writePrivate(ctx, resp.Private, adoptedKey, nil, &resp.Diagnostics)
 	var cut *orchestrator.TimeoutError
 	switch {
-	case errors.As(waitErr, &cut):
-		writePrivate(ctx, resp.Private, unconfirmedKey, unconfirmed(awaited), &resp.Diagnostics)
-	case waitErr == nil || !confirming:
+	case errors.As(err, &cut):
+		writePrivate(ctx, resp.Private, unconfirmedKey, unconfirmed(a.Awaited), &resp.Diagnostics)
+	case err == nil || !a.Confirming:
 		writePrivate(ctx, resp.Private, unconfirmedKey, nil, &resp.Diagnostics)
 	} // a confirmation that failed stays to be confirmed
-	if waitErr != nil {
-		summary, outcome := "Service Update Did Not Converge", rolloutOutcome(plan.Name.ValueString(), waitErr)
+	if err != nil {
+		summary, outcome := "Service Update Did Not Converge", rolloutOutcome(name, err)
 		switch {
 		case cut != nil:
-			outcome = fmt.Sprintf("The apply stopped waiting for service %q before it converged. State records what was written; the next plan shows that its convergence is still to be confirmed, and the next apply waits for it (writing nothing the plan does not show) and fails if its tasks fail.", plan.Name.ValueString())
-		case confirming:
-			summary, outcome = "Service Did Not Converge", confirmationOutcome(plan.Name.ValueString(), pending, waitErr)
+			outcome = fmt.Sprintf("The apply stopped waiting for service %q before it converged. State records what was written; the next plan shows that its convergence is still to be confirmed, and the next apply waits for it (writing nothing the plan does not show) and fails if its tasks fail.", name)
+		case a.Confirming:
+			summary, outcome = "Service Did Not Converge", confirmationOutcome(name, pending, err)
 		}
-		addEngineError(&resp.Diagnostics, summary, outcome, waitErr)
+		addEngineError(&resp.Diagnostics, summary, outcome, err)
 	}
 }
 
@@ -626,19 +624,17 @@ func validatePorts(ports []portModel, diags *diag.Diagnostics) {
 	}
 }
 
-// wait follows what a write set in motion, as the wait block says.
-func (r *serviceResource) wait(ctx context.Context, res orchestrator.WriteResult, m serviceModel) (orchestrator.Verdict, error) {
-	opts := orchestrator.WaitOptions{}
+// applyOptions are the engine's options for an apply step of the service: write as given,
+// and wait as the wait block says.
+func (m serviceModel) applyOptions(write orchestrator.WriteOptions) orchestrator.ApplyOptions {
+	opts := orchestrator.ApplyOptions{Write: write, Converge: true}
 	if w := m.Wait; w != nil {
 		if !w.Converge.IsNull() && !w.Converge.ValueBool() {
-			return orchestrator.Verdict{}, nil
+			opts.Converge = false
 		}
-		opts.ProgressDeadline = parseDuration(w.ProgressDeadline)
+		opts.Wait.ProgressDeadline = parseDuration(w.ProgressDeadline)
 	}
-	if !res.NeedsWait() {
-		return orchestrator.Verdict{}, nil
-	}
-	return r.engine.WaitConverged(ctx, res, opts)
+	return opts
 }
 
 // ModifyPlan shows a paused rollout as a change (the next apply resumes it) and says when a
@@ -724,16 +720,18 @@ func (r *serviceResource) policyOwnedReplicas(ctx context.Context, id string) (i
 	return 0, false
 }
 
-// readInto reads the service after a write and stores it. prior decides null-versus-empty
-// collections; a failed wait's verdict says which rollout state the failure left.
-func (r *serviceResource) readInto(ctx context.Context, id string, prior serviceModel, verdict orchestrator.Verdict, st stateSetter, diags *diag.Diagnostics) {
-	obs, err := r.engine.ServiceFresh(ctx, id)
-	if err != nil {
-		addEngineError(diags, "Cannot Read Service", fmt.Sprintf("Reading service %s after writing it", id), err)
+// record stores the service as the apply step read it back. prior decides null-versus-empty
+// collections; a failed wait's verdict says which rollout state the failure left. A service
+// that could not be read back keeps what state had (a create, its ID).
+func (r *serviceResource) record(ctx context.Context, a orchestrator.Applied, prior serviceModel, st stateSetter, diags *diag.Diagnostics) {
+	if a.Service == nil {
+		if a.ReadErr != nil {
+			addEngineError(diags, "Cannot Read Service", fmt.Sprintf("Reading service %s after writing it", a.Write.ID), a.ReadErr)
+		}
 		return
 	}
-	m := serviceFrom(obs, prior)
-	if s := verdict.Ending.UpdateState(); s != "" {
+	m := serviceFrom(a.Service, prior)
+	if s := a.Verdict.Ending.UpdateState(); s != "" {
 		m.UpdateState = types.StringValue(string(s))
 	}
 	diags.Append(st.Set(ctx, m)...)
