@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -121,3 +122,20 @@ type APIError struct {
 
 func (e *APIError) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *APIError) Unwrap() error { return e.Err }
+
+// ProblemsError is a write refused before it was made, for what its problems say.
+type ProblemsError struct {
+	Op       string
+	Problems []FieldProblem
+}
+
+func (e *ProblemsError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Detail
+		if p.Path != "" {
+			msgs[i] = p.Path + ": " + p.Detail
+		}
+	}
+	return e.Op + ": " + strings.Join(msgs, "; ")
+}

@@ -27,12 +27,22 @@ func addEngineError(diags *diag.Diagnostics, summary, doing string, err error) {
 	var te *orchestrator.TimeoutError
 	var changed *orchestrator.ChangedError
 	var exists *orchestrator.ExistsError
+	var problems *orchestrator.ProblemsError
 	switch {
 	case errors.As(err, &exists):
 		diags.AddError("Service Already Exists", fmt.Sprintf("%s: a service named %q already exists in the swarm (ID %s, created %s), and Swarm refuses a second one. "+
 			"If an earlier apply created it but could not record it (terraform exits at once, without saving, on a second interrupt), take it into state with an import block "+
 			"(import { to = <this resource's address>, id = %q }) or `terraform import <address> %s`, then apply again; the plan then shows any difference. "+
 			"Otherwise choose another name.", doing, exists.Service, exists.ID, exists.CreatedAt.UTC().Format(time.RFC3339), exists.ID, exists.ID))
+	case errors.As(err, &problems):
+		for _, p := range problems.Problems {
+			detail := doing + ", refused before anything was written: " + p.Detail
+			if p.Path == "" {
+				diags.AddError(p.Summary, detail)
+				continue
+			}
+			addPathError(diags, attributePath(p.Path), p.Summary, detail)
+		}
 	case errors.As(err, &changed):
 		diags.AddError("Service Changed Since Plan", fmt.Sprintf("%s: service %q changed after the plan was made, in what this configuration manages: %s. "+
 			"Applying the plan would undo that change, which no one has reviewed, so nothing was written. Run terraform plan again to see the change (a saved plan must be made again).",

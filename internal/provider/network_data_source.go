@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
@@ -34,9 +33,7 @@ func (d *networkDataSource) Metadata(_ context.Context, req datasource.MetadataR
 }
 
 func (d *networkDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	var rs resource.SchemaResponse
-	(&networkResource{}).Schema(ctx, resource.SchemaRequest{}, &rs)
-	attrs, err := computedSchema(rs.Schema)
+	attrs, err := computedSchema(schemaOf(&networkResource{})(ctx), "timeouts")
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Data Source Schema", "Deriving the swarm_network data source's schema from the resource's failed; this is a bug in the provider: "+err.Error())
 		return
@@ -92,5 +89,6 @@ func (d *networkDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		return
 	}
 	// What the resource would hold after an import (no labels or options read as null).
-	resp.Diagnostics.Append(resp.State.Set(ctx, networkFrom(n, networkResourceModel{}))...)
+	rs := schemaOf(&networkResource{})(ctx)
+	resp.Diagnostics.Append(setFromResourceModel(ctx, rs, networkFrom(n, networkResourceModel{Timeouts: nullTimeouts(rs)}), &resp.State)...)
 }

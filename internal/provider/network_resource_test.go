@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -199,6 +202,218 @@ resource "swarm_service" "test" {
 					return nil
 				},
 			},
+		},
+	})
+}
+
+// What a network's configuration alone shows to be wrong fails at plan time, with the path,
+// without a swarm: drivers that cannot make a swarm network services can use, settings a
+// node-local driver does not keep, and address pools that Swarm would accept and never
+// allocate, or refuse.
+func TestNetworkValidation(t *testing.T) {
+	acctest.Parallel(t)
+	tests := []struct{ name, body, want string }{
+		{"host driver", `driver = "host"`, `Driver Cannot Make a Swarm Network.*Attribute driver: Swarm accepts a network with the host driver, but no task can ever attach to it.*networks = \[\{ id = "host" \}\]`},
+		{"null driver", `driver = "null"`, `Driver Cannot Make a Swarm Network.*Attribute driver: The null driver`},
+		{"bridge with pools", `driver = "bridge"
+  ipam   = [{ subnet = "10.231.8.0/24" }]`, `Setting Not Kept for This Driver.*Attribute ipam: With driver "bridge" each node makes the network itself`},
+		{"macvlan with options", `driver = "macvlan"
+  driver_options = { parent = "eth0" }`, `Setting Not Kept for This Driver.*Attribute driver_options`},
+		{"overlapping pools", `ipam = [{ subnet = "10.231.8.0/24" }, { subnet = "10.231.8.128/25" }]`, `Overlapping Subnets.*Attribute ipam\[1\]\.subnet: Subnet 10.231.8.128/25 overlaps ipam\[0\]\.subnet \(10.231.8.0/24\). Swarm accepts such a network but never allocates it`},
+		{"gateway outside the subnet", `ipam = [{ subnet = "10.231.8.0/24", gateway = "10.231.9.1" }]`, `Gateway Outside Subnet.*Attribute ipam\[0\]\.gateway: Gateway 10.231.9.1 is not in subnet 10.231.8.0/24`},
+		{"not a subnet", `ipam = [{ subnet = "10.231.8.1" }]`, `Invalid Subnet.*Attribute ipam\[0\]\.subnet: "10.231.8.1" is not a subnet in CIDR form`},
+		{"subnet too small", `ipam = [{ subnet = "10.231.8.0/31" }]`, `Subnet Too Small.*Attribute ipam\[0\]\.subnet: Subnet 10.231.8.0/31 has no room for a gateway and a task. Swarm accepts it but never allocates the network; give a subnet of /30 or wider`},
+		{"gateway the broadcast address", `ipam = [{ subnet = "10.231.8.0/24", gateway = "10.231.8.255" }]`, `Gateway Not a Host Address.*Attribute ipam\[0\]\.gateway: Gateway 10.231.8.255 is the network or broadcast address`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps:                    []resource.TestStep{{Config: networkConfig("valid-name", "  "+tc.body), PlanOnly: true, ExpectError: acctest.ErrorPattern(tc.want)}},
+			})
+		})
+	}
+}
+
+// networksNamed counts the swarm networks of that name, allocated or not: a network Swarm has
+// not allocated has no driver, and a list filtered by name leaves it out, so the whole list
+// of swarm-scoped networks is read.
+func networksNamed(t *testing.T, cli *client.Client, name string) int {
+	t.Helper()
+	list, err := cli.NetworkList(context.Background(), network.ListOptions{Filters: filters.NewArgs(filters.Arg("scope", "swarm"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, nw := range list {
+		if nw.Name == name {
+			n++
+		}
+	}
+	return n
+}
+
+// createNetwork makes a swarm network with the Docker API, removed when the test ends.
+func createNetwork(t *testing.T, cli *client.Client, name string, opts network.CreateOptions) string {
+	t.Helper()
+	opts.Scope = "swarm"
+	if opts.Driver == "" {
+		opts.Driver = "overlay"
+	}
+	resp, err := cli.NetworkCreate(context.Background(), name, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.NetworkRemove(context.Background(), resp.ID) })
+	return resp.ID
+}
+
+// A subnet that another swarm network uses (the ingress network's, or one made outside
+// Terraform) is refused at plan time, at its path, naming that network: Swarm would accept the
+// network and never allocate it. Nothing is written. The subnet of a network being replaced
+// is not taken (TestAccNetwork_basic replaces one under the same name).
+func TestAccNetwork_subnetInUseRefusedAtPlan(t *testing.T) {
+	acctest.Parallel(t)
+	name, other := acctest.Name("net-inuse"), acctest.Name("net-other")
+	cli := acctest.Docker(t)
+	ingress, err := cli.NetworkInspect(context.Background(), "ingress", network.InspectOptions{Scope: "swarm"})
+	if err != nil || len(ingress.IPAM.Config) == 0 {
+		t.Fatalf("the test swarm's ingress network: %v (pools %v)", err, ingress.IPAM.Config)
+	}
+	otherID := createNetwork(t, cli, other, network.CreateOptions{IPAM: &network.IPAM{Driver: "default", Config: []network.IPAMConfig{{Subnet: "10.231.20.0/24"}}}})
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: networkConfig(name, fmt.Sprintf(`  ipam = [{ subnet = %q }]`, ingress.IPAM.Config[0].Subnet)),
+				ExpectError: acctest.ErrorPattern(`Subnet In Use.*Attribute ipam\[0\]\.subnet: Subnet ` + regexp.QuoteMeta(ingress.IPAM.Config[0].Subnet) +
+					` overlaps subnet .* of network ingress \(ID ` + ingress.ID + `\)\. Swarm accepts such a network but never allocates it`),
+			},
+			{
+				Config:      networkConfig(name, `  ipam = [{ subnet = "10.231.21.0/24" }, { subnet = "10.231.20.128/25" }]`),
+				ExpectError: acctest.ErrorPattern(`Subnet In Use.*Attribute ipam\[1\]\.subnet: Subnet 10.231.20.128/25 overlaps subnet 10.231.20.0/24 of network ` + other + ` \(ID ` + otherID + `\)`),
+			},
+			{
+				PreConfig: func() {
+					if n := networksNamed(t, cli, name); n != 0 {
+						t.Fatalf("%d networks named %s after the refused plans, want none", n, name)
+					}
+				},
+				Config: networkConfig(name, `  ipam = [{ subnet = "10.231.21.0/24" }]`),
+			},
+			{
+				// A replacement (here a new name) keeps its subnet: the network it replaces
+				// goes first, so its subnet does not count as taken.
+				Config: networkConfig(name+"-renamed", `  ipam = [{ subnet = "10.231.21.0/24" }]`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(netAddr, plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+			},
+		},
+	})
+}
+
+// twoNetworks is two networks in one configuration, with these subnets; b is made after a.
+func twoNetworks(a, b, subnetA, subnetB string) string {
+	return fmt.Sprintf(`
+provider "swarm" {}
+
+resource "swarm_network" "a" {
+  name = %q
+  ipam = [{ subnet = %q }]
+}
+
+resource "swarm_network" "b" {
+  name       = %q
+  ipam       = [{ subnet = %q }]
+  depends_on = [swarm_network.a]
+}
+`, a, subnetA, b, subnetB)
+}
+
+// What the first plan cannot see: two networks of one apply with the same subnet (neither
+// exists yet). The second is refused before anything is written, at its path, naming the
+// first; once the configuration gives it another subnet, the apply completes. (When both are
+// made at the same moment, the engine's bounded wait for Swarm's allocator takes over:
+// TestAwaitAllocationRemovesWhatSwarmDidNotAllocate.)
+func TestAccNetwork_collisionWithinOneApply(t *testing.T) {
+	acctest.Parallel(t)
+	a, b := acctest.Name("net-same-a"), acctest.Name("net-same-b")
+	cli := acctest.Docker(t)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      twoNetworks(a, b, "10.231.30.0/24", "10.231.30.0/24"),
+				ExpectError: acctest.ErrorPattern(`Subnet In Use.*with swarm_network\.b.*Attribute ipam\[0\]\.subnet: .*Subnet 10.231.30.0/24 overlaps subnet 10.231.30.0/24 of network ` + a),
+			},
+			{
+				PreConfig: func() {
+					if na, nb := networksNamed(t, cli, a), networksNamed(t, cli, b); na != 1 || nb != 0 {
+						t.Fatalf("after the failed apply: %d networks named %s, %d named %s; want 1 and 0", na, a, nb, b)
+					}
+				},
+				Config: twoNetworks(a, b, "10.231.30.0/24", "10.231.31.0/24"),
+			},
+		},
+	})
+}
+
+// timeouts.create bounds a create: one out of time fails, saying so, and leaves no network.
+// (Out of time after the write, the network made is removed again:
+// TestAwaitAllocationCleansUpWhenCutShort.)
+func TestAccNetwork_createTimeout(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("net-tmo")
+	cli := acctest.Docker(t)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: networkConfig(name, `  timeouts = { create = "1ms" }`),
+			// Out of time before the write, or after it (the network made is then removed).
+			ExpectError: acctest.ErrorPattern(`Cannot Create Network.*Creating network "` + name + `": network \S+ was (not created|created, and Swarm had not allocated it yet): context deadline exceeded`),
+		}},
+	})
+	if n := networksNamed(t, cli, name); n != 0 {
+		t.Errorf("%d networks named %s after the create ran out of time, want none", n, name)
+	}
+}
+
+// The bridge driver makes a swarm network each node sets up for itself (Swarm gives it no
+// address pools); the create completes at once, a service's tasks run on it, the plan after
+// the apply is empty, and import reads it back.
+func TestAccNetwork_bridgeDriver(t *testing.T) {
+	acctest.Parallel(t)
+	name, svc := acctest.Name("net-bridge"), acctest.Name("net-bridge-svc")
+	config := networkConfig(name, `  driver = "bridge"`) + fmt.Sprintf(`
+resource "swarm_service" "test" {
+  name     = %q
+  image    = %q
+  networks = [{ id = swarm_network.test.id }]
+}
+`, svc, os.Getenv("TEST_IMAGE"))
+	cli := acctest.Docker(t)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(netAddr, tfjsonpath.New("driver"), knownvalue.StringExact("bridge")),
+					statecheck.ExpectKnownValue(netAddr, tfjsonpath.New("ipam"), knownvalue.ListExact([]knownvalue.Check{})),
+				},
+				Check: func(*terraform.State) error {
+					if n := len(acctest.RunningTasks(t, cli, svc)); n != 1 {
+						return fmt.Errorf("%d tasks of %s run on the bridge network, want 1", n, svc)
+					}
+					return nil
+				},
+			},
+			{ResourceName: netAddr, ImportState: true, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"timeouts"}},
 		},
 	})
 }
