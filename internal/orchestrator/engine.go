@@ -36,6 +36,8 @@ type Engine struct {
 	statsMode statsMode
 	// unpinned remembers the images already reported as not pinned, to say it once.
 	unpinned sync.Map
+	// predefined remembers the swarm's predefined networks (bridge, host) by ID and by name.
+	predefined sync.Map
 
 	nodeIDCache
 }

@@ -26,6 +26,11 @@ var daemonNetworkOptions = map[string]bool{"com.docker.network.driver.overlay.vx
 // encryptedOption is the overlay driver option that encrypts traffic between nodes.
 const encryptedOption = "encrypted"
 
+// predefinedLabel marks the networks every swarm has from the start, bridge and host: the
+// network list leaves them out, but services may attach to them (`docker service create
+// --network host`).
+const predefinedLabel = "com.docker.swarm.predefined"
+
 // nodeLocalDrivers are the drivers a Swarm manager knows (swarmkit's network allocator) whose
 // networks each node makes for itself when a task arrives: the manager allocates no address
 // pools for them and keeps no driver state, so their subnets and options never read back.
@@ -247,18 +252,77 @@ func (e *Engine) Network(ctx context.Context, idOrName string) (network.Summary,
 	return e.NetworkBy(ctx, ByIDOrName, idOrName)
 }
 
-// NetworkBy finds a swarm-scoped network by what by says key is.
+// NetworkBy finds a swarm-scoped network by what by says key is: in the shared snapshot, else
+// as networkOutsideList says.
 func (e *Engine) NetworkBy(ctx context.Context, by By, key string) (network.Summary, error) {
 	list, err := e.Networks(ctx)
 	if err != nil {
 		return network.Summary{}, err
 	}
-	n, ok := findBy(list, by, key, func(n network.Summary) string { return n.ID }, func(n network.Summary) string { return n.Name })
-	if !ok {
-		return n, fmt.Errorf("network %q: %w", key, ErrNotFound)
+	if n, ok := findBy(list, by, key, networkID, networkName); ok {
+		return n, nil
 	}
-	return n, nil
+	return e.networkOutsideList(ctx, by, key)
 }
+
+func networkID(n network.Summary) string   { return n.ID }
+func networkName(n network.Summary) string { return n.Name }
+
+// networkOutsideList looks up a network the snapshot does not hold: one of the swarm's
+// predefined networks (remembered, as they never change), one made since the snapshot was
+// taken, or one local to the node the engine talks to, which no service can use (a
+// LocalNetworkError says so). Inspect also matches an ID's prefix: only an exact ID or name
+// counts.
+func (e *Engine) networkOutsideList(ctx context.Context, by By, key string) (network.Summary, error) {
+	if v, ok := e.predefined.Load(key); ok {
+		if n, ok := v.(network.Summary); ok && matchesBy(n, by, key) {
+			return n, nil
+		}
+	}
+	for _, scope := range []string{"swarm", "local"} {
+		n, err := read(ctx, e, "inspect network "+key, func(ctx context.Context) (network.Inspect, error) {
+			return e.cli.NetworkInspect(ctx, key, network.InspectOptions{Scope: scope})
+		})
+		if cerrdefs.IsNotFound(err) || (err == nil && !matchesBy(n, by, key)) {
+			continue
+		}
+		if err != nil {
+			return network.Summary{}, err
+		}
+		if n.Scope != "swarm" {
+			return network.Summary{}, &LocalNetworkError{Name: n.Name, ID: n.ID, Driver: n.Driver}
+		}
+		if Predefined(n) {
+			e.predefined.Store(n.ID, n)
+			e.predefined.Store(n.Name, n)
+		}
+		return n, nil
+	}
+	return network.Summary{}, fmt.Errorf("network %q: %w", key, ErrNotFound)
+}
+
+// Predefined says whether n is one of the networks every swarm has (bridge, host): services
+// attach to them, but Swarm never removes them, so nothing can manage them.
+func Predefined(n network.Summary) bool { return n.Labels[predefinedLabel] == "true" }
+
+func matchesBy(n network.Summary, by By, key string) bool {
+	return (by != ByName && n.ID == key) || (by != ByID && n.Name == key)
+}
+
+// LocalNetworkError is a network that exists only on the node the engine talks to (scope
+// local: the node's bridge, none and docker_gwbridge networks, and those made with `docker
+// network create` outside swarm mode). Swarm cannot attach a service to it. It counts as not
+// found: the swarm has no such network.
+type LocalNetworkError struct {
+	Name, ID, Driver string
+}
+
+func (e *LocalNetworkError) Error() string {
+	return fmt.Sprintf("network %q exists, but only on the node the provider talks to (scope local, driver %s): it is not a swarm network, and Swarm attaches services only to swarm-scoped networks. "+
+		"Attach the service to an overlay network instead (a swarm_network resource makes one; `docker network ls --filter scope=swarm` lists those there are)", e.Name, e.Driver)
+}
+
+func (e *LocalNetworkError) Unwrap() error { return ErrNotFound }
 
 // CreateNetwork makes a swarm-scoped network and returns its ID once Swarm has allocated it.
 // What PlanNetwork finds refuses the write before it is made (a ProblemsError); a network Swarm
@@ -486,4 +550,65 @@ func (e *Engine) waitNetworkGone(ctx context.Context, id string) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// CheckServiceNetworks checks the networks a service attaches to as configured: each entry's
+// reference (ID or name; "" while not known yet), compared as written. Paths are swarm_service's.
+func CheckServiceNetworks(targets []string) []FieldProblem {
+	return duplicateNetworks(targets, targets)
+}
+
+// PlanServiceNetworks checks the networks a service attaches to against the swarm as it is: a
+// reference to a network local to one node is refused, and a network given once by ID and once
+// by name counts twice. A reference to a network that does not exist yet passes: it may be made
+// in the same apply, and the apply says when it is not.
+func (e *Engine) PlanServiceNetworks(ctx context.Context, targets []string) ([]FieldProblem, error) {
+	var out []FieldProblem
+	ids := make([]string, len(targets))
+	for i, t := range targets {
+		ids[i] = t
+		if t == "" {
+			continue
+		}
+		n, err := e.Network(ctx, t)
+		var local *LocalNetworkError
+		switch {
+		case err == nil:
+			ids[i] = n.ID
+		case errors.As(err, &local):
+			out = append(out, problem(fmt.Sprintf("networks[%d].id", i), "Not a Swarm Network", local.Error()+"."))
+		case errors.Is(err, ErrNotFound):
+		default:
+			return out, err
+		}
+	}
+	return append(out, duplicateNetworks(targets, ids)...), nil
+}
+
+// duplicateNetworks finds the entries that attach a network an earlier entry attaches already:
+// ids[i] is the network targets[i] names, "" when not known. Swarm accepts a network twice,
+// then gives the service two virtual IPs and each task two addresses on it, while the container
+// joins it once: one entry's aliases are lost.
+func duplicateNetworks(targets, ids []string) []FieldProblem {
+	var out []FieldProblem
+	first := map[string]int{}
+	for i, id := range ids {
+		if id == "" {
+			continue
+		}
+		j, dup := first[id]
+		if !dup {
+			first[id] = i
+			continue
+		}
+		already := fmt.Sprintf("networks[%d] attaches network %q already.", j, targets[j])
+		if targets[i] != targets[j] {
+			already = fmt.Sprintf("networks[%d] attaches this network already, as %q (here %q: the same network by ID and by name).", j, targets[j], targets[i])
+		}
+		out = append(out, problem(fmt.Sprintf("networks[%d].id", i), "Network Attached Twice",
+			already+" A service attaches to a network once: Swarm would give it two virtual IPs and each task two addresses there, "+
+				"while each container joins the network once, with one entry's aliases. Keep one entry for the network and give it all the aliases.",
+			fmt.Sprintf("networks[%d].id", j)))
+	}
+	return out
 }

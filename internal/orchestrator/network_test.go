@@ -122,6 +122,32 @@ func TestOverlaps(t *testing.T) {
 	}
 }
 
+func TestDuplicateNetworks(t *testing.T) {
+	tests := []struct {
+		name           string
+		targets, ids   []string
+		want, mentions string
+	}{
+		{"none", nil, nil, "", ""},
+		{"all apart", []string{"a", "b"}, []string{"ida", "idb"}, "", ""},
+		{"the same name twice", []string{"a", "b", "a"}, []string{"a", "b", "a"}, "networks[2].id: Network Attached Twice", `networks[0] attaches network "a" already.`},
+		{"by ID and by name", []string{"ida", "a"}, []string{"ida", "ida"}, "networks[1].id: Network Attached Twice", `networks[0] attaches this network already, as "ida" (here "a": the same network by ID and by name)`},
+		{"not known yet", []string{"", ""}, []string{"", ""}, "", ""},
+		{"three times", []string{"a", "a", "a"}, []string{"a", "a", "a"}, "networks[1].id: Network Attached Twice; networks[2].id: Network Attached Twice", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			problems := duplicateNetworks(tt.targets, tt.ids)
+			if got := problemsAt(problems); got != tt.want {
+				t.Errorf("duplicateNetworks = %q, want %q", got, tt.want)
+			}
+			if tt.mentions != "" && !strings.Contains(problems[0].Detail, tt.mentions) {
+				t.Errorf("detail %q does not say %q", problems[0].Detail, tt.mentions)
+			}
+		})
+	}
+}
+
 // notAllocated connects to the test swarm and makes, with the Docker API, a network Swarm
 // cannot allocate: a network with subnet is made and allocated first, then a second one with
 // the same subnet. It returns the engine, the second network's spec and ID, the moment it was

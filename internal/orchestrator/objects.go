@@ -455,16 +455,22 @@ func (e *Engine) collect(ctx context.Context, kind ObjectKind, group string, onl
 // resolveRefs turns the networks, secrets and configs a spec refers to by name into IDs (and,
 // for secrets and configs, the names Swarm also wants), from the shared snapshot. A spec as
 // written may name them either way; the spec sent to Swarm, and every comparison, uses IDs.
+// A network given twice (the same way or both ways) is refused, as CheckServiceNetworks says.
 func (e *Engine) resolveRefs(ctx context.Context, spec *swarm.ServiceSpec) error {
 	tt := &spec.TaskTemplate
 	if len(tt.Networks) > 0 {
 		nets := append([]swarm.NetworkAttachmentConfig(nil), tt.Networks...)
+		targets, ids := make([]string, len(nets)), make([]string, len(nets))
 		for i, n := range nets {
 			found, err := e.Network(ctx, n.Target)
 			if err != nil {
 				return fmt.Errorf("the service refers to network %q: %w", n.Target, err)
 			}
+			targets[i], ids[i] = n.Target, found.ID
 			nets[i].Target = found.ID
+		}
+		if problems := duplicateNetworks(targets, ids); len(problems) > 0 {
+			return &ProblemsError{Op: "attach service " + spec.Name + " to its networks", Problems: problems}
 		}
 		tt.Networks = nets
 	}

@@ -44,6 +44,7 @@ func (d *networkDataSource) Schema(ctx context.Context, _ datasource.SchemaReque
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads a swarm-scoped network by `id` or `name`, whether or not Terraform manages it: " +
 			"its driver, flags, labels and address pools, as the `swarm_network` resource would hold them. " +
+			"The swarm's own `bridge` and `host` networks are found too; a network local to one node (`docker_gwbridge`, `none`, a bridge made outside swarm mode) is not a swarm network, and reading one fails saying so. " +
 			"Use it to attach services to a network another configuration (or `docker stack deploy`) owns.",
 		Attributes: attrs,
 	}
@@ -80,6 +81,11 @@ func (d *networkDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		key, at, by = name.ValueString(), path.Root("name"), orchestrator.ByName
 	}
 	n, err := d.engine.NetworkBy(ctx, by, key)
+	var local *orchestrator.LocalNetworkError
+	if errors.As(err, &local) {
+		addPathError(&resp.Diagnostics, at, "Not a Swarm Network", local.Error()+".")
+		return
+	}
 	if errors.Is(err, orchestrator.ErrNotFound) {
 		addPathError(&resp.Diagnostics, at, "Network Not Found", fmt.Sprintf("The swarm has no swarm-scoped network %q. `docker network ls --filter scope=swarm` lists those there are.", key))
 		return

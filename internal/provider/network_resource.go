@@ -297,6 +297,11 @@ func (r *networkResource) ImportState(ctx context.Context, req resource.ImportSt
 		addEngineError(&resp.Diagnostics, "Cannot Import Network", "Looking up network "+req.ID, err)
 		return
 	}
+	if orchestrator.Predefined(n) {
+		resp.Diagnostics.AddError("Cannot Import Network", fmt.Sprintf("Network %q is one of the networks every swarm has, which Swarm never removes, so no resource can manage it. "+
+			"Services attach to it by name (networks = [{ id = %q }]); data \"swarm_network\" reads it.", n.Name, n.Name))
+		return
+	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), n.ID)...)
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -414,6 +415,137 @@ resource "swarm_service" "test" {
 				},
 			},
 			{ResourceName: netAddr, ImportState: true, ImportStateVerify: true, ImportStateVerifyIgnore: []string{"timeouts"}},
+		},
+	})
+}
+
+// Every swarm has networks named bridge and host that the network list leaves out: a service
+// attaches to them as `docker service create --network host` does, keeps the name in state
+// (an empty plan), and the data source reads them. A network local to the node (none,
+// docker_gwbridge) is not a swarm network: the plan says so, at the path, and what to use.
+// No swarm_network can import the swarm's own networks.
+func TestAccNetwork_swarmOwnNetworksAndLocalOnes(t *testing.T) {
+	acctest.Parallel(t)
+	onBridge, onHost := acctest.Name("on-bridge"), acctest.Name("on-host")
+	services := func(bridgeNetworks string) string {
+		return fmt.Sprintf(`
+provider "swarm" {}
+
+resource "swarm_service" "bridge" {
+  name     = %q
+  image    = %q
+  networks = %s
+}
+
+resource "swarm_service" "host" {
+  name     = %q
+  image    = %q
+  env      = { PORT = "%d" }
+  networks = [{ id = "host" }]
+}
+
+data "swarm_network" "bridge" {
+  name = "bridge"
+}
+`, onBridge, os.Getenv("TEST_IMAGE"), bridgeNetworks, onHost, os.Getenv("TEST_IMAGE"), freePort(t))
+	}
+	config := services(`[{ id = "bridge" }]`)
+	cli := acctest.Docker(t)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("swarm_service.bridge", tfjsonpath.New("networks").AtSliceIndex(0).AtMapKey("id"), knownvalue.StringExact("bridge")),
+					statecheck.ExpectKnownValue("swarm_service.host", tfjsonpath.New("networks").AtSliceIndex(0).AtMapKey("id"), knownvalue.StringExact("host")),
+					statecheck.ExpectKnownValue("data.swarm_network.bridge", tfjsonpath.New("driver"), knownvalue.StringExact("bridge")),
+				},
+				Check: func(s *terraform.State) error {
+					for _, name := range []string{onBridge, onHost} {
+						if n := len(acctest.RunningTasks(t, cli, name)); n != 1 {
+							return fmt.Errorf("%d tasks of %s run, want 1", n, name)
+						}
+					}
+					bridge := s.RootModule().Resources["data.swarm_network.bridge"].Primary.ID
+					if got := acctest.InspectService(t, cli, onBridge).Spec.TaskTemplate.Networks[0].Target; got != bridge {
+						return fmt.Errorf("the service is attached to %s, not the swarm's bridge network %s", got, bridge)
+					}
+					return nil
+				},
+			},
+			{
+				Config: services(`[{ id = "none" }]`),
+				ExpectError: acctest.ErrorPattern(`Not a Swarm Network.*with swarm_service\.bridge.*Attribute networks\[0\]\.id: network "none" exists, but only on the node the provider talks to \(scope local, driver null\): ` +
+					`it is not a swarm network.*Attach the service to an overlay network instead \(a swarm_network resource makes one`),
+			},
+			{
+				Config: config + `
+data "swarm_network" "gwbridge" {
+  name = "docker_gwbridge"
+}
+`,
+				ExpectError: acctest.ErrorPattern(`Not a Swarm Network.*Attribute name: network "docker_gwbridge" exists, but only on the node the provider talks to \(scope local, driver bridge\)`),
+			},
+			{
+				// Swarm never removes its own networks: no resource can manage one.
+				Config:        config + "\nresource \"swarm_network\" \"own\" {\n  name = \"host\"\n}\n",
+				ResourceName:  "swarm_network.own",
+				ImportState:   true,
+				ImportStateId: "host",
+				ExpectError:   acctest.ErrorPattern(`Cannot Import Network.*Network "host" is one of the networks every swarm has, which Swarm never removes`),
+			},
+		},
+	})
+}
+
+// A network attached twice to one service is refused: the same spelling at validate time
+// (TestServiceValidation), by ID and by name once the engine can tell: at plan time, or when
+// Terraform plans the service again during the apply, once the network it waited for exists;
+// the engine refuses it again before writing (resolveRefs).
+func TestAccNetwork_attachedTwice(t *testing.T) {
+	acctest.Parallel(t)
+	net, svc := acctest.Name("net-twice"), acctest.Name("net-twice-svc")
+	config := func(networks string) string {
+		return networkConfig(net, "") + fmt.Sprintf(`
+resource "swarm_service" "test" {
+  name     = %q
+  image    = %q
+  networks = %s
+}
+`, svc, os.Getenv("TEST_IMAGE"), networks)
+	}
+	cli := acctest.Docker(t)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				// The ID is not known when the plan is made, and the name names no network yet;
+				// Terraform plans the service again once the network exists, before writing it.
+				Config: config(fmt.Sprintf(`[{ id = swarm_network.test.id }, { id = %q }]`, net)),
+				ExpectError: acctest.ErrorPattern(`Network Attached Twice.*with swarm_service\.test.*Attribute networks\[1\]\.id: .*networks\[0\] attaches this network already, as "\w+" \(here "` +
+					net + `": the same network by ID and by name\)`),
+			},
+			{
+				PreConfig: func() {
+					if _, _, err := cli.ServiceInspectWithRaw(context.Background(), svc, swarm.ServiceInspectOptions{}); err == nil {
+						t.Fatalf("service %s was created although its networks were refused", svc)
+					}
+				},
+				Config: config(`[{ id = swarm_network.test.id, aliases = ["api"] }]`),
+			},
+			{
+				Config: config(`[{ id = swarm_network.test.id, aliases = ["api"] }, { id = swarm_network.test.name }]`),
+				ExpectError: acctest.ErrorPattern(`Network Attached Twice.*Attribute networks\[1\]\.id: networks\[0\] attaches this network already, as "\w+" \(here "` + net +
+					`": the same network by ID and by name\)\. A service attaches to a network once`),
+			},
+			{
+				// Nothing was written: the service is as the second step left it.
+				Config:   config(`[{ id = swarm_network.test.id, aliases = ["api"] }]`),
+				PlanOnly: true,
+			},
 		},
 	})
 }
