@@ -141,3 +141,41 @@ func (e *ProblemsError) Error() string {
 	}
 	return e.Op + ": " + strings.Join(msgs, "; ")
 }
+
+// ExistsError is a create refused because an object of that kind and name exists already: made
+// outside Terraform, or by an earlier apply that could not record it.
+type ExistsError struct {
+	Kind      ObjectKind
+	Name      string
+	ID        string
+	CreatedAt time.Time
+}
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("%s %s already exists (ID %s, created %s)", e.Kind, e.Name, e.ID, e.CreatedAt.UTC().Format(time.RFC3339))
+}
+
+// existsError says which object of that kind holds the name a create was refused for, read
+// fresh; nil when none does (the refusal had another reason).
+func (e *Engine) existsError(ctx context.Context, kind ObjectKind, name string) *ExistsError {
+	e.Invalidate()
+	exists := &ExistsError{Kind: kind, Name: name}
+	switch kind {
+	case KindService:
+		if svc, err := e.Service(ctx, name); err == nil {
+			exists.ID, exists.CreatedAt = svc.Service.ID, svc.Service.CreatedAt
+		}
+	case KindNetwork:
+		if n, err := e.NetworkBy(ctx, ByName, name); err == nil {
+			exists.ID, exists.CreatedAt = n.ID, n.Created
+		}
+	default:
+		if o, err := e.ObjectBy(ctx, kind, ByName, name); err == nil {
+			exists.ID, exists.CreatedAt = o.ID, o.CreatedAt
+		}
+	}
+	if exists.ID == "" {
+		return nil
+	}
+	return exists
+}

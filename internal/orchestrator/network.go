@@ -328,7 +328,7 @@ func (e *LocalNetworkError) Unwrap() error { return ErrNotFound }
 // What PlanNetwork finds refuses the write before it is made (a ProblemsError); a network Swarm
 // does not allocate within allocationWait is removed again (an AllocationError), and so is one
 // whose create ctx cut short (timed out or interrupted), so that a failed create leaves nothing
-// behind.
+// behind. A name taken already gives an ExistsError.
 func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (string, error) {
 	defer e.Invalidate()
 	e.Invalidate() // the check below must see the swarm as it is now, not as the plan saw it
@@ -380,6 +380,11 @@ func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (string, erro
 	case lost && ctx.Err() != nil:
 		// An answer was lost, and there is no time left to ask again: the network may exist.
 		return "", e.abandonNetwork(ctx, "", s, since, fmt.Errorf("network %s was being created: %w", s.Name, ctx.Err()))
+	case cerrdefs.IsConflict(err) || cerrdefs.IsAlreadyExists(err):
+		if exists := e.existsError(ctx, KindNetwork, s.Name); exists != nil {
+			return "", exists
+		}
+		return "", e.wrap("create network "+s.Name, err)
 	default:
 		return "", e.wrap("create network "+s.Name, err)
 	}

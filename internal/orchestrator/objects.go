@@ -48,12 +48,14 @@ func (e *Engine) removeWhenUnused(ctx context.Context, what string, remove func(
 	}
 }
 
-// ObjectKind is a secret or a config.
+// ObjectKind is a kind of object the engine makes by name: a secret or a config (the kinds
+// Objects lists), a network or a service.
 type ObjectKind string
 
 const (
-	KindSecret ObjectKind = "secret"
-	KindConfig ObjectKind = "config"
+	KindSecret  ObjectKind = "secret"
+	KindConfig  ObjectKind = "config"
+	KindService ObjectKind = "service"
 )
 
 // Object is a secret or config as the engine sees it: never its data for a secret.
@@ -229,6 +231,11 @@ func (e *Engine) CreateObject(ctx context.Context, kind ObjectKind, s ObjectSpec
 		return err
 	})
 	if err != nil {
+		if cerrdefs.IsConflict(err) || cerrdefs.IsAlreadyExists(err) {
+			if exists := e.existsError(ctx, kind, name); exists != nil {
+				return Object{}, exists
+			}
+		}
 		return Object{}, e.wrap(fmt.Sprintf("create %s %s", kind, name), err)
 	}
 	if s.Prefix != "" {

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -300,9 +301,10 @@ func (r *objectResource) ImportState(ctx context.Context, req resource.ImportSta
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), o.ID)...)
 }
 
+// title is a kind as a word of a diagnostic's summary: "Secret", "Network".
 func title(k orchestrator.ObjectKind) string {
-	if k == orchestrator.KindSecret {
-		return "Secret"
+	if k == "" {
+		return ""
 	}
-	return "Config"
+	return strings.ToUpper(string(k[:1])) + string(k[1:])
 }
