@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,8 @@ type Engine struct {
 	statsMode statsMode
 	// unpinned remembers the images already reported as not pinned, to say it once.
 	unpinned sync.Map
+	// predefined remembers the swarm's predefined networks (bridge, host) by ID and by name.
+	predefined sync.Map
 
 	nodeIDCache
 }
@@ -142,4 +145,59 @@ func IsCallFailure(err error) bool {
 	var ce *ConnectError
 	var ae *APIError
 	return errors.As(err, &ce) || errors.As(err, &ae) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// ProblemsError is a write refused before it was made, for what its problems say.
+type ProblemsError struct {
+	Op       string
+	Problems []FieldProblem
+}
+
+func (e *ProblemsError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Detail
+		if p.Path != "" {
+			msgs[i] = p.Path + ": " + p.Detail
+		}
+	}
+	return e.Op + ": " + strings.Join(msgs, "; ")
+}
+
+// ExistsError is a create refused because an object of that kind and name exists already: made
+// outside Terraform, or by an earlier apply that could not record it.
+type ExistsError struct {
+	Kind      ObjectKind
+	Name      string
+	ID        string
+	CreatedAt time.Time
+}
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("%s %s already exists (ID %s, created %s)", e.Kind, e.Name, e.ID, e.CreatedAt.UTC().Format(time.RFC3339))
+}
+
+// existsError says which object of that kind holds the name a create was refused for, read
+// fresh; nil when none does (the refusal had another reason).
+func (e *Engine) existsError(ctx context.Context, kind ObjectKind, name string) *ExistsError {
+	e.Invalidate()
+	exists := &ExistsError{Kind: kind, Name: name}
+	switch kind {
+	case KindService:
+		if svc, err := e.Service(ctx, name); err == nil {
+			exists.ID, exists.CreatedAt = svc.Service.ID, svc.Service.CreatedAt
+		}
+	case KindNetwork:
+		if n, err := e.NetworkBy(ctx, ByName, name); err == nil {
+			exists.ID, exists.CreatedAt = n.ID, n.Created
+		}
+	default:
+		if o, err := e.ObjectBy(ctx, kind, ByName, name); err == nil {
+			exists.ID, exists.CreatedAt = o.ID, o.CreatedAt
+		}
+	}
+	if exists.ID == "" {
+		return nil
+	}
+	return exists
 }

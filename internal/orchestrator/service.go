@@ -192,23 +192,11 @@ func (e *Engine) CreateService(ctx context.Context, spec swarm.ServiceSpec) (Wri
 		return nil
 	})
 	if cerrdefs.IsConflict(err) || cerrdefs.IsAlreadyExists(err) {
-		e.Invalidate()
-		if svc, err := e.Service(ctx, spec.Name); err == nil {
-			return res, &ExistsError{Service: spec.Name, ID: svc.Service.ID, CreatedAt: svc.Service.CreatedAt}
+		if exists := e.existsError(ctx, KindService, spec.Name); exists != nil {
+			return res, exists
 		}
 	}
 	return res, e.wrap("create service "+spec.Name, err)
-}
-
-// ExistsError is a create refused because a service of that name exists already.
-type ExistsError struct {
-	Service   string
-	ID        string
-	CreatedAt time.Time
-}
-
-func (e *ExistsError) Error() string {
-	return fmt.Sprintf("service %s already exists (ID %s, created %s)", e.Service, e.ID, e.CreatedAt.UTC().Format(time.RFC3339))
 }
 
 // createdBefore looks for the service a create whose answer was lost may have made: one of

@@ -27,12 +27,19 @@ func addEngineError(diags *diag.Diagnostics, summary, doing string, err error) {
 	var te *orchestrator.TimeoutError
 	var changed *orchestrator.ChangedError
 	var exists *orchestrator.ExistsError
+	var problems *orchestrator.ProblemsError
 	switch {
 	case errors.As(err, &exists):
-		diags.AddError("Service Already Exists", fmt.Sprintf("%s: a service named %q already exists in the swarm (ID %s, created %s), and Swarm refuses a second one. "+
-			"If an earlier apply created it but could not record it (terraform exits at once, without saving, on a second interrupt), take it into state with an import block "+
-			"(import { to = <this resource's address>, id = %q }) or `terraform import <address> %s`, then apply again; the plan then shows any difference. "+
-			"Otherwise choose another name.", doing, exists.Service, exists.ID, exists.CreatedAt.UTC().Format(time.RFC3339), exists.ID, exists.ID))
+		addExistsError(diags, doing, exists)
+	case errors.As(err, &problems):
+		for _, p := range problems.Problems {
+			detail := doing + ", refused before anything was written: " + p.Detail
+			if p.Path == "" {
+				diags.AddError(p.Summary, detail)
+				continue
+			}
+			addPathError(diags, attributePath(p.Path), p.Summary, detail)
+		}
 	case errors.As(err, &changed):
 		diags.AddError("Service Changed Since Plan", fmt.Sprintf("%s: service %q changed after the plan was made, in what this configuration manages: %s. "+
 			"Applying the plan would undo that change, which no one has reviewed, so nothing was written. Run terraform plan again to see the change (a saved plan must be made again).",
@@ -57,6 +64,17 @@ func addEngineError(diags *diag.Diagnostics, summary, doing string, err error) {
 		}
 		diags.AddError(summary, doing+sep+err.Error())
 	}
+}
+
+// addExistsError says that the name a create wanted is taken, by which object, and how to take
+// that object into state instead: the same words for every kind.
+func addExistsError(diags *diag.Diagnostics, doing string, exists *orchestrator.ExistsError) {
+	address := "swarm_" + string(exists.Kind) + ".<name>"
+	diags.AddError(title(exists.Kind)+" Already Exists", fmt.Sprintf("%s: a %s named %q already exists in the swarm (ID %s, created %s), and Swarm refuses a second one of that name. "+
+		"If an earlier apply created it but could not record it (terraform exits at once, without saving, on a second interrupt), or it was made outside Terraform and this configuration should manage it from now on, "+
+		"take it into state with an import block\n\n  import {\n    to = %s\n    id = %q\n  }\n\nor `terraform import %s %s` (with this resource's address), then apply again; the plan then shows any difference. "+
+		"Otherwise choose another name.",
+		doing, exists.Kind, exists.Name, exists.ID, exists.CreatedAt.UTC().Format(time.RFC3339), address, exists.ID, address, exists.ID))
 }
 
 // addRemovedDuringApply says that the service vanished while the apply waited for it.

@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
@@ -34,9 +33,7 @@ func (d *networkDataSource) Metadata(_ context.Context, req datasource.MetadataR
 }
 
 func (d *networkDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
-	var rs resource.SchemaResponse
-	(&networkResource{}).Schema(ctx, resource.SchemaRequest{}, &rs)
-	attrs, err := computedSchema(rs.Schema)
+	attrs, err := computedSchema(schemaOf(&networkResource{})(ctx), "timeouts")
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Data Source Schema", "Deriving the swarm_network data source's schema from the resource's failed; this is a bug in the provider: "+err.Error())
 		return
@@ -47,6 +44,7 @@ func (d *networkDataSource) Schema(ctx context.Context, _ datasource.SchemaReque
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads a swarm-scoped network by `id` or `name`, whether or not Terraform manages it: " +
 			"its driver, flags, labels and address pools, as the `swarm_network` resource would hold them. " +
+			"The swarm's own `bridge` and `host` networks are found too; a network local to one node (`docker_gwbridge`, `none`, a bridge made outside swarm mode) is not a swarm network, and reading one fails saying so. " +
 			"Use it to attach services to a network another configuration (or `docker stack deploy`) owns.",
 		Attributes: attrs,
 	}
@@ -83,6 +81,11 @@ func (d *networkDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		key, at, by = name.ValueString(), path.Root("name"), orchestrator.ByName
 	}
 	n, err := d.engine.NetworkBy(ctx, by, key)
+	var local *orchestrator.LocalNetworkError
+	if errors.As(err, &local) {
+		addPathError(&resp.Diagnostics, at, "Not a Swarm Network", local.Error()+".")
+		return
+	}
 	if errors.Is(err, orchestrator.ErrNotFound) {
 		addPathError(&resp.Diagnostics, at, "Network Not Found", fmt.Sprintf("The swarm has no swarm-scoped network %q. `docker network ls --filter scope=swarm` lists those there are.", key))
 		return
@@ -92,5 +95,6 @@ func (d *networkDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		return
 	}
 	// What the resource would hold after an import (no labels or options read as null).
-	resp.Diagnostics.Append(resp.State.Set(ctx, networkFrom(n, networkResourceModel{}))...)
+	rs := schemaOf(&networkResource{})(ctx)
+	resp.Diagnostics.Append(setFromResourceModel(ctx, rs, networkFrom(n, networkResourceModel{Timeouts: nullTimeouts(rs)}), &resp.State)...)
 }

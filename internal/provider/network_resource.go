@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/network"
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -28,9 +29,11 @@ import (
 )
 
 var (
-	_ resource.Resource                = &networkResource{}
-	_ resource.ResourceWithConfigure   = &networkResource{}
-	_ resource.ResourceWithImportState = &networkResource{}
+	_ resource.Resource                   = &networkResource{}
+	_ resource.ResourceWithConfigure      = &networkResource{}
+	_ resource.ResourceWithImportState    = &networkResource{}
+	_ resource.ResourceWithValidateConfig = &networkResource{}
+	_ resource.ResourceWithModifyPlan     = &networkResource{}
 )
 
 // NewNetworkResource is the swarm_network resource.
@@ -40,9 +43,13 @@ type networkResource struct {
 	resourceBase
 }
 
-// networkDeleteTimeout bounds how long a delete waits for the tasks of removed services to
-// leave the network.
-const networkDeleteTimeout = 2 * time.Minute
+// The default timeouts of a network. A create is one call and the allocator's answer, which
+// the engine bounds itself; the rest of its time is for riding out a manager restart. A delete
+// waits for the tasks of services removed in the same apply to leave the network.
+const (
+	networkCreateTimeout = 2 * time.Minute
+	networkDeleteTimeout = 2 * time.Minute
+)
 
 type networkResourceModel struct {
 	ID            types.String      `tfsdk:"id"`
@@ -54,7 +61,8 @@ type networkResourceModel struct {
 	Labels        map[string]string `tfsdk:"labels"`
 	DriverOptions map[string]string `tfsdk:"driver_options"`
 	// IPAM is a list (not a slice) because it may be unknown until Swarm picks a subnet.
-	IPAM types.List `tfsdk:"ipam"`
+	IPAM     types.List     `tfsdk:"ipam"`
+	Timeouts timeouts.Value `tfsdk:"timeouts"`
 }
 
 type ipamModel struct {
@@ -69,7 +77,7 @@ func (r *networkResource) Metadata(_ context.Context, req resource.MetadataReque
 	resp.TypeName = req.ProviderTypeName + "_network"
 }
 
-func (r *networkResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *networkResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	replace := []planmodifier.Bool{boolplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A swarm-scoped network (overlay by default) that services attach to. Docker cannot change a network once it exists, so every change replaces it; services that use it are updated to the new network in the same apply.",
@@ -80,8 +88,10 @@ func (r *networkResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators:    []validator.String{check{summary: "Invalid Network Name", text: orchestrator.CheckName}}},
 			"driver": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString("overlay"),
-				MarkdownDescription: "Network driver. Default `overlay`, the driver that spans the swarm's nodes.",
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()}, Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
+				MarkdownDescription: "Network driver. Default `overlay`, the driver that spans the swarm's nodes. `bridge`, `macvlan` and `ipvlan` make a network each node sets up for itself when a task arrives; " +
+					"Swarm keeps no address pools or driver options for those, so they take neither `ipam` nor `driver_options`. `host` and `null` are refused: Swarm cannot attach a task to a network of its own with them " +
+					"(a service joins the nodes' own network stack by attaching to the network named `host`).",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}, Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
 			"attachable": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), PlanModifiers: replace,
 				MarkdownDescription: "Let standalone containers (`docker run --network`) attach too, as well as services."},
 			"internal": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), PlanModifiers: replace,
@@ -95,16 +105,88 @@ func (r *networkResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				PlanModifiers:       []planmodifier.Map{mapplanmodifier.RequiresReplace()}},
 			"ipam": schema.ListNestedAttribute{
 				Optional: true, Computed: true,
-				MarkdownDescription: "Address pools. Left out, Swarm picks a subnet, which then shows here. Changing them replaces the network.",
-				PlanModifiers:       []planmodifier.List{listplanmodifier.UseStateForUnknown(), listplanmodifier.RequiresReplace()},
+				MarkdownDescription: "Address pools. Left out, Swarm picks a subnet, which then shows here. Changing them replaces the network. " +
+					"Each subnet must be apart from the others and from every other swarm network's (the `ingress` network's included): Swarm accepts a network whose subnet overlaps but never sets it up, so the plan refuses it.",
+				PlanModifiers: []planmodifier.List{listplanmodifier.UseStateForUnknown(), listplanmodifier.RequiresReplace()},
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"subnet":   schema.StringAttribute{Required: true, MarkdownDescription: "Subnet in CIDR form, e.g. `10.20.0.0/24`."},
 					"gateway":  schema.StringAttribute{Optional: true, Computed: true, MarkdownDescription: "Gateway address; Swarm picks one when left out."},
 					"ip_range": schema.StringAttribute{Optional: true, MarkdownDescription: "Part of the subnet tasks get addresses from, in CIDR form."},
 				}},
 			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Delete: true,
+				CreateDescription: "How long a create may take, e.g. `\"30s\"`. Default `2m`. When Swarm does not set up the network it accepted (it says why only in the manager's log), the create fails after 15 seconds at most and removes the network again.",
+				DeleteDescription: "How long a delete may wait for the tasks of services removed in the same apply to leave the network. Default `2m`."}),
 		},
 	}
+}
+
+// ValidateConfig checks the engine's rules for a network on their own (CheckNetwork): driver,
+// address pools, settings the driver keeps. Values not known yet are skipped.
+func (r *networkResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	addProblems(&resp.Diagnostics, orchestrator.CheckNetwork(configuredNetwork(ctx, req.Config)), true)
+}
+
+// replacesKey names the planned private state that carries the ID of the network a
+// replacement removes, from Terraform's plan of the replacement to its plan of the create.
+const replacesKey = "replaces"
+
+// ModifyPlan checks a network about to be made against the swarm as the engine sees it: a
+// subnet another swarm network uses is refused here, at its path, rather than left to a
+// create that Swarm would never complete. Terraform plans a replacement twice: with the prior
+// state, then the create alone without it; the first records which network goes, so that the
+// second does not count its subnets as taken.
+func (r *networkResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if r.engine == nil || req.Plan.Raw.IsNull() {
+		return // no swarm to ask, or a destroy
+	}
+	if !req.State.Raw.IsNull() {
+		var id types.String
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &id)...)
+		writePrivate(ctx, resp.Private, replacesKey, id.ValueString(), &resp.Diagnostics)
+		return
+	}
+	var replacing string
+	readPrivate(ctx, req.Private, replacesKey, &replacing)
+	problems, err := r.engine.PlanNetwork(ctx, configuredNetwork(ctx, req.Config), replacing)
+	if err != nil {
+		// The create checks again, against the swarm as it is then, before it writes.
+		tflog.Warn(ctx, "the new network could not be checked against the swarm's at plan time", map[string]any{"error": err.Error()})
+	}
+	addProblems(&resp.Diagnostics, problems, true)
+}
+
+// attributeGetter is a configuration or plan, read one attribute at a time.
+type attributeGetter interface {
+	GetAttribute(context.Context, path.Path, any) diag.Diagnostics
+}
+
+// configuredNetwork is the network as far as the configuration says it yet: values not known
+// are empty (an unknown driver counts as overlay, which allows everything), so the engine's
+// checks skip them.
+func configuredNetwork(ctx context.Context, cfg attributeGetter) orchestrator.NetworkSpec {
+	var driver types.String
+	var encrypted types.Bool
+	var options types.Map
+	var ipam types.List
+	cfg.GetAttribute(ctx, path.Root("driver"), &driver)
+	cfg.GetAttribute(ctx, path.Root("encrypted"), &encrypted)
+	cfg.GetAttribute(ctx, path.Root("driver_options"), &options)
+	cfg.GetAttribute(ctx, path.Root("ipam"), &ipam)
+	s := orchestrator.NetworkSpec{Driver: driver.ValueString(), Encrypted: encrypted.ValueBool()}
+	if len(options.Elements()) > 0 {
+		s.DriverOptions = map[string]string{}
+		for k := range options.Elements() {
+			s.DriverOptions[k] = ""
+		}
+	}
+	var pools []ipamModel
+	if known(ipam) && !ipam.ElementsAs(ctx, &pools, false).HasError() {
+		for _, p := range pools {
+			s.IPAM = append(s.IPAM, orchestrator.IPAMConfig{Subnet: p.Subnet.ValueString(), Gateway: p.Gateway.ValueString(), IPRange: p.IPRange.ValueString()})
+		}
+	}
+	return s
 }
 
 func (m networkResourceModel) spec() orchestrator.NetworkSpec {
@@ -128,6 +210,7 @@ func networkFrom(n network.Summary, prior networkResourceModel) networkResourceM
 		ID: types.StringValue(n.ID), Name: types.StringValue(s.Name), Driver: types.StringValue(s.Driver),
 		Attachable: types.BoolValue(s.Attachable), Internal: types.BoolValue(s.Internal), Encrypted: types.BoolValue(s.Encrypted),
 		Labels: keepEmptyMap(prior.Labels, s.Labels), DriverOptions: keepEmptyMap(prior.DriverOptions, s.DriverOptions),
+		Timeouts: prior.Timeouts,
 	}
 	pools := []attr.Value{}
 	for _, p := range s.IPAM {
@@ -144,6 +227,9 @@ func (r *networkResource) Create(ctx context.Context, req resource.CreateRequest
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
 		return
 	}
+	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, networkCreateTimeout, &resp.Diagnostics)
+	defer cancel()
+	writePrivate(ctx, resp.Private, replacesKey, nil, &resp.Diagnostics) // spent by the plan
 	id, err := r.engine.CreateNetwork(ctx, plan.spec())
 	if err != nil {
 		addEngineError(&resp.Diagnostics, "Cannot Create Network", fmt.Sprintf("Creating network %q", plan.Name.ValueString()), err)
@@ -177,6 +263,7 @@ func (r *networkResource) Update(ctx context.Context, req resource.UpdateRequest
 	var plan networkResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+	writePrivate(ctx, resp.Private, replacesKey, nil, &resp.Diagnostics)
 }
 
 // Delete removes the network once the tasks of services removed in the same apply have left
@@ -187,7 +274,7 @@ func (r *networkResource) Delete(ctx context.Context, req resource.DeleteRequest
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, networkDeleteTimeout)
+	ctx, cancel := withTimeout(ctx, state.Timeouts.Delete, networkDeleteTimeout, &resp.Diagnostics)
 	defer cancel()
 	err := r.engine.DeleteNetwork(ctx, state.ID.ValueString())
 	switch {
@@ -208,6 +295,11 @@ func (r *networkResource) ImportState(ctx context.Context, req resource.ImportSt
 	n, err := r.engine.Network(ctx, req.ID)
 	if err != nil {
 		addEngineError(&resp.Diagnostics, "Cannot Import Network", "Looking up network "+req.ID, err)
+		return
+	}
+	if orchestrator.Predefined(n) {
+		resp.Diagnostics.AddError("Cannot Import Network", fmt.Sprintf("Network %q is one of the networks every swarm has, which Swarm never removes, so no resource can manage it. "+
+			"Services attach to it by name (networks = [{ id = %q }]); data \"swarm_network\" reads it.", n.Name, n.Name))
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), n.ID)...)

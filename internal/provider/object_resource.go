@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -393,9 +394,10 @@ func (r *objectResource) ImportState(ctx context.Context, req resource.ImportSta
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), o.ID)...)
 }
 
+// title is a kind as a word of a diagnostic's summary: "Secret", "Network".
 func title(k orchestrator.ObjectKind) string {
-	if k == orchestrator.KindSecret {
-		return "Secret"
+	if k == "" {
+		return ""
 	}
-	return "Config"
+	return strings.ToUpper(string(k[:1])) + string(k[1:])
 }

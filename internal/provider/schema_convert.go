@@ -7,12 +7,46 @@ package provider
 // validators of values Terraform never sets would check nothing).
 
 import (
+	"context"
 	"fmt"
 	"sort"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	dschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
+
+// setFromResourceModel writes a resource's model into a data source's state: the model set
+// through the resource's schema rs, then every attribute the data source shares with it
+// copied over (those computedSchema left out stay behind).
+func setFromResourceModel(ctx context.Context, rs rschema.Schema, model any, out *tfsdk.State) diag.Diagnostics {
+	full := tfsdk.State{Schema: rs, Raw: tftypes.NewValue(rs.Type().TerraformType(ctx), nil)}
+	diags := full.Set(ctx, model)
+	if diags.HasError() {
+		return diags
+	}
+	for name := range out.Schema.GetAttributes() {
+		var v attr.Value
+		diags.Append(full.GetAttribute(ctx, path.Root(name), &v)...)
+		diags.Append(out.SetAttribute(ctx, path.Root(name), v)...)
+	}
+	return diags
+}
+
+// nullTimeouts is a null timeouts value, of the type the resource's schema gives it.
+func nullTimeouts(rs rschema.Schema) timeouts.Value {
+	var attrTypes map[string]attr.Type
+	if t, ok := rs.Attributes["timeouts"].GetType().(attr.TypeWithAttributeTypes); ok {
+		attrTypes = t.AttributeTypes()
+	}
+	return timeouts.Value{Object: types.ObjectNull(attrTypes)}
+}
 
 // computedSchema is the resource schema's attributes, computed, less those named in omit
 // (attributes that exist only in Terraform, such as timeouts). An attribute kind it cannot

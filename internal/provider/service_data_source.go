@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -15,7 +13,6 @@ import (
 	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
@@ -107,30 +104,9 @@ func addServiceLookupError(diags *diag.Diagnostics, at path.Path, ref orchestrat
 }
 
 // setServiceData writes into a data source's state what the swarm_service resource would hold
-// for the service after an import: the model serviceFrom makes with no prior state, set through
-// the resource's schema, then every attribute the data source shares with it copied over.
+// for the service after an import: the model serviceFrom makes with no prior state.
 func setServiceData(ctx context.Context, st *orchestrator.ServiceState, out *tfsdk.State) diag.Diagnostics {
 	rs := serviceResourceSchema(ctx)
-	full := tfsdk.State{Schema: rs, Raw: tftypes.NewValue(rs.Type().TerraformType(ctx), nil)}
 	// No prior state, as on import; its timeouts only need the type the schema gives them.
-	prior := serviceModel{Timeouts: nullTimeouts(rs)}
-	diags := full.Set(ctx, serviceFrom(st, prior))
-	if diags.HasError() {
-		return diags
-	}
-	for name := range out.Schema.GetAttributes() {
-		var v attr.Value
-		diags.Append(full.GetAttribute(ctx, path.Root(name), &v)...)
-		diags.Append(out.SetAttribute(ctx, path.Root(name), v)...)
-	}
-	return diags
-}
-
-// nullTimeouts is a null timeouts value, of the type the resource's schema gives it.
-func nullTimeouts(rs rschema.Schema) timeouts.Value {
-	var attrTypes map[string]attr.Type
-	if t, ok := rs.Attributes["timeouts"].GetType().(attr.TypeWithAttributeTypes); ok {
-		attrTypes = t.AttributeTypes()
-	}
-	return timeouts.Value{Object: types.ObjectNull(attrTypes)}
+	return setFromResourceModel(ctx, rs, serviceFrom(st, serviceModel{Timeouts: nullTimeouts(rs)}), out)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -187,7 +188,9 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 			"networks": schema.ListNestedAttribute{
 				Optional: true, MarkdownDescription: "Networks the tasks attach to, in order. Changing them updates the service in place (a rolling update).",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"id": schema.StringAttribute{Required: true, MarkdownDescription: "ID or name of a swarm-scoped network, e.g. `swarm_network.backend.id`. Either spelling plans no change.",
+					"id": schema.StringAttribute{Required: true, MarkdownDescription: "ID or name of a swarm-scoped network, e.g. `swarm_network.backend.id`, or `host` or `bridge`, the networks every swarm has (as with `docker service create --network host`). " +
+						"Either spelling plans no change. Each network once: an entry for a network another entry attaches already (the same way, or once by ID and once by name) is refused at plan time. " +
+						"A network local to one node (`docker_gwbridge`, `none`, a bridge made outside swarm mode) is refused too: services attach only to swarm-scoped networks.",
 						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
 					"aliases":        stringList("Extra DNS names of the service on this network."),
 					"driver_options": stringMap("Driver options of the attachment."),
@@ -567,6 +570,7 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 		// An unknown or invalid amount reads as 0 (not set): only known amounts are compared.
 		addProblems(&resp.Diagnostics, orchestrator.CheckReservations(res.toSwarm(intNull())), true)
 	}
+	addProblems(&resp.Diagnostics, orchestrator.CheckServiceNetworks(networkTargets(ctx, req.Config)), true)
 	var mounts []mountModel
 	if d := req.Config.GetAttribute(ctx, path.Root("mounts"), &mounts); d.HasError() {
 		return // unknown list: checked again at apply
@@ -602,6 +606,44 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 			}
 		}
 	}
+}
+
+// networkTargets are the network references of a configuration or plan, in order: "" for one
+// not known yet; none when the list itself is not known.
+func networkTargets(ctx context.Context, cfg attributeGetter) []string {
+	var nets types.List
+	if cfg.GetAttribute(ctx, path.Root("networks"), &nets).HasError() || !known(nets) {
+		return nil
+	}
+	targets := make([]string, len(nets.Elements()))
+	for i, v := range nets.Elements() {
+		if o, ok := v.(types.Object); ok && known(o) {
+			if id, ok := o.Attributes()["id"].(types.String); ok {
+				targets[i] = id.ValueString()
+			}
+		}
+	}
+	return targets
+}
+
+// planNetworks checks, when the networks change, that they are swarm networks, each attached
+// once, as the engine resolves them now (PlanServiceNetworks). When the swarm cannot be read,
+// the check is left to the write, which makes it again.
+func (r *serviceResource) planNetworks(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if r.engine == nil || req.Plan.Raw.IsNull() {
+		return
+	}
+	targets := networkTargets(ctx, req.Plan)
+	if !req.State.Raw.IsNull() && slices.Equal(targets, networkTargets(ctx, req.State)) {
+		return
+	}
+	problems, err := r.engine.PlanServiceNetworks(ctx, targets)
+	if err != nil {
+		// The engine resolves the networks again before it writes the service.
+		tflog.Warn(ctx, "the service's networks could not be checked at plan time", map[string]any{"error": err.Error()})
+		return
+	}
+	addProblems(&resp.Diagnostics, problems, true)
 }
 
 // mountOptionType says which mount type each mount option belongs to.
@@ -640,6 +682,7 @@ func (m serviceModel) applyOptions(write orchestrator.WriteOptions) orchestrator
 // ModifyPlan shows a paused rollout as a change (the next apply resumes it) and says when a
 // change restarts tasks, so a reviewer sees it in the plan.
 func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	r.planNetworks(ctx, req, resp)
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return
 	}

@@ -13,7 +13,10 @@ import (
 
 // States written by the first release (schema version 0, testdata/state-v0-*.json, taken from
 // a terraform.tfstate that release wrote) upgrade to the current schema through the
-// provider's protocol server, as Terraform asks for them, with every value kept.
+// provider's protocol server, as Terraform asks for them, with every value kept. A schema
+// still at version 0 that gained attributes reads its old states with them null:
+// state-v0-network.json is what the provider wrote before swarm_network had timeouts (taken
+// from the terraform.tfstate of an apply with commit 4a4eeb3).
 func TestStateUpgradeFromV0(t *testing.T) {
 	server, err := providerserver.NewProtocol6WithError(New("test")())()
 	if err != nil {
@@ -26,16 +29,21 @@ func TestStateUpgradeFromV0(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		typeName, file string
+		version        int64 // the current schema version
 		want           map[string]tftypes.Value
 	}{
-		{"swarm_service", "testdata/state-v0-service.json", map[string]tftypes.Value{
+		{"swarm_service", "testdata/state-v0-service.json", 1, map[string]tftypes.Value{
 			"name": tftypes.NewValue(tftypes.String, "tfacc-v0state"), "image": tftypes.NewValue(tftypes.String, "swarmform-testapp:v1"),
 			"replicas": tftypes.NewValue(tftypes.Number, 1), "mode": tftypes.NewValue(tftypes.String, "replicated"),
 		}},
-		{"swarm_scaling_policy", "testdata/state-v0-scaling-policy.json", map[string]tftypes.Value{
+		{"swarm_scaling_policy", "testdata/state-v0-scaling-policy.json", 2, map[string]tftypes.Value{
 			"min_replicas": tftypes.NewValue(tftypes.Number, 1), "max_replicas": tftypes.NewValue(tftypes.Number, 3),
 			"desired_replicas": tftypes.NewValue(tftypes.Number, 1), "dry_run": tftypes.NewValue(tftypes.Bool, false),
 			"evaluation": tftypes.NewValue(tftypes.String, "plan"),
+		}},
+		{"swarm_network", "testdata/state-v0-network.json", 0, map[string]tftypes.Value{
+			"name": tftypes.NewValue(tftypes.String, "tfacc-v0state-net"), "attachable": tftypes.NewValue(tftypes.Bool, true),
+			"timeouts": tftypes.NewValue(tftypes.Object{AttributeTypes: map[string]tftypes.Type{"create": tftypes.String, "delete": tftypes.String}}, nil),
 		}},
 	} {
 		t.Run(tc.typeName, func(t *testing.T) {
@@ -44,8 +52,8 @@ func TestStateUpgradeFromV0(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := schemas.ResourceSchemas[tc.typeName]
-			if s.Version < 1 {
-				t.Fatalf("schema version %d, want 1 or later", s.Version)
+			if s.Version != tc.version {
+				t.Fatalf("schema version %d, want %d", s.Version, tc.version)
 			}
 			resp, err := server.UpgradeResourceState(ctx, &tfprotov6.UpgradeResourceStateRequest{TypeName: tc.typeName, Version: 0, RawState: &tfprotov6.RawState{JSON: raw}})
 			if err != nil {

@@ -103,6 +103,8 @@ func TestServiceValidation(t *testing.T) {
   replicas = 1.5`, regexp.MustCompile(`(?s)Not a Whole Number.*Attribute replicas: 1.5 is not a whole number`)},
 		{"fractional port", `image = "app:v1"
   ports = [{ target = 80.5 }]`, regexp.MustCompile(`(?s)Not a Whole Number.*Attribute ports\[0\]\.target: 80.5 is not a whole number`)},
+		{"the same network twice", `image = "app:v1"
+  networks = [{ id = "backend" }, { id = "frontend" }, { id = "backend", aliases = ["api"] }]`, regexp.MustCompile(`(?s)Network Attached Twice.*Attribute networks\[2\]\.id: networks\[0\] attaches network "backend" already\. A service attaches to a network once`)},
 		{"bad name", `image = "app:v1"`, nil},
 	}
 	for _, tc := range tests {
