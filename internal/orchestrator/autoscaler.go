@@ -39,6 +39,9 @@ type AutoscalerSettings struct {
 	Resources *swarm.ResourceRequirements
 	// Constraints are placement constraints on top of running on managers.
 	Constraints []string
+	// Networks are the networks the controller attaches to (IDs or names), to reach a
+	// Prometheus it reads metrics from; "host" for the node's own network.
+	Networks []string
 }
 
 // AutoscalerSpec is the controller's service spec.
@@ -52,6 +55,10 @@ func AutoscalerSpec(s AutoscalerSettings) swarm.ServiceSpec {
 		level = DefaultAutoscalerLogLevel
 	}
 	constraints := append([]string{managerConstraint}, s.Constraints...)
+	var networks []swarm.NetworkAttachmentConfig
+	for _, n := range s.Networks {
+		networks = append(networks, swarm.NetworkAttachmentConfig{Target: n})
+	}
 	return swarm.ServiceSpec{
 		Annotations: swarm.Annotations{Name: s.Name, Labels: map[string]string{AutoscalerLabel: "1"}},
 		Mode:        swarm.ServiceMode{Global: &swarm.GlobalService{}},
@@ -77,6 +84,7 @@ func AutoscalerSpec(s AutoscalerSettings) swarm.ServiceSpec {
 			},
 			Resources: s.Resources,
 			Placement: &swarm.Placement{Constraints: constraints},
+			Networks:  networks,
 			// Bounded logs: one line per decision, and the engine reads them for errors.
 			LogDriver:     &swarm.Driver{Name: "json-file", Options: map[string]string{"max-size": "10m", "max-file": "3"}},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny, Delay: durationPtr(2 * time.Second)},
@@ -108,6 +116,9 @@ func AutoscalerSettingsOf(spec swarm.ServiceSpec) (s AutoscalerSettings, ok bool
 				s.LogLevel = v
 			}
 		}
+	}
+	for _, n := range spec.TaskTemplate.Networks {
+		s.Networks = append(s.Networks, n.Target)
 	}
 	if p := spec.TaskTemplate.Placement; p != nil {
 		s.Constraints = slices.DeleteFunc(slices.Clone(p.Constraints), func(c string) bool { return c == managerConstraint })

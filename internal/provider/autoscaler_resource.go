@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -45,6 +46,7 @@ type autoscalerModel struct {
 	LogLevel     types.String    `tfsdk:"log_level"`
 	Resources    *resourcesModel `tfsdk:"resources"`
 	Constraints  []types.String  `tfsdk:"placement_constraints"`
+	Networks     []types.String  `tfsdk:"networks"`
 	Version      wholeValue      `tfsdk:"version"`
 	RunningTasks wholeValue      `tfsdk:"running_tasks"`
 	Timeouts     timeouts.Value  `tfsdk:"timeouts"`
@@ -56,6 +58,9 @@ func (m autoscalerModel) settings() orchestrator.AutoscalerSettings {
 		LogLevel: m.LogLevel.ValueString(), Resources: m.Resources.toSwarm(intNull())}
 	for _, c := range m.Constraints {
 		s.Constraints = append(s.Constraints, c.ValueString())
+	}
+	for _, n := range m.Networks {
+		s.Networks = append(s.Networks, n.ValueString())
 	}
 	return s
 }
@@ -78,6 +83,16 @@ func autoscalerFrom(st *orchestrator.ServiceState, prior autoscalerModel) autosc
 	}
 	if m.Constraints == nil && prior.Constraints != nil {
 		m.Constraints = []types.String{}
+	}
+	for i, n := range s.Networks {
+		var spelled types.String
+		if i < len(prior.Networks) {
+			spelled = prior.Networks[i]
+		}
+		m.Networks = append(m.Networks, readRef(n, spelled, orchestrator.KindNetwork, st.Resolve))
+	}
+	if m.Networks == nil && prior.Networks != nil {
+		m.Networks = []types.String{}
 	}
 	if prior.Interval.ValueString() != "" && parseDuration(prior.Interval) == s.Interval {
 		m.Interval = prior.Interval // "1m" stays "1m", not "1m0s"
@@ -116,6 +131,11 @@ func (r *autoscalerResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"placement_constraints": schema.ListAttribute{ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Placement constraints on top of `node.role==manager`, such as `node.labels.autoscaler==yes`, to keep the controller off some managers.",
 				Validators:          []validator.List{check{summary: "Invalid Constraint", text: orchestrator.CheckConstraint}}},
+			"networks": schema.ListAttribute{ElementType: types.StringType, Optional: true,
+				MarkdownDescription: "Networks the controller attaches to (IDs or names), so that it reaches the Prometheus of `prometheus` metrics and of `source = \"cadvisor\"`: " +
+					"an overlay network Prometheus is on, or `host` for a Prometheus on the managers' own addresses. Left out, the controller reaches only the Docker socket " +
+					"(enough for `cpu` and `memory` from Docker stats).",
+				Validators: []validator.List{listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}},
 			"version": schema.Int64Attribute{CustomType: wholeType{}, Computed: true, MarkdownDescription: "Swarm's version of the service object."},
 			"running_tasks": schema.Int64Attribute{CustomType: wholeType{}, Computed: true,
 				MarkdownDescription: "Controller tasks running when the service was last read (one per manager it may run on)."},

@@ -14,9 +14,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -578,6 +580,98 @@ func TestAccAutoscaler_controllerKilled(t *testing.T) {
 				},
 				Config:           config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
+}
+
+// startPrometheus runs a Prometheus of the test's own on a free loopback port and returns its
+// address and a function that stops it.
+func startPrometheus(t *testing.T) (address string, stop func()) {
+	t.Helper()
+	dir := t.TempDir()
+	conf := acctest.WriteFile(t, dir, "prometheus.yml", "global:\n  scrape_interval: 1s\n")
+	port := acctest.FreePort(t)
+	cmd := exec.Command("prometheus", "--config.file="+conf, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start prometheus (scripts/swarm-up.sh installs it): %v", err)
+	}
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+		}
+	}
+	t.Cleanup(stop)
+	acctest.WaitForPort(t, port)
+	return fmt.Sprintf("http://127.0.0.1:%d", port), stop
+}
+
+// Prometheus goes down under a continuous policy: nothing scales, and the reason is recorded
+// in the state label, so that the next plan shows it (with no change planned).
+func TestAccScalingPolicy_continuousPrometheusDown(t *testing.T) {
+	svc, ctl := acctest.Name("promdown"), acctest.Name("ctl")
+	cli := acctest.Docker(t)
+	prom, stopProm := startPrometheus(t)
+	config := "provider \"swarm\" {}\n" + autoscalerBlock(t, ctl, `  networks = ["host"] # the test's Prometheus listens on the host's loopback`) + fmt.Sprintf(`
+resource "swarm_service" "test" {
+  name     = %q
+  image    = %q
+  replicas = 1
+}
+
+resource "swarm_scaling_policy" "test" {
+  service_id   = swarm_service.test.id
+  min_replicas = 1
+  max_replicas = 5
+  evaluation   = "continuous"
+  metrics      = [{ type = "prometheus", address = %q, query = "vector(250)", target_average_value = 100 }]
+  scale_down   = { stabilization_window = "0s" }
+}
+`, svc, os.Getenv("TEST_IMAGE"), prom)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             noController(cli),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(autoscalerAddr, tfjsonpath.New("networks"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("host")})),
+				},
+			},
+			{
+				// 250 shared by 100 per replica: 3.
+				PreConfig:        func() { waitReplicas(t, cli, svc, 3, 2*time.Minute) },
+				Config:           config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				PreConfig: func() {
+					stopProm()
+					acctest.Eventually(t, time.Minute, "the controller to record that the query has no data", func() (bool, string, error) {
+						st := scalingState(t, cli, svc)
+						return len(st.Holds) > 0, fmt.Sprintf("holds %v, decision %q", st.Holds, st.Decision), nil
+					})
+					before, _ := heartbeat(cli)
+					acctest.Eventually(t, time.Minute, "two more rounds", func() (bool, string, error) {
+						h, _ := heartbeat(cli)
+						return h.RoundAt.After(before.RoundAt.Add(controllerInterval)), "", nil
+					})
+					if n, err := replicasOf(cli, svc); err != nil || n != 3 {
+						t.Fatalf("with Prometheus down the service went to %d replicas (%v), want 3 kept", n, err)
+					}
+				},
+				Config:           config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectState("current_replicas", knownvalue.Int64Exact(3)),
+					expectState("decision", knownvalue.StringRegexp(regexp.MustCompile(`^no data for query "vector\(250\)", so the replica count is kept; stays at 3$`))),
+				},
 			},
 		},
 	})
