@@ -237,6 +237,7 @@ func TestAccScalingPolicy_continuous(t *testing.T) {
 	const window = 20 * time.Second
 	base := "provider \"swarm\" {}\n" + autoscalerBlock(t, ctl, "") + loadedService(svc, dir)
 	config := func(extra string) string { return base + continuousPolicy(window.String(), extra) }
+	lowered := strings.Replace(config(""), "max_replicas = 4", "max_replicas = 3", 1)
 	var stoppedAt, droppedAt time.Time
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
@@ -268,6 +269,22 @@ func TestAccScalingPolicy_continuous(t *testing.T) {
 				},
 			},
 			{
+				// A changed policy only rewrites its label; the controller follows it from its
+				// next round.
+				Config: lowered,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(policyAddr, tfjsonpath.New("desired_replicas"), knownvalue.Int64Exact(4)),
+				}},
+				Check: func(*terraform.State) error {
+					waitReplicas(t, cli, svc, 3, time.Minute)
+					if !strings.Contains(scalingState(t, cli, svc).Decision, "lowered to max_replicas 3") {
+						return fmt.Errorf("the controller's decision under the new policy: %q", scalingState(t, cli, svc).Decision)
+					}
+					return nil
+				},
+			},
+			{
 				// No load: the count falls only once the window has passed since the last
 				// high recommendation (at most one interval before the load stopped).
 				PreConfig: func() {
@@ -275,7 +292,7 @@ func TestAccScalingPolicy_continuous(t *testing.T) {
 					stoppedAt = time.Now()
 					acctest.Eventually(t, 2*time.Minute, "a scale-down", func() (bool, string, error) {
 						n, err := replicasOf(cli, svc)
-						if n < 4 && droppedAt.IsZero() {
+						if n < 3 && droppedAt.IsZero() {
 							droppedAt = time.Now()
 						}
 						return n == 1, fmt.Sprintf("%d replicas", n), err
@@ -286,7 +303,7 @@ func TestAccScalingPolicy_continuous(t *testing.T) {
 					t.Logf("first scale-down %s after the load stopped (window %s)", droppedAt.Sub(stoppedAt).Round(time.Millisecond), window)
 					waitReplicas(t, cli, svc, 1, time.Minute)
 				},
-				Config:           config(""),
+				Config:           lowered,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					expectState("desired_replicas", knownvalue.Int64Exact(1)),
