@@ -88,33 +88,6 @@ resource "swarm_scaling_policy" "test" {
 `, window, extra)
 }
 
-// setLoad switches the tasks' load on or off.
-func setLoad(t *testing.T, dir string, on bool) {
-	t.Helper()
-	p := filepath.Join(dir, "on")
-	if on {
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-}
-
-// loadDir is a directory the tasks bind-mount for their load switch (it must outlive the
-// services, so it is removed by the test's cleanup, after the destroy).
-func loadDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "swarmform-load-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
-}
-
 // replicasOf is the service's replica count, straight from the engine.
 func replicasOf(cli *client.Client, name string) (int, error) {
 	svc, _, err := cli.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{})
@@ -232,7 +205,7 @@ func TestAccAutoscaler_lifecycle(t *testing.T) {
 // evaluation and back in place, dry_run holds in continuous mode, and once the policy is
 // destroyed the controller leaves the service alone.
 func TestAccScalingPolicy_continuous(t *testing.T) {
-	svc, ctl, dir := acctest.Name("cont"), acctest.Name("ctl"), loadDir(t)
+	svc, ctl, dir := acctest.Name("cont"), acctest.Name("ctl"), acctest.LoadDir(t)
 	cli := acctest.Docker(t)
 	const window = 20 * time.Second
 	base := "provider \"swarm\" {}\n" + autoscalerBlock(t, ctl, "") + loadedService(svc, dir)
@@ -254,7 +227,7 @@ func TestAccScalingPolicy_continuous(t *testing.T) {
 				// Load: the controller scales to the maximum (100% against a 50% target doubles
 				// the count each round), and the plan then changes nothing.
 				PreConfig: func() {
-					setLoad(t, dir, true)
+					acctest.SetLoad(t, dir, true)
 					waitReplicas(t, cli, svc, 4, 2*time.Minute)
 				},
 				Config:           config(""),
@@ -271,7 +244,7 @@ func TestAccScalingPolicy_continuous(t *testing.T) {
 				// No load: the count falls only once the window has passed since the last
 				// high recommendation (at most one interval before the load stopped).
 				PreConfig: func() {
-					setLoad(t, dir, false)
+					acctest.SetLoad(t, dir, false)
 					stoppedAt = time.Now()
 					acctest.Eventually(t, 2*time.Minute, "a scale-down", func() (bool, string, error) {
 						n, err := replicasOf(cli, svc)
@@ -317,7 +290,7 @@ func TestAccScalingPolicy_continuous(t *testing.T) {
 			},
 			{
 				PreConfig: func() {
-					setLoad(t, dir, true)
+					acctest.SetLoad(t, dir, true)
 					acctest.Eventually(t, time.Minute, "a dry-run decision under load", func() (bool, string, error) {
 						st := scalingState(t, cli, svc)
 						return st.By == orchestrator.ByController && st.Desired > 1, fmt.Sprintf("state %+v", st), nil
@@ -371,7 +344,7 @@ func TestAccScalingPolicy_continuous(t *testing.T) {
 // Without a controller, a continuous policy is applied and planned without error, and the plan
 // warns, naming swarm_autoscaler; nothing scales it.
 func TestAccScalingPolicy_continuousWithoutController(t *testing.T) {
-	svc, dir := acctest.Name("noctl"), loadDir(t)
+	svc, dir := acctest.Name("noctl"), acctest.LoadDir(t)
 	tf := acctest.NewTerraform(t, "provider \"swarm\" {}\n"+loadedService(svc, dir)+continuousPolicy("20s", ""))
 	if out, err := tf.Run(context.Background(), "apply", "-auto-approve", "-no-color"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
@@ -388,7 +361,7 @@ func TestAccScalingPolicy_continuousWithoutController(t *testing.T) {
 // Two controllers at once (two swarm_autoscaler services, each a task on the one node): only
 // one acts, and each decision is written once. The writes are counted by the service's version.
 func TestAccAutoscaler_twoControllersActOnce(t *testing.T) {
-	svc, ctlA, ctlB, dir := acctest.Name("two"), acctest.Name("ctla"), acctest.Name("ctlb"), loadDir(t)
+	svc, ctlA, ctlB, dir := acctest.Name("two"), acctest.Name("ctla"), acctest.Name("ctlb"), acctest.LoadDir(t)
 	cli := acctest.Docker(t)
 	config := "provider \"swarm\" {}\n" + autoscalerBlock(t, ctlA, "") + strings.Replace(autoscalerBlock(t, ctlB, ""), `"test"`, `"other"`, 1) +
 		loadedService(svc, dir) + continuousPolicy("5m", "")
@@ -407,7 +380,7 @@ func TestAccAutoscaler_twoControllersActOnce(t *testing.T) {
 					// Swarm's version index is the store's, not the service's: count the
 					// service's update events instead.
 					since := time.Now()
-					setLoad(t, dir, true)
+					acctest.SetLoad(t, dir, true)
 					waitReplicas(t, cli, svc, 4, 2*time.Minute)
 					// Let both controllers run more rounds at the maximum, then count.
 					beat, _ := heartbeat(cli)
@@ -514,7 +487,7 @@ func serviceLogs(t *testing.T, cli *client.Client, service string) []string {
 // within two intervals of running, and the history from before the kill holds: the load
 // stopped at the kill, and no scale-down comes before the window.
 func TestAccAutoscaler_controllerKilled(t *testing.T) {
-	svc, ctl, dir := acctest.Name("kill"), acctest.Name("ctl"), loadDir(t)
+	svc, ctl, dir := acctest.Name("kill"), acctest.Name("ctl"), acctest.LoadDir(t)
 	cli := acctest.Docker(t)
 	const window = 30 * time.Second
 	config := "provider \"swarm\" {}\n" + autoscalerBlock(t, ctl, "") + loadedService(svc, dir) + continuousPolicy(window.String(), "")
@@ -526,13 +499,13 @@ func TestAccAutoscaler_controllerKilled(t *testing.T) {
 			{Config: config},
 			{
 				PreConfig: func() {
-					setLoad(t, dir, true)
+					acctest.SetLoad(t, dir, true)
 					waitReplicas(t, cli, svc, 4, 2*time.Minute)
 					old := acctest.RunningTasks(t, cli, ctl)
 					if len(old) != 1 {
 						t.Fatalf("%d controller tasks run, want 1", len(old))
 					}
-					setLoad(t, dir, false)
+					acctest.SetLoad(t, dir, false)
 					stoppedAt := time.Now()
 					if err := cli.ContainerKill(context.Background(), old[0].Status.ContainerStatus.ContainerID, "SIGKILL"); err != nil {
 						t.Fatal(err)
