@@ -142,6 +142,27 @@ func noController(cli *client.Client) resource.TestCheckFunc {
 	}
 }
 
+// Bad input fails at plan time with the attribute path, without a swarm.
+func TestAutoscalerValidation(t *testing.T) {
+	acctest.Parallel(t)
+	for _, tc := range []struct{ name, body, want string }{
+		{"interval under a second", `interval = "500ms"`, `Invalid Interval.*Attribute interval: 500ms is too short`},
+		{"relative socket", `docker_socket = "docker.sock"`, `Invalid Docker Socket.*Attribute docker_socket: "docker.sock" is not an absolute path`},
+		{"socket as a URL", `docker_socket = "unix:///var/run/docker.sock"`, `Invalid Docker Socket.*Attribute docker_socket: .* is not an absolute path`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      "resource \"swarm_autoscaler\" \"test\" {\n  image = \"swarmform/swarm-autoscaler:dev\"\n  " + tc.body + "\n}\n",
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(`(?s)` + strings.ReplaceAll(tc.want, " ", `\s+`)),
+				}},
+			})
+		})
+	}
+}
+
 // The controller's own resource: every task finished its first round when the apply returns,
 // the plan after it is empty, an update rolls it in place, import takes it back, and destroy
 // leaves neither the service nor its heartbeat. A service that is not a controller is not
@@ -161,6 +182,7 @@ func TestAccAutoscaler_lifecycle(t *testing.T) {
 					id.AddStateValue(autoscalerAddr, tfjsonpath.New("id")),
 					statecheck.ExpectKnownValue(autoscalerAddr, tfjsonpath.New("running_tasks"), knownvalue.Int64Exact(1)),
 					statecheck.ExpectKnownValue(autoscalerAddr, tfjsonpath.New("log_level"), knownvalue.StringExact("info")),
+					statecheck.ExpectKnownValue(autoscalerAddr, tfjsonpath.New("docker_socket"), knownvalue.StringExact("/var/run/docker.sock")),
 				},
 				Check: func(*terraform.State) error {
 					// Healthy means a round finished: the acting controller recorded it.
