@@ -23,8 +23,19 @@
 # Metrics: every node (spares too) runs a cAdvisor in its namespace, on
 # $MN_SUBNET.(10+N):9280, reading its own dockerd's containers, and one
 # Prometheus on 127.0.0.1:19091 scrapes them every second, as a Swarm user
-# would run cAdvisor as a global service scraped by Prometheus. The cAdvisor
-# binary comes from scripts/cadvisor.sh (built once); MN_CADVISOR=0 skips both.
+# would run cAdvisor as a global service scraped by Prometheus. The nodes
+# reach the same Prometheus on the bridge's host address, $MN_SUBNET.1:19091
+# (a socat forwards it to the loopback address: Prometheus listens on one
+# address only), for an autoscaling controller in a node's namespace. The
+# cAdvisor binary comes from scripts/cadvisor.sh (built once); MN_CADVISOR=0
+# skips all three.
+#
+# The autoscaling controller's image (swarmform/swarm-autoscaler:dev, built by
+# make autoscaler-image) is copied into every node with the test images. Every
+# dockerd shares the host's file system, so /var/run/docker.sock in a node is
+# the default engine's: a service that mounts its node's socket must mount
+# /run/swarmform-mn/{{.Node.Hostname}}.sock (MN_SOCKET_TEMPLATE), which Swarm
+# expands on each node to that node's own.
 #
 # What to know when writing tests against it:
 #   * Create services without registry look-ups (the API's QueryRegistry false,
@@ -69,6 +80,9 @@
 #                          them, instead of ~15s with docker's default 5s
 #   MN_IMAGES              images copied from the default engine into every node
 #                          (default: swarmform-testapp:v1 :v2 :latest)
+#   MN_AUTOSCALER_IMAGE    the controller's image, copied too when the default
+#                          engine has it (default swarmform/swarm-autoscaler:dev;
+#                          empty: none)
 #   MN_TIMEOUT=90          overall deadline in seconds for each wait
 set -euo pipefail
 
@@ -79,6 +93,7 @@ MN_SUBNET="${MN_SUBNET:-172.16.231}"
 MN_HEARTBEAT="${MN_HEARTBEAT:-2s}"
 MN_TIMEOUT="${MN_TIMEOUT:-90}"
 read -r -a IMAGES <<<"${MN_IMAGES:-swarmform-testapp:v1 swarmform-testapp:v2 swarmform-testapp:latest}"
+MN_AUTOSCALER_IMAGE="${MN_AUTOSCALER_IMAGE-swarmform/swarm-autoscaler:dev}"
 
 SCRIPT_PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 
@@ -94,7 +109,8 @@ FW_COMMENT=swarmform-multinode
 SOURCE_HOST="unix:///var/run/docker.sock"
 DAEMON_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CADVISOR_PORT=9280
-PROMETHEUS_ADDR=127.0.0.1:19091
+PROMETHEUS_PORT=19091
+PROMETHEUS_ADDR=127.0.0.1:$PROMETHEUS_PORT
 PROMETHEUS_DIR=$RUN_DIR/prometheus
 
 # The CLI must only ever talk to the socket given with -H.
@@ -229,10 +245,10 @@ kill_pids() {
 	return 0
 }
 
-# emit KEY VALUE: a KEY=value line; values with spaces are single-quoted so the
-# line can be sourced by a shell as it is.
+# emit KEY VALUE: a KEY=value line; values with spaces or characters a shell
+# would expand are single-quoted so the line can be sourced by a shell as it is.
 emit() {
-	if [[ "$2" == *[[:space:]]* || -z "$2" ]]; then
+	if [[ "$2" == *[[:space:]{}\$*?\[]* || -z "$2" ]]; then
 		printf "%s='%s'\n" "$1" "$2"
 	else
 		printf '%s=%s\n' "$1" "$2"
@@ -262,6 +278,7 @@ preflight() {
 	command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 	command -v curl >/dev/null 2>&1 || missing+=(curl)
 	command -v pgrep >/dev/null 2>&1 || missing+=(procps)
+	if [ "$MN_CADVISOR" != 0 ]; then command -v socat >/dev/null 2>&1 || missing+=(socat); fi
 	if [ "${#missing[@]}" -gt 0 ]; then
 		log "installing: ${missing[*]}"
 		export DEBIAN_FRONTEND=noninteractive
@@ -518,37 +535,65 @@ stop_daemons() {
 # ---------------------------------------------------------------------------
 # images
 # ---------------------------------------------------------------------------
-# image_ids SOCKET: the image ID of each of IMAGES on that engine, one a line
+# image_ids SOCKET IMAGE...: the ID of each image on that engine, one a line
 # ("missing" for a missing one).
 image_ids() {
-	local img j
-	for img in "${IMAGES[@]}"; do
-		j="$(api "$1" "/images/$img/json" 2>/dev/null || true)"
+	local sock=$1 img j
+	shift
+	for img in "$@"; do
+		j="$(api "$sock" "/images/$img/json" 2>/dev/null || true)"
 		json_str Id "$j"
 		echo "${REPLY:-missing}"
 	done
 }
 
+AUTOSCALER_LOADED="" # the controller's image, once ensure_images copied it
+
+# ensure_images N...: every node holds each of IMAGES (and the controller's
+# image, when the default engine has it) as the same build as the default
+# engine. Only the images some node lacks, or holds another build of, are
+# saved, once, and loaded into those nodes.
 ensure_images() {
-	local n want have tarball=""
-	want="$(image_ids "${SOURCE_HOST#unix://}")"
-	if grep -qx missing <<<"$want"; then
+	local n i
+	local -a images=("${IMAGES[@]}") want=() have=() nodes=()
+	local -A stale=()
+	mapfile -t want < <(image_ids "${SOURCE_HOST#unix://}" "${images[@]}")
+	if printf '%s\n' "${want[@]}" | grep -qx missing; then
 		die "not every one of ${IMAGES[*]} is in the default engine ($SOURCE_HOST); run bash scripts/swarm-up.sh (make swarm) first"
 	fi
-	for n in "$@"; do
-		have="$(image_ids "$(node_sock "$n")")"
-		[ "$have" = "$want" ] && continue
-		if [ -z "$tarball" ]; then
-			tarball="$RUN_DIR/images.tar"
-			log "docker save ${IMAGES[*]}"
-			timeout 120 docker -H "$SOURCE_HOST" save -o "$tarball" "${IMAGES[@]}" ||
-				die "docker save ${IMAGES[*]} failed"
+	AUTOSCALER_LOADED=""
+	if [ -n "$MN_AUTOSCALER_IMAGE" ]; then
+		i="$(image_ids "${SOURCE_HOST#unix://}" "$MN_AUTOSCALER_IMAGE")"
+		if [ "$i" = missing ]; then
+			log "warning: $MN_AUTOSCALER_IMAGE is not in the default engine (make autoscaler-image builds it); the nodes go without it"
+		else
+			images+=("$MN_AUTOSCALER_IMAGE")
+			want+=("$i")
+			AUTOSCALER_LOADED="$MN_AUTOSCALER_IMAGE"
 		fi
-		log "node $n: loading test images"
-		timeout 120 docker -H "$(node_host "$n")" load -q -i "$tarball" >/dev/null ||
-			die "loading the test images into node $n failed"
+	fi
+	for n in "$@"; do
+		mapfile -t have < <(image_ids "$(node_sock "$n")" "${images[@]}")
+		local differs=""
+		for i in "${!images[@]}"; do
+			if [ "${have[i]:-}" != "${want[i]}" ]; then
+				stale["${images[i]}"]=1
+				differs=1
+			fi
+		done
+		if [ -n "$differs" ]; then nodes+=("$n"); fi
 	done
-	[ -z "$tarball" ] || rm -f "$tarball"
+	[ "${#nodes[@]}" -gt 0 ] || return 0
+	local tarball="$RUN_DIR/images.tar"
+	log "docker save ${!stale[*]}"
+	timeout 120 docker -H "$SOURCE_HOST" save -o "$tarball" "${!stale[@]}" ||
+		die "docker save ${!stale[*]} failed"
+	for n in "${nodes[@]}"; do
+		log "node $n: loading ${!stale[*]}"
+		timeout 120 docker -H "$(node_host "$n")" load -q -i "$tarball" >/dev/null ||
+			die "loading ${!stale[*]} into node $n failed"
+	done
+	rm -f "$tarball"
 }
 
 # ---------------------------------------------------------------------------
@@ -807,10 +852,48 @@ ensure_prometheus() {
 		tail -n 20 "$LOG_DIR/prometheus.log" >&2 || true
 		die "Prometheus did not start"
 	}
+	ensure_prometheus_forward
+}
+
+# Where the nodes reach the Prometheus: the bridge's host address.
+prometheus_bridge_addr() { echo "$MN_SUBNET.1:$PROMETHEUS_PORT"; }
+
+# The nodes' way to the Prometheus, checked from node 1's namespace.
+prometheus_answers_nodes() {
+	nsenter --net="/run/netns/$(node_netns 1)" \
+		curl -sf --max-time 2 -o /dev/null "http://$(prometheus_bridge_addr)/-/ready"
+}
+
+# ensure_prometheus_forward: the Prometheus also answers on the bridge's host
+# address, where a process in a node's namespace (a controller with the node's
+# own network) reaches it. Prometheus listens on one address only and the tests
+# on the host use the loopback one, so a socat forwards the bridge's address to
+# it; nothing listens on the host's other interfaces.
+ensure_prometheus_forward() {
+	local pid
+	pid="$(pid_from "$PROMETHEUS_DIR/forward.pid" socat)"
+	if [ -z "$pid" ]; then
+		log "forwarding $(prometheus_bridge_addr) to the Prometheus on $PROMETHEUS_ADDR"
+		(
+			cd /
+			exec 9>&-
+			exec setsid nohup socat "TCP-LISTEN:$PROMETHEUS_PORT,bind=$MN_SUBNET.1,reuseaddr,fork" "TCP:$PROMETHEUS_ADDR" \
+				>>"$LOG_DIR/prometheus-forward.log" 2>&1 </dev/null
+		) &
+		echo "$!" >"$PROMETHEUS_DIR/forward.pid"
+		disown "$!" 2>/dev/null || true
+	fi
+	wait_for "the Prometheus on $(prometheus_bridge_addr) from the nodes" "$MN_TIMEOUT" prometheus_answers_nodes || {
+		tail -n 20 "$LOG_DIR/prometheus-forward.log" >&2 || true
+		die "the nodes do not reach the Prometheus on $(prometheus_bridge_addr)"
+	}
 }
 
 stop_prometheus() {
 	local pid
+	pid="$(pid_from "$PROMETHEUS_DIR/forward.pid" socat)"
+	if [ -n "$pid" ]; then kill_pids 5 "$pid"; fi
+	rm -f "$PROMETHEUS_DIR/forward.pid"
 	pid="$(pid_from "$PROMETHEUS_DIR/pid" prometheus)"
 	if [ -n "$pid" ]; then kill_pids 15 "$pid"; fi
 	rm -f "$PROMETHEUS_DIR/pid"
@@ -962,8 +1045,11 @@ cmd_up() {
 		spare_hosts+="${spare_hosts:+ }$(node_host "$n")"
 		spare_addrs+="${spare_addrs:+ }$(node_addr "$n")"
 	done
-	local prom=""
-	[ -z "$CADVISOR_BIN" ] || prom="http://$PROMETHEUS_ADDR"
+	local prom="" prom_nodes=""
+	if [ -n "$CADVISOR_BIN" ]; then
+		prom="http://$PROMETHEUS_ADDR"
+		prom_nodes="http://$(prometheus_bridge_addr)"
+	fi
 	local env_lines
 	env_lines="$(
 		emit MN_MANAGER_HOST "$(node_host 1)"
@@ -978,6 +1064,9 @@ cmd_up() {
 		emit MN_SPARE_HOSTS "$spare_hosts"
 		emit MN_SPARE_ADDRS "$spare_addrs"
 		emit MN_PROMETHEUS "$prom"
+		emit MN_PROMETHEUS_FROM_NODES "$prom_nodes"
+		emit MN_SOCKET_TEMPLATE "$RUN_DIR/{{.Node.Hostname}}.sock"
+		emit MN_AUTOSCALER_IMAGE "$AUTOSCALER_LOADED"
 		emit MN_SCRIPT "$SCRIPT_PATH"
 		emit MN_TEST_IMAGE "${IMAGES[0]}"
 		emit MN_TEST_IMAGE_V2 "${IMAGES[1]:-}"

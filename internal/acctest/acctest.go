@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -300,6 +301,30 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (o
 			t.Fatalf("gave up after %s waiting for %s: %s", timeout, what, note)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// LoadDir is a directory that tasks of the test image bind-mount at /load, with
+// BURN_FILE=/load/on, so that SetLoad switches their CPU load on and off without changing the
+// service (every task, on every node of either test swarm, follows the same file). It
+// outlives the services: the test's cleanup removes it, after the destroy.
+func LoadDir(t testing.TB) string {
+	t.Helper()
+	return t.TempDir()
+}
+
+// SetLoad switches the load of the tasks that mount dir (LoadDir) on or off.
+func SetLoad(t testing.TB, dir string, on bool) {
+	t.Helper()
+	p := filepath.Join(dir, "on")
+	if on {
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
 	}
 }
 

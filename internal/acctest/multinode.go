@@ -53,6 +53,18 @@ type Cluster struct {
 	// every node (spares included) each second; empty when the harness runs
 	// without metrics (MN_CADVISOR=0).
 	Prometheus string
+	// PrometheusFromNodes is the same Prometheus as a process in a node's own
+	// network namespace reaches it (on the harness bridge's host address), e.g.
+	// an autoscaling controller with networks = ["host"].
+	PrometheusFromNodes string
+
+	// SocketTemplate is the path of each node's engine socket as a Swarm
+	// template, expanded on each node to its own (the nodes share the host's
+	// file system, where /var/run/docker.sock is the default engine's).
+	SocketTemplate string
+	// AutoscalerImage is the autoscaling controller's image, copied into every
+	// node; empty when the default engine did not have it at `up`.
+	AutoscalerImage string
 
 	Image       string // swarmform-testapp:v1
 	ImageV2     string // swarmform-testapp:v2
@@ -150,6 +162,16 @@ func (c *Cluster) NeedPrometheus(t testing.TB) string {
 		t.Fatal("the multi-node harness runs without cAdvisor and Prometheus (MN_CADVISOR=0); run `bash scripts/multinode.sh up` without it")
 	}
 	return c.Prometheus
+}
+
+// NeedAutoscaler returns the autoscaling controller's image, which every node
+// holds; the test fails when the harness came up without it.
+func (c *Cluster) NeedAutoscaler(t testing.TB) string {
+	t.Helper()
+	if c.AutoscalerImage == "" {
+		t.Fatal("the multi-node harness came up without the autoscaling controller's image: run `make multinode` (it builds the image first)")
+	}
+	return c.AutoscalerImage
 }
 
 // JoinNode makes spare node n a worker of the swarm (with its labels zone and
@@ -311,11 +333,14 @@ func mnClusterFromEnv(env map[string]string) (*Cluster, error) {
 		return nil, fmt.Errorf("MN_MANAGER_HOST %s is not the first of MN_NODE_HOSTS", manager)
 	}
 	c := &Cluster{
-		ManagerHost: manager,
-		Prometheus:  env["MN_PROMETHEUS"],
-		Image:       env["MN_TEST_IMAGE"],
-		ImageV2:     env["MN_TEST_IMAGE_V2"],
-		ImageLatest: env["MN_TEST_IMAGE_LATEST"],
+		ManagerHost:         manager,
+		Prometheus:          env["MN_PROMETHEUS"],
+		PrometheusFromNodes: env["MN_PROMETHEUS_FROM_NODES"],
+		SocketTemplate:      env["MN_SOCKET_TEMPLATE"],
+		AutoscalerImage:     env["MN_AUTOSCALER_IMAGE"],
+		Image:               env["MN_TEST_IMAGE"],
+		ImageV2:             env["MN_TEST_IMAGE_V2"],
+		ImageLatest:         env["MN_TEST_IMAGE_LATEST"],
 	}
 	if c.Image == "" {
 		return nil, errors.New("MN_TEST_IMAGE is missing")

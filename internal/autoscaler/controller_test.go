@@ -265,3 +265,35 @@ func TestControllerStandsByOffTheLeader(t *testing.T) {
 		t.Fatalf("a standby controller wrote %d times", got)
 	}
 }
+
+// While the managers elect a new leader, a round cannot learn who leads: it ends standing by,
+// without an error, so the controller stays healthy (its healthcheck would otherwise have
+// Swarm restart it in the middle of the election) and asks again the next round. Once the
+// managers have elected its node, the next round acts.
+func TestControllerStandsByWhileTheManagersElect(t *testing.T) {
+	h := newHarness(t)
+	h.swarm.SetLoad("web", 0.05)
+	// A short wait for the leader: the rounds take real time for it, the clock is the test's.
+	h.ctl.Rounds = h.engine.NewScaler(orchestrator.ScalerOptions{Holder: "test", Interval: interval, Now: h.clock.Now, LeaderWait: 100 * time.Millisecond})
+	h.swarm.SetElecting(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.run(ctx)
+	for range 5 { // longer than the healthcheck's three intervals
+		h.round()
+	}
+	if !h.ctl.Healthy() {
+		t.Fatalf("the controller is unhealthy after rounds during an election:\n%s", h.logs)
+	}
+	if got := h.swarm.Writes("web"); got != 0 {
+		t.Fatalf("a controller with no leader to be sure of wrote %d times", got)
+	}
+	if !strings.Contains(h.logs.String(), `"msg":"standing by","why":"the swarm has no leader now`) {
+		t.Fatalf("no line says the controller stands by for want of a leader:\n%s", h.logs)
+	}
+	h.swarm.SetElecting(false)
+	h.round()
+	if got := h.swarm.Replicas("web"); got != 2 {
+		t.Fatalf("the first round after the election: %d replicas, want 2:\n%s", got, h.logs)
+	}
+}

@@ -6,6 +6,7 @@ package orchestrator
 
 import (
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -20,13 +21,18 @@ const (
 	DefaultAutoscalerName     = "swarm-autoscaler"
 	DefaultAutoscalerInterval = 5 * time.Second
 	DefaultAutoscalerLogLevel = "info"
+	// DefaultAutoscalerSocket is where a manager's Docker engine listens, as the controller
+	// finds it on its node unless told otherwise.
+	DefaultAutoscalerSocket = "/var/run/docker.sock"
 	// AutoscalerLockVolume is the volume, on each node, whose file only one controller of the
 	// node holds. Every controller service uses the same one, so that two of them (two
 	// resources, or the old and new task of an update) never act at once.
 	AutoscalerLockVolume = "swarm-autoscaler-lock"
 	autoscalerLockDir    = "/var/lock/swarm-autoscaler"
-	dockerSocket         = "/var/run/docker.sock"
-	managerConstraint    = "node.role==manager"
+	// dockerSocket is where the controller reaches its node's engine inside its container
+	// (the Docker client's default).
+	dockerSocket      = "/var/run/docker.sock"
+	managerConstraint = "node.role==manager"
 )
 
 // AutoscalerSettings are what a configuration says of the controller's service.
@@ -42,6 +48,11 @@ type AutoscalerSettings struct {
 	// Networks are the networks the controller attaches to (IDs or names), to reach a
 	// Prometheus it reads metrics from; "host" for the node's own network.
 	Networks []string
+	// Socket is the path of the Docker engine's socket on each manager, mounted into the
+	// controller, which acts through it; empty means DefaultAutoscalerSocket. Swarm expands
+	// its templates in it on each node ({{.Node.Hostname}}), for engines whose socket is named
+	// after their node.
+	Socket string
 }
 
 // AutoscalerSpec is the controller's service spec.
@@ -53,6 +64,10 @@ func AutoscalerSpec(s AutoscalerSettings) swarm.ServiceSpec {
 	level := s.LogLevel
 	if level == "" {
 		level = DefaultAutoscalerLogLevel
+	}
+	socket := s.Socket
+	if socket == "" {
+		socket = DefaultAutoscalerSocket
 	}
 	constraints := append([]string{managerConstraint}, s.Constraints...)
 	var networks []swarm.NetworkAttachmentConfig
@@ -72,7 +87,7 @@ func AutoscalerSpec(s AutoscalerSettings) swarm.ServiceSpec {
 					"SWARM_AUTOSCALER_HOLDER={{.Task.Name}}",
 				},
 				Mounts: []mount.Mount{
-					{Type: mount.TypeBind, Source: dockerSocket, Target: dockerSocket},
+					{Type: mount.TypeBind, Source: socket, Target: dockerSocket},
 					{Type: mount.TypeVolume, Source: AutoscalerLockVolume, Target: autoscalerLockDir},
 				},
 				Healthcheck: &container.HealthConfig{
@@ -102,9 +117,15 @@ func AutoscalerSettingsOf(spec swarm.ServiceSpec) (s AutoscalerSettings, ok bool
 	if spec.Labels[AutoscalerLabel] == "" {
 		return s, false
 	}
-	s = AutoscalerSettings{Name: spec.Name, Interval: DefaultAutoscalerInterval, LogLevel: DefaultAutoscalerLogLevel, Resources: spec.TaskTemplate.Resources}
+	s = AutoscalerSettings{Name: spec.Name, Interval: DefaultAutoscalerInterval, LogLevel: DefaultAutoscalerLogLevel, Resources: spec.TaskTemplate.Resources,
+		Socket: DefaultAutoscalerSocket}
 	if cs := spec.TaskTemplate.ContainerSpec; cs != nil {
 		s.Image = cs.Image
+		for _, m := range cs.Mounts {
+			if m.Type == mount.TypeBind && m.Target == dockerSocket {
+				s.Socket = m.Source
+			}
+		}
 		for _, kv := range cs.Env {
 			k, v, _ := strings.Cut(kv, "=")
 			switch k {
@@ -130,6 +151,15 @@ func AutoscalerSettingsOf(spec swarm.ServiceSpec) (s AutoscalerSettings, ok bool
 func CheckAutoscalerInterval(d time.Duration) error {
 	if d < time.Second {
 		return fmt.Errorf("%s is too short; the controller runs a round at most once a second", d)
+	}
+	return nil
+}
+
+// CheckAutoscalerSocket checks the path of the Docker socket on the managers: it must be
+// absolute (it may hold Swarm's templates, expanded on each node).
+func CheckAutoscalerSocket(p string) error {
+	if !path.IsAbs(p) {
+		return fmt.Errorf("%q is not an absolute path; give the path of the Docker socket on the managers, such as %s", p, DefaultAutoscalerSocket)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,6 +88,12 @@ type ScalerOptions struct {
 	Interval time.Duration
 	// Heartbeat is how often the acting controller records a round; 0 means DefaultHeartbeat.
 	Heartbeat time.Duration
+	// LeaderWait bounds how long a round waits for the managers to say which of them leads;
+	// 0 means the interval, and at least minLeaderWait. While they elect a leader (the
+	// old one lost) the engine's calls wait for one or say there is none: the round then
+	// stands by rather than wait for the election, so that it ends, the controller stays
+	// healthy (no restart by its healthcheck), and the next round asks again.
+	LeaderWait time.Duration
 	// LockPath is a file on the node (a volume every controller on the node shares) that only
 	// one controller of the node may hold.
 	LockPath string
@@ -115,10 +122,20 @@ type scalerMemory struct {
 	history       []Recommendation
 }
 
+// minLeaderWait is the shortest wait for the managers to say who leads: a node list takes
+// milliseconds, and far longer only on a machine under heavy load.
+const minLeaderWait = 2 * time.Second
+
+// noLeader is why a controller stands by while the swarm has no leader.
+const noLeader = "the swarm has no leader now (its managers are electing one, or too few of them are online for a quorum)"
+
 // NewScaler makes the scaler of a controller.
 func (e *Engine) NewScaler(opts ScalerOptions) *Scaler {
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = DefaultHeartbeat
+	}
+	if opts.LeaderWait <= 0 {
+		opts.LeaderWait = max(opts.Interval, minLeaderWait)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -220,7 +237,9 @@ func continuousPolicy(spec swarm.ServiceSpec) (ScalingPolicy, bool) {
 }
 
 // acting says whether this controller acts now: it holds its node's lock (one controller per
-// node) and its node is the Raft leader (one node). Standby says why not.
+// node) and its node is the Raft leader (one node). Standby says why not. While the managers
+// cannot say who leads (within LeaderWait, or they answer that there is no leader), the
+// controller stands by.
 func (s *Scaler) acting(ctx context.Context) (acting bool, standby string, err error) {
 	held, err := s.lock.tryLock(s.opts.LockPath)
 	if err != nil {
@@ -229,13 +248,22 @@ func (s *Scaler) acting(ctx context.Context) (acting bool, standby string, err e
 	if !held {
 		return false, "another controller on this node holds its lock", nil
 	}
+	leaderCtx, cancel := context.WithTimeout(ctx, s.opts.LeaderWait)
+	defer cancel()
+	electing := func(err error) bool { return ctx.Err() == nil && managersElecting(err, leaderCtx.Err() != nil) }
 	if s.selfNode == "" {
-		if s.selfNode, err = s.e.localNodeID(ctx); err != nil {
+		if s.selfNode, err = s.e.localNodeID(leaderCtx); err != nil {
+			if electing(err) {
+				return false, noLeader, nil
+			}
 			return false, "", err
 		}
 	}
-	nodes, err := s.e.Nodes(ctx)
+	nodes, err := s.e.Nodes(leaderCtx)
 	if err != nil {
+		if electing(err) {
+			return false, noLeader, nil
+		}
 		return false, "", err
 	}
 	for _, n := range nodes {
@@ -246,7 +274,20 @@ func (s *Scaler) acting(ctx context.Context) (acting bool, standby string, err e
 			return false, fmt.Sprintf("the swarm's leader is node %s, where another controller acts", nodeName(n)), nil
 		}
 	}
-	return false, "the swarm has no leader now", nil
+	return false, noLeader, nil
+}
+
+// managersElecting says whether a failed call to learn who leads means that the swarm has no
+// leader for now: the manager said so (503: no leader, or it is no manager any more), or the
+// call had no answer when the round stopped waiting (waited: a manager holds calls while the
+// managers elect a leader). A daemon that cannot be reached at all is not that: it stays an
+// error.
+func managersElecting(err error, waited bool) bool {
+	var ce *ConnectError
+	if errors.As(err, &ce) {
+		return false
+	}
+	return waited || cerrdefs.IsUnavailable(err) || strings.Contains(strings.ToLower(err.Error()), "does not have a leader")
 }
 
 // decide observes, decides and writes one policy. It writes only when the count, the desired

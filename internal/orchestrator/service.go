@@ -319,8 +319,16 @@ func sameSpec(observed swarm.Service, sent swarm.ServiceSpec) bool {
 	return Classify(observed.Spec, sent) == ChangeNone
 }
 
-// DeleteService removes a service and waits until its tasks are gone, so that networks,
-// secrets and configs it used can be removed next. A missing service is not an error.
+// DeleteService removes a service and waits until its tasks have stopped, so that networks,
+// secrets and configs it used can be removed next, and nothing the tasks do outlives the
+// removal (an autoscaling controller still running would record its heartbeat again). A
+// missing service is not an error.
+//
+// Swarm keeps the tasks of a removed service until their containers have stopped, their
+// desired state "running" until its orchestrator sees the removal, then "remove". A task list
+// filtered by the service fails at once, as the service is gone, so the tasks are found by
+// those desired states. Tasks on nodes that are down are not waited for: they stop when their
+// node comes back.
 func (e *Engine) DeleteService(ctx context.Context, id string) error {
 	defer e.Invalidate()
 	// A removal whose answer was lost is made again; not found then means it was made.
@@ -331,24 +339,52 @@ func (e *Engine) DeleteService(ctx context.Context, id string) error {
 	tick := time.NewTicker(e.PollInterval)
 	defer tick.Stop()
 	for {
-		tasks, err := read(ctx, e, "list tasks", func(ctx context.Context) ([]swarm.Task, error) {
-			return e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", id))})
-		})
-		if cerrdefs.IsNotFound(err) {
-			return nil // the service and its tasks are gone
-		}
+		stopping, err := e.removedTasksRunning(ctx, id)
 		if err != nil {
 			return err
 		}
-		if len(tasks) == 0 {
+		if stopping == 0 {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("service %s was removed but %d of its tasks were still shutting down: %w", id, len(tasks), ctx.Err())
+			return fmt.Errorf("service %s was removed but %d of its tasks were still shutting down: %w", id, stopping, ctx.Err())
 		case <-tick.C:
 		}
 	}
+}
+
+// removedTasksRunning counts the tasks of removed service id that may still run a container:
+// meant to run or being removed, not stopped yet, on a node that is not down.
+func (e *Engine) removedTasksRunning(ctx context.Context, id string) (int, error) {
+	tasks, err := read(ctx, e, "list tasks", func(ctx context.Context) ([]swarm.Task, error) {
+		return e.cli.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(
+			filters.Arg("desired-state", string(swarm.TaskStateRunning)), filters.Arg("desired-state", string(swarm.TaskStateRemove)))})
+	})
+	if err != nil {
+		return 0, err
+	}
+	var nodes map[string]swarm.Node
+	n := 0
+	for _, t := range tasks {
+		if t.ServiceID != id || (t.Status.State != swarm.TaskStateRunning && !taskStateBefore(t.Status.State, swarm.TaskStateRunning)) {
+			continue
+		}
+		if nodes == nil {
+			list, err := e.listNodes(ctx)
+			if err != nil {
+				return 0, err
+			}
+			nodes = map[string]swarm.Node{}
+			for _, nd := range list {
+				nodes[nd.ID] = nd
+			}
+		}
+		if !nodeDown(nodes, t.NodeID) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func isOutOfSequence(err error) bool {

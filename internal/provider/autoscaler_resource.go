@@ -47,6 +47,7 @@ type autoscalerModel struct {
 	Resources    *resourcesModel `tfsdk:"resources"`
 	Constraints  []types.String  `tfsdk:"placement_constraints"`
 	Networks     []types.String  `tfsdk:"networks"`
+	DockerSocket types.String    `tfsdk:"docker_socket"`
 	Version      wholeValue      `tfsdk:"version"`
 	RunningTasks wholeValue      `tfsdk:"running_tasks"`
 	Timeouts     timeouts.Value  `tfsdk:"timeouts"`
@@ -55,7 +56,7 @@ type autoscalerModel struct {
 // settings are the model in the engine's terms.
 func (m autoscalerModel) settings() orchestrator.AutoscalerSettings {
 	s := orchestrator.AutoscalerSettings{Name: m.Name.ValueString(), Image: m.Image.ValueString(), Interval: parseDuration(m.Interval),
-		LogLevel: m.LogLevel.ValueString(), Resources: m.Resources.toSwarm(intNull())}
+		LogLevel: m.LogLevel.ValueString(), Resources: m.Resources.toSwarm(intNull()), Socket: m.DockerSocket.ValueString()}
 	for _, c := range m.Constraints {
 		s.Constraints = append(s.Constraints, c.ValueString())
 	}
@@ -73,7 +74,7 @@ func autoscalerFrom(st *orchestrator.ServiceState, prior autoscalerModel) autosc
 		ID: types.StringValue(st.Service.ID), Name: types.StringValue(s.Name), Image: imageValue(s.Image),
 		Interval: durationValue(s.Interval.String()), LogLevel: types.StringValue(s.LogLevel),
 		Resources: resourcesFrom(s.Resources, prior.Resources), Version: intValue(int64(st.Service.Version.Index)),
-		RunningTasks: intValue(int64(st.RunningReplicas)), Timeouts: prior.Timeouts,
+		RunningTasks: intValue(int64(st.RunningReplicas)), DockerSocket: types.StringValue(s.Socket), Timeouts: prior.Timeouts,
 	}
 	if m.Resources != nil && m.Resources.Limits == nil && m.Resources.Reservations == nil && prior.Resources == nil {
 		m.Resources = nil
@@ -136,6 +137,11 @@ func (r *autoscalerResource) Schema(ctx context.Context, _ resource.SchemaReques
 					"an overlay network Prometheus is on, or `host` for a Prometheus on the managers' own addresses. Left out, the controller reaches only the Docker socket " +
 					"(enough for `cpu` and `memory` from Docker stats).",
 				Validators: []validator.List{listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}},
+			"docker_socket": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(orchestrator.DefaultAutoscalerSocket),
+				MarkdownDescription: fmt.Sprintf("Path of the Docker engine's socket on the managers, mounted into each controller task: the controller acts through its own node's engine. Default `%s`. ", orchestrator.DefaultAutoscalerSocket) +
+					"Swarm's service templates are expanded on each node, for engines whose socket is named after their node: `/run/docker/{{.Node.Hostname}}.sock`. " +
+					"A change rolls the controller's tasks.",
+				Validators: []validator.String{check{summary: "Invalid Docker Socket", text: orchestrator.CheckAutoscalerSocket}}},
 			"version": schema.Int64Attribute{CustomType: wholeType{}, Computed: true, MarkdownDescription: "Swarm's version of the service object."},
 			"running_tasks": schema.Int64Attribute{CustomType: wholeType{}, Computed: true,
 				MarkdownDescription: "Controller tasks running when the service was last read (one per manager it may run on)."},

@@ -88,33 +88,6 @@ resource "swarm_scaling_policy" "test" {
 `, window, extra)
 }
 
-// setLoad switches the tasks' load on or off.
-func setLoad(t *testing.T, dir string, on bool) {
-	t.Helper()
-	p := filepath.Join(dir, "on")
-	if on {
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-}
-
-// loadDir is a directory the tasks bind-mount for their load switch (it must outlive the
-// services, so it is removed by the test's cleanup, after the destroy).
-func loadDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "swarmform-load-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
-}
-
 // replicasOf is the service's replica count, straight from the engine.
 func replicasOf(cli *client.Client, name string) (int, error) {
 	svc, _, err := cli.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{})
@@ -169,6 +142,27 @@ func noController(cli *client.Client) resource.TestCheckFunc {
 	}
 }
 
+// Bad input fails at plan time with the attribute path, without a swarm.
+func TestAutoscalerValidation(t *testing.T) {
+	acctest.Parallel(t)
+	for _, tc := range []struct{ name, body, want string }{
+		{"interval under a second", `interval = "500ms"`, `Invalid Interval.*Attribute interval: 500ms is too short`},
+		{"relative socket", `docker_socket = "docker.sock"`, `Invalid Docker Socket.*Attribute docker_socket: "docker.sock" is not an absolute path`},
+		{"socket as a URL", `docker_socket = "unix:///var/run/docker.sock"`, `Invalid Docker Socket.*Attribute docker_socket: .* is not an absolute path`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      "resource \"swarm_autoscaler\" \"test\" {\n  image = \"swarmform/swarm-autoscaler:dev\"\n  " + tc.body + "\n}\n",
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(`(?s)` + strings.ReplaceAll(tc.want, " ", `\s+`)),
+				}},
+			})
+		})
+	}
+}
+
 // The controller's own resource: every task finished its first round when the apply returns,
 // the plan after it is empty, an update rolls it in place, import takes it back, and destroy
 // leaves neither the service nor its heartbeat. A service that is not a controller is not
@@ -188,6 +182,7 @@ func TestAccAutoscaler_lifecycle(t *testing.T) {
 					id.AddStateValue(autoscalerAddr, tfjsonpath.New("id")),
 					statecheck.ExpectKnownValue(autoscalerAddr, tfjsonpath.New("running_tasks"), knownvalue.Int64Exact(1)),
 					statecheck.ExpectKnownValue(autoscalerAddr, tfjsonpath.New("log_level"), knownvalue.StringExact("info")),
+					statecheck.ExpectKnownValue(autoscalerAddr, tfjsonpath.New("docker_socket"), knownvalue.StringExact("/var/run/docker.sock")),
 				},
 				Check: func(*terraform.State) error {
 					// Healthy means a round finished: the acting controller recorded it.
@@ -232,7 +227,7 @@ func TestAccAutoscaler_lifecycle(t *testing.T) {
 // evaluation and back in place, dry_run holds in continuous mode, and once the policy is
 // destroyed the controller leaves the service alone.
 func TestAccScalingPolicy_continuous(t *testing.T) {
-	svc, ctl, dir := acctest.Name("cont"), acctest.Name("ctl"), loadDir(t)
+	svc, ctl, dir := acctest.Name("cont"), acctest.Name("ctl"), acctest.LoadDir(t)
 	cli := acctest.Docker(t)
 	const window = 20 * time.Second
 	base := "provider \"swarm\" {}\n" + autoscalerBlock(t, ctl, "") + loadedService(svc, dir)
@@ -255,7 +250,7 @@ func TestAccScalingPolicy_continuous(t *testing.T) {
 				// Load: the controller scales to the maximum (100% against a 50% target doubles
 				// the count each round), and the plan then changes nothing.
 				PreConfig: func() {
-					setLoad(t, dir, true)
+					acctest.SetLoad(t, dir, true)
 					waitReplicas(t, cli, svc, 4, 2*time.Minute)
 				},
 				Config:           config(""),
@@ -288,7 +283,7 @@ func TestAccScalingPolicy_continuous(t *testing.T) {
 				// No load: the count falls only once the window has passed since the last
 				// high recommendation (at most one interval before the load stopped).
 				PreConfig: func() {
-					setLoad(t, dir, false)
+					acctest.SetLoad(t, dir, false)
 					stoppedAt = time.Now()
 					acctest.Eventually(t, 2*time.Minute, "a scale-down", func() (bool, string, error) {
 						n, err := replicasOf(cli, svc)
@@ -334,7 +329,7 @@ func TestAccScalingPolicy_continuous(t *testing.T) {
 			},
 			{
 				PreConfig: func() {
-					setLoad(t, dir, true)
+					acctest.SetLoad(t, dir, true)
 					acctest.Eventually(t, time.Minute, "a dry-run decision under load", func() (bool, string, error) {
 						st := scalingState(t, cli, svc)
 						return st.By == orchestrator.ByController && st.Desired > 1, fmt.Sprintf("state %+v", st), nil
@@ -388,7 +383,7 @@ func TestAccScalingPolicy_continuous(t *testing.T) {
 // Without a controller, a continuous policy is applied and planned without error, and the plan
 // warns, naming swarm_autoscaler; nothing scales it.
 func TestAccScalingPolicy_continuousWithoutController(t *testing.T) {
-	svc, dir := acctest.Name("noctl"), loadDir(t)
+	svc, dir := acctest.Name("noctl"), acctest.LoadDir(t)
 	tf := acctest.NewTerraform(t, "provider \"swarm\" {}\n"+loadedService(svc, dir)+continuousPolicy("20s", ""))
 	if out, err := tf.Run(context.Background(), "apply", "-auto-approve", "-no-color"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
@@ -405,7 +400,7 @@ func TestAccScalingPolicy_continuousWithoutController(t *testing.T) {
 // Two controllers at once (two swarm_autoscaler services, each a task on the one node): only
 // one acts, and each decision is written once. The writes are counted by the service's version.
 func TestAccAutoscaler_twoControllersActOnce(t *testing.T) {
-	svc, ctlA, ctlB, dir := acctest.Name("two"), acctest.Name("ctla"), acctest.Name("ctlb"), loadDir(t)
+	svc, ctlA, ctlB, dir := acctest.Name("two"), acctest.Name("ctla"), acctest.Name("ctlb"), acctest.LoadDir(t)
 	cli := acctest.Docker(t)
 	config := "provider \"swarm\" {}\n" + autoscalerBlock(t, ctlA, "") + strings.Replace(autoscalerBlock(t, ctlB, ""), `"test"`, `"other"`, 1) +
 		loadedService(svc, dir) + continuousPolicy("5m", "")
@@ -424,7 +419,7 @@ func TestAccAutoscaler_twoControllersActOnce(t *testing.T) {
 					// Swarm's version index is the store's, not the service's: count the
 					// service's update events instead.
 					since := time.Now()
-					setLoad(t, dir, true)
+					acctest.SetLoad(t, dir, true)
 					waitReplicas(t, cli, svc, 4, 2*time.Minute)
 					// Let both controllers run more rounds at the maximum, then count.
 					beat, _ := heartbeat(cli)
@@ -531,7 +526,7 @@ func serviceLogs(t *testing.T, cli *client.Client, service string) []string {
 // within two intervals of running, and the history from before the kill holds: the load
 // stopped at the kill, and no scale-down comes before the window.
 func TestAccAutoscaler_controllerKilled(t *testing.T) {
-	svc, ctl, dir := acctest.Name("kill"), acctest.Name("ctl"), loadDir(t)
+	svc, ctl, dir := acctest.Name("kill"), acctest.Name("ctl"), acctest.LoadDir(t)
 	cli := acctest.Docker(t)
 	const window = 30 * time.Second
 	config := "provider \"swarm\" {}\n" + autoscalerBlock(t, ctl, "") + loadedService(svc, dir) + continuousPolicy(window.String(), "")
@@ -543,13 +538,13 @@ func TestAccAutoscaler_controllerKilled(t *testing.T) {
 			{Config: config},
 			{
 				PreConfig: func() {
-					setLoad(t, dir, true)
+					acctest.SetLoad(t, dir, true)
 					waitReplicas(t, cli, svc, 4, 2*time.Minute)
 					old := acctest.RunningTasks(t, cli, ctl)
 					if len(old) != 1 {
 						t.Fatalf("%d controller tasks run, want 1", len(old))
 					}
-					setLoad(t, dir, false)
+					acctest.SetLoad(t, dir, false)
 					stoppedAt := time.Now()
 					if err := cli.ContainerKill(context.Background(), old[0].Status.ContainerStatus.ContainerID, "SIGKILL"); err != nil {
 						t.Fatal(err)

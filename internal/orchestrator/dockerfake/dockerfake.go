@@ -48,6 +48,8 @@ type Swarm struct {
 	// writes counts ServiceUpdate calls that changed a service, by service name.
 	writes map[string]int
 	seq    int
+	// electing: the managers have no leader; swarm calls fail as a manager's do then.
+	electing bool
 
 	// OnInspect, when set, may change a service as an inspect reads it: another writer that
 	// got there first.
@@ -89,6 +91,14 @@ func (s *Swarm) AddManager(name string, leader bool) {
 	s.nodes = append(s.nodes, swarm.Node{ID: "node-" + name, Description: swarm.NodeDescription{Hostname: name},
 		Spec: swarm.NodeSpec{Role: swarm.NodeRoleManager}, Status: swarm.NodeStatus{State: swarm.NodeStateReady},
 		ManagerStatus: &swarm.ManagerStatus{Leader: leader}})
+}
+
+// SetElecting makes the managers lose their leader (on) or elect this node's manager again
+// (off). Meanwhile node lists fail as a manager answers while its swarm has no leader.
+func (s *Swarm) SetElecting(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.electing = on
 }
 
 // AddService adds a replicated service with labels, a CPU limit (in cores, 0 for none) and as
@@ -180,6 +190,10 @@ func (s *Swarm) Info(context.Context) (system.Info, error) {
 func (s *Swarm) NodeList(context.Context, swarm.NodeListOptions) ([]swarm.Node, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.electing {
+		// Docker's answer (503) while the managers have no leader.
+		return nil, cerrdefs.ErrUnavailable.WithMessage("The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.")
+	}
 	return append([]swarm.Node(nil), s.nodes...), nil
 }
 
