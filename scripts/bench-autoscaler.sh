@@ -44,13 +44,12 @@ helper=$work/benchautoscaler
 ctl=${PREFIX}ctl
 react=${PREFIX}react
 image=swarmform/swarm-autoscaler:${PREFIX%-}
-proxy_pid=
 cleanup() {
 	set +e
+	pkill -P $$ # a helper or Terraform still running when a signal ended the script, and the proxy
 	[ -x "$helper" ] && "$helper" stop -name "$ctl" >/dev/null
 	(cd "$work/tf" 2>/dev/null && terraform destroy -auto-approve -input=false >/dev/null 2>&1)
 	remove_prefixed
-	[ -n "$proxy_pid" ] && kill "$proxy_pid" 2>/dev/null
 	docker image rm "$image" >/dev/null 2>&1
 	if [ -n "${KEEP:-}" ]; then echo "bench-autoscaler: kept $work" >&2; else rm -rf "$work"; fi
 }
@@ -70,7 +69,6 @@ DOCKER_BUILDKIT=0 docker build -q -t "$image" "$work/image" >"$work/build.log" 2
 
 upstream=${DOCKER_HOST:-unix:///var/run/docker.sock}
 "$work/apicount" -times -listen "$work/docker.sock" -upstream "${upstream#unix://}" -log "$work/requests.log" 2>"$work/apicount.log" &
-proxy_pid=$!
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 metrics_url=http://127.0.0.1:$port/metrics
 
