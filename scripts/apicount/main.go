@@ -1,9 +1,12 @@
 // Command apicount is a Docker API proxy for the benchmarks: it listens on a unix socket,
 // forwards every request to the engine's socket and writes one line per request to a log
 // ("GET /services?status=true"), so a benchmark can count the requests a Terraform command
-// makes. Point DOCKER_HOST at the socket it listens on.
+// makes. Point DOCKER_HOST at the socket it listens on. With -times, each line is written when
+// the request ends and starts with when it started and ended (Unix nanoseconds) and the
+// response's status ("1764316800000000000 1764316800012000000 200 GET /nodes"), so that a
+// benchmark can tell which requests a step made and how long they took.
 //
-//	go run ./scripts/apicount -listen /tmp/count.sock -log /tmp/requests.log
+//	go run ./scripts/apicount -listen /tmp/count.sock -log /tmp/requests.log [-times]
 package main
 
 import (
@@ -19,12 +22,14 @@ import (
 	"regexp"
 	"sync"
 	"syscall"
+	"time"
 )
 
 func main() {
 	listen := flag.String("listen", "", "unix socket to listen on")
 	upstream := flag.String("upstream", "/var/run/docker.sock", "the engine's unix socket")
 	logPath := flag.String("log", "", "file that gets one line per request")
+	times := flag.Bool("times", false, "write each line when the request ends, with its start, end and status")
 	flag.Parse()
 	if *listen == "" || *logPath == "" {
 		log.Fatal("apicount: -listen and -log are required")
@@ -55,10 +60,19 @@ func main() {
 		if r.URL.RawQuery != "" {
 			line += "?" + r.URL.RawQuery
 		}
+		if !*times {
+			mu.Lock()
+			_, _ = fmt.Fprintln(out, line)
+			mu.Unlock()
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		proxy.ServeHTTP(sw, r)
 		mu.Lock()
-		_, _ = fmt.Fprintln(out, line)
+		_, _ = fmt.Fprintf(out, "%d %d %d %s\n", start.UnixNano(), time.Now().UnixNano(), sw.status, line)
 		mu.Unlock()
-		proxy.ServeHTTP(w, r)
 	})
 	srv := &http.Server{Handler: handler}
 	go func() {
@@ -72,3 +86,17 @@ func main() {
 	}
 	_ = out.Close()
 }
+
+// statusWriter keeps the status a response was sent with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets the proxy flush streamed responses through the writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
