@@ -40,11 +40,16 @@ type Controller struct {
 	Log      *slog.Logger
 	Metrics  *Metrics
 
-	mu        sync.Mutex
-	lastRound time.Time // when the latest round ended
-	acting    bool
-	standby   string
+	mu         sync.Mutex
+	lastRound  time.Time // when the latest round ended without error
+	roundStart time.Time // when the round under way started; zero between rounds
+	acting     bool
+	standby    string
 }
+
+// roundTimeout bounds one round: a round that has not ended by then (an engine that stopped
+// answering) is cut short, and the next one starts.
+func (c *Controller) roundTimeout() time.Duration { return max(time.Minute, 10*c.Interval) }
 
 // Run runs a round at once and then one every Interval (measured from the start of the one
 // before; a round that takes longer is followed at once by the next). It returns when ctx ends.
@@ -66,8 +71,14 @@ func (c *Controller) Run(ctx context.Context) {
 
 // round runs one round and reports it.
 func (c *Controller) round(ctx context.Context) {
-	r := c.Rounds.Round(ctx)
 	c.mu.Lock()
+	c.roundStart = c.Clock.Now()
+	c.mu.Unlock()
+	rctx, cancel := context.WithTimeout(ctx, c.roundTimeout())
+	r := c.Rounds.Round(rctx)
+	cancel()
+	c.mu.Lock()
+	c.roundStart = time.Time{}
 	if r.Err == nil {
 		c.lastRound = c.Clock.Now()
 	}
@@ -105,10 +116,25 @@ func (c *Controller) round(ctx context.Context) {
 	c.Log.Debug("round", "acting", r.Acting, "policies", len(r.Outcomes), "took_ms", r.Took.Milliseconds())
 }
 
-// Healthy says whether the controller has finished a round within the last three intervals:
-// it is up, reaches the engine, and runs its rounds.
+// Healthy says whether the controller runs its rounds: it has finished one, and the last
+// ended within three intervals, or the one under way started within the round timeout (a
+// round that scales many services takes longer than an interval, and is not a fault).
 func (c *Controller) Healthy() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return !c.lastRound.IsZero() && c.Clock.Now().Sub(c.lastRound) <= 3*c.Interval+time.Second
+	now := c.Clock.Now()
+	switch {
+	case c.lastRound.IsZero():
+		return false
+	case now.Sub(c.lastRound) <= 3*c.Interval+time.Second:
+		return true
+	}
+	return !c.roundStart.IsZero() && now.Sub(c.roundStart) <= c.roundTimeout()
+}
+
+// roundUnderway is when the round under way started; zero between rounds.
+func (c *Controller) roundUnderway() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.roundStart
 }

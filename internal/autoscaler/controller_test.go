@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -295,5 +296,76 @@ func TestControllerStandsByWhileTheManagersElect(t *testing.T) {
 	h.round()
 	if got := h.swarm.Replicas("web"); got != 2 {
 		t.Fatalf("the first round after the election: %d replicas, want 2:\n%s", got, h.logs)
+	}
+}
+
+// A round observes every policy before it writes any: two services that both scale in one
+// round cost one stats call per container, not a new measurement after each write.
+func TestRoundMeasuresOnce(t *testing.T) {
+	h := newHarness(t)
+	h.swarm.AddService("api", 1, 0.05, map[string]string{orchestrator.ScalingOwnerLabel: h.policy.Label()})
+	h.swarm.SetLoad("web", 0.05)
+	h.swarm.SetLoad("api", 0.05)
+	r := h.ctl.Rounds.Round(context.Background())
+	if r.Err != nil || len(r.Outcomes) != 2 {
+		t.Fatalf("round: %+v", r)
+	}
+	if h.swarm.Replicas("web") != 2 || h.swarm.Replicas("api") != 2 {
+		t.Fatalf("both services should scale to 2: web %d, api %d", h.swarm.Replicas("web"), h.swarm.Replicas("api"))
+	}
+	if got := h.swarm.StatsCalls(); got != 2 {
+		t.Fatalf("%d stats calls for 2 containers in one round", got)
+	}
+}
+
+// blockingRounds ends its first round at once and holds every later one until released.
+type blockingRounds struct {
+	n       int
+	release chan struct{}
+}
+
+func (b *blockingRounds) Round(ctx context.Context) orchestrator.RoundReport {
+	b.n++
+	if b.n > 1 {
+		select {
+		case <-b.release:
+		case <-ctx.Done():
+		}
+	}
+	return orchestrator.RoundReport{Acting: true}
+}
+
+// The controller stays healthy through a round longer than three intervals (a round that
+// scales many services), up to the round timeout; it is not healthy before its first round.
+func TestHealthyThroughALongRound(t *testing.T) {
+	clock := newFakeClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
+	rounds := &blockingRounds{release: make(chan struct{})}
+	c := &Controller{Rounds: rounds, Interval: interval, Clock: clock, Metrics: NewMetrics(), Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	if c.Healthy() {
+		t.Fatal("healthy before any round")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx)
+	<-clock.waiting // the first round ended
+	if !c.Healthy() {
+		t.Fatal("not healthy after the first round")
+	}
+	clock.Advance(interval) // the second round starts and holds
+	for c.roundUnderway().IsZero() {
+		time.Sleep(time.Millisecond)
+	}
+	clock.Advance(4 * interval)
+	if !c.Healthy() {
+		t.Fatal("not healthy while a round is under way, within the round timeout")
+	}
+	clock.Advance(c.roundTimeout())
+	if c.Healthy() {
+		t.Fatal("healthy with a round under way for longer than the round timeout")
+	}
+	close(rounds.release)
+	<-clock.waiting
+	if !c.Healthy() {
+		t.Fatal("not healthy once the long round ended")
 	}
 }

@@ -63,7 +63,7 @@ func TestAccScaling_multiNode(t *testing.T) {
 	cadvisorHeld := policy(4, fromCAdvisor, "10m")
 	partial := `cpu at [\d.]+% on 1 of 3 ready tasks, [\d.]+% with the other 2 counted as idle, against a 30% target .*; ` +
 		`cpu on 1 of 3 ready tasks measured only, so no scale-down; stays at 3; ` +
-		`cpu measured on 1 of 3 ready tasks: 2 run on mn-2, mn-3, whose containers the Docker engine the provider talks to \(` + regexp.QuoteMeta(c.ManagerHost) + `\) cannot read$`
+		`cpu measured on 1 of 3 ready tasks: 2 run on mn-2, mn-3, whose containers the Docker engine that reads the stats \(` + regexp.QuoteMeta(c.ManagerHost) + `\) cannot read$`
 	config := func(burn, policy string) string { return providerBlock(c.ManagerHost) + service(burn) + policy }
 	replicas := func(want uint64) resource.TestCheckFunc {
 		return func(*terraform.State) error {

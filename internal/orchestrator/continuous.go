@@ -184,10 +184,10 @@ func (o ScaleOutcome) Direction() string {
 
 // Round runs one round: it finds whether this controller acts, and if it does, observes,
 // decides and, where something changed, writes each continuous policy's service.
-func (s *Scaler) Round(ctx context.Context) RoundReport {
+func (s *Scaler) Round(ctx context.Context) (r RoundReport) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := RoundReport{Started: s.opts.Now()}
+	r.Started = s.opts.Now()
 	defer func() { r.Took = s.opts.Now().Sub(r.Started) }()
 	s.e.Invalidate() // a round sees the cluster as it is now
 	r.Acting, r.Standby, r.Err = s.acting(ctx)
@@ -201,14 +201,19 @@ func (s *Scaler) Round(ctx context.Context) RoundReport {
 		r.Err = err
 		return r
 	}
-	seen := map[string]bool{}
+	var continuous []swarm.Service
 	for _, svc := range services {
-		p, ok := continuousPolicy(svc.Spec)
-		if !ok {
-			continue
+		if _, ok := continuousPolicy(svc.Spec); ok {
+			continuous = append(continuous, svc)
 		}
-		seen[svc.ID] = true
-		r.Outcomes = append(r.Outcomes, s.decide(ctx, svc, p, r.Started))
+	}
+	// Every policy is observed before any is written: a write drops the engine's snapshot,
+	// and the policies' stats are read once for all of them, not once per write.
+	observed := s.observe(ctx, continuous, r.Started)
+	seen := map[string]bool{}
+	for _, o := range observed {
+		seen[o.target.Service.ID] = true
+		r.Outcomes = append(r.Outcomes, s.decide(ctx, o, r.Started))
 	}
 	for id := range s.memory {
 		if !seen[id] {
@@ -224,6 +229,51 @@ func (s *Scaler) Round(ctx context.Context) RoundReport {
 		}
 	}
 	return r
+}
+
+// observation is one continuous policy as a round observed it.
+type observation struct {
+	target   *ScalingTarget
+	obs      *PolicyObservation
+	warnings []FieldProblem
+	err      error
+}
+
+// observe reads the continuous policies' services and metrics: one measurement of Docker
+// stats for all of those that read cpu or memory from it (the policies decided at plan are
+// left to the provider), then each policy's observation from it.
+func (s *Scaler) observe(ctx context.Context, services []swarm.Service, now time.Time) []observation {
+	var stats []swarm.Service
+	for _, svc := range services {
+		if tracksTaskLoad(svc.Spec) {
+			stats = append(stats, svc)
+		}
+	}
+	var m *statsMeasurement
+	if len(stats) > 0 {
+		m = &statsMeasurement{byService: map[string]serviceSamples{}}
+		var all []serviceSamples
+		all, m.err = s.e.measure(ctx, stats, 0, true)
+		for _, one := range all {
+			m.byService[one.serviceID] = one
+		}
+	}
+	out := make([]observation, 0, len(services))
+	for _, svc := range services {
+		o := observation{}
+		o.target, o.err = s.e.ScalingTarget(ctx, svc.ID)
+		if o.err == nil {
+			o.obs, o.warnings, o.err = s.e.observePolicy(ctx, o.target, *o.target.Policy, m)
+		}
+		if o.target == nil {
+			o.target = &ScalingTarget{Service: svc}
+		}
+		if o.obs != nil {
+			o.obs.At = now
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // continuousPolicy is the service's policy when it asks for continuous evaluation.
@@ -293,23 +343,18 @@ func managersElecting(err error, waited bool) bool {
 // decide observes, decides and writes one policy. It writes only when the count, the desired
 // count or the holds change (or the state was last written by terraform), and only if the
 // policy and state are still what it read.
-func (s *Scaler) decide(ctx context.Context, svc swarm.Service, p ScalingPolicy, now time.Time) ScaleOutcome {
-	out := ScaleOutcome{ServiceID: svc.ID, Service: svc.Spec.Name}
-	t, err := s.e.ScalingTarget(ctx, svc.ID)
-	if err != nil {
-		out.Err = err
+func (s *Scaler) decide(ctx context.Context, o observation, now time.Time) ScaleOutcome {
+	t := o.target
+	out := ScaleOutcome{ServiceID: t.Service.ID, Service: t.Service.Spec.Name, Warnings: o.warnings}
+	if o.err != nil {
+		out.Err = o.err
 		return out
 	}
-	p = *t.Policy
+	p := *t.Policy
 	out.Before, out.After, out.DryRun = t.Replicas, t.Replicas, p.DryRun
 	mem := s.memoryOf(t, now)
-	obs, warnings, err := s.e.ObservePolicy(ctx, t, p)
-	out.Warnings = warnings
-	if err != nil {
-		out.Err = err
-		return out
-	}
-	obs.At, obs.History = now, mem.history
+	obs := o.obs
+	obs.History = mem.history
 	d, ok, problems := p.Decide(obs)
 	if !ok {
 		out.Err = fmt.Errorf("the policy cannot be decided: %s", problemsText(problems))
@@ -331,7 +376,7 @@ func (s *Scaler) decide(ctx context.Context, svc swarm.Service, p ScalingPolicy,
 	if _, err := s.e.writePolicy(ctx, t.Service.ID, w); err != nil {
 		out.Err = err
 		if errors.Is(err, ErrStaleDecision) {
-			delete(s.memory, svc.ID)
+			delete(s.memory, t.Service.ID)
 		}
 		return out
 	}

@@ -227,6 +227,39 @@ type ObservedValue struct {
 // ObservePolicy reads the service and every metric of p now. A metric that cannot be read is
 // recorded as missing (no scale-down on it) and reported as a warning at its path.
 func (e *Engine) ObservePolicy(ctx context.Context, t *ScalingTarget, p ScalingPolicy) (*PolicyObservation, []FieldProblem, error) {
+	return e.observePolicy(ctx, t, p, nil)
+}
+
+// statsMeasurement is one Docker stats measurement of several services, by service ID, taken
+// for a controller's round; err is why it failed.
+type statsMeasurement struct {
+	byService map[string]serviceSamples
+	err       error
+}
+
+// load is the service's load from the measurement when it covers the service, else from the
+// engine's shared one (ServiceLoad).
+func (e *Engine) loadFrom(ctx context.Context, m *statsMeasurement, svc swarm.Service, metric PolicyMetric) (Load, error) {
+	if m == nil || metric.Source == SourceCAdvisor {
+		return e.ServiceLoad(ctx, svc, metric.Source, metric.Address)
+	}
+	if m.err != nil {
+		return Load{}, m.err
+	}
+	samples, ok := m.byService[svc.ID]
+	if !ok {
+		return e.ServiceLoad(ctx, svc, metric.Source, metric.Address)
+	}
+	nodes, err := e.Nodes(ctx)
+	if err != nil {
+		return Load{}, err
+	}
+	return loadOf(svc.Spec, samples.ready, samples.samples, nodes), nil
+}
+
+// observePolicy is ObservePolicy, with the Docker stats of the service taken from stats when
+// it is given.
+func (e *Engine) observePolicy(ctx context.Context, t *ScalingTarget, p ScalingPolicy, stats *statsMeasurement) (*PolicyObservation, []FieldProblem, error) {
 	var warnings []FieldProblem
 	o := &PolicyObservation{At: time.Now().UTC(), Replicas: t.Replicas, Rollout: t.RolloutInProgress,
 		History: t.State.History, Values: map[string]ObservedValue{}}
@@ -245,7 +278,7 @@ func (e *Engine) ObservePolicy(ctx context.Context, t *ScalingTarget, p ScalingP
 		case MetricCPU, MetricMemory:
 			cpu, mem := m, m
 			cpu.Type, mem.Type = MetricCPU, MetricMemory
-			load, err := e.ServiceLoad(ctx, t.Service, m.Source, m.Address)
+			load, err := e.loadFrom(ctx, stats, t.Service, m)
 			if err != nil {
 				// No reading is no reason to scale: the value is missing, as a Prometheus
 				// query that fails, and the decision holds.
@@ -297,7 +330,7 @@ func (e *Engine) coverageNote(m PolicyMetric, load Load) string {
 		return fmt.Sprintf("measured on %d of %d ready tasks: cAdvisor (through the Prometheus at %s) has no recent series for %d on %s",
 			load.Measured, load.Ready, m.Address, n, where)
 	}
-	return fmt.Sprintf("measured on %d of %d ready tasks: %d run on %s, whose containers the Docker engine the provider talks to (%s) cannot read",
+	return fmt.Sprintf("measured on %d of %d ready tasks: %d run on %s, whose containers the Docker engine that reads the stats (%s) cannot read",
 		load.Measured, load.Ready, n, where, e.host)
 }
 

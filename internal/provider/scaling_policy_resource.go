@@ -90,7 +90,7 @@ func (r *scalingPolicyResource) Schema(ctx context.Context, _ resource.SchemaReq
 					"type": schema.StringAttribute{Required: true,
 						MarkdownDescription: "`cpu` or `memory` (utilisation of the service's running tasks, see `source`) or `prometheus` (an instant query)."},
 					"source": schema.StringAttribute{Optional: true,
-						MarkdownDescription: "For `cpu` and `memory`: where utilisation is read. `docker` (the default) is the Docker stats API of the engine the provider talks to, which reads only the containers of that engine's own node: " +
+						MarkdownDescription: "For `cpu` and `memory`: where utilisation is read. `docker` (the default) is the Docker stats API of the engine the provider talks to (for a continuous policy: the engine of the manager whose controller acts), which reads only the containers of that engine's own node: " +
 							"on a multi-node swarm it measures the tasks there, and the policy then never scales down and says so. `cadvisor` reads every task's CPU and memory from cAdvisor's per-container metrics in the Prometheus at `address`, " +
 							"which must scrape a cAdvisor on every node (see the autoscaling guide)."},
 					"target_utilization": schema.NumberAttribute{Optional: true,

@@ -45,8 +45,10 @@ type Swarm struct {
 	// usage is each container's CPU time so far, in nanoseconds, and when it was last read.
 	usage map[string]float64
 	read  map[string]time.Time
-	// writes counts ServiceUpdate calls that changed a service, by service name.
+	// writes counts ServiceUpdate calls that changed a service, by service name; stats the
+	// stats calls.
 	writes map[string]int
+	stats  int
 	seq    int
 	// electing: the managers have no leader; swarm calls fail as a manager's do then.
 	electing bool
@@ -144,6 +146,13 @@ func (s *Swarm) Replicas(name string) int {
 		return -1
 	}
 	return int(*svc.Spec.Mode.Replicated.Replicas)
+}
+
+// StatsCalls is how many container stats calls were made.
+func (s *Swarm) StatsCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
 }
 
 // Writes is how many updates changed the service.
@@ -273,6 +282,7 @@ func (s *Swarm) TaskList(_ context.Context, opts swarm.TaskListOptions) ([]swarm
 func (s *Swarm) ContainerStats(_ context.Context, id string, _ bool) (container.StatsResponseReader, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.stats++
 	cores := -1.0
 	for svcID, tasks := range s.tasks {
 		for _, t := range tasks {
