@@ -102,21 +102,31 @@ func TestAccScheduling_spreadAndMaxReplicasPerNode(t *testing.T) {
 	})
 }
 
-// A reservation no node can satisfy fails the create within progress_deadline, naming Swarm's
-// reason, instead of waiting for the timeout.
+// A reservation no node of the swarm can ever satisfy (more memory than any node has) fails
+// the create at once, with the cause; one a node may still come to satisfy (a constraint on a
+// label no node has yet) fails within progress_deadline, naming Swarm's reason. Neither waits
+// for the timeout.
 func TestAccScheduling_unsatisfiableReservation(t *testing.T) {
 	c := acctest.MultiNode(t)
-	name := acctest.Name("toobig")
-	removeServicesAtCleanup(t, c.Client(t), name)
+	name, other := acctest.Name("toobig"), acctest.Name("nolabel")
+	removeServicesAtCleanup(t, c.Client(t), name, other)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: factories,
-		Steps: []resource.TestStep{{
-			Config: providerBlock(c.ManagerHost) + service("test", name, fmt.Sprintf(`  image = %q
+		Steps: []resource.TestStep{
+			{
+				Config: providerBlock(c.ManagerHost) + service("test", name, fmt.Sprintf(`  image = %q
   resources = { reservations = { memory = "1000GiB" } }
+  timeouts = { create = "10m" }`, c.Image)),
+				ExpectError: regexp.MustCompile(`(?s)Service Did Not Converge.*no\s+node\s+of\s+the\s+swarm\s+can\s+ever\s+run\s+the\s+new\s+spec's\s+tasks.*each\s+task\s+reserves\s+1000GiB\s+of\s+memory,\s+more\s+than\s+any\s+node\s+of\s+the\s+swarm\s+has`),
+			},
+			{
+				Config: providerBlock(c.ManagerHost) + service("test", other, fmt.Sprintf(`  image = %q
+  placement = { constraints = ["node.labels.swarmform-test-nosuch==yes"] }
   wait = { progress_deadline = "10s" }
   timeouts = { create = "10m" }`, c.Image)),
-			ExpectError: regexp.MustCompile(`(?s)Service Did Not Converge.*no\s+progress.*no\s+task\s+of\s+the\s+new\s+spec\s+started\s+running\s+for\s+10s.*pending.*no\s+suitable\s+node\s+\(insufficient\s+resources\s+on\s+3\s+nodes\).*No\s+node\s+may\s+run\s+these\s+tasks`),
-		}},
+				ExpectError: regexp.MustCompile(`(?s)Service Did Not Converge.*no\s+progress.*no\s+task\s+of\s+the\s+new\s+spec\s+started\s+running\s+for\s+10s.*pending.*no\s+suitable\s+node\s+\(scheduling\s+constraints\s+not\s+satisfied\s+on\s+3\s+nodes\).*No\s+node\s+may\s+run\s+these\s+tasks`),
+			},
+		},
 	})
 }
 

@@ -267,7 +267,7 @@ func TestAccSecret_writeOnlyKeepsNothing(t *testing.T) {
 	acctest.Parallel(t)
 	prefix := acctest.Name("secwo") + "-"
 	cli := acctest.Docker(t)
-	config := func(value string, version int, extra string) string {
+	config := func(version int, extra string) string {
 		return fmt.Sprintf(`provider "swarm" {}
 
 variable "value" {
@@ -282,7 +282,7 @@ resource "swarm_secret" "test" {
 }
 %s`, prefix, version, extra)
 	}
-	tf := acctest.NewTerraform(t, config("", 1, ""))
+	tf := acctest.NewTerraform(t, config(1, ""))
 	run := func(value string, args ...string) (string, error) {
 		tf.SetEnv("TF_VAR_value", value) // the destroy at the end takes the last one
 		return tf.Run(context.Background(), append(args, "-no-color", "-input=false")...)
@@ -335,7 +335,7 @@ resource "swarm_secret" "test" {
 	}
 	planIsEmpty("another-value", "data_wo changed without a new data_wo_version")
 
-	tf.Configure(t, config("", 2, ""))
+	tf.Configure(t, config(2, ""))
 	out, err := run("second-value", "plan", "-detailed-exitcode")
 	if err == nil || !strings.Contains(out, "1 to change") {
 		t.Fatalf("a raised data_wo_version should plan an update in place:\n%s", out)
@@ -351,7 +351,7 @@ resource "swarm_secret" "test" {
 	if out, err := tf.Run(context.Background(), "state", "rm", secretAddr); err != nil {
 		t.Fatalf("state rm: %v\n%s", err, out)
 	}
-	tf.Configure(t, config("", 2, acctest.ImportBlock(secretAddr, second.Spec.Name)))
+	tf.Configure(t, config(2, acctest.ImportBlock(secretAddr, second.Spec.Name)))
 	out, err = run("second-value", "plan")
 	if err != nil || !strings.Contains(out, "1 to import, 0 to add, 0 to change, 0 to destroy") {
 		t.Fatalf("the import should change nothing (%v):\n%s", err, out)
