@@ -369,3 +369,25 @@ func TestHealthyThroughALongRound(t *testing.T) {
 		t.Fatal("not healthy once the long round ended")
 	}
 }
+
+// While a rollout of the service has not ended (running, or paused), the controller writes
+// nothing to it: Swarm would make the spec being rolled out the one a rollback returns to, and
+// a write would resume a paused rollout. The decision is written once the rollout ends.
+func TestControllerWaitsForTheRollout(t *testing.T) {
+	for _, state := range []swarm.UpdateState{swarm.UpdateStateUpdating, swarm.UpdateStatePaused, swarm.UpdateStateRollbackStarted} {
+		t.Run(string(state), func(t *testing.T) {
+			h := newHarness(t)
+			h.swarm.SetLoad("web", 0.05)
+			h.swarm.SetUpdateStatus("web", state)
+			r := h.ctl.Rounds.Round(context.Background())
+			if len(r.Outcomes) != 1 || r.Outcomes[0].Written || h.swarm.Writes("web") != 0 {
+				t.Fatalf("during the rollout: %+v, %d writes", r.Outcomes, h.swarm.Writes("web"))
+			}
+			h.swarm.SetUpdateStatus("web", swarm.UpdateStateCompleted)
+			h.ctl.Rounds.Round(context.Background())
+			if got := h.swarm.Replicas("web"); got != 2 {
+				t.Fatalf("after the rollout: %d replicas, want 2", got)
+			}
+		})
+	}
+}

@@ -11,7 +11,8 @@ package orchestrator
 // a decision is never applied twice, whatever runs.
 //
 // A steady cluster costs no write: a service's state label is written only when the count,
-// the desired count or a hold (missing data, a rollout) changes. The recommendations between
+// the desired count or a hold (missing data) changes, and never while Swarm rolls the service
+// out or back (a write would replace what a rollback returns to). The recommendations between
 // writes are kept in memory, for the stabilization windows; a controller that starts, or takes
 // over, reads them back from the label and counts the last one as held until then, so that no
 // scale-down comes early after a restart. The acting controller records that it runs in a
@@ -341,8 +342,8 @@ func managersElecting(err error, waited bool) bool {
 }
 
 // decide observes, decides and writes one policy. It writes only when the count, the desired
-// count or the holds change (or the state was last written by terraform), and only if the
-// policy and state are still what it read.
+// count or the holds change (or the state was last written by terraform), only when no rollout
+// of the service is in progress, and only if the policy and state are still what it read.
 func (s *Scaler) decide(ctx context.Context, o observation, now time.Time) ScaleOutcome {
 	t := o.target
 	out := ScaleOutcome{ServiceID: t.Service.ID, Service: t.Service.Spec.Name, Warnings: o.warnings}
@@ -362,6 +363,14 @@ func (s *Scaler) decide(ctx context.Context, o observation, now time.Time) Scale
 	}
 	mem.history = d.NewHistory
 	out.Desired, out.Reason, out.Holds = d.Desired, d.Reason, d.Holds
+	if t.RolloutInProgress {
+		// On each write of a service, Swarm makes the spec before the write its PreviousSpec
+		// and clears its UpdateStatus. A write during a rollout would make a rollback (Swarm's,
+		// or the one the engine asks for) return to the spec being rolled out, and would hide
+		// what the rollout moved off from CollectSuperseded. The decision waits for the end of
+		// the rollout.
+		return out
+	}
 	if d.After == t.Replicas && d.Desired == t.State.Desired && slices.Equal(d.Holds, t.State.Holds) && t.State.By == ByController {
 		return out
 	}

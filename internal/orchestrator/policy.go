@@ -150,6 +150,22 @@ type ScalingTarget struct {
 	RolloutInProgress bool
 }
 
+// RolloutInProgress says whether a rollout of the service has not ended: Swarm is rolling its
+// tasks over to a new spec or back, or has paused doing so (its tasks then run a mix of
+// specs, and any write would resume it), or the last write changed the task template and
+// Swarm's updater has not started on it yet (Swarm clears the update status on every write,
+// and the updater sets it when it starts).
+func RolloutInProgress(svc swarm.Service) bool {
+	if us := svc.UpdateStatus; us != nil {
+		switch us.State {
+		case swarm.UpdateStateUpdating, swarm.UpdateStateRollbackStarted, swarm.UpdateStatePaused, swarm.UpdateStateRollbackPaused:
+			return true
+		}
+		return false
+	}
+	return svc.PreviousSpec != nil && Classify(*svc.PreviousSpec, svc.Spec) == ChangeTaskTemplate
+}
+
 // ScalingTarget reads a service for a scaling policy from the shared snapshot, by ID or name.
 // It fails with ErrNotFound, ErrNotReplicated, or when the policy's labels cannot be read.
 func (e *Engine) ScalingTarget(ctx context.Context, idOrName string) (*ScalingTarget, error) {
@@ -177,9 +193,7 @@ func (e *Engine) ScalingTarget(ctx context.Context, idOrName string) (*ScalingTa
 		p.DryRun = t.State.DryRun
 		t.Policy = &p
 	}
-	if us := svc.UpdateStatus; us != nil {
-		t.RolloutInProgress = us.State == swarm.UpdateStateUpdating || us.State == swarm.UpdateStateRollbackStarted
-	}
+	t.RolloutInProgress = RolloutInProgress(svc)
 	return t, nil
 }
 

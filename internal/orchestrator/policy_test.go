@@ -298,3 +298,33 @@ func TestScalingPolicyDecide(t *testing.T) {
 		})
 	}
 }
+
+// A rollout is in progress while Swarm's updater runs it or has paused it, and between a write
+// that changed the task template and the moment the updater starts (Swarm clears the status on
+// every write); not after it completed, nor after a write that changed only labels or the count.
+func TestRolloutInProgress(t *testing.T) {
+	v1 := swarm.ServiceSpec{TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "app:v1"}}}
+	v2 := swarm.ServiceSpec{TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "app:v2"}}}
+	relabeled := v2
+	relabeled.Labels = map[string]string{ScalingStateLabel: "{}"}
+	status := func(s swarm.UpdateState) *swarm.UpdateStatus { return &swarm.UpdateStatus{State: s} }
+	for _, tc := range []struct {
+		name string
+		svc  swarm.Service
+		want bool
+	}{
+		{"created, never updated", swarm.Service{Spec: v1}, false},
+		{"image written, updater not started", swarm.Service{Spec: v2, PreviousSpec: &v1}, true},
+		{"updating", swarm.Service{Spec: v2, PreviousSpec: &v1, UpdateStatus: status(swarm.UpdateStateUpdating)}, true},
+		{"rolling back", swarm.Service{Spec: v1, PreviousSpec: &v2, UpdateStatus: status(swarm.UpdateStateRollbackStarted)}, true},
+		{"completed", swarm.Service{Spec: v2, PreviousSpec: &v1, UpdateStatus: status(swarm.UpdateStateCompleted)}, false},
+		{"rolled back", swarm.Service{Spec: v1, PreviousSpec: &v2, UpdateStatus: status(swarm.UpdateStateRollbackCompleted)}, false},
+		{"paused: a write would resume it", swarm.Service{Spec: v2, PreviousSpec: &v1, UpdateStatus: status(swarm.UpdateStatePaused)}, true},
+		{"rollback paused", swarm.Service{Spec: v1, PreviousSpec: &v2, UpdateStatus: status(swarm.UpdateStateRollbackPaused)}, true},
+		{"labels written after the rollout", swarm.Service{Spec: relabeled, PreviousSpec: &v2}, false},
+	} {
+		if got := RolloutInProgress(tc.svc); got != tc.want {
+			t.Errorf("%s: RolloutInProgress = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

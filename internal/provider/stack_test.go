@@ -21,8 +21,9 @@ import (
 
 // The three-tier example stack, applied as a user would (terraform apply in the example's
 // directory): requests cross web → api → store over the overlay networks, web reads its
-// config file and api its secret; the next plan is empty; the secret rotates under load with
-// no failed task; destroy leaves nothing behind.
+// config file and api its secret; the stack's autoscaling controller runs, so the plan does not
+// warn that api's continuous policy has none; the next plan is empty; the secret rotates under
+// load with no failed task; destroy leaves nothing behind.
 func TestAccStack_threeTier(t *testing.T) {
 	acctest.Parallel(t)
 	cli := acctest.Docker(t)
@@ -33,6 +34,7 @@ func TestAccStack_threeTier(t *testing.T) {
 	tf.SetEnv("TF_VAR_name", stack)
 	tf.SetEnv("TF_VAR_image", os.Getenv("TEST_IMAGE"))
 	tf.SetEnv("TF_VAR_web_port", fmt.Sprint(port))
+	tf.SetEnv("TF_VAR_autoscaler_image", acctest.AutoscalerImage(t))
 	apply := func(password string, version int) {
 		t.Helper()
 		start := time.Now()
@@ -72,8 +74,12 @@ func TestAccStack_threeTier(t *testing.T) {
 	}
 	checkSecret("first-password")
 
-	if out, err := tf.Run(ctx, "plan", "-detailed-exitcode", "-input=false", "-no-color", "-var", "db_password=first-password", "-var", "db_password_version=1"); err != nil {
+	out, err := tf.Run(ctx, "plan", "-detailed-exitcode", "-input=false", "-no-color", "-var", "db_password=first-password", "-var", "db_password_version=1")
+	if err != nil {
 		t.Fatalf("the plan after apply is not empty (%v):\n%s", err, out)
+	}
+	if strings.Contains(out, "No Autoscaling Controller Running") {
+		t.Fatalf("the stack's controller does not run:\n%s", out)
 	}
 
 	// Rotate the secret while a client sends requests through web to api.

@@ -5,17 +5,20 @@
 # - web: the public tier. Its port is published in host mode on each node that runs it (the
 #   routing mesh needs IPVS; host mode works on every kernel). It reads its settings from a
 #   Swarm config mounted as a file.
-# - api: two or more replicas, sized by a scaling policy, reading the database password from a
-#   Swarm secret. Rolling updates start the new task before stopping the old one and roll back
-#   on failure.
+# - api: two to six replicas, sized by a continuous scaling policy, reading the database
+#   password from a Swarm secret. Rolling updates start the new task before stopping the old
+#   one and roll back on failure.
 # - store: reachable only over the internal backend network: nothing outside the stack, and
 #   not the internet, can reach it or be reached from it.
+# - autoscaler: the autoscaling controller, one task on each manager. It decides api's policy
+#   every 5 seconds and scales api between terraform runs.
 #
 # Services find each other by name over the overlay networks. endpoint_mode = "dnsrr" makes a
 # service's name resolve to its tasks' addresses (no virtual IP), which also works where the
 # kernel has no IPVS.
 #
-# `make demo` applies it to the local swarm. Rotate the password with
+# `make demo` applies it to the local swarm, with the controller's image built from the
+# checkout and a load switch for api (load_dir). Rotate the password with
 #   terraform apply -var db_password=new-value -var db_password_version=2
 # and api moves to the new secret in one rolling update, with no failed request.
 terraform {
@@ -43,6 +46,18 @@ variable "web_port" {
   type        = number
   default     = 18080
   description = "Port that web is published on, on each node that runs it."
+}
+
+variable "autoscaler_image" {
+  type        = string
+  default     = "swarmform/swarm-autoscaler:dev"
+  description = "Image of the autoscaling controller: `make autoscaler-image` builds this one from the checkout; a release has swarmform/swarm-autoscaler:<version>."
+}
+
+variable "load_dir" {
+  type        = string
+  default     = null
+  description = "A directory on the node, mounted into api's tasks: while it holds a file named `on`, every api task burns CPU (the demo image's BURN_FILE). `make demo` sets it to .dev/demo-load; null mounts nothing."
 }
 
 variable "db_password" {
@@ -120,7 +135,8 @@ resource "swarm_service" "api" {
   image         = var.image
   replicas      = 2
   labels        = local.labels
-  env           = { VERSION = "api-v1" }
+  env           = merge({ VERSION = "api-v1" }, var.load_dir == null ? {} : { BURN_FILE = "/load/on" })
+  mounts        = var.load_dir == null ? null : [{ type = "bind", source = var.load_dir, target = "/load", read_only = true }]
   endpoint_mode = "dnsrr"
   networks = [
     { id = swarm_network.frontend.id, aliases = ["api"] },
@@ -128,8 +144,9 @@ resource "swarm_service" "api" {
   ]
   secrets     = [{ id = swarm_secret.db_password.id, file_name = "db_password", mode = "0400" }]
   healthcheck = local.healthcheck
+  # A small CPU limit: six tasks burning it use 0.6 CPU.
   resources = {
-    limits       = { cpus = 0.5, memory = "64MiB" }
+    limits       = { cpus = 0.1, memory = "64MiB" }
     reservations = { cpus = 0.05, memory = "16MiB" }
   }
   # One task at a time, the new one healthy before the old one stops; a failed update rolls
@@ -138,13 +155,25 @@ resource "swarm_service" "api" {
   restart_policy = { condition = "any", delay = "1s" }
 }
 
-# api grows with its CPU use, from 2 to 6 replicas.
+# api grows with its CPU use, from 2 to 6 replicas. The controller below decides every
+# interval (evaluation = "continuous"): api scales with no terraform run, and a plan shows the
+# controller's latest decision without planning a change for it. It scales down once the CPU
+# use has been low for a minute.
 resource "swarm_scaling_policy" "api" {
   service_id   = swarm_service.api.id
   min_replicas = 2
   max_replicas = 6
+  evaluation   = "continuous"
   metrics      = [{ type = "cpu", target_utilization = 70 }]
-  scale_down   = { stabilization_window = "2m" }
+  scale_down   = { stabilization_window = "1m" }
+}
+
+# The autoscaling controller, on the managers (here the one node). It mounts the node's Docker
+# socket, which gives it control of the swarm: see the autoscaling guide.
+resource "swarm_autoscaler" "this" {
+  name     = "${var.name}-autoscaler"
+  image    = var.autoscaler_image
+  interval = "5s"
 }
 
 resource "swarm_service" "web" {

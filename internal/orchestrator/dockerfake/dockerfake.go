@@ -148,6 +148,15 @@ func (s *Swarm) Replicas(name string) int {
 	return int(*svc.Spec.Mode.Replicated.Replicas)
 }
 
+// SetUpdateStatus sets the state of the service's rolling update, as Swarm's updater does.
+func (s *Swarm) SetUpdateStatus(name string, state swarm.UpdateState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if svc := s.find(name); svc != nil {
+		svc.UpdateStatus = &swarm.UpdateStatus{State: state}
+	}
+}
+
 // StatsCalls is how many container stats calls were made.
 func (s *Swarm) StatsCalls() int {
 	s.mu.Lock()
@@ -259,6 +268,7 @@ func (s *Swarm) ServiceUpdate(_ context.Context, id string, version swarm.Versio
 	}
 	prev := svc.Spec
 	svc.PreviousSpec, svc.Spec, svc.Version, svc.UpdatedAt = &prev, spec, s.next(), s.now()
+	svc.UpdateStatus = nil // as Swarm clears it on every write
 	s.writes[spec.Name]++
 	s.reconcile(svc)
 	return swarm.ServiceUpdateResponse{}, nil
