@@ -300,15 +300,14 @@ func (cv *converter) networks(services []types.ServiceConfig) {
 // fileObjects works out the stack's secrets or configs.
 func (cv *converter) fileObjects(kind ObjectKind) {
 	section := string(kind) + "s"
-	var decl map[string]types.FileObjectConfig
-	if kind == KindSecret {
-		decl = map[string]types.FileObjectConfig{}
-		for k, v := range cv.c.project.Secrets {
+	decl := map[string]types.FileObjectConfig{}
+	for k, v := range cv.c.project.Secrets {
+		if kind == KindSecret {
 			decl[k] = types.FileObjectConfig(v)
 		}
-	} else {
-		decl = map[string]types.FileObjectConfig{}
-		for k, v := range cv.c.project.Configs {
+	}
+	for k, v := range cv.c.project.Configs {
+		if kind == KindConfig {
 			decl[k] = types.FileObjectConfig(v)
 		}
 	}
@@ -446,7 +445,7 @@ func (cv *converter) recordPaths(at string, p pathMap) {
 		"labels": "deploy.labels", "container_labels": "labels", "mode": "deploy.mode", "replicas": "deploy.replicas",
 		"ports": "ports", "endpoint_mode": "deploy.endpoint_mode", "healthcheck": "healthcheck",
 		"resources": "deploy.resources", "pids_limit": "deploy.resources.limits.pids",
-		"placement": "deploy.placement", "placement.max_replicas_per_node": "deploy.placement.max_replicas_per_node",
+		"placement": "deploy.placement", "restart_policy": "deploy.restart_policy",
 		"mounts": "volumes", "networks": "networks", "secrets": "secrets", "configs": "configs",
 		"hostname": "hostname", "user": "user", "workdir": "working_dir", "read_only": "read_only", "init": "init",
 		"stop_signal": "stop_signal", "stop_grace_period": "stop_grace_period", "cap_add": "cap_add", "cap_drop": "cap_drop",
