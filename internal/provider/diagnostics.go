@@ -174,10 +174,10 @@ func readsAny(p orchestrator.FieldProblem, attrs map[string]bool) bool {
 	return false
 }
 
-var pathStep = regexp.MustCompile(`([a-z_0-9]+)|\[(\d+)\]`)
+var pathStep = regexp.MustCompile(`([a-z_0-9]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]`)
 
-// attributePath reads the engine's path spelling ("metrics[0].target_value") as a Terraform
-// attribute path.
+// attributePath reads the engine's path spelling ("metrics[0].target_value",
+// `ulimits["nofile"].soft`) as a Terraform attribute path.
 func attributePath(s string) path.Path {
 	var p path.Path
 	for i, m := range pathStep.FindAllStringSubmatch(s, -1) {
@@ -186,6 +186,9 @@ func attributePath(s string) path.Path {
 			p = path.Root(m[1])
 		case m[1] != "":
 			p = p.AtName(m[1])
+		case m[3] != "":
+			key, _ := strconv.Unquote(m[3])
+			p = p.AtMapKey(key)
 		default:
 			n, _ := strconv.Atoi(m[2])
 			p = p.AtListIndex(n)

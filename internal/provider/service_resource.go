@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -531,6 +532,10 @@ func (r *serviceResource) warnUnmodelled(ctx context.Context, req resource.Modif
 	}
 }
 
+// ValidateConfig runs the engine's rules of a service spec (CheckServiceSpec: ports, mounts,
+// resources, networks, ulimits) on what the configuration gives, leaving out the rules that read
+// a value not known yet, and checks here what only the configuration's shape says: replicas
+// given in global mode, and mount options of another mount type.
 func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var mode types.String
 	var replicas wholeValue
@@ -540,63 +545,23 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 		addPathError(&resp.Diagnostics, path.Root("replicas"), "Replicas Not Allowed In Global Mode",
 			"A global service runs one task on every eligible node; remove replicas, or use mode = \"replicated\".")
 	}
-	var endpointMode types.String
-	var ports []portModel
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("endpoint_mode"), &endpointMode)...)
-	if d := req.Config.GetAttribute(ctx, path.Root("ports"), &ports); !d.HasError() && endpointMode.ValueString() == "dnsrr" {
-		for i, p := range ports {
-			if !p.Mode.IsUnknown() && p.Mode.ValueString() != "host" {
-				addPathError(&resp.Diagnostics, path.Root("ports").AtListIndex(i).AtName("mode"), "Ingress Port With DNS Round Robin",
-					"Swarm's routing mesh needs a virtual IP, so endpoint_mode = \"dnsrr\" only allows ports with mode = \"host\". Set mode = \"host\" on this port, or use endpoint_mode = \"vip\".")
-			}
+	spec := configuredSpec(ctx, req.Config)
+	unknown := unknownPaths(req.Config.Raw)
+	for _, p := range orchestrator.CheckServiceSpec(spec) {
+		if !readsUnknown(p, unknown) {
+			addProblems(&resp.Diagnostics, []orchestrator.FieldProblem{p}, true)
 		}
 	}
-	if d := req.Config.GetAttribute(ctx, path.Root("ports"), &ports); !d.HasError() {
-		validatePorts(ports, &resp.Diagnostics)
-	}
-	var ulimits map[string]ulimitModel
-	if d := req.Config.GetAttribute(ctx, path.Root("ulimits"), &ulimits); !d.HasError() {
-		for _, name := range sortedKeys(ulimits) {
-			u := ulimits[name]
-			if known(u.Soft) && known(u.Hard) {
-				if err := orchestrator.CheckUlimit(u.Soft.ValueInt64(), u.Hard.ValueInt64()); err != nil {
-					addPathError(&resp.Diagnostics, path.Root("ulimits").AtMapKey(name).AtName("soft"), "Invalid Ulimit", err.Error()+".")
-				}
-			}
-		}
-	}
-	var res *resourcesModel
-	if d := req.Config.GetAttribute(ctx, path.Root("resources"), &res); !d.HasError() {
-		// An unknown or invalid amount reads as 0 (not set): only known amounts are compared.
-		addProblems(&resp.Diagnostics, orchestrator.CheckReservations(res.toSwarm(intNull())), true)
-	}
-	addProblems(&resp.Diagnostics, orchestrator.CheckServiceNetworks(networkTargets(ctx, req.Config)), true)
 	var mounts []mountModel
 	if d := req.Config.GetAttribute(ctx, path.Root("mounts"), &mounts); d.HasError() {
 		return // unknown list: checked again at apply
-	}
-	targets := map[string]int{}
-	for i, m := range mounts {
-		if known(m.Target) {
-			if j, dup := targets[m.Target.ValueString()]; dup {
-				addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName("target"), "Duplicate Mount Target",
-					fmt.Sprintf("mounts[%d] already mounts %s; a path in the container takes one mount.", j, m.Target.ValueString()))
-			}
-			targets[m.Target.ValueString()] = i
-		}
 	}
 	for i, m := range mounts {
 		if m.Type.IsUnknown() {
 			continue
 		}
-		if m.Type.ValueString() == "bind" && m.Source.IsNull() {
-			addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName("source"), "Missing Bind Source", "A bind mount needs source, the path on the node.")
-		}
 		if m.Type.ValueString() != "tmpfs" && !m.TmpfsSize.IsNull() {
 			addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName("tmpfs_size"), "Tmpfs Size On Non-Tmpfs Mount", "tmpfs_size applies only to type = \"tmpfs\".")
-		}
-		if m.Type.ValueString() == "tmpfs" && !m.Source.IsNull() {
-			addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName("source"), "Source On Tmpfs Mount", "A tmpfs mount has no source; remove it.")
 		}
 		for attr, set := range map[string]bool{"tmpfs_mode": !m.TmpfsMode.IsNull(), "driver": !m.Driver.IsNull(), "driver_options": m.DriverOptions != nil,
 			"volume_labels": m.VolumeLabels != nil, "no_copy": m.NoCopy.ValueBool(), "propagation": !m.Propagation.IsNull()} {
@@ -606,6 +571,42 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 			}
 		}
 	}
+}
+
+// configuredSpec is the part of a configuration that the engine's spec rules read, as a spec:
+// an attribute whose value is not known yet reads as not set (and the rules that read it are
+// left out); a collection not known yet as empty.
+func configuredSpec(ctx context.Context, cfg tfsdk.Config) swarm.ServiceSpec {
+	cs := &swarm.ContainerSpec{}
+	spec := swarm.ServiceSpec{TaskTemplate: swarm.TaskSpec{ContainerSpec: cs}}
+	var endpointMode types.String
+	var ports []portModel
+	var mounts []mountModel
+	var ulimits map[string]ulimitModel
+	var res *resourcesModel
+	cfg.GetAttribute(ctx, path.Root("endpoint_mode"), &endpointMode)
+	spec.EndpointSpec = &swarm.EndpointSpec{Mode: swarm.ResolutionMode(stringOr(endpointMode, serviceDefaults.EndpointMode))}
+	if !cfg.GetAttribute(ctx, path.Root("ports"), &ports).HasError() {
+		for _, p := range ports {
+			spec.EndpointSpec.Ports = append(spec.EndpointSpec.Ports, p.toSwarm())
+		}
+	}
+	if !cfg.GetAttribute(ctx, path.Root("mounts"), &mounts).HasError() {
+		for _, m := range mounts {
+			cs.Mounts = append(cs.Mounts, m.toSwarm())
+		}
+	}
+	if !cfg.GetAttribute(ctx, path.Root("ulimits"), &ulimits).HasError() {
+		cs.Ulimits = ulimitsToSwarm(ulimits)
+	}
+	if !cfg.GetAttribute(ctx, path.Root("resources"), &res).HasError() {
+		// An unknown or invalid amount reads as 0 (not set): only known amounts are compared.
+		spec.TaskTemplate.Resources = res.toSwarm(intNull())
+	}
+	for _, t := range networkTargets(ctx, cfg) {
+		spec.TaskTemplate.Networks = append(spec.TaskTemplate.Networks, swarm.NetworkAttachmentConfig{Target: t})
+	}
+	return spec
 }
 
 // networkTargets are the network references of a configuration or plan, in order: "" for one
@@ -648,23 +649,6 @@ func (r *serviceResource) planNetworks(ctx context.Context, req resource.ModifyP
 
 // mountOptionType says which mount type each mount option belongs to.
 var mountOptionType = map[string]string{"tmpfs_mode": "tmpfs", "driver": "volume", "driver_options": "volume", "volume_labels": "volume", "no_copy": "volume", "propagation": "bind"}
-
-// validatePorts rejects a published port given twice for the same protocol: Swarm refuses it
-// at apply time.
-func validatePorts(ports []portModel, diags *diag.Diagnostics) {
-	seen := map[string]int{}
-	for i, p := range ports {
-		if !known(p.Published) || p.Protocol.IsUnknown() {
-			continue
-		}
-		key := fmt.Sprintf("%d/%s", p.Published.ValueInt64(), stringOr(p.Protocol, serviceDefaults.PortProtocol))
-		if j, dup := seen[key]; dup {
-			addPathError(diags, path.Root("ports").AtListIndex(i).AtName("published"), "Duplicate Published Port",
-				fmt.Sprintf("ports[%d] already publishes %s; each published port and protocol can be used once.", j, key))
-		}
-		seen[key] = i
-	}
-}
 
 // applyOptions are the engine's options for an apply step of the service: write as given,
 // and wait as the wait block says.

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
@@ -155,4 +156,56 @@ func memorySize(s string) error {
 		return err
 	}
 	return orchestrator.CheckMemory(n)
+}
+
+// unknownPaths lists the attributes of a configuration (or plan) whose values are not known
+// yet, in the engine's path spelling: "ports", "mounts[0].source", `ulimits["nofile"].soft`.
+// Below an unknown value nothing is listed: its own path stands for everything inside it.
+func unknownPaths(v tftypes.Value) map[string]bool {
+	out := map[string]bool{}
+	_ = tftypes.Walk(v, func(p *tftypes.AttributePath, v tftypes.Value) (bool, error) {
+		if v.IsKnown() {
+			return true, nil
+		}
+		out[enginePath(p)] = true
+		return false, nil
+	})
+	return out
+}
+
+// enginePath spells an attribute path the engine's way (see attributePath for the reverse).
+func enginePath(p *tftypes.AttributePath) string {
+	var b strings.Builder
+	for _, step := range p.Steps() {
+		switch s := step.(type) {
+		case tftypes.AttributeName:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(string(s))
+		case tftypes.ElementKeyInt:
+			fmt.Fprintf(&b, "[%d]", int64(s))
+		case tftypes.ElementKeyString:
+			fmt.Fprintf(&b, "[%q]", string(s))
+		default: // an element of a set: the set stands for it
+			return b.String()
+		}
+	}
+	return b.String()
+}
+
+// readsUnknown says whether a rule read (or reports at) an attribute not known yet, or one
+// inside a value not known yet.
+func readsUnknown(p orchestrator.FieldProblem, unknown map[string]bool) bool {
+	if len(unknown) == 0 {
+		return false
+	}
+	for _, r := range append([]string{p.Path}, p.Reads...) {
+		for i := 0; i <= len(r); i++ {
+			if (i == len(r) || r[i] == '.' || r[i] == '[') && unknown[r[:i]] {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -5,9 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
+	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
 
 // Bad input fails at plan time with the attribute path, before anything reaches the engine.
@@ -218,5 +220,64 @@ func TestProviderValidation(t *testing.T) {
 				}},
 			})
 		})
+	}
+}
+
+// The engine's spec rules read only what is known: a rule that reads an attribute not known
+// yet, or one inside a collection not known yet, is left for later; the paths are spelled the
+// engine's way.
+func TestUnknownPaths(t *testing.T) {
+	str := tftypes.String
+	port := tftypes.Object{AttributeTypes: map[string]tftypes.Type{"published": tftypes.Number, "mode": str}}
+	typ := tftypes.Object{AttributeTypes: map[string]tftypes.Type{
+		"endpoint_mode": str,
+		"ports":         tftypes.List{ElementType: port},
+		"mounts":        tftypes.List{ElementType: tftypes.Object{AttributeTypes: map[string]tftypes.Type{"source": str}}},
+		"ulimits":       tftypes.Map{ElementType: tftypes.Object{AttributeTypes: map[string]tftypes.Type{"soft": tftypes.Number}}},
+	}}
+	v := tftypes.NewValue(typ, map[string]tftypes.Value{
+		"endpoint_mode": tftypes.NewValue(str, "dnsrr"),
+		"ports": tftypes.NewValue(tftypes.List{ElementType: port}, []tftypes.Value{
+			tftypes.NewValue(port, map[string]tftypes.Value{"published": tftypes.NewValue(tftypes.Number, 80), "mode": tftypes.NewValue(str, tftypes.UnknownValue)}),
+		}),
+		"mounts":  tftypes.NewValue(tftypes.List{ElementType: tftypes.Object{AttributeTypes: map[string]tftypes.Type{"source": str}}}, tftypes.UnknownValue),
+		"ulimits": tftypes.NewValue(tftypes.Map{ElementType: tftypes.Object{AttributeTypes: map[string]tftypes.Type{"soft": tftypes.Number}}}, map[string]tftypes.Value{"nofile": tftypes.NewValue(tftypes.Object{AttributeTypes: map[string]tftypes.Type{"soft": tftypes.Number}}, map[string]tftypes.Value{"soft": tftypes.NewValue(tftypes.Number, tftypes.UnknownValue)})}),
+	})
+	unknown := unknownPaths(v)
+	for _, want := range []string{"ports[0].mode", "mounts", `ulimits["nofile"].soft`} {
+		if !unknown[want] {
+			t.Errorf("%s is not listed as unknown: %v", want, unknown)
+		}
+	}
+	for _, tc := range []struct {
+		reads []string
+		want  bool
+	}{
+		{[]string{"ports[0].mode", "endpoint_mode"}, true},
+		{[]string{"ports[0].published"}, false},
+		{[]string{"mounts[2].source", "mounts[2].type"}, true},
+		{[]string{"mountsx"}, false},
+		{[]string{`ulimits["nofile"].soft`}, true},
+		{[]string{"endpoint_mode"}, false},
+	} {
+		p := orchestrator.FieldProblem{Path: tc.reads[0], Reads: tc.reads}
+		if got := readsUnknown(p, unknown); got != tc.want {
+			t.Errorf("readsUnknown(%v) = %v, want %v", tc.reads, got, tc.want)
+		}
+	}
+}
+
+// The engine's path spelling reads back as the attribute path it names.
+func TestAttributePath(t *testing.T) {
+	for in, want := range map[string]string{
+		"metrics[0].target_value": "metrics[0].target_value",
+		`ulimits["nofile"].soft`:  `ulimits["nofile"].soft`,
+		`env["A \"B\""]`:          `env["A \"B\""]`,
+		"resources.limits.memory": "resources.limits.memory",
+		"networks[12].id":         "networks[12].id",
+	} {
+		if got := attributePath(in).String(); got != want {
+			t.Errorf("attributePath(%s) = %s, want %s", in, got, want)
+		}
 	}
 }
