@@ -84,7 +84,8 @@ func planIsEmpty(t *testing.T, tf *acctest.Terraform) {
 
 // planShowsConfirmation runs terraform plan -detailed-exitcode and checks that the plan shows,
 // for the reviewer, that the next apply waits for the service's convergence: a warning, and
-// update_state known only after the apply (the one change: exit code 2).
+// what the apply reads back after the wait (update_state, running_replicas, version) known only
+// after it (exit code 2).
 func planShowsConfirmation(t *testing.T, tf *acctest.Terraform) {
 	t.Helper()
 	out, err := tf.Run(context.Background(), "plan", "-detailed-exitcode", "-input=false", "-no-color")

@@ -672,8 +672,16 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	}
 	var updateState types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("update_state"), &updateState)...)
-	if rolloutStopped(updateState) {
+	// An apply the plan makes for a rollout that stopped, or for a write no apply has seen
+	// converge, waits for the tasks (and, to resume, writes): what it reads back then is known
+	// after apply.
+	afterApply := func() {
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("update_state"), types.StringUnknown())...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("running_replicas"), intUnknown())...)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("version"), intUnknown())...)
+	}
+	if rolloutStopped(updateState) {
+		afterApply()
 		resp.Diagnostics.AddWarning("Rollout Paused",
 			fmt.Sprintf("The last rollout of this service is %s, so its tasks may run a mix of specs. This apply resumes it with the configuration as planned; fix the cause first (docker service ps --no-trunc shows why tasks failed).", updateState.ValueString()))
 	}
@@ -683,7 +691,7 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if readPrivate(ctx, req.Private, unconfirmedKey, &pending) && pending.Format == 1 && !(known(converge) && !converge.ValueBool()) {
 		var name types.String
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("update_state"), types.StringUnknown())...)
+		afterApply()
 		resp.Diagnostics.AddWarning("Convergence Not Confirmed",
 			fmt.Sprintf("The apply that %s service %q stopped waiting for it (it was interrupted, or ran out of time) before the service converged, and no apply has seen it converge since. "+
 				"This apply waits for it as that one would have, writing nothing to the service that this plan does not show, and fails with the tasks' errors if they fail.", pending.Outcome, name.ValueString()))
