@@ -299,6 +299,35 @@ func TestControllerStandsByWhileTheManagersElect(t *testing.T) {
 	}
 }
 
+// A manager that led when the round began and lost the leadership before its writes (Raft
+// refuses them: "node lost leader status") ends the round standing by, as during an election,
+// not failed; it writes nothing, stays healthy, and acts again once it leads.
+func TestControllerStandsByWhenItLosesTheLeadership(t *testing.T) {
+	h := newHarness(t)
+	h.swarm.SetLoad("web", 0.05)
+	h.swarm.SetLeaderLost(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.run(ctx)
+	for range 5 {
+		h.round()
+	}
+	if strings.Contains(h.logs.String(), `"msg":"round failed"`) || !h.ctl.Healthy() {
+		t.Fatalf("rounds on a manager that lost the leadership failed (healthy %v):\n%s", h.ctl.Healthy(), h.logs)
+	}
+	if !strings.Contains(h.logs.String(), `"msg":"standing by","why":"the swarm has no leader now`) {
+		t.Fatalf("no line says the controller stands by for want of a leader:\n%s", h.logs)
+	}
+	if got := h.swarm.Writes("web"); got != 0 {
+		t.Fatalf("%d writes went through on a manager that lost the leadership", got)
+	}
+	h.swarm.SetLeaderLost(false)
+	h.round()
+	if got := h.swarm.Replicas("web"); got != 2 {
+		t.Fatalf("the first round as leader again: %d replicas, want 2:\n%s", got, h.logs)
+	}
+}
+
 // A round observes every policy before it writes any: two services that both scale in one
 // round cost one stats call per container, not a new measurement after each write.
 func TestRoundMeasuresOnce(t *testing.T) {

@@ -214,7 +214,14 @@ func (s *Scaler) Round(ctx context.Context) (r RoundReport) {
 	seen := map[string]bool{}
 	for _, o := range observed {
 		seen[o.target.Service.ID] = true
-		r.Outcomes = append(r.Outcomes, s.decide(ctx, o, r.Started))
+		out := s.decide(ctx, o, r.Started)
+		r.Outcomes = append(r.Outcomes, out)
+		if out.Err != nil && leadershipLost(out.Err) {
+			// Lost the leadership mid-round: the rest is the new leader's controller's.
+			r.Acting, r.Standby = false, noLeader
+			clear(s.memory)
+			return r
+		}
 	}
 	for id := range s.memory {
 		if !seen[id] {
@@ -223,9 +230,15 @@ func (s *Scaler) Round(ctx context.Context) (r RoundReport) {
 	}
 	if r.Started.Sub(s.lastBeat) >= s.opts.Heartbeat {
 		beat := Heartbeat{Version: 1, Holder: s.opts.Holder, Node: s.selfNode, RoundAt: s.opts.Now(), Interval: s.opts.Interval, Policies: len(r.Outcomes)}
-		if err := s.e.recordHeartbeat(ctx, beat); err != nil {
+		switch err := s.e.recordHeartbeat(ctx, beat); {
+		case err != nil && leadershipLost(err):
+			// The node led when the round began and lost it since (an election under way):
+			// the new leader's controller decides from here, from the labels.
+			r.Acting, r.Standby = false, noLeader
+			clear(s.memory)
+		case err != nil:
 			r.Err = fmt.Errorf("record the heartbeat: %w", err)
-		} else {
+		default:
 			s.lastBeat = r.Started
 		}
 	}
@@ -339,6 +352,14 @@ func managersElecting(err error, waited bool) bool {
 		return false
 	}
 	return waited || cerrdefs.IsUnavailable(err) || strings.Contains(strings.ToLower(err.Error()), "does not have a leader")
+}
+
+// leadershipLost says whether a write failed because this manager stopped leading after the
+// round found that it led: Raft refuses the write ("node lost leader status"), or the managers
+// answer that there is no leader. Such a round ends standing by, not failed.
+func leadershipLost(err error) bool {
+	msg := strings.ToLower(err.Error())
+	return managersElecting(err, false) || strings.Contains(msg, "lost leader status") || strings.Contains(msg, "no elected cluster leader")
 }
 
 // decide observes, decides and writes one policy. It writes only when the count, the desired

@@ -52,6 +52,9 @@ type Swarm struct {
 	seq    int
 	// electing: the managers have no leader; swarm calls fail as a manager's do then.
 	electing bool
+	// leaderLost: this manager still reads itself as the leader, but its writes fail as a
+	// manager's do when it loses the leadership between a read and a write.
+	leaderLost bool
 
 	// OnInspect, when set, may change a service as an inspect reads it: another writer that
 	// got there first.
@@ -101,6 +104,22 @@ func (s *Swarm) SetElecting(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.electing = on
+}
+
+// SetLeaderLost has every write fail as one does on a manager that lost the leadership
+// after the round read that it leads (Raft's "node lost leader status").
+func (s *Swarm) SetLeaderLost(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leaderLost = on
+}
+
+// lostLeader is the error of a write on a manager that has just lost the leadership.
+func (s *Swarm) lostLeader() error {
+	if !s.leaderLost {
+		return nil
+	}
+	return cerrdefs.ErrUnknown.WithMessage("rpc error: code = Unknown desc = raft: failed to process the request: node lost leader status")
 }
 
 // AddService adds a replicated service with labels, a CPU limit (in cores, 0 for none) and as
@@ -259,6 +278,9 @@ func (s *Swarm) ServiceInspectWithRaw(_ context.Context, id string, _ swarm.Serv
 func (s *Swarm) ServiceUpdate(_ context.Context, id string, version swarm.Version, spec swarm.ServiceSpec, _ swarm.ServiceUpdateOptions) (swarm.ServiceUpdateResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.lostLeader(); err != nil {
+		return swarm.ServiceUpdateResponse{}, err
+	}
 	svc := s.find(id)
 	if svc == nil {
 		return swarm.ServiceUpdateResponse{}, notFound("service " + id)
@@ -341,6 +363,9 @@ func (s *Swarm) ConfigInspectWithRaw(_ context.Context, id string) (swarm.Config
 func (s *Swarm) ConfigCreate(_ context.Context, spec swarm.ConfigSpec) (swarm.ConfigCreateResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.lostLeader(); err != nil {
+		return swarm.ConfigCreateResponse{}, err
+	}
 	for _, c := range s.configs {
 		if c.Spec.Name == spec.Name {
 			return swarm.ConfigCreateResponse{}, cerrdefs.ErrAlreadyExists.WithMessage("config " + spec.Name + " already exists")
@@ -354,6 +379,9 @@ func (s *Swarm) ConfigCreate(_ context.Context, spec swarm.ConfigSpec) (swarm.Co
 func (s *Swarm) ConfigUpdate(_ context.Context, id string, version swarm.Version, spec swarm.ConfigSpec) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.lostLeader(); err != nil {
+		return err
+	}
 	c, ok := s.configs[id]
 	if !ok {
 		return notFound("config " + id)
