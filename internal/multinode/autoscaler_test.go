@@ -285,6 +285,12 @@ func promoteWorkers(t *testing.T, c *acctest.Cluster) {
 		}
 		waitManagers(t, cli, c.Manager.ID, c.Manager.ID)
 	})
+	// From the harness's shape (node 1 the only manager, so the leader), whatever a run cut
+	// short before its clean-up left: a leader elsewhere, workers still managers.
+	for _, w := range c.Workers {
+		setRole(t, cli, w, swarm.NodeRoleWorker)
+	}
+	waitManagers(t, cli, c.Manager.ID, c.Manager.ID)
 	ids := []string{c.Manager.ID}
 	for _, w := range c.Workers {
 		setRole(t, cli, w, swarm.NodeRoleManager)

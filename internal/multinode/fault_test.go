@@ -146,7 +146,16 @@ func planOnlyConfirms(t *testing.T, tf *acctest.Terraform, when string) {
 		return
 	}
 	text := strings.Join(strings.Fields(out), " ")
-	changed := regexp.MustCompile(`(?m)^\s+[~+-] (\S+)`).FindAllStringSubmatch(out, -1)
+	// The changed attributes, read from the actions alone: the warning about development
+	// overrides and the legend above them have lines that start with - and ~ too.
+	actions := out
+	if i := strings.Index(out, "will perform the following actions"); i >= 0 {
+		actions = out[i:]
+	}
+	if i := strings.Index(actions, "\nPlan: "); i >= 0 {
+		actions = actions[:i]
+	}
+	changed := regexp.MustCompile(`(?m)^\s+[~+-] (\S+)`).FindAllStringSubmatch(actions, -1)
 	others := 0
 	for _, c := range changed {
 		switch c[1] {
