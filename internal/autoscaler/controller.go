@@ -52,12 +52,18 @@ type Controller struct {
 func (c *Controller) roundTimeout() time.Duration { return max(time.Minute, 10*c.Interval) }
 
 // Run runs a round at once and then one every Interval (measured from the start of the one
-// before; a round that takes longer is followed at once by the next). It returns when ctx ends.
+// before; a round that takes longer is followed at once by the next), and one sooner when a
+// stabilization window that held a decision lets go before the next interval. It returns when
+// ctx ends.
 func (c *Controller) Run(ctx context.Context) {
 	for {
 		start := c.Clock.Now()
-		c.round(ctx)
-		wait := c.Interval - c.Clock.Now().Sub(start)
+		r := c.round(ctx)
+		now := c.Clock.Now()
+		wait := c.Interval - now.Sub(start)
+		if next := r.NextDecision(); !next.IsZero() && next.Sub(now) < wait {
+			wait = next.Sub(now)
+		}
 		if wait < 0 {
 			wait = 0
 		}
@@ -69,8 +75,8 @@ func (c *Controller) Run(ctx context.Context) {
 	}
 }
 
-// round runs one round and reports it.
-func (c *Controller) round(ctx context.Context) {
+// round runs one round, reports it, and returns it.
+func (c *Controller) round(ctx context.Context) orchestrator.RoundReport {
 	c.mu.Lock()
 	c.roundStart = c.Clock.Now()
 	c.mu.Unlock()
@@ -114,6 +120,7 @@ func (c *Controller) round(ctx context.Context) {
 		}
 	}
 	c.Log.Debug("round", "acting", r.Acting, "policies", len(r.Outcomes), "took_ms", r.Took.Milliseconds())
+	return r
 }
 
 // Healthy says whether the controller runs its rounds: it has finished one, and the last

@@ -68,6 +68,21 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.waiters = kept
 }
 
+// Next moves the clock to the earliest pending After, and fires it; it returns how far it moved.
+func (c *fakeClock) Next() time.Duration {
+	c.mu.Lock()
+	var at time.Time
+	for _, w := range c.waiters {
+		if at.IsZero() || w.at.Before(at) {
+			at = w.at
+		}
+	}
+	d := at.Sub(c.now)
+	c.mu.Unlock()
+	c.Advance(d)
+	return d
+}
+
 // harness is a controller over an in-memory swarm with one continuous cpu policy (1 to 4
 // replicas, a 50% target, a 20 s scale-down window) on service "web" (a 0.05 CPU limit).
 type harness struct {
@@ -297,6 +312,42 @@ func TestControllerStandsByWhileTheManagersElect(t *testing.T) {
 	if got := h.swarm.Replicas("web"); got != 2 {
 		t.Fatalf("the first round after the election: %d replicas, want 2:\n%s", got, h.logs)
 	}
+}
+
+// A scale-down window that is not a multiple of the interval (22 s against 5 s): the count
+// falls when the window ends, in a round the controller runs then, not at the next interval
+// after it (3 s later); the other rounds keep to the interval.
+func TestControllerScalesDownWhenTheWindowEnds(t *testing.T) {
+	h := newHarness(t)
+	p := h.policy
+	p.ScaleDown.StabilizationWindow = "22s"
+	h.swarm.AddService("api", 1, 0.05, map[string]string{orchestrator.ScalingOwnerLabel: p.Label()})
+	h.swarm.SetLoad("web", 0.001)
+	h.swarm.SetLoad("api", 0.05) // 100% of the limit
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.run(ctx)
+	h.round()
+	if got := h.swarm.Replicas("api"); got != 4 {
+		t.Fatalf("under load: %d replicas, want 4", got)
+	}
+	lastHigh := h.clock.Now() // the last round that saw the load
+	h.swarm.SetLoad("api", 0.001)
+	var steps []time.Duration
+	for range 8 {
+		steps = append(steps, h.clock.Next())
+		<-h.clock.waiting
+		if h.swarm.Replicas("api") < 4 {
+			if at := h.clock.Now().Sub(lastHigh); at != 22*time.Second {
+				t.Fatalf("the scale-down came %s after the last high recommendation, want when the 22s window ends (rounds %v)", at, steps)
+			}
+			if got := h.swarm.Replicas("api"); got != 1 {
+				t.Fatalf("after the window: %d replicas, want 1", got)
+			}
+			return
+		}
+	}
+	t.Fatalf("no scale-down within 8 rounds (rounds %v):\n%s", steps, h.logs)
 }
 
 // A manager that led when the round began and lost the leadership before its writes (Raft

@@ -158,6 +158,20 @@ type RoundReport struct {
 	Err error
 }
 
+// NextDecision is the earliest time a stabilization window holding one of the round's
+// decisions lets go, when a decision on the same metrics may differ; zero if none is held.
+// Deciding then, not at the next interval, brings a scale-down within a round's read of the
+// window's end whatever the window and the interval.
+func (r RoundReport) NextDecision() time.Time {
+	var next time.Time
+	for _, o := range r.Outcomes {
+		if !o.ReleaseAt.IsZero() && (next.IsZero() || o.ReleaseAt.Before(next)) {
+			next = o.ReleaseAt
+		}
+	}
+	return next
+}
+
 // ScaleOutcome is what a round did with one continuous policy.
 type ScaleOutcome struct {
 	ServiceID, Service string
@@ -170,6 +184,8 @@ type ScaleOutcome struct {
 	Written, Scaled bool
 	Warnings        []FieldProblem
 	Err             error
+	// ReleaseAt is when a stabilization window holding the decision lets go (zero if none).
+	ReleaseAt time.Time
 }
 
 // Direction is "up", "down" or "none", for metrics and logs.
@@ -383,7 +399,7 @@ func (s *Scaler) decide(ctx context.Context, o observation, now time.Time) Scale
 		return out
 	}
 	mem.history = d.NewHistory
-	out.Desired, out.Reason, out.Holds = d.Desired, d.Reason, d.Holds
+	out.Desired, out.Reason, out.Holds, out.ReleaseAt = d.Desired, d.Reason, d.Holds, d.ReleaseAt
 	if t.RolloutInProgress {
 		// On each write of a service, Swarm makes the spec before the write its PreviousSpec
 		// and clears its UpdateStatus. A write during a rollout would make a rollback (Swarm's,

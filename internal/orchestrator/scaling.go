@@ -138,6 +138,11 @@ type ScalingDecision struct {
 	// plus this decision's recommendation (after the holds for missing data and rollouts,
 	// before stabilization). The caller persists it for the next decision.
 	NewHistory []Recommendation
+	// ReleaseAt is when the stabilization window that holds this decision back next lets go
+	// (the recommendations it is held by age out of it): from then on a decision on the same
+	// metrics may differ. Zero when no window holds it. A controller decides again then,
+	// rather than at its next interval, so a scale-down comes when the window ends.
+	ReleaseAt time.Time
 }
 
 // DecideScaling computes the replica count for a service, in this order: the recommendation of
@@ -195,9 +200,10 @@ func DecideScaling(in ScalingInput) (ScalingDecision, error) {
 	}
 	record := n
 	if cur > 0 {
-		if s, note := in.stabilise(n); note != "" {
+		if s, note, release := in.stabilise(n); note != "" {
 			n = s
 			limits = append(limits, note)
+			dec.ReleaseAt = release
 		}
 		if n > cur {
 			if allowed, ok := in.ScaleUp.allowance(cur); ok && n-cur > allowed {
@@ -323,8 +329,10 @@ func (m MetricReading) recommend(cur int, tolerance float64) (int, string) {
 // stabilise applies the stabilization windows the HPA way: the recommendations inside the
 // scale-up window (the new one included) cap a scale-up at their minimum, those inside the
 // scale-down window floor a scale-down at their maximum. It returns n unchanged and an empty
-// note when the windows do not hold it back.
-func (in ScalingInput) stabilise(n int) (int, string) {
+// note when the windows do not hold it back. When they do, release is when the held count next
+// moves towards n: when the last recommendation at or beyond it (at or below a held scale-up,
+// at or above a held scale-down) leaves the window.
+func (in ScalingInput) stabilise(n int) (held int, note string, release time.Time) {
 	cur, lowest, highest := in.Current, n, n
 	for _, h := range in.History {
 		if insideWindow(h.At, in.Now, in.ScaleUp.StabilizationWindow) {
@@ -334,17 +342,29 @@ func (in ScalingInput) stabilise(n int) (int, string) {
 			highest = max(highest, h.Replicas)
 		}
 	}
+	// lastOut is when the last recommendation inside the window that holds leaves it.
+	lastOut := func(holds func(int) bool, window time.Duration) time.Time {
+		var out time.Time
+		for _, h := range in.History {
+			if holds(h.Replicas) && insideWindow(h.At, in.Now, window) && h.At.Add(window).After(out) {
+				out = h.At.Add(window)
+			}
+		}
+		return out
+	}
 	switch {
 	case n > cur && lowest < n:
-		held := max(cur, lowest)
+		held = max(cur, lowest)
 		return held, fmt.Sprintf("scale-up held at %d by the %s stabilization window (lowest recommendation %d)",
-			held, scalingDuration(in.ScaleUp.StabilizationWindow), lowest)
+				held, scalingDuration(in.ScaleUp.StabilizationWindow), lowest),
+			lastOut(func(r int) bool { return r <= held }, in.ScaleUp.StabilizationWindow)
 	case n < cur && highest > n:
-		held := min(cur, highest)
+		held = min(cur, highest)
 		return held, fmt.Sprintf("scale-down held at %d by the %s stabilization window (highest recommendation %d)",
-			held, scalingDuration(in.ScaleDown.StabilizationWindow), highest)
+				held, scalingDuration(in.ScaleDown.StabilizationWindow), highest),
+			lastOut(func(r int) bool { return r >= held }, in.ScaleDown.StabilizationWindow)
 	}
-	return n, ""
+	return n, "", time.Time{}
 }
 
 // insideWindow says whether a recommendation made at `at` is inside the window ending at now.

@@ -311,6 +311,39 @@ func TestDecideScalingHistory(t *testing.T) {
 			t.Errorf("the caller's history was written to: %v", extra)
 		}
 	})
+	t.Run("a held decision says when the window lets go", func(t *testing.T) {
+		for _, c := range []struct {
+			name    string
+			history []Recommendation
+			ups     bool
+			want    time.Time
+		}{
+			{name: "held at the current count by a 7 and a 5: once the 5, the later, is out",
+				history: history, want: now.Add(9 * time.Minute)},
+			{name: "held at 7 (below the current 9) by one 7: once it is out",
+				history: []Recommendation{ago(4*time.Minute, 7), ago(2*time.Minute, 4)}, want: now.Add(6 * time.Minute)},
+			{name: "a scale-up held by the 3-minute window: once the last low one is out",
+				history: []Recommendation{ago(150*time.Second, 2), ago(90*time.Second, 3)}, ups: true, want: now.Add(90 * time.Second)},
+			{name: "not held: no time",
+				history: []Recommendation{ago(11*time.Minute, 9)}},
+		} {
+			held := in
+			held.History = c.history
+			if c.history[0].Replicas == 7 {
+				held.Current = 9
+			}
+			if c.ups {
+				held.Metrics = []MetricReading{{Name: "cpu", Observed: 120, Target: 60}}
+			}
+			got, err := DecideScaling(held)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.ReleaseAt.Equal(c.want) {
+				t.Errorf("%s: released at %v, want %v (%s)", c.name, got.ReleaseAt.Sub(now), c.want.Sub(now), got.Reason)
+			}
+		}
+	})
 	t.Run("a rollout hold records the held count", func(t *testing.T) {
 		rolling := in
 		rolling.RolloutInProgress = true
