@@ -102,7 +102,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	engine, err := orchestrator.New(ctx, orchestrator.Config{Host: os.Getenv("DOCKER_HOST")})
+	engine, err := connect(ctx, log, s.interval)
 	if err != nil {
 		log.Error("cannot reach the Docker engine", "error", err.Error())
 		return 1
@@ -162,4 +162,25 @@ func health() int {
 		return 1
 	}
 	return 0
+}
+
+// connect reaches the engine through the mounted socket. An engine that answers but is not an
+// active manager yet (a node just promoted, or a manager whose swarm component restarts
+// because it could not join Raft in time) is waited for, every interval, for as long as one
+// round may take (a minute at least); anything else, or a manager that does not come, fails
+// at once, so that Swarm shows the task's error and restarts it.
+func connect(ctx context.Context, log *slog.Logger, interval time.Duration) (*orchestrator.Engine, error) {
+	deadline := time.Now().Add(max(time.Minute, 10*interval))
+	for {
+		engine, err := orchestrator.New(ctx, orchestrator.Config{Host: os.Getenv("DOCKER_HOST")})
+		if err == nil || !orchestrator.NotAManagerYet(err) || time.Now().After(deadline) {
+			return engine, err
+		}
+		log.Warn("waiting for this node to be an active swarm manager", "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(interval):
+		}
+	}
 }

@@ -63,6 +63,17 @@ type ConnectError struct {
 	Summary string
 	Advice  string
 	Err     error
+	// role says the engine answered, but is not (or not yet) an active swarm manager.
+	role bool
+}
+
+// NotAManagerYet says whether err is the engine answering that it is not an active swarm
+// manager: not in a swarm, joining, locked, or a worker. On a node being promoted, or whose
+// swarm component restarts (as a manager's does when it cannot join Raft in time), that
+// passes; a caller that runs on a manager may wait for it.
+func NotAManagerYet(err error) bool {
+	var ce *ConnectError
+	return errors.As(err, &ce) && ce.role
 }
 
 func (e *ConnectError) Error() string {
@@ -237,12 +248,12 @@ func checkSwarmRole(info swarm.Info, host string) error {
 	switch info.LocalNodeState {
 	case swarm.LocalNodeStateActive:
 	case swarm.LocalNodeStatePending, swarm.LocalNodeStateLocked:
-		return &ConnectError{Summary: "Swarm not ready", Advice: fmt.Sprintf("the engine at %s is in swarm state %q; unlock it (docker swarm unlock) or wait for it to join", host, info.LocalNodeState)}
+		return &ConnectError{role: true, Summary: "Swarm not ready", Advice: fmt.Sprintf("the engine at %s is in swarm state %q; unlock it (docker swarm unlock) or wait for it to join", host, info.LocalNodeState)}
 	default:
-		return &ConnectError{Summary: "Docker engine not in swarm mode", Advice: fmt.Sprintf("the engine at %s is not part of a swarm; run `docker swarm init` there, or point host at a manager of an existing swarm", host)}
+		return &ConnectError{role: true, Summary: "Docker engine not in swarm mode", Advice: fmt.Sprintf("the engine at %s is not part of a swarm; run `docker swarm init` there, or point host at a manager of an existing swarm", host)}
 	}
 	if !info.ControlAvailable {
-		return &ConnectError{Summary: "Docker node is not a swarm manager", Advice: fmt.Sprintf("the engine at %s is a worker; point host at a manager node (docker node ls on a manager lists them) or promote this one with `docker node promote`", host)}
+		return &ConnectError{role: true, Summary: "Docker node is not a swarm manager", Advice: fmt.Sprintf("the engine at %s is a worker; point host at a manager node (docker node ls on a manager lists them) or promote this one with `docker node promote`", host)}
 	}
 	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/swarm"
+
 	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 )
 
@@ -260,4 +262,34 @@ func inOrder(s string, parts []string) bool {
 		s = s[i+len(p):]
 	}
 	return true
+}
+
+// An engine that answers but is no active manager (yet) is told apart from every other
+// failure to connect: a controller on a node being promoted, or whose swarm component
+// restarts, waits for it; it does not wait for a wrong socket or an engine too old.
+func TestNotAManagerYet(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"not in a swarm", checkSwarmRole(swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive}, "h"), true},
+		{"joining", checkSwarmRole(swarm.Info{LocalNodeState: swarm.LocalNodeStatePending}, "h"), true},
+		{"locked", checkSwarmRole(swarm.Info{LocalNodeState: swarm.LocalNodeStateLocked}, "h"), true},
+		{"a worker", checkSwarmRole(swarm.Info{LocalNodeState: swarm.LocalNodeStateActive}, "h"), true},
+		{"wrapped", fmt.Errorf("connect: %w", checkSwarmRole(swarm.Info{}, "h")), true},
+		{"an active manager", checkSwarmRole(swarm.Info{LocalNodeState: swarm.LocalNodeStateActive, ControlAvailable: true}, "h"), false},
+		{"no engine at the socket", &ConnectError{Summary: "Cannot Reach Docker", Advice: "x"}, false},
+		{"another error", errors.New("boom"), false},
+	} {
+		if c.name == "an active manager" {
+			if c.err != nil {
+				t.Errorf("%s: %v", c.name, c.err)
+			}
+			continue
+		}
+		if got := NotAManagerYet(c.err); got != c.want {
+			t.Errorf("%s: NotAManagerYet(%v) = %v, want %v", c.name, c.err, got, c.want)
+		}
+	}
 }
