@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -280,7 +281,25 @@ func promoteWorkers(t *testing.T, c *acctest.Cluster) {
 	t.Helper()
 	cli := c.Client(t)
 	t.Cleanup(func() {
-		for _, w := range c.Workers {
+		// The managers Raft cannot reach go first: demoting a reachable one while another
+		// is unreachable would leave a quorum that counts the unreachable one, and lose it.
+		workers := slices.Clone(c.Workers)
+		reachable := map[string]bool{}
+		if nodes, err := cli.NodeList(context.Background(), swarm.NodeListOptions{}); err == nil {
+			for _, n := range nodes {
+				reachable[n.ID] = n.ManagerStatus != nil && n.ManagerStatus.Reachability == swarm.ReachabilityReachable
+			}
+		}
+		slices.SortStableFunc(workers, func(a, b acctest.Node) int {
+			switch {
+			case reachable[a.ID] == reachable[b.ID]:
+				return 0
+			case reachable[b.ID]:
+				return -1
+			}
+			return 1
+		})
+		for _, w := range workers {
 			setRole(t, cli, w, swarm.NodeRoleWorker)
 		}
 		waitManagers(t, cli, c.Manager.ID, c.Manager.ID)
