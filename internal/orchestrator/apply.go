@@ -70,7 +70,9 @@ func (e *Engine) ApplyService(ctx context.Context, id string, spec swarm.Service
 	if !a.Write.NeedsWait() && opts.Confirm != nil {
 		a.Awaited, a.Confirming = *opts.Confirm, true
 	}
-	if opts.Converge && a.Awaited.NeedsWait() {
+	// Every write of a job makes Swarm run it again (a new iteration), whatever it changed.
+	rerun := IsJob(spec) && a.Awaited.Outcome != OutcomeUnchanged
+	if opts.Converge && (a.Awaited.NeedsWait() || rerun) {
 		a.Verdict, err = e.WaitConverged(ctx, a.Awaited, opts.Wait)
 		a.Waited = err == nil || isRolloutError(err)
 		if errors.Is(err, ErrNotFound) {

@@ -94,6 +94,9 @@ type WriteOptions struct {
 	// differ from it now, someone changed them after the plan was made, and the write stops
 	// with a ChangedError rather than overwrite a change no one reviewed. Nil skips the check.
 	PlannedFrom *swarm.ServiceSpec
+	// Rerun writes a job even when its spec is unchanged, with its force_update counter raised
+	// by one, so that Swarm runs it again (every write of a job starts a new run).
+	Rerun bool
 }
 
 // ChangedError is a service whose owned fields changed after the plan was made.
@@ -242,6 +245,9 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 		desired := mergeDesired(spec, observed.Spec)
 		if imageOf(desired) != imageOf(observed.Spec) {
 			res.Warnings = append(res.Warnings, e.pinImage(ctx, &desired, auth)...)
+		}
+		if opts.Rerun {
+			desired.TaskTemplate.ForceUpdate = observed.Spec.TaskTemplate.ForceUpdate + 1
 		}
 		res.Kind = Classify(observed.Spec, desired)
 		if res.Kind == ChangeNone {
