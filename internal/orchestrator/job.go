@@ -216,12 +216,10 @@ func (e *Engine) ApplyJob(ctx context.Context, id string, spec swarm.ServiceSpec
 	a, err := e.ApplyService(ctx, id, spec, opts)
 	j := JobApplied{Applied: a}
 	if a.Service != nil {
-		run, rerr := e.jobRunFresh(context.WithoutCancel(ctx), a.Service.Service)
-		if rerr != nil && a.ReadErr == nil {
-			a.ReadErr = fmt.Errorf("read the run of job %s back: %w", a.Write.ID, rerr)
-			j.ReadErr = a.ReadErr
+		var rerr error
+		if j.Run, rerr = e.jobRunFresh(context.WithoutCancel(ctx), a.Service.Service); rerr != nil {
+			j.Service, j.ReadErr = nil, fmt.Errorf("read the run of job %s back: %w", a.Write.ID, rerr)
 		}
-		j.Run = run
 	}
 	return j, err
 }

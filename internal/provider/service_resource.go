@@ -412,15 +412,22 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 		addPathError(&resp.Diagnostics, path.Root("replicas"), "Replicas Not Allowed In Global Mode",
 			"A global service runs one task on every eligible node; remove replicas, or use mode = \"replicated\".")
 	}
-	spec := configuredSpec(ctx, req.Config)
-	unknown := unknownPaths(req.Config.Raw)
+	validateTaskConfig(ctx, req.Config, &resp.Diagnostics)
+}
+
+// validateTaskConfig checks the container and task attributes of a configuration (a service's
+// or a job's): the engine's rules of a spec (CheckServiceSpec), leaving out those that read a
+// value not known yet, and mount options given for another mount type.
+func validateTaskConfig(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics) {
+	spec := configuredSpec(ctx, cfg)
+	unknown := unknownPaths(cfg.Raw)
 	for _, p := range orchestrator.CheckServiceSpec(spec) {
 		if !readsUnknown(p, unknown) {
-			addProblems(&resp.Diagnostics, []orchestrator.FieldProblem{p}, true)
+			addProblems(diags, []orchestrator.FieldProblem{p}, true)
 		}
 	}
 	var mounts []mountModel
-	if d := req.Config.GetAttribute(ctx, path.Root("mounts"), &mounts); d.HasError() {
+	if d := cfg.GetAttribute(ctx, path.Root("mounts"), &mounts); d.HasError() {
 		return // unknown list: checked again at apply
 	}
 	for i, m := range mounts {
@@ -428,12 +435,12 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 			continue
 		}
 		if m.Type.ValueString() != "tmpfs" && !m.TmpfsSize.IsNull() {
-			addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName("tmpfs_size"), "Tmpfs Size On Non-Tmpfs Mount", "tmpfs_size applies only to type = \"tmpfs\".")
+			addPathError(diags, path.Root("mounts").AtListIndex(i).AtName("tmpfs_size"), "Tmpfs Size On Non-Tmpfs Mount", "tmpfs_size applies only to type = \"tmpfs\".")
 		}
 		for attr, set := range map[string]bool{"tmpfs_mode": !m.TmpfsMode.IsNull(), "driver": !m.Driver.IsNull(), "driver_options": m.DriverOptions != nil,
 			"volume_labels": m.VolumeLabels != nil, "no_copy": m.NoCopy.ValueBool(), "propagation": !m.Propagation.IsNull()} {
 			if want := mountOptionType[attr]; set && m.Type.ValueString() != want {
-				addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName(attr), "Option Of Another Mount Type",
+				addPathError(diags, path.Root("mounts").AtListIndex(i).AtName(attr), "Option Of Another Mount Type",
 					fmt.Sprintf("%s applies only to type = %q.", attr, want))
 			}
 		}

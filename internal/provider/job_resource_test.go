@@ -1,0 +1,272 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/client"
+	"github.com/hashicorp/terraform-plugin-testing/compare"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
+)
+
+const jobAddr = "swarm_job.test"
+
+func jobConfig(name, body string) string {
+	return fmt.Sprintf(`
+provider "swarm" {}
+
+resource "swarm_job" "test" {
+  name = %q
+%s
+}
+`, name, body)
+}
+
+// jobRun is what the engine says of a job's current run: its iteration, and its tasks of that
+// run by state.
+func jobRun(t *testing.T, cli *client.Client, name string) (iteration uint64, states map[swarm.TaskState]int) {
+	t.Helper()
+	svc := acctest.InspectService(t, cli, name)
+	if svc.JobStatus != nil {
+		iteration = svc.JobStatus.JobIteration.Index
+	}
+	tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID))})
+	if err != nil {
+		t.Fatalf("list the tasks of job %s: %v", name, err)
+	}
+	states = map[swarm.TaskState]int{}
+	for _, task := range tasks {
+		it := uint64(0)
+		if task.JobIteration != nil {
+			it = task.JobIteration.Index
+		}
+		if it == iteration {
+			states[task.Status.State]++
+		}
+	}
+	return iteration, states
+}
+
+// A replicated job with total_completions = 3 and max_concurrent = 2 completes, and the apply
+// returns when it has: state records the run as completed with its 3 completions, and the
+// engine shows 3 completed tasks of the run. The plan after it is empty although the tasks
+// exited; changing nothing runs nothing; changing triggers runs it again, in place; import
+// plans nothing.
+func TestAccJob_replicatedCompletesAndTriggersRerun(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("job")
+	img := acctest.Env(t, "TEST_IMAGE")
+	cli := acctest.Docker(t)
+	sameID := statecheck.CompareValue(compare.ValuesSame())
+	body := func(trigger string) string {
+		return fmt.Sprintf(`  image             = %q
+  command           = ["/app", "cat", "/proc/version"]
+  total_completions = 3
+  max_concurrent    = 2
+  triggers          = { schema = %q }`, img, trigger)
+	}
+	var firstIteration uint64
+	completed := func(iteration *uint64) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			it, states := jobRun(t, cli, name)
+			if states[swarm.TaskStateComplete] != 3 {
+				return fmt.Errorf("job %s run %d has tasks %v when the apply returned; want 3 complete", name, it, states)
+			}
+			*iteration = it
+			return nil
+		}
+	}
+	var secondIteration uint64
+	outcome := func() []statecheck.StateCheck {
+		return []statecheck.StateCheck{
+			statecheck.ExpectKnownValue(jobAddr, tfjsonpath.New("status"), knownvalue.StringExact("completed")),
+			statecheck.ExpectKnownValue(jobAddr, tfjsonpath.New("completions"), knownvalue.Int64Exact(3)),
+			statecheck.ExpectKnownValue(jobAddr, tfjsonpath.New("last_run_started"), knownvalue.NotNull()),
+			statecheck.ExpectKnownValue(jobAddr, tfjsonpath.New("last_run_ended"), knownvalue.NotNull()),
+			statecheck.ExpectKnownValue(jobAddr, tfjsonpath.New("mode"), knownvalue.StringExact("replicated")),
+			sameID.AddStateValue(jobAddr, tfjsonpath.New("id")),
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if _, _, err := cli.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{}); err == nil {
+				return fmt.Errorf("job %s still exists after destroy", name)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				Config:            jobConfig(name, body("1")),
+				ConfigStateChecks: outcome(),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: resource.ComposeTestCheckFunc(completed(&firstIteration), func(*terraform.State) error {
+					rj := acctest.InspectService(t, cli, name).Spec.Mode.ReplicatedJob
+					if rj == nil || *rj.MaxConcurrent != 2 || *rj.TotalCompletions != 3 {
+						return fmt.Errorf("job %s mode %+v; want a replicated job, 2 at a time, 3 completions", name, rj)
+					}
+					return nil
+				}),
+			},
+			{
+				// Nothing changed: no action, and Swarm ran the job no further time.
+				Config: jobConfig(name, body("1")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(jobAddr, plancheck.ResourceActionNoop)},
+				},
+				Check: func(*terraform.State) error {
+					if it, _ := jobRun(t, cli, name); it != firstIteration {
+						return fmt.Errorf("job %s is in run %d after an apply that changed nothing; want run %d", name, it, firstIteration)
+					}
+					return nil
+				},
+			},
+			{
+				// New triggers: the same job (updated in place) runs again, to completion.
+				Config: jobConfig(name, body("2")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(jobAddr, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: outcome(),
+				Check: resource.ComposeTestCheckFunc(completed(&secondIteration), func(*terraform.State) error {
+					if secondIteration != firstIteration+1 {
+						return fmt.Errorf("job %s is in run %d after the triggers changed; want run %d", name, secondIteration, firstIteration+1)
+					}
+					return nil
+				}),
+			},
+			{
+				ResourceName:            jobAddr,
+				ImportState:             true,
+				ImportStateId:           name,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"triggers"},
+			},
+		},
+	})
+}
+
+// A task that exits non-zero fails the apply at once, with the job, the task, its exit code and
+// its last log line, though Swarm would retry it forever (restart_policy on-failure): the run
+// never ends, so only the verdict on the failed task can end the apply (before its timeout,
+// whose error would say "gave up waiting").
+func TestAccJob_failingTaskFailsApply(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("jobfail")
+	img := acctest.Env(t, "TEST_IMAGE")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: jobConfig(name, fmt.Sprintf(`  image          = %q
+  command        = ["/app", "cat", "/migrations/0042.sql"]
+  restart_policy = { condition = "on-failure", delay = "1s" }
+  timeouts       = { create = "5m" }`, img)),
+				ExpectError: acctest.ErrorPattern(`Job Run Failed.*job ` + name + `: 1 task\(s\) of the job failed.*- task [0-9a-z]+ \(completion slot 0 on node .*\): failed, exit code 1: .*last log lines: .*open /migrations/0042.sql: no such file or directory`),
+			},
+		},
+	})
+}
+
+// migrationConfig is a migration job and a service that depends on it: the service's new
+// version rolls out only once the migration has succeeded.
+func migrationConfig(job, svc, image, migrationFile, version string) string {
+	return fmt.Sprintf(`
+provider "swarm" {}
+
+resource "swarm_job" "migrate" {
+  name     = %q
+  image    = %q
+  command  = ["/app", "cat", %q]
+  triggers = { version = %q }
+}
+
+resource "swarm_service" "api" {
+  name       = %q
+  image      = %q
+  env        = { VERSION = %q }
+  depends_on = [swarm_job.migrate]
+}
+`, job, image, migrationFile, version, svc, image, version)
+}
+
+// A failed migration keeps the service that depends on it on its old version, and the error
+// names the job's task; the next apply runs the migration again and, once it succeeds, rolls
+// the service out.
+func TestAccJob_failedMigrationKeepsServiceOnOldVersion(t *testing.T) {
+	acctest.Parallel(t)
+	job, svc := acctest.Name("migrate"), acctest.Name("api")
+	img := acctest.Env(t, "TEST_IMAGE")
+	cli := acctest.Docker(t)
+	serviceVersion := func(want string) func() error {
+		return func() error {
+			env := acctest.InspectService(t, cli, svc).Spec.TaskTemplate.ContainerSpec.Env
+			if !containsString(env, "VERSION="+want) {
+				return fmt.Errorf("service %s has env %v; want VERSION=%s", svc, env, want)
+			}
+			return nil
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: migrationConfig(job, svc, img, "/proc/version", "v1"),
+				Check:  func(*terraform.State) error { return serviceVersion("v1")() },
+			},
+			{
+				// The v2 migration fails: the apply fails naming the job's task, and the
+				// service is not touched.
+				Config:      migrationConfig(job, svc, img, "/migrations/v2.sql", "v2"),
+				ExpectError: acctest.ErrorPattern(`Job Run Failed.*job ` + job + `: 1 task\(s\) of the job failed.*- task [0-9a-z]+ .*exit code 1.*open /migrations/v2.sql`),
+			},
+			{
+				PreConfig: func() {
+					if err := serviceVersion("v1")(); err != nil {
+						t.Fatalf("after the failed migration: %v", err)
+					}
+				},
+				// The next plan runs the failed migration again (and still plans the service's
+				// rollout); with the migration fixed, both apply.
+				Config: migrationConfig(job, svc, img, "/proc/version", "v2"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("swarm_job.migrate", plancheck.ResourceActionUpdate),
+						plancheck.ExpectResourceAction("swarm_service.api", plancheck.ResourceActionUpdate),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("swarm_job.migrate", tfjsonpath.New("status"), knownvalue.StringExact("completed")),
+				},
+				Check: func(*terraform.State) error { return serviceVersion("v2")() },
+			},
+		},
+	})
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
