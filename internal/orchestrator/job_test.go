@@ -158,3 +158,18 @@ func TestRolloutErrorNamesJobTasks(t *testing.T) {
 		}
 	}
 }
+
+// A job's status counts the failed tasks of its current run, not those of earlier runs.
+func TestStatusOfJobCountsFailedTasks(t *testing.T) {
+	svc := replicatedJob(1, 2, 1)
+	svc.ServiceStatus = &swarm.ServiceStatus{DesiredTasks: 2, CompletedTasks: 1}
+	tasks := []swarm.Task{jobTask("ok", 0, "n1", swarm.TaskStateComplete, 1, testAfter), jobTask("bad", 1, "n1", swarm.TaskStateFailed, 1, testAfter),
+		jobTask("old", 1, "n1", swarm.TaskStateFailed, 0, testAfter)}
+	st := StatusOf(svc, tasks, nil, testAfter)
+	if st.Failed != 1 || st.Completed != 1 || st.OK {
+		t.Errorf("status %+v; want 1 failed, 1 completed, not ok", st)
+	}
+	if st := StatusOf(replicatedService(1), nil, nil, testAfter); st.Failed != 0 {
+		t.Errorf("a service's status counts %d failed job tasks", st.Failed)
+	}
+}

@@ -74,7 +74,11 @@ func TestAccJob_replicatedCompletesAndTriggersRerun(t *testing.T) {
   command           = ["/app", "cat", "/proc/version"]
   total_completions = 3
   max_concurrent    = 2
-  triggers          = { schema = %q }`, img, trigger)
+  triggers          = { schema = %q }
+}
+
+data "swarm_service_status" "job" {
+  name = swarm_job.test.name`, img, trigger)
 	}
 	var firstIteration uint64
 	completed := func(iteration *uint64) resource.TestCheckFunc {
@@ -95,6 +99,9 @@ func TestAccJob_replicatedCompletesAndTriggersRerun(t *testing.T) {
 			statecheck.ExpectKnownValue(jobAddr, tfjsonpath.New("last_run_started"), knownvalue.NotNull()),
 			statecheck.ExpectKnownValue(jobAddr, tfjsonpath.New("last_run_ended"), knownvalue.NotNull()),
 			statecheck.ExpectKnownValue(jobAddr, tfjsonpath.New("mode"), knownvalue.StringExact("replicated")),
+			statecheck.ExpectKnownValue("data.swarm_service_status.job", tfjsonpath.New("mode"), knownvalue.StringExact("replicated-job")),
+			statecheck.ExpectKnownValue("data.swarm_service_status.job", tfjsonpath.New("completed_tasks"), knownvalue.Int64Exact(3)),
+			statecheck.ExpectKnownValue("data.swarm_service_status.job", tfjsonpath.New("failed_tasks"), knownvalue.Int64Exact(0)),
 			sameID.AddStateValue(jobAddr, tfjsonpath.New("id")),
 		}
 	}
