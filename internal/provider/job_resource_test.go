@@ -277,3 +277,45 @@ func containsString(list []string, s string) bool {
 	}
 	return false
 }
+
+// Bad input to a job fails at plan time with the attribute path, without a swarm: the job's own
+// attributes, and the task attributes it shares with swarm_service, checked the same way.
+func TestJobValidation(t *testing.T) {
+	acctest.Parallel(t)
+	tests := []struct {
+		name string
+		body string
+		want string
+	}{
+		{"completions with global mode", `image = "app:v1"
+  mode = "global"
+  total_completions = 2`, `Completions Not Allowed In Global Mode.*with swarm_job\.test.*total_completions`},
+		{"max_concurrent with global mode", `image = "app:v1"
+  mode = "global"
+  max_concurrent = 2`, `Completions Not Allowed In Global Mode.*max_concurrent`},
+		{"zero completions", `image = "app:v1"
+  total_completions = 0`, `Attribute total_completions value must be between 1 and`},
+		{"unknown mode", `image = "app:v1"
+  mode = "replicated-job"`, `Attribute mode value must be one of`},
+		{"bad progress deadline", `image = "app:v1"
+  progress_deadline = "soon"`, `Invalid Duration.*progress_deadline`},
+		{"a shared attribute: bind mount without source", `image = "app:v1"
+  mounts = [{ type = "bind", target = "/data" }]`, `Missing Bind Source.*mounts\[0\]\.source`},
+		{"a shared attribute: option of another mount type", `image = "app:v1"
+  mounts = [{ type = "tmpfs", target = "/data", driver = "local" }]`, `Option Of Another Mount Type.*mounts\[0\]\.driver`},
+		{"a shared attribute: unknown restart condition", `image = "app:v1"
+  restart_policy = { condition = "sometimes" }`, `restart_policy\.condition.*value must be one of`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      jobConfig("valid-name", "  "+tc.body),
+					PlanOnly:    true,
+					ExpectError: acctest.ErrorPattern(tc.want),
+				}},
+			})
+		})
+	}
+}
