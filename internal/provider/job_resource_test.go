@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -317,5 +319,89 @@ func TestJobValidation(t *testing.T) {
 				}},
 			})
 		})
+	}
+}
+
+// A job whose tasks cannot be scheduled fails: within progress_deadline where a node may yet
+// take them (a node label the constraint asks for), and at once where no node ever can (a log
+// driver no node has), naming the pending task.
+func TestAccJob_unschedulableFails(t *testing.T) {
+	acctest.Parallel(t)
+	img := acctest.Env(t, "TEST_IMAGE")
+	for _, tc := range []struct {
+		name, body, want string
+	}{
+		{"deadline", `  placement         = { constraints = ["node.labels.tfacc-nowhere==yes"] }
+  progress_deadline = "3s"`, `Job Run Failed.*no progress: no task of the job started for 3s \(progress_deadline\) while 1 wait\(s\) to start.*- task [0-9a-z]+ \(completion slot 0 on node \(not scheduled\)\): pending`},
+		{"never", `  log_driver = { name = "tfacc-no-such-driver" }`, `Job Run Failed.*no node of the swarm can ever run the job's tasks: the log driver "tfacc-no-such-driver" is not installed`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				PreCheck:                 func() { testAccPreCheck(t) },
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      jobConfig(acctest.Name("jobnonode"), fmt.Sprintf("  image = %q\n  command = [\"/app\", \"cat\", \"/proc/version\"]\n%s", img, tc.body)),
+					ExpectError: acctest.ErrorPattern(tc.want),
+				}},
+			})
+		})
+	}
+}
+
+// A run that failed plans a run again, with nothing changed in the configuration: the job's
+// task reads a file of the host. It is there for the first run; gone for the run that new
+// triggers start (the update fails); back for the next apply, whose plan, with the same
+// configuration, updates the job (the run again), which completes; the plan after it is empty.
+func TestAccJob_failedRunRunsAgain(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("jobretry")
+	img := acctest.Env(t, "TEST_IMAGE")
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	config := func(trigger string) string {
+		return jobConfig(name, fmt.Sprintf(`  image    = %q
+  command  = ["/app", "cat", "/input/ready"]
+  mounts   = [{ type = "bind", source = %q, target = "/input", read_only = true }]
+  triggers = { run = %q }`, img, dir, trigger))
+	}
+	completed := statecheck.ExpectKnownValue(jobAddr, tfjsonpath.New("status"), knownvalue.StringExact("completed"))
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:         func() { writeFile(t, ready) },
+				Config:            config("1"),
+				ConfigStateChecks: []statecheck.StateCheck{completed},
+			},
+			{
+				PreConfig:   func() { removeFile(t, ready) },
+				Config:      config("2"),
+				ExpectError: acctest.ErrorPattern(`Job Run Failed.*State records the run as failed.*open /input/ready: no such file or directory`),
+			},
+			{
+				PreConfig: func() { writeFile(t, ready) },
+				Config:    config("2"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply:             []plancheck.PlanCheck{plancheck.ExpectResourceAction(jobAddr, plancheck.ResourceActionUpdate)},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{completed},
+			},
+		},
+	})
+}
+
+func writeFile(t *testing.T, p string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte("ok\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func removeFile(t *testing.T, p string) {
+	t.Helper()
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
 	}
 }
