@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -404,4 +405,63 @@ func removeFile(t *testing.T, p string) {
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A job made with the Docker CLI (`docker service create --mode replicated-job`) is adopted by
+// an import block with an empty plan and no run (Swarm's run stays the one the CLI started),
+// and its outcome read from the swarm; a service that is not a job is refused, saying what to
+// use instead.
+func TestAccJob_adoptFromDockerCLI(t *testing.T) {
+	acctest.Parallel(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("no docker CLI on PATH")
+	}
+	job, svc := acctest.Name("clijob"), acctest.Name("clisvc")
+	img := acctest.Env(t, "TEST_IMAGE")
+	cli := acctest.Docker(t)
+	acctest.RemoveServiceAtCleanup(t, cli, job)
+	acctest.RemoveServiceAtCleanup(t, cli, svc)
+	dockerCLI(t, "", "service", "create", "--quiet", "--no-resolve-image", "--name", job, "--mode", "replicated-job", "--replicas", "2",
+		"--restart-condition", "none", "--entrypoint", "/app", img, "cat", "/proc/version")
+	dockerCLI(t, "", "service", "create", "--detach", "--no-resolve-image", "--name", svc, img)
+	var iteration uint64
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() { iteration, _ = jobRun(t, cli, job) },
+				SkipFunc:  acctest.NeedsTerraform(t, "1.5.0", "import blocks"),
+				Config: acctest.ImportBlock(jobAddr, job) + jobConfig(job, fmt.Sprintf(`  image             = %q
+  command           = ["/app"]
+  args              = ["cat", "/proc/version"]
+  total_completions = 2
+  max_concurrent    = 2
+  restart_policy    = { condition = "none" }`, img)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(jobAddr, plancheck.ResourceActionNoop)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(jobAddr, tfjsonpath.New("status"), knownvalue.StringExact("completed")),
+					statecheck.ExpectKnownValue(jobAddr, tfjsonpath.New("completions"), knownvalue.Int64Exact(2)),
+				},
+				Check: func(*terraform.State) error {
+					if it, _ := jobRun(t, cli, job); it != iteration {
+						return fmt.Errorf("job %s is in run %d after its import; want run %d, the CLI's", job, it, iteration)
+					}
+					return nil
+				},
+			},
+			{
+				SkipFunc: acctest.NeedsTerraform(t, "1.5.0", "import blocks"),
+				Config: acctest.ImportBlock("swarm_job.svc", svc) + fmt.Sprintf(`
+resource "swarm_job" "svc" {
+  name  = %q
+  image = %q
+}
+`, svc, img),
+				ExpectError: acctest.ErrorPattern(`Not a Job.*` + acctest.ErrorWords(`runs in mode "replicated": its tasks keep running`).String() + `.*swarm_service`),
+			},
+		},
+	})
 }

@@ -328,8 +328,8 @@ func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest
 // addJobError refuses to import a job: swarm_service would read it as a replicated service.
 func addJobError(diags *diag.Diagnostics, spec swarm.ServiceSpec) {
 	diags.AddError("Cannot Import a Job", fmt.Sprintf("Importing service %q: it runs in mode %q: it is a job, whose tasks run to completion, not a service whose tasks keep running. "+
-		"swarm_service manages replicated and global services only; jobs are not modelled yet (a swarm_job resource will manage them). "+
-		"Remove the import (the import block, or the terraform import command) and leave the job to the Docker CLI, or recreate it as a replicated or global service and import that.",
+		"swarm_service manages replicated and global services only; swarm_job manages jobs. "+
+		"Remove the import (the import block, or the terraform import command) and import the job into a swarm_job resource instead (an import block with to = swarm_job.<name>, the same id).",
 		spec.Name, orchestrator.ModeOf(spec)))
 }
 
