@@ -173,3 +173,32 @@ func TestStatusOfJobCountsFailedTasks(t *testing.T) {
 		t.Errorf("a service's status counts %d failed job tasks", st.Failed)
 	}
 }
+
+// A job's spec from swarm_job has no rollout or endpoint settings, which a job made elsewhere
+// (the Docker CLI writes them for every service) may have: a write keeps them, and they are no
+// change since the plan.
+func TestJobWriteKeepsRolloutAndEndpoint(t *testing.T) {
+	one := uint64(1)
+	desired := swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "migrate"},
+		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "app:v2"}},
+		Mode:         swarm.ServiceMode{ReplicatedJob: &swarm.ReplicatedJob{MaxConcurrent: &one, TotalCompletions: &one}}}
+	observed := desired
+	observed.TaskTemplate.ContainerSpec = &swarm.ContainerSpec{Image: "app:v1"}
+	observed.UpdateConfig = &swarm.UpdateConfig{Parallelism: 3, FailureAction: swarm.UpdateFailureActionContinue}
+	observed.RollbackConfig = &swarm.UpdateConfig{Parallelism: 2}
+	observed.EndpointSpec = &swarm.EndpointSpec{Mode: swarm.ResolutionModeDNSRR}
+
+	got := mergeDesired(desired, observed)
+	if got.TaskTemplate.ContainerSpec.Image != "app:v2" {
+		t.Errorf("the job's image is %q, want app:v2", got.TaskTemplate.ContainerSpec.Image)
+	}
+	if got.UpdateConfig == nil || got.UpdateConfig.Parallelism != 3 || got.RollbackConfig == nil || got.RollbackConfig.Parallelism != 2 ||
+		got.EndpointSpec == nil || got.EndpointSpec.Mode != swarm.ResolutionModeDNSRR {
+		t.Errorf("the write strips what the job had: update %+v rollback %+v endpoint %+v", got.UpdateConfig, got.RollbackConfig, got.EndpointSpec)
+	}
+	planned := observed
+	planned.UpdateConfig, planned.RollbackConfig, planned.EndpointSpec = nil, nil, nil
+	if changed := ownedChanges(planned, observed); len(changed) > 0 {
+		t.Errorf("a job's rollout and endpoint settings count as changed since the plan: %v", changed)
+	}
+}

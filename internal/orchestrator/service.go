@@ -407,7 +407,8 @@ func imageOf(spec swarm.ServiceSpec) string {
 // mergeDesired is the "mutate" step: the fields the desired spec owns (ownedFields), every
 // other field as the service has it. Within the owned fields: labels the engine owns stay as
 // they are, a digest the engine pinned stays while the image is the same, a force_update of 0
-// keeps the service's counter, and a replica count a scaling policy owns stays as it is.
+// keeps the service's counter, and a replica count a scaling policy owns stays as it is. A job
+// owns no rollout or endpoint settings (jobNotOwned): those stay as the service has them.
 func mergeDesired(desired, observed swarm.ServiceSpec) swarm.ServiceSpec {
 	out := mergeOwned(desired, observed)
 	if cs, ocs := out.TaskTemplate.ContainerSpec, observed.TaskTemplate.ContainerSpec; cs != nil && ocs != nil {
@@ -434,6 +435,9 @@ func mergeDesired(desired, observed swarm.ServiceSpec) swarm.ServiceSpec {
 		}
 	}
 	out.Labels = labels
+	if IsJob(desired) {
+		out.UpdateConfig, out.RollbackConfig, out.EndpointSpec = observed.UpdateConfig, observed.RollbackConfig, observed.EndpointSpec
+	}
 	if ReplicasOwnedElsewhere(observed) && out.Mode.Replicated != nil && observed.Mode.Replicated != nil && observed.Mode.Replicated.Replicas != nil {
 		n := *observed.Mode.Replicated.Replicas
 		out.Mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}

@@ -422,9 +422,18 @@ func TestAccJob_adoptFromDockerCLI(t *testing.T) {
 	acctest.RemoveServiceAtCleanup(t, cli, job)
 	acctest.RemoveServiceAtCleanup(t, cli, svc)
 	dockerCLI(t, "", "service", "create", "--quiet", "--no-resolve-image", "--name", job, "--mode", "replicated-job", "--replicas", "2",
-		"--restart-condition", "none", "--entrypoint", "/app", img, "cat", "/proc/version")
+		"--restart-condition", "none", "--endpoint-mode", "dnsrr", "--entrypoint", "/app", img, "cat", "/proc/version")
 	dockerCLI(t, "", "service", "create", "--detach", "--no-resolve-image", "--name", svc, img)
 	var iteration uint64
+	config := func(triggers string) string {
+		return jobConfig(job, fmt.Sprintf(`  image             = %q
+  command           = ["/app"]
+  args              = ["cat", "/proc/version"]
+  total_completions = 2
+  max_concurrent    = 2
+  restart_policy    = { condition = "none" }
+  triggers          = %s`, img, triggers))
+	}
 	resource.Test(t, resource.TestCase{
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
@@ -432,12 +441,7 @@ func TestAccJob_adoptFromDockerCLI(t *testing.T) {
 			{
 				PreConfig: func() { iteration, _ = jobRun(t, cli, job) },
 				SkipFunc:  acctest.NeedsTerraform(t, "1.5.0", "import blocks"),
-				Config: acctest.ImportBlock(jobAddr, job) + jobConfig(job, fmt.Sprintf(`  image             = %q
-  command           = ["/app"]
-  args              = ["cat", "/proc/version"]
-  total_completions = 2
-  max_concurrent    = 2
-  restart_policy    = { condition = "none" }`, img)),
+				Config:    acctest.ImportBlock(jobAddr, job) + config("null"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(jobAddr, plancheck.ResourceActionNoop)},
 				},
@@ -448,6 +452,23 @@ func TestAccJob_adoptFromDockerCLI(t *testing.T) {
 				Check: func(*terraform.State) error {
 					if it, _ := jobRun(t, cli, job); it != iteration {
 						return fmt.Errorf("job %s is in run %d after its import; want run %d, the CLI's", job, it, iteration)
+					}
+					return nil
+				},
+			},
+			{
+				// Run it from Terraform: the settings the CLI gave it that swarm_job does not
+				// model (its endpoint mode) stay as they are.
+				Config: config(`{ run = "2" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(jobAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: func(*terraform.State) error {
+					if it, states := jobRun(t, cli, job); it != iteration+1 || states[swarm.TaskStateComplete] != 2 {
+						return fmt.Errorf("job %s is in run %d with tasks %v; want run %d with 2 complete", job, it, states, iteration+1)
+					}
+					if ep := acctest.InspectService(t, cli, job).Spec.EndpointSpec; ep == nil || ep.Mode != swarm.ResolutionModeDNSRR {
+						return fmt.Errorf("job %s has endpoint %+v after the write; want the CLI's endpoint mode dnsrr kept", job, ep)
 					}
 					return nil
 				},
