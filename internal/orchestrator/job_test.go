@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +201,13 @@ func TestJobWriteKeepsRolloutAndEndpoint(t *testing.T) {
 	planned.UpdateConfig, planned.RollbackConfig, planned.EndpointSpec = nil, nil, nil
 	if changed := ownedChanges(planned, observed); len(changed) > 0 {
 		t.Errorf("a job's rollout and endpoint settings count as changed since the plan: %v", changed)
+	}
+}
+
+// A wait for a job's run that runs out of time says how far the run got.
+func TestTimeoutErrorOfJob(t *testing.T) {
+	err := &TimeoutError{Service: "migrate", Job: true, Verdict: Verdict{Desired: 3, Completed: 1, Running: 2}, Err: context.DeadlineExceeded}
+	if want := "job migrate: gave up waiting for the run to complete (1 of 3 completions reached, 2 task(s) running): context deadline exceeded"; err.Error() != want {
+		t.Errorf("error %q, want %q", err.Error(), want)
 	}
 }
