@@ -337,7 +337,7 @@ func addJobError(diags *diag.Diagnostics, spec swarm.ServiceSpec) {
 func addJobWarning(diags *diag.Diagnostics, spec swarm.ServiceSpec) {
 	diags.AddWarning("Service Is a Job", fmt.Sprintf("State holds service %q, which runs in mode %q: it is a job, whose tasks run to completion. "+
 		"swarm_service manages replicated and global services only and cannot change a job in place, so the plan shows its mode as it is and replaces it with a service as configured. "+
-		"To keep the job, take it out of state instead (a removed block with destroy = false, or terraform state rm).", spec.Name, orchestrator.ModeOf(spec)))
+		"To keep the job, take it out of state instead (a removed block with destroy = false, or terraform state rm) and import it into a swarm_job resource.", spec.Name, orchestrator.ModeOf(spec)))
 }
 
 // unconfirmedKey marks, in private state, a write whose convergence no apply has seen: the wait
