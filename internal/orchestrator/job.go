@@ -224,6 +224,19 @@ func (e *Engine) ApplyJob(ctx context.Context, id string, spec swarm.ServiceSpec
 	return j, err
 }
 
+// RunJob runs job id again as it is: the day-2 operation of an action (swarm_job_run), the
+// same apply step as the resource's (ApplyJob), with the job's own spec and Rerun.
+func (e *Engine) RunJob(ctx context.Context, id string, wait WaitOptions) (JobApplied, error) {
+	st, err := e.ServiceFresh(ctx, id)
+	if err != nil {
+		return JobApplied{}, err
+	}
+	if spec := st.Service.Spec; !IsJob(spec) {
+		return JobApplied{}, fmt.Errorf("service %s runs in mode %q: its tasks keep running, so it is no job to run", spec.Name, ModeOf(spec))
+	}
+	return e.ApplyJob(ctx, id, st.Service.Spec, ApplyOptions{Write: WriteOptions{Rerun: true}, Converge: true, Wait: wait})
+}
+
 // jobRunFresh reads the current run of a job straight from the engine.
 func (e *Engine) jobRunFresh(ctx context.Context, svc swarm.Service) (JobRun, error) {
 	tasks, err := read(ctx, e, "list tasks", func(ctx context.Context) ([]swarm.Task, error) {
