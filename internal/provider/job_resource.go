@@ -110,9 +110,18 @@ func (r *jobResource) Create(ctx context.Context, req resource.CreateRequest, re
 	}
 	tflog.Info(ctx, "job created", map[string]any{"job": name, "id": a.Write.ID, "status": a.Run.Status})
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), a.Write.ID)...)
-	if errors.Is(err, orchestrator.ErrNotFound) {
+	switch {
+	case errors.Is(err, orchestrator.ErrNotFound):
 		resp.State.RemoveResource(ctx)
 		addRemovedDuringApply(&resp.Diagnostics, name)
+		return
+	case errors.Is(err, context.Canceled):
+		// Interrupted while the run went on normally (a failed task would have ended the wait
+		// first): kept, not tainted, with the run recorded as running; the next plan waits
+		// for it (ModifyPlan).
+		r.record(ctx, a, plan, &resp.State, &resp.Diagnostics)
+		resp.Diagnostics.AddWarning("Apply Interrupted", fmt.Sprintf("The apply was interrupted while job %q ran. It is kept as it is (not tainted): Swarm goes on with its run, and state records the run as %s. "+
+			"The next plan reads how the run ended; if it has not ended yet, the next apply waits for it (writing nothing) and fails if its tasks fail. `docker service ps %s` shows its tasks now.", name, a.Run.Status, name))
 		return
 	}
 	// Recorded as it ran even when the run failed: Terraform then taints it, and the next apply
@@ -165,16 +174,22 @@ func (r *jobResource) Update(ctx context.Context, req resource.UpdateRequest, re
 
 	id, name := state.ID.ValueString(), plan.Name.ValueString()
 	plannedFrom := state.toSpec()
-	// New triggers, or a run that failed, run the job again even where its spec is the same.
+	// New triggers, or a run that failed, run the job again even where its spec is the same. A
+	// run that no apply saw end (it was interrupted, or ran out of time) is waited for, when
+	// this write starts no run of its own.
 	rerun := !maps.Equal(plan.Triggers, state.Triggers) || state.Status.ValueString() == orchestrator.JobFailed
-	a, err := r.engine.ApplyJob(ctx, id, plan.toSpec(), plan.applyOptions(orchestrator.WriteOptions{PlannedFrom: &plannedFrom, Rerun: rerun}))
+	opts := plan.applyOptions(orchestrator.WriteOptions{PlannedFrom: &plannedFrom, Rerun: rerun})
+	if state.Status.ValueString() == orchestrator.JobRunning {
+		opts.Confirm = &orchestrator.WriteResult{ID: id, Outcome: orchestrator.OutcomeUpdated, Kind: orchestrator.ChangeTaskTemplate}
+	}
+	a, err := r.engine.ApplyJob(ctx, id, plan.toSpec(), opts)
 	addWarnings(&resp.Diagnostics, a.Write.Warnings)
 	if !a.Wrote {
 		addEngineError(&resp.Diagnostics, "Cannot Update Job", fmt.Sprintf("Updating job %q", name), err)
 		r.record(ctx, a, state, &resp.State, &resp.Diagnostics)
 		return
 	}
-	tflog.Info(ctx, "job written", map[string]any{"job": name, "outcome": string(a.Write.Outcome), "rerun": rerun, "status": a.Run.Status})
+	tflog.Info(ctx, "job written", map[string]any{"job": name, "outcome": string(a.Write.Outcome), "rerun": rerun, "confirming": a.Confirming, "status": a.Run.Status})
 	if errors.Is(err, orchestrator.ErrNotFound) {
 		resp.State.RemoveResource(ctx)
 		addRemovedDuringApply(&resp.Diagnostics, name)
@@ -183,7 +198,15 @@ func (r *jobResource) Update(ctx context.Context, req resource.UpdateRequest, re
 	// The job has the new spec whether its run completed or not; the outcome says which.
 	r.record(ctx, a, plan, &resp.State, &resp.Diagnostics)
 	if err != nil {
-		addEngineError(&resp.Diagnostics, "Job Run Failed", fmt.Sprintf("Job %q was updated, but its run did not complete. State records the run as %s; the next plan runs the job again. Resources that depend on it were not changed.", name, a.Run.Status), err)
+		next := "the next plan runs the job again"
+		if a.Run.Status == orchestrator.JobRunning {
+			next = "the next plan reads how it ended, and if it has not ended yet, the next apply waits for it"
+		}
+		what := "was updated, but its run did not complete"
+		if a.Confirming {
+			what = "ran, and the run an earlier apply stopped waiting for did not complete"
+		}
+		addEngineError(&resp.Diagnostics, "Job Run Failed", fmt.Sprintf("Job %q %s. State records the run as %s; %s. Resources that depend on it were not changed.", name, what, a.Run.Status, next), err)
 	}
 }
 
@@ -205,7 +228,8 @@ func (r *jobResource) ImportState(ctx context.Context, req resource.ImportStateR
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
 }
 
-// ModifyPlan plans a run again for a job whose last run failed, and says so.
+// ModifyPlan plans a run again for a job whose last run failed, and a wait for a run that no
+// apply saw end, and says so: either way the outcome is known after the apply.
 func (r *jobResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return
@@ -213,7 +237,15 @@ func (r *jobResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 	var status, name types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("status"), &status)...)
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("name"), &name)...)
-	if status.ValueString() != orchestrator.JobFailed {
+	switch status.ValueString() {
+	case orchestrator.JobFailed:
+		resp.Diagnostics.AddWarning("Job Runs Again",
+			fmt.Sprintf("The last run of job %q failed, so this apply runs it again, with the configuration as planned (`docker service ps --no-trunc %s` shows why its tasks failed).", name.ValueString(), name.ValueString()))
+	case orchestrator.JobRunning:
+		resp.Diagnostics.AddWarning("Job Run Not Confirmed",
+			fmt.Sprintf("The apply that started the current run of job %q stopped waiting for it (it was interrupted, or ran out of time), and the run has not ended yet. "+
+				"This apply waits for it, writing nothing to the job that this plan does not show, and fails with the tasks' errors if they fail; resources that depend on the job wait for it too.", name.ValueString()))
+	default:
 		return
 	}
 	for _, attr := range []string{"status", "last_run_started", "last_run_ended"} {
@@ -221,8 +253,6 @@ func (r *jobResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("completions"), intUnknown())...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("version"), intUnknown())...)
-	resp.Diagnostics.AddWarning("Job Runs Again",
-		fmt.Sprintf("The last run of job %q failed, so this apply runs it again, with the configuration as planned (`docker service ps --no-trunc %s` shows why its tasks failed).", name.ValueString(), name.ValueString()))
 }
 
 // ValidateConfig checks the container and task attributes as swarm_service does, and that

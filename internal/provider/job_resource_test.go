@@ -1,12 +1,16 @@
 package provider
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/docker/docker/api/types/filters"
@@ -485,4 +489,132 @@ resource "swarm_job" "svc" {
 			},
 		},
 	})
+}
+
+// pipeJob is a job whose one task reads a named pipe in dir on the host, and so completes only
+// once the test writes to the pipe and closes it (endRun): a run that ends when the test says.
+func pipeJob(name, dir string) string {
+	return fmt.Sprintf(`provider "swarm" {}
+
+resource "swarm_job" "test" {
+  name    = %q
+  image   = %q
+  command = ["/app", "cat", "/input/pipe"]
+  mounts  = [{ type = "bind", source = %q, target = "/input", read_only = true }]
+}
+`, name, os.Getenv("TEST_IMAGE"), dir)
+}
+
+func endRun(t *testing.T, pipe string) {
+	t.Helper()
+	f, err := os.OpenFile(pipe, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("done\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Interrupting terraform while a new job runs keeps the job, not tainted, with its run recorded
+// as running. The next plan says that the apply waits for that run; that apply writes nothing,
+// is still waiting while the run goes on, and completes once the run has; the plan after it is
+// empty.
+func TestAccJob_interruptedRunIsWaitedFor(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("jobintr")
+	cli := acctest.Docker(t)
+	acctest.RemoveServiceAtCleanup(t, cli, name)
+	dir := t.TempDir()
+	pipe := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tf := acctest.NewTerraform(t, pipeJob(name, dir))
+	taskRuns := func() bool {
+		return jobTaskStates(cli, name)[swarm.TaskStateRunning] == 1
+	}
+	out := interrupt(t, tf, taskRuns)
+	if text := strings.Join(strings.Fields(out), " "); !strings.Contains(text, "Apply Interrupted") || !strings.Contains(text, "not tainted") {
+		t.Errorf("the interrupted apply does not say that the job is kept:\n%s", out)
+	}
+	if st, ok := tf.State(t)[jobAddr]; !ok || st.Tainted {
+		t.Fatalf("after the interrupt the job is in state: %v, tainted: %v (want kept, not tainted)", ok, st.Tainted)
+	}
+
+	plan, err := tf.Run(context.Background(), "plan", "-detailed-exitcode", "-input=false", "-no-color")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("the plan does not show a change (%v):\n%s", err, plan)
+	}
+	for _, want := range []string{"Job Run Not Confirmed", "This apply waits for it", "(known after apply)", "1 to change"} {
+		if !strings.Contains(strings.Join(strings.Fields(plan), " "), want) {
+			t.Errorf("the plan does not say %q:\n%s", want, plan)
+		}
+	}
+
+	version := acctest.InspectService(t, cli, name).Version.Index
+	apply := tf.Command(context.Background(), "apply", "-auto-approve", "-input=false", "-no-color")
+	var applied lockedBuffer
+	apply.Stdout, apply.Stderr = &applied, &applied
+	if err := apply.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- apply.Wait() }()
+	waitFor(t, "the apply to update the job", func() bool { return strings.Contains(applied.String(), "swarm_job.test: Modifying") })
+	select {
+	case err := <-done:
+		t.Fatalf("the apply ended (%v) while the run it waits for still ran:\n%s", err, applied.String())
+	default:
+	}
+	endRun(t, pipe)
+	if err := <-done; err != nil {
+		t.Fatalf("the apply that waits for the run failed: %v\n%s", err, applied.String())
+	}
+	if after := acctest.InspectService(t, cli, name).Version.Index; after != version {
+		t.Errorf("the apply that waits for the run wrote to the job (version %d -> %d)", version, after)
+	}
+	if st := tf.Raw(t, jobAddr); st.Attributes["status"] != "completed" {
+		t.Errorf("state records the run as %v after the apply that waited for it; want completed", st.Attributes["status"])
+	}
+	planIsEmpty(t, tf)
+}
+
+// jobTaskStates counts the tasks of a job by state; none while the job does not exist yet.
+func jobTaskStates(cli *client.Client, name string) map[swarm.TaskState]int {
+	states := map[swarm.TaskState]int{}
+	svc, _, err := cli.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{})
+	if err != nil {
+		return states
+	}
+	tasks, err := cli.TaskList(context.Background(), swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc.ID))})
+	if err != nil {
+		return states
+	}
+	for _, task := range tasks {
+		states[task.Status.State]++
+	}
+	return states
 }
