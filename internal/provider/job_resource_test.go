@@ -511,6 +511,25 @@ func endRun(t *testing.T, pipe string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	finishPipe(t, f)
+}
+
+// tryEndRun is endRun where no task may read the pipe (any more): it says whether one did.
+func tryEndRun(t *testing.T, pipe string) bool {
+	t.Helper()
+	f, err := os.OpenFile(pipe, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ENXIO) {
+		return false // no reader
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	finishPipe(t, f)
+	return true
+}
+
+func finishPipe(t *testing.T, f *os.File) {
+	t.Helper()
 	if _, err := f.WriteString("done\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -617,4 +636,61 @@ func jobTaskStates(cli *client.Client, name string) map[swarm.TaskState]int {
 		states[task.Status.State]++
 	}
 	return states
+}
+
+// A replicated job of 3 completions, 2 at a time, whose tasks each end when the test writes to
+// a named pipe: while the apply runs, no more than 2 tasks of the job run at once, and the
+// apply is still waiting until the third completion; it then returns, with 3 completions in
+// state, and the plan after it is empty.
+func TestAccJob_applyWaitsForEveryCompletion(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("jobwait")
+	cli := acctest.Docker(t)
+	acctest.RemoveServiceAtCleanup(t, cli, name)
+	dir := t.TempDir()
+	pipe := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tf := acctest.NewTerraform(t, strings.Replace(pipeJob(name, dir), "  mounts", "  total_completions = 3\n  max_concurrent    = 2\n  mounts", 1))
+	apply := tf.Command(context.Background(), "apply", "-auto-approve", "-input=false", "-no-color")
+	var applied lockedBuffer
+	apply.Stdout, apply.Stderr = &applied, &applied
+	if err := apply.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- apply.Wait() }()
+	// Each round lets the tasks that read the pipe now finish (2 at most, by max_concurrent),
+	// until the apply ends.
+	var applyErr error
+	rounds := 0
+	waitFor(t, "the apply to end", func() bool {
+		select {
+		case applyErr = <-done:
+			return true
+		default:
+		}
+		if running := jobTaskStates(cli, name)[swarm.TaskStateRunning]; running > 2 {
+			t.Errorf("%d tasks of the job run at once; max_concurrent is 2", running)
+		}
+		if tryEndRun(t, pipe) {
+			rounds++
+		}
+		return false
+	})
+	if applyErr != nil {
+		t.Fatalf("the apply failed: %v\n%s", applyErr, applied.String())
+	}
+	t.Logf("the apply returned after %d round(s) of tasks let finish", rounds)
+	if rounds < 2 {
+		t.Errorf("the apply returned after %d round(s) of tasks; 3 completions 2 at a time need at least 2", rounds)
+	}
+	if states := jobTaskStates(cli, name); states[swarm.TaskStateComplete] != 3 {
+		t.Errorf("the apply returned with the job's tasks %v; want 3 complete", states)
+	}
+	if st := tf.Raw(t, jobAddr); fmt.Sprint(st.Attributes["completions"]) != "3" || st.Attributes["status"] != "completed" {
+		t.Errorf("state records %v completions, status %v; want 3, completed", st.Attributes["completions"], st.Attributes["status"])
+	}
+	planIsEmpty(t, tf)
 }
