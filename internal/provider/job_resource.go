@@ -229,7 +229,8 @@ func (r *jobResource) ImportState(ctx context.Context, req resource.ImportStateR
 }
 
 // ModifyPlan plans a run again for a job whose last run failed, and a wait for a run that no
-// apply saw end, and says so: either way the outcome is known after the apply.
+// apply saw end, and says so: either way the outcome is known after the apply. It also says when
+// a change runs the job again, so a reviewer sees it in the plan.
 func (r *jobResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return
@@ -246,6 +247,7 @@ func (r *jobResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 			fmt.Sprintf("The apply that started the current run of job %q stopped waiting for it (it was interrupted, or ran out of time), and the run has not ended yet. "+
 				"This apply waits for it, writing nothing to the job that this plan does not show, and fails with the tasks' errors if they fail; resources that depend on the job wait for it too.", name.ValueString()))
 	default:
+		r.warnRunsAgain(ctx, req, resp)
 		return
 	}
 	for _, attr := range []string{"status", "last_run_started", "last_run_ended"} {
@@ -253,6 +255,27 @@ func (r *jobResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 	}
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("completions"), intUnknown())...)
 	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("version"), intUnknown())...)
+}
+
+// warnRunsAgain says that a planned change of a job runs it again, and what the run is.
+func (r *jobResource) warnRunsAgain(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.Equal(req.State.Raw) {
+		return
+	}
+	var state, plan jobModel
+	if req.State.Get(ctx, &state).HasError() || req.Plan.Get(ctx, &plan).HasError() {
+		return // values not known yet: the apply decides
+	}
+	if maps.Equal(state.Triggers, plan.Triggers) && orchestrator.Classify(state.toSpec(), plan.toSpec()) == orchestrator.ChangeNone {
+		return // only what Terraform alone keeps (timeouts, progress_deadline) changes
+	}
+	run := "its task runs once on every node the placement allows"
+	if plan.Mode.ValueString() != "global" {
+		spec := plan.toSpec().Mode.ReplicatedJob
+		run = fmt.Sprintf("%d task(s) must exit 0, at most %d at a time", *spec.TotalCompletions, *spec.MaxConcurrent)
+	}
+	resp.Diagnostics.AddWarning("Job Runs Again",
+		fmt.Sprintf("This change makes Swarm run job %q again: %s. The apply waits for the run and fails if a task fails; resources that depend on the job wait for it.", plan.Name.ValueString(), run))
 }
 
 // ValidateConfig checks the container and task attributes as swarm_service does, and that

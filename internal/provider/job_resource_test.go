@@ -694,3 +694,34 @@ func TestAccJob_applyWaitsForEveryCompletion(t *testing.T) {
 	}
 	planIsEmpty(t, tf)
 }
+
+// The plan says when a change runs a job again, and what the run is; a plan with nothing
+// changed is empty, and one that changes only what Terraform keeps (progress_deadline) runs
+// nothing.
+func TestAccJob_planSaysItRunsAgain(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("jobplan")
+	config := func(trigger, deadline string) string {
+		return jobConfig(name, fmt.Sprintf(`  image             = %q
+  command           = ["/app", "cat", "/proc/version"]
+  total_completions = 3
+  max_concurrent    = 2
+  triggers          = { run = %q }
+  progress_deadline = %q`, os.Getenv("TEST_IMAGE"), trigger, deadline))
+	}
+	tf := acctest.NewTerraform(t, config("1", "1m"))
+	if out, err := tf.Run(context.Background(), "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("first apply: %v\n%s", err, out)
+	}
+	planIsEmpty(t, tf)
+	tf.Configure(t, config("2", "1m"))
+	out, _ := tf.Run(context.Background(), "plan", "-input=false", "-no-color")
+	if text := strings.Join(strings.Fields(out), " "); !strings.Contains(text, "Job Runs Again") || !strings.Contains(text, "3 task(s) must exit 0, at most 2 at a time") {
+		t.Errorf("the plan of new triggers does not say that the job runs again:\n%s", out)
+	}
+	tf.Configure(t, config("1", "2m"))
+	out, _ = tf.Run(context.Background(), "plan", "-input=false", "-no-color")
+	if strings.Contains(out, "Job Runs Again") {
+		t.Errorf("a plan that changes only progress_deadline says the job runs again:\n%s", out)
+	}
+}
