@@ -154,9 +154,10 @@ func (r *jobResource) Read(ctx context.Context, req resource.ReadRequest, resp *
 		return
 	}
 	// Swarm bumps the version on every write, and every write starts a new run: the same
-	// version is the same spec and the same run. Its recorded outcome stands, once the run
-	// ended (Swarm prunes the tasks of old runs; completed tasks are no drift).
-	if !state.Version.IsNull() && uint64(state.Version.ValueInt64()) == st.Service.Version.Index && state.Status.ValueString() != orchestrator.JobRunning {
+	// version is the same spec and the same run. Its recorded outcome stands once the run
+	// completed (completed tasks are no drift); a run still going, or one that failed (Swarm
+	// may retry its tasks, restart_policy permitting), is read again.
+	if !state.Version.IsNull() && uint64(state.Version.ValueInt64()) == st.Service.Version.Index && state.Status.ValueString() == orchestrator.JobCompleted {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, jobFrom(st, state))...)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
@@ -724,4 +725,62 @@ func TestAccJob_planSaysItRunsAgain(t *testing.T) {
 	if strings.Contains(out, "Job Runs Again") {
 		t.Errorf("a plan that changes only progress_deadline says the job runs again:\n%s", out)
 	}
+}
+
+// A run that failed, but whose task Swarm then retried to success (restart_policy on-failure),
+// is read as completed: the next plan is empty and runs nothing again.
+func TestAccJob_runRetriedBySwarmIsCompleted(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("jobretried")
+	img := acctest.Env(t, "TEST_IMAGE")
+	cli := acctest.Docker(t)
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	config := func(trigger string) string {
+		return jobConfig(name, fmt.Sprintf(`  image          = %q
+  command        = ["/app", "cat", "/input/ready"]
+  mounts         = [{ type = "bind", source = %q, target = "/input", read_only = true }]
+  restart_policy = { condition = "on-failure", delay = "1s" }
+  triggers       = { run = %q }`, img, dir, trigger))
+	}
+	var iteration uint64
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() { writeFile(t, ready) },
+				Config:    config("1"),
+			},
+			{
+				// The new run's first task fails: the apply fails at once; Swarm retries it.
+				PreConfig:   func() { removeFile(t, ready) },
+				Config:      config("2"),
+				ExpectError: acctest.ErrorPattern(`Job Run Failed.*State records the run as failed`),
+			},
+			{
+				PreConfig: func() {
+					writeFile(t, ready)
+					acctest.Eventually(t, 2*time.Minute, "Swarm's retry of the failed task to complete", func() (bool, string, error) {
+						it, states := jobRun(t, cli, name)
+						iteration = it
+						return states[swarm.TaskStateComplete] == 1, fmt.Sprintf("run %d tasks %v", it, states), nil
+					})
+				},
+				Config: config("2"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(jobAddr, tfjsonpath.New("status"), knownvalue.StringExact("completed")),
+				},
+				Check: func(*terraform.State) error {
+					if it, _ := jobRun(t, cli, name); it != iteration {
+						return fmt.Errorf("job %s is in run %d; want run %d, the one Swarm's retry completed", name, it, iteration)
+					}
+					return nil
+				},
+			},
+		},
+	})
 }
