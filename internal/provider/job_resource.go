@@ -77,7 +77,7 @@ func (r *jobResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp
 			Computed: true, MarkdownDescription: "Swarm's version of the job's service object; changes with every write.",
 		},
 		"status": schema.StringAttribute{Computed: true,
-			MarkdownDescription: "Outcome of the job's last run: `completed` (every completion reached), `failed` (a task failed first; the next plan runs it again) or `running` (the apply stopped waiting before the run ended; the next apply waits for it)."},
+			MarkdownDescription: "Outcome of the job's last run: `completed` (every completion reached), `failed` (a task failed first; the next plan runs it again, unless Swarm's retries, where `restart_policy` allows them, completed the run meanwhile) or `running` (the apply stopped waiting before the run ended; the next apply waits for it)."},
 		"completions": schema.Int64Attribute{CustomType: wholeType{}, Computed: true,
 			MarkdownDescription: "Tasks of the last run that exited 0 (in `global` mode, nodes on which it did)."},
 		"last_run_started": schema.StringAttribute{Computed: true, MarkdownDescription: "When Swarm started the last run (RFC 3339, UTC)."},
