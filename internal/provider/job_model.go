@@ -95,9 +95,6 @@ func jobFrom(st *orchestrator.JobState, prior jobModel) jobModel {
 			m.TotalCompletions = intValue(int64(*n))
 		}
 	}
-	if m.ProgressDeadline.IsNull() && prior.ProgressDeadline.IsUnknown() {
-		m.ProgressDeadline = nullKind(durationType)
-	}
 	m.setRun(st.Run)
 	keepSpellings(reflect.ValueOf(&m).Elem(), reflect.ValueOf(prior))
 	return m
