@@ -229,10 +229,12 @@ func (r *jobResource) ImportState(ctx context.Context, req resource.ImportStateR
 	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
 }
 
-// ModifyPlan plans a run again for a job whose last run failed, and a wait for a run that no
-// apply saw end, and says so: either way the outcome is known after the apply. It also says when
-// a change runs the job again, so a reviewer sees it in the plan.
+// ModifyPlan checks the job's networks as swarm_service's are checked; plans a run again for a
+// job whose last run failed, and a wait for a run that no apply saw end, and says so (either
+// way the outcome is known after the apply); and says when a change runs the job again, so a
+// reviewer sees it in the plan.
 func (r *jobResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	planNetworks(ctx, r.engine, req, resp)
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return
 	}

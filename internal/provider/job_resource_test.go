@@ -784,3 +784,28 @@ func TestAccJob_runRetriedBySwarmIsCompleted(t *testing.T) {
 		},
 	})
 }
+
+// A job's networks are checked at plan time as a service's are: a network local to one node is
+// refused with the attribute path, before anything is written.
+func TestAccJob_localNetworkRefusedAtPlan(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("jobnet")
+	cli := acctest.Docker(t)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: jobConfig(name, fmt.Sprintf(`  image    = %q
+  command  = ["/app", "cat", "/proc/version"]
+  networks = [{ id = "none" }]`, acctest.Env(t, "TEST_IMAGE"))),
+			PlanOnly:    true,
+			ExpectError: acctest.ErrorPattern(`Not a Swarm Network.*with swarm_job\.test.*Attribute networks\[0\]\.id: network "none" exists, but only on the node the provider talks to`),
+		}},
+		CheckDestroy: func(*terraform.State) error {
+			if _, _, err := cli.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{}); err == nil {
+				return fmt.Errorf("job %s was created although its plan failed", name)
+			}
+			return nil
+		},
+	})
+}

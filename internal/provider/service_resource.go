@@ -501,18 +501,18 @@ func networkTargets(ctx context.Context, cfg attributeGetter) []string {
 	return targets
 }
 
-// planNetworks checks, when the networks change, that they are swarm networks, each attached
-// once, as the engine resolves them now (PlanServiceNetworks). When the swarm cannot be read,
-// the check is left to the write, which makes it again.
-func (r *serviceResource) planNetworks(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if r.engine == nil || req.Plan.Raw.IsNull() {
+// planNetworks checks, when the networks of a service or a job change, that they are swarm
+// networks, each attached once, as the engine resolves them now (PlanServiceNetworks). When the
+// swarm cannot be read, the check is left to the write, which makes it again.
+func planNetworks(ctx context.Context, engine *orchestrator.Engine, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if engine == nil || req.Plan.Raw.IsNull() {
 		return
 	}
 	targets := networkTargets(ctx, req.Plan)
 	if !req.State.Raw.IsNull() && slices.Equal(targets, networkTargets(ctx, req.State)) {
 		return
 	}
-	problems, err := r.engine.PlanServiceNetworks(ctx, targets)
+	problems, err := engine.PlanServiceNetworks(ctx, targets)
 	if err != nil {
 		// The engine resolves the networks again before it writes the service.
 		tflog.Warn(ctx, "the service's networks could not be checked at plan time", map[string]any{"error": err.Error()})
@@ -540,7 +540,7 @@ func (m serviceModel) applyOptions(write orchestrator.WriteOptions) orchestrator
 // ModifyPlan shows a paused rollout as a change (the next apply resumes it) and says when a
 // change restarts tasks, so a reviewer sees it in the plan.
 func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	r.planNetworks(ctx, req, resp)
+	planNetworks(ctx, r.engine, req, resp)
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return
 	}
