@@ -67,10 +67,13 @@ func (e *Engine) ApplyService(ctx context.Context, id string, spec swarm.Service
 		return a, err
 	}
 	a.Wrote, a.Awaited = true, a.Write
-	if !a.Write.NeedsWait() && opts.Confirm != nil {
+	// Every write of a job makes Swarm run it again (a new iteration), whatever it changed.
+	needsWait := a.Write.NeedsWait() || IsJob(spec) && a.Write.Outcome != OutcomeUnchanged
+	if !needsWait && opts.Confirm != nil {
 		a.Awaited, a.Confirming = *opts.Confirm, true
+		needsWait = a.Awaited.NeedsWait()
 	}
-	if opts.Converge && a.Awaited.NeedsWait() {
+	if opts.Converge && needsWait {
 		a.Verdict, err = e.WaitConverged(ctx, a.Awaited, opts.Wait)
 		a.Waited = err == nil || isRolloutError(err)
 		if errors.Is(err, ErrNotFound) {

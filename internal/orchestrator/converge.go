@@ -105,6 +105,8 @@ type Verdict struct {
 	// Ending is set when Phase is Failed.
 	Ending   Ending
 	Failures []swarm.Task
+	// Completed counts a job's completions reached in its current run (0 for a service).
+	Completed int
 	// Pending are up-to-date tasks not running yet, for progress messages.
 	Pending []swarm.Task
 	// AllRunning is whether every slot runs a task of the new spec, even while the stability
@@ -129,7 +131,12 @@ type Verdict struct {
 // Where Swarm's updater has nothing to act on (every slot already had the new spec, or it
 // completed before tasks failed), the failure action is applied here: "pause" ends paused,
 // "rollback" asks for a rollback, "continue" fails the wait and keeps the new spec.
+//
+// A job (IsJob) has no rollout: its verdict is evaluateJob's, over the tasks of its current run.
 func Evaluate(o RolloutPoll) Verdict {
+	if IsJob(o.Service.Spec) {
+		return evaluateJob(o)
+	}
 	v := Verdict{Failures: recentFailures(o.All, o.Since)}
 	v.Desired, v.Running, v.Pending = countSlots(o)
 	v.AllRunning = v.Running >= v.Desired && len(v.Pending) == 0

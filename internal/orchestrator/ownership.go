@@ -82,6 +82,10 @@ var ownedFields = []ownedField{
 	{path: "EndpointSpec.Ports", name: "ports"},
 }
 
+// jobNotOwned are the owned fields a job's desired spec leaves out: Swarm does not roll a job
+// out, and a job publishes no ports of its own. A write keeps them as the job has them.
+var jobNotOwned = map[string]bool{"UpdateConfig": true, "RollbackConfig": true, "EndpointSpec.Mode": true, "EndpointSpec.Ports": true}
+
 // specMap is a spec in its JSON form, so that fields can be taken by path.
 type specMap map[string]any
 
@@ -224,6 +228,9 @@ func ownedChanges(a, b swarm.ServiceSpec) []string {
 	var out []string
 	for _, f := range ownedFields {
 		if f.path == "Mode" && ReplicasOwnedElsewhere(b) && (a.Mode.Replicated != nil) == (b.Mode.Replicated != nil) {
+			continue
+		}
+		if IsJob(a) && jobNotOwned[f.path] {
 			continue
 		}
 		if f.path == "TaskTemplate.ForceUpdate" {

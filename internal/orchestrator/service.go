@@ -94,6 +94,9 @@ type WriteOptions struct {
 	// differ from it now, someone changed them after the plan was made, and the write stops
 	// with a ChangedError rather than overwrite a change no one reviewed. Nil skips the check.
 	PlannedFrom *swarm.ServiceSpec
+	// Rerun writes a job even when its spec is unchanged, with its force_update counter raised
+	// by one, so that Swarm runs it again (every write of a job starts a new run).
+	Rerun bool
 }
 
 // ChangedError is a service whose owned fields changed after the plan was made.
@@ -242,6 +245,9 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 		desired := mergeDesired(spec, observed.Spec)
 		if imageOf(desired) != imageOf(observed.Spec) {
 			res.Warnings = append(res.Warnings, e.pinImage(ctx, &desired, auth)...)
+		}
+		if opts.Rerun {
+			desired.TaskTemplate.ForceUpdate = observed.Spec.TaskTemplate.ForceUpdate + 1
 		}
 		res.Kind = Classify(observed.Spec, desired)
 		if res.Kind == ChangeNone {
@@ -401,7 +407,8 @@ func imageOf(spec swarm.ServiceSpec) string {
 // mergeDesired is the "mutate" step: the fields the desired spec owns (ownedFields), every
 // other field as the service has it. Within the owned fields: labels the engine owns stay as
 // they are, a digest the engine pinned stays while the image is the same, a force_update of 0
-// keeps the service's counter, and a replica count a scaling policy owns stays as it is.
+// keeps the service's counter, and a replica count a scaling policy owns stays as it is. A job
+// owns no rollout or endpoint settings (jobNotOwned): those stay as the service has them.
 func mergeDesired(desired, observed swarm.ServiceSpec) swarm.ServiceSpec {
 	out := mergeOwned(desired, observed)
 	if cs, ocs := out.TaskTemplate.ContainerSpec, observed.TaskTemplate.ContainerSpec; cs != nil && ocs != nil {
@@ -428,6 +435,9 @@ func mergeDesired(desired, observed swarm.ServiceSpec) swarm.ServiceSpec {
 		}
 	}
 	out.Labels = labels
+	if IsJob(desired) {
+		out.UpdateConfig, out.RollbackConfig, out.EndpointSpec = observed.UpdateConfig, observed.RollbackConfig, observed.EndpointSpec
+	}
 	if ReplicasOwnedElsewhere(observed) && out.Mode.Replicated != nil && observed.Mode.Replicated != nil && observed.Mode.Replicated.Replicas != nil {
 		n := *observed.Mode.Replicated.Replicas
 		out.Mode = swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &n}}

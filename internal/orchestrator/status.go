@@ -66,6 +66,9 @@ type ServiceStatus struct {
 	Healthy int
 	// Completed counts a job's tasks that completed in its current run; 0 for a service.
 	Completed int
+	// Failed counts a job's tasks that failed in its current run (JobRunOf); 0 for a service,
+	// whose failures are RecentErrors.
+	Failed int
 	// UpdateState and UpdateMessage are Swarm's record of the last rollout ("" before any).
 	UpdateState   swarm.UpdateState
 	UpdateMessage string
@@ -142,6 +145,9 @@ func StatusOf(svc swarm.Service, tasks []swarm.Task, nodes map[string]swarm.Node
 	if ss := svc.ServiceStatus; job && ss != nil {
 		st.Desired, st.Running, st.Completed = int(ss.DesiredTasks), int(ss.RunningTasks), int(ss.CompletedTasks)
 		st.Healthy = min(st.Running+st.Completed, st.Desired)
+	}
+	if job {
+		st.Failed = JobRunOf(svc, tasks, nodes).Failed
 	}
 
 	sort.SliceStable(failed, func(i, j int) bool { return failed[i].Status.Timestamp.After(failed[j].Status.Timestamp) })

@@ -115,7 +115,7 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 		}
 		select {
 		case <-ctx.Done():
-			return last, &TimeoutError{Service: poll.Service.Spec.Name, Verdict: last, Err: ctx.Err()}
+			return last, &TimeoutError{Service: poll.Service.Spec.Name, Verdict: last, Err: ctx.Err(), Job: IsJob(poll.Service.Spec)}
 		case <-tick.C:
 		}
 	}
@@ -142,6 +142,9 @@ type rolloutClock struct {
 // measure returns how long every slot has run the same up-to-date tasks (zero unless all
 // slots do) and how long the count of running slots has not grown.
 func (c *rolloutClock) measure(o RolloutPoll, now time.Time) (stable, stalled time.Duration) {
+	if IsJob(o.Service.Spec) {
+		return c.measureJob(o, now)
+	}
 	desired, running, pending := countSlots(o)
 	if !c.started || running > c.bestRunning {
 		c.started, c.bestRunning, c.lastProgress = true, running, now
@@ -269,7 +272,13 @@ type RolloutError struct {
 	// Unschedulable says some task waits because no node may run it (Swarm's "no suitable
 	// node": constraints, reservations, max replicas per node, or no active node).
 	Unschedulable bool
+	// Mode is the service's mode (ModeOf); a job's error names it a job, and its tasks by
+	// completion slot.
+	Mode string
 }
+
+// Job says the error is a job's.
+func (e *RolloutError) Job() bool { return e.Mode == ModeReplicatedJob || e.Mode == ModeGlobalJob }
 
 // TaskReport describes one failed task for a human.
 type TaskReport struct {
@@ -312,10 +321,17 @@ func reportTask(t swarm.Task, nodes map[string]swarm.Node) TaskReport {
 
 func (e *RolloutError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "service %s: %s", e.Service, e.Reason)
+	noun := "service"
+	if e.Job() {
+		noun = "job"
+	}
+	fmt.Fprintf(&b, "%s %s: %s", noun, e.Service, e.Reason)
 	for _, t := range e.Tasks {
 		where := fmt.Sprintf("slot %d", t.Slot)
-		if t.Slot == 0 {
+		switch {
+		case e.Mode == ModeReplicatedJob:
+			where = fmt.Sprintf("completion slot %d", t.Slot)
+		case e.Mode == ModeGlobalJob || t.Slot == 0:
 			where = "global task"
 		}
 		exit := ""
@@ -338,10 +354,15 @@ type TimeoutError struct {
 	Service string
 	Verdict Verdict
 	Err     error
+	// Job says the wait was for a job's run.
+	Job bool
 }
 
 func (e *TimeoutError) Error() string {
 	msg := fmt.Sprintf("service %s: gave up waiting for convergence (%d of %d slots running the new spec): %v", e.Service, e.Verdict.Running, e.Verdict.Desired, e.Err)
+	if e.Job {
+		msg = fmt.Sprintf("job %s: gave up waiting for the run to complete (%d of %d completions reached, %d task(s) running): %v", e.Service, e.Verdict.Completed, e.Verdict.Desired, e.Verdict.Running, e.Err)
+	}
 	for i, t := range e.Verdict.Pending {
 		if i == 3 {
 			break
@@ -368,7 +389,7 @@ func shortID(id string) string {
 // rolloutError builds the error for a failed rollout with the failing tasks' exit codes,
 // messages and log tails.
 func (e *Engine) rolloutError(ctx context.Context, o RolloutPoll, v Verdict) error {
-	re := &RolloutError{Service: o.Service.Spec.Name, Reason: v.Reason, Ending: v.Ending}
+	re := &RolloutError{Service: o.Service.Spec.Name, Reason: v.Reason, Ending: v.Ending, Mode: ModeOf(o.Service.Spec)}
 	seen := map[string]bool{}
 	for _, t := range v.Failures {
 		if len(re.Tasks) == 3 {

@@ -242,7 +242,7 @@ func engineConfig(m providerModel) (orchestrator.Config, bool) {
 }
 
 func (p *swarmProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{NewServiceResource, NewScalingPolicyResource, NewNodeResource, NewNetworkResource, NewSecretResource, NewConfigResource,
+	return []func() resource.Resource{NewServiceResource, NewJobResource, NewScalingPolicyResource, NewNodeResource, NewNetworkResource, NewSecretResource, NewConfigResource,
 		NewAutoscalerResource}
 }
 

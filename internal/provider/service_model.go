@@ -192,17 +192,11 @@ var serviceDefaults = struct {
 
 // toSpec turns the model into the engine's desired spec.
 func (m serviceModel) toSpec() swarm.ServiceSpec {
+	task, labels := sharedTask(&m).toTaskSpec()
+	task.ForceUpdate = uint64(m.ForceUpdate.ValueInt64())
 	spec := swarm.ServiceSpec{
-		Annotations: swarm.Annotations{Name: m.Name.ValueString(), Labels: m.Labels},
-		TaskTemplate: swarm.TaskSpec{
-			ContainerSpec: m.containerSpec(),
-			Resources:     m.Resources.toSwarm(m.PidsLimit),
-			Networks:      networksToSwarm(m.Networks),
-			RestartPolicy: m.RestartPolicy.toSwarm(),
-			Placement:     m.Placement.toSwarm(),
-			LogDriver:     m.LogDriver.toSwarm(),
-			ForceUpdate:   uint64(m.ForceUpdate.ValueInt64()),
-		},
+		Annotations:    swarm.Annotations{Name: m.Name.ValueString(), Labels: labels},
+		TaskTemplate:   task,
 		Mode:           modeToSwarm(m.Mode, m.Replicas),
 		UpdateConfig:   m.RollingUpdate.toSwarm(),
 		RollbackConfig: m.Rollback.toSwarm(),
@@ -214,41 +208,6 @@ func (m serviceModel) toSpec() swarm.ServiceSpec {
 	return spec
 }
 
-func (m serviceModel) containerSpec() *swarm.ContainerSpec {
-	cs := &swarm.ContainerSpec{
-		Image:           m.Image.ValueString(),
-		Labels:          m.ContainerLabels,
-		Command:         m.Command,
-		Args:            m.Args,
-		Env:             envToSwarm(m.Env),
-		Hostname:        m.Hostname.ValueString(),
-		User:            m.User.ValueString(),
-		Groups:          m.Groups,
-		Dir:             m.Workdir.ValueString(),
-		ReadOnly:        m.ReadOnly.ValueBool(),
-		Init:            m.Init.ValueBoolPointer(),
-		StopSignal:      m.StopSignal.ValueString(),
-		StopGracePeriod: durationPointer(m.StopGracePeriod),
-		CapabilityAdd:   sortedCopy(m.CapAdd),
-		CapabilityDrop:  sortedCopy(m.CapDrop),
-		Sysctls:         m.Sysctls,
-		Ulimits:         ulimitsToSwarm(m.Ulimits),
-		Hosts:           hostsToSwarm(m.ExtraHosts),
-		DNSConfig:       m.DNSConfig.toSwarm(),
-		Healthcheck:     m.Healthcheck.toSwarm(),
-	}
-	for _, r := range m.Secrets {
-		cs.Secrets = append(cs.Secrets, r.secretToSwarm())
-	}
-	for _, r := range m.Configs {
-		cs.Configs = append(cs.Configs, r.configToSwarm())
-	}
-	for _, mt := range m.Mounts {
-		cs.Mounts = append(cs.Mounts, mt.toSwarm())
-	}
-	return cs
-}
-
 // serviceFrom is the one function that turns an observed service into the model. prior is the
 // model before the read (state, plan or empty on import); it decides between null and empty
 // collections (so that `env = {}` and a missing `env` both plan empty), keeps the spelling of
@@ -257,43 +216,9 @@ func (m serviceModel) containerSpec() *swarm.ContainerSpec {
 func serviceFrom(st *orchestrator.ServiceState, prior serviceModel) serviceModel {
 	svc := st.Service
 	spec := svc.Spec
-	cs := spec.TaskTemplate.ContainerSpec
-	if cs == nil {
-		cs = &swarm.ContainerSpec{}
-	}
 	m := serviceModel{
 		ID:              types.StringValue(svc.ID),
 		Name:            types.StringValue(spec.Name),
-		Image:           imageValue(cs.Image),
-		Command:         keepEmpty(prior.Command, cs.Command),
-		Args:            keepEmpty(prior.Args, cs.Args),
-		Env:             keepEmptyMap(prior.Env, envFrom(cs.Env)),
-		Labels:          keepEmptyMap(prior.Labels, userLabels(spec.Labels)),
-		ContainerLabels: keepEmptyMap(prior.ContainerLabels, cs.Labels),
-		Hostname:        stringOrNull(cs.Hostname),
-		User:            stringOrNull(cs.User),
-		Groups:          keepEmpty(prior.Groups, cs.Groups),
-		Workdir:         stringOrNull(cs.Dir),
-		ReadOnly:        types.BoolValue(cs.ReadOnly),
-		Init:            initFrom(cs.Init, prior.Init),
-		StopSignal:      stringOrNull(cs.StopSignal),
-		StopGracePeriod: durationFromPointer(cs.StopGracePeriod),
-		CapAdd:          keepEmpty(prior.CapAdd, cs.CapabilityAdd),
-		CapDrop:         keepEmpty(prior.CapDrop, cs.CapabilityDrop),
-		Sysctls:         keepEmptyMap(prior.Sysctls, cs.Sysctls),
-		Ulimits:         ulimitsFrom(cs.Ulimits, prior.Ulimits),
-		ExtraHosts:      keepEmptyMap(prior.ExtraHosts, hostsFrom(cs.Hosts)),
-		DNSConfig:       dnsConfigFrom(cs.DNSConfig, prior.DNSConfig),
-		Healthcheck:     healthcheckFrom(cs.Healthcheck),
-		Mounts:          mountsFrom(cs.Mounts, prior.Mounts),
-		Resources:       resourcesFrom(spec.TaskTemplate.Resources, prior.Resources),
-		PidsLimit:       pidsLimitFrom(spec.TaskTemplate.Resources),
-		Networks:        networksFrom(spec.TaskTemplate.Networks, prior.Networks, st.Resolve),
-		Secrets:         secretsFrom(cs.Secrets, prior.Secrets, st.Resolve),
-		Configs:         configsFrom(cs.Configs, prior.Configs, st.Resolve),
-		RestartPolicy:   restartPolicyFrom(spec.TaskTemplate.RestartPolicy),
-		Placement:       placementFrom(spec.TaskTemplate.Placement, prior.Placement),
-		LogDriver:       logDriverFrom(spec.TaskTemplate.LogDriver, prior.LogDriver),
 		RollingUpdate:   updateConfigFrom(spec.UpdateConfig),
 		Rollback:        updateConfigFrom(spec.RollbackConfig),
 		ForceUpdate:     intValue(int64(spec.TaskTemplate.ForceUpdate)),
@@ -303,6 +228,7 @@ func serviceFrom(st *orchestrator.ServiceState, prior serviceModel) serviceModel
 		Version:         intValue(int64(svc.Version.Index)),
 		RunningReplicas: intValue(int64(st.RunningReplicas)),
 	}
+	setTask(&m, taskFrom(st, sharedTask(&prior)))
 	m.Mode, m.Replicas = modeFrom(spec, prior.Replicas)
 	m.EndpointMode, m.Ports = endpointFrom(spec.EndpointSpec, prior.Ports)
 	if us := svc.UpdateStatus; us != nil && us.State != "" {

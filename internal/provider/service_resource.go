@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -61,220 +62,86 @@ func (r *serviceResource) Metadata(_ context.Context, req resource.MetadataReque
 }
 
 func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	rp := serviceDefaults.RestartPolicy
-	stringList := func(desc string) schema.ListAttribute {
-		return schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: desc}
+	// The container and task attributes are swarm_job's too (taskAttributes); these are the
+	// service's own.
+	attributes := map[string]schema.Attribute{
+		"id": schema.StringAttribute{
+			Computed: true, MarkdownDescription: "Swarm service ID.",
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+		},
+		"name": schema.StringAttribute{
+			Required: true, MarkdownDescription: "Service name, unique in the swarm. Changing it replaces the service.",
+			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			Validators:    []validator.String{check{summary: "Invalid Service Name", text: orchestrator.CheckName}},
+		},
+		"mode": schema.StringAttribute{
+			Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.Mode),
+			MarkdownDescription: "`replicated` (default: `replicas` tasks) or `global` (one task per eligible node). Swarm cannot change it in place, so changing it replaces the service. A job (mode `replicated-job` or `global-job`, whose tasks run to completion) is not a service this resource manages: importing one is refused, and the `swarm_service` data source reads it with that mode and null `replicas`.",
+			Validators:          []validator.String{stringvalidator.OneOf("replicated", "global")},
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+		},
+		"replicas": schema.Int64Attribute{CustomType: wholeType{},
+			Optional: true, Computed: true,
+			MarkdownDescription: "Number of tasks in `replicated` mode (default 1; 0 is allowed). Not allowed in `global` mode. While a scaling policy owns the service, this is only the initial count: the policy's decisions never show as a diff here and applies of this resource keep the live count.",
+			Validators:          []validator.Int64{int64validator.Between(0, orchestrator.MaxReplicas)},
+			PlanModifiers:       []planmodifier.Int64{replicasDefault{}},
+		},
+		"ports": schema.ListNestedAttribute{
+			Optional: true, MarkdownDescription: "Published ports.",
+			NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+				"target": schema.Int64Attribute{CustomType: wholeType{}, Required: true, MarkdownDescription: "Port inside the container.", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
+				"published": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, MarkdownDescription: "Port on the nodes. Left out, Swarm picks one.",
+					Validators: []validator.Int64{int64validator.Between(1, 65535)}},
+				"protocol": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.PortProtocol), MarkdownDescription: "`tcp` (default), `udp` or `sctp`.",
+					Validators: []validator.String{stringvalidator.OneOf("tcp", "udp", "sctp")}},
+				"mode": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.PortMode),
+					MarkdownDescription: "`ingress` (default: the routing mesh on every node) or `host` (only on nodes running a task).",
+					Validators:          []validator.String{stringvalidator.OneOf("ingress", "host")}},
+			}},
+		},
+		"endpoint_mode": schema.StringAttribute{
+			Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.EndpointMode),
+			MarkdownDescription: "`vip` (default: one virtual IP) or `dnsrr` (DNS round robin over the task IPs).",
+			Validators:          []validator.String{stringvalidator.OneOf("vip", "dnsrr")},
+		},
+		"rolling_update": updateConfigAttribute("How Swarm rolls tasks onto a new spec (its UpdateConfig). Defaults are Swarm's.", []string{"pause", "continue", "rollback"}),
+		"rollback":       updateConfigAttribute("How Swarm rolls back to the previous spec (its RollbackConfig). Defaults are Swarm's.", []string{"pause", "continue"}),
+		"wait": schema.SingleNestedAttribute{
+			Optional: true, Computed: true,
+			MarkdownDescription: "Whether and how apply waits for the rollout. By default it waits until every slot runs a healthy task of the new spec, stable for `rolling_update.monitor`.",
+			Default: objectdefault.StaticValue(types.ObjectValueMust(waitAttrTypes, map[string]attr.Value{
+				"converge": serviceDefaults.Wait.Converge, "progress_deadline": serviceDefaults.Wait.ProgressDeadline,
+			})),
+			Attributes: map[string]schema.Attribute{
+				"converge": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(serviceDefaults.Wait.Converge.ValueBool()),
+					MarkdownDescription: "Wait for convergence (default). `false` returns as soon as Swarm accepted the change."},
+				"progress_deadline": schema.StringAttribute{CustomType: durationType, Optional: true,
+					MarkdownDescription: "Fail the rollout when no task of the new spec starts running for this long (Swarm itself has no such deadline), e.g. a task stuck pending for lack of a node. With `rolling_update.failure_action = \"rollback\"` the provider then rolls the service back and waits for the rollback. A task that no node of the swarm can ever run (a log or volume driver no node has, a platform no node runs, a reservation larger than any node) fails the rollout at once, deadline or not."},
+			},
+		},
+		"force_update": schema.Int64Attribute{CustomType: wholeType{},
+			Optional: true, Computed: true,
+			MarkdownDescription: "A counter: raising it restarts every task with the same spec (for example to pick up a new config, or to rebalance). Left out, the current value is kept.",
+			Validators:          []validator.Int64{int64validator.AtLeast(0)},
+			PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
+		},
+		"update_state": schema.StringAttribute{
+			Computed:            true,
+			MarkdownDescription: "State of the last rollout: `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused` or `rollback_completed`; null before the first update. It follows `rolling_update.failure_action` when a rollout fails: `paused` also where every slot already had the new spec, so Swarm had nothing left to pause. A paused rollout shows in the next plan, and the next apply resumes it. After an apply that stopped waiting for the service (it was interrupted, or ran out of time), the next plan shows this attribute as known after the apply: that apply waits for the service's convergence, writing nothing the plan does not show, and fails if its tasks fail.",
+		},
+		"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
+		"version": schema.Int64Attribute{CustomType: wholeType{},
+			Computed: true, MarkdownDescription: "Swarm's version of the service object; changes with every write.",
+		},
+		"running_replicas": schema.Int64Attribute{CustomType: wholeType{},
+			Computed: true, MarkdownDescription: "Tasks running when the service was last read.",
+		},
 	}
-	stringMap := func(desc string) schema.MapAttribute {
-		return schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: desc}
-	}
-	duration := func(desc string) schema.StringAttribute {
-		return schema.StringAttribute{CustomType: durationType, Optional: true, MarkdownDescription: desc + " A Go duration such as `30s` or `1m30s`."}
-	}
+	maps.Copy(attributes, taskAttributes(serviceDefaults.RestartPolicy, "When Swarm restarts a task's container. Defaults to Swarm's: condition `any`, delay `5s`, no attempt limit."))
 	resp.Schema = schema.Schema{
 		Version:             serviceSchemaVersion,
 		MarkdownDescription: "A Docker Swarm service. Every create and update waits until the service has converged: each slot runs a task of the new spec (healthy, where the service has a healthcheck). A task that fails to start fails the apply at once with its exit code, error and last log lines.",
-		Attributes: map[string]schema.Attribute{
-			"id": schema.StringAttribute{
-				Computed: true, MarkdownDescription: "Swarm service ID.",
-				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-			},
-			"name": schema.StringAttribute{
-				Required: true, MarkdownDescription: "Service name, unique in the swarm. Changing it replaces the service.",
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-				Validators:    []validator.String{check{summary: "Invalid Service Name", text: orchestrator.CheckName}},
-			},
-			"image": schema.StringAttribute{
-				CustomType: imageType, Required: true,
-				MarkdownDescription: "Image reference. A tag is pinned to its digest through the registry when the service is written, so every node runs the same image; the pinned digest never shows as a diff.",
-			},
-			"command": stringList("Overrides the image's ENTRYPOINT."),
-			"args":    stringList("Overrides the image's CMD."),
-			"env": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Environment variables of the containers. Names cannot be empty or contain `=`.",
-				Validators: []validator.Map{check{summary: "Invalid Environment Variable Name", text: orchestrator.CheckEnvName}}},
-			"labels": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Service labels. Keys starting with `swarmform.` are reserved for the provider.",
-				Validators: []validator.Map{userLabelKeys}},
-			"container_labels": stringMap("Labels of the containers."),
-			"mode": schema.StringAttribute{
-				Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.Mode),
-				MarkdownDescription: "`replicated` (default: `replicas` tasks) or `global` (one task per eligible node). Swarm cannot change it in place, so changing it replaces the service. A job (mode `replicated-job` or `global-job`, whose tasks run to completion) is not a service this resource manages: importing one is refused, and the `swarm_service` data source reads it with that mode and null `replicas`.",
-				Validators:          []validator.String{stringvalidator.OneOf("replicated", "global")},
-				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			},
-			"replicas": schema.Int64Attribute{CustomType: wholeType{},
-				Optional: true, Computed: true,
-				MarkdownDescription: "Number of tasks in `replicated` mode (default 1; 0 is allowed). Not allowed in `global` mode. While a scaling policy owns the service, this is only the initial count: the policy's decisions never show as a diff here and applies of this resource keep the live count.",
-				Validators:          []validator.Int64{int64validator.Between(0, orchestrator.MaxReplicas)},
-				PlanModifiers:       []planmodifier.Int64{replicasDefault{}},
-			},
-			"ports": schema.ListNestedAttribute{
-				Optional: true, MarkdownDescription: "Published ports.",
-				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"target": schema.Int64Attribute{CustomType: wholeType{}, Required: true, MarkdownDescription: "Port inside the container.", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
-					"published": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, MarkdownDescription: "Port on the nodes. Left out, Swarm picks one.",
-						Validators: []validator.Int64{int64validator.Between(1, 65535)}},
-					"protocol": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.PortProtocol), MarkdownDescription: "`tcp` (default), `udp` or `sctp`.",
-						Validators: []validator.String{stringvalidator.OneOf("tcp", "udp", "sctp")}},
-					"mode": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.PortMode),
-						MarkdownDescription: "`ingress` (default: the routing mesh on every node) or `host` (only on nodes running a task).",
-						Validators:          []validator.String{stringvalidator.OneOf("ingress", "host")}},
-				}},
-			},
-			"endpoint_mode": schema.StringAttribute{
-				Optional: true, Computed: true, Default: stringdefault.StaticString(serviceDefaults.EndpointMode),
-				MarkdownDescription: "`vip` (default: one virtual IP) or `dnsrr` (DNS round robin over the task IPs).",
-				Validators:          []validator.String{stringvalidator.OneOf("vip", "dnsrr")},
-			},
-			"healthcheck": schema.SingleNestedAttribute{
-				Optional: true, MarkdownDescription: "Container healthcheck; overrides the image's. Tasks count as converged only once healthy.",
-				Attributes: map[string]schema.Attribute{
-					"test": schema.ListAttribute{ElementType: types.StringType, Required: true,
-						MarkdownDescription: "`[\"CMD\", \"/app\", \"health\"]` (exec form), `[\"CMD-SHELL\", \"curl -f localhost\"]`, or `[\"NONE\"]` to disable the image's.",
-						Validators:          []validator.List{check{summary: "Invalid Healthcheck Test", whole: orchestrator.CheckHealthcheckTest}}},
-					"interval":     duration("Time between checks."),
-					"timeout":      duration("Time a check may take."),
-					"retries":      schema.Int64Attribute{CustomType: wholeType{}, Optional: true, MarkdownDescription: "Consecutive failures before unhealthy.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
-					"start_period": duration("Start-up time during which failures do not count."),
-				},
-			},
-			"resources": resourcesAttribute(),
-			"restart_policy": schema.SingleNestedAttribute{
-				Optional: true, Computed: true,
-				MarkdownDescription: "When Swarm restarts a task's container. Defaults to Swarm's: condition `any`, delay `5s`, no attempt limit.",
-				Default: objectdefault.StaticValue(types.ObjectValueMust(restartPolicyAttrTypes, map[string]attr.Value{
-					"condition": rp.Condition, "delay": rp.Delay, "max_attempts": rp.MaxAttempts, "window": rp.Window,
-				})),
-				Attributes: map[string]schema.Attribute{
-					"condition": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(rp.Condition.ValueString()),
-						MarkdownDescription: "`none`, `on-failure` or `any`.", Validators: []validator.String{stringvalidator.OneOf("none", "on-failure", "any")}},
-					"delay": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(rp.Delay.ValueString()),
-						MarkdownDescription: "Wait between restarts."},
-					"max_attempts": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, Computed: true, Default: int64default.StaticInt64(rp.MaxAttempts.ValueInt64()),
-						MarkdownDescription: "Give up after this many restarts in `window` (0: never).", Validators: []validator.Int64{int64validator.AtLeast(0)}},
-					"window": schema.StringAttribute{CustomType: durationType, Optional: true, Computed: true, Default: stringdefault.StaticString(rp.Window.ValueString()),
-						MarkdownDescription: "Window in which restarts are counted (0s: unbounded)."},
-				},
-			},
-			"placement": schema.SingleNestedAttribute{
-				Optional: true, MarkdownDescription: "Where tasks may run.",
-				Attributes: map[string]schema.Attribute{
-					"constraints": schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Constraints such as `node.role==worker` or `node.labels.zone==a`.",
-						Validators: []validator.Set{check{summary: "Invalid Constraint", text: orchestrator.CheckConstraint}}},
-					"preferences": schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Spread preferences such as `spread=node.labels.zone`, in order.",
-						Validators: []validator.List{check{summary: "Invalid Placement Preference", text: orchestrator.CheckPreference}}},
-					"max_replicas_per_node": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, MarkdownDescription: "At most this many tasks of the service on one node.", Validators: []validator.Int64{int64validator.AtLeast(1)}},
-				},
-			},
-			"mounts": schema.ListNestedAttribute{
-				Optional: true, MarkdownDescription: "Volumes, bind mounts and tmpfs mounts.",
-				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"type":   schema.StringAttribute{Required: true, MarkdownDescription: "`volume`, `bind` or `tmpfs`.", Validators: []validator.String{stringvalidator.OneOf("volume", "bind", "tmpfs")}},
-					"source": schema.StringAttribute{Optional: true, MarkdownDescription: "Volume name or host path. Not used with `tmpfs`."},
-					"target": schema.StringAttribute{Required: true, MarkdownDescription: "Absolute path in the container; one mount per path.",
-						Validators: []validator.String{check{summary: "Invalid Mount Target", text: orchestrator.CheckContainerPath}}},
-					"read_only":  schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Mount read-only."},
-					"tmpfs_size": schema.StringAttribute{CustomType: sizeType, Optional: true, MarkdownDescription: "Size limit of a `tmpfs` mount, e.g. `64MiB`."},
-					"tmpfs_mode": schema.StringAttribute{Optional: true, MarkdownDescription: "Permissions of a `tmpfs` mount in octal, e.g. `1777`.",
-						Validators: []validator.String{check{summary: "Invalid File Mode", text: orchestrator.CheckFileMode}}},
-					"driver": schema.StringAttribute{Optional: true, MarkdownDescription: "Volume driver of a `volume` mount, e.g. `local`; the volume is made with it on each node that needs it.",
-						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
-					"driver_options": schema.MapAttribute{ElementType: types.StringType, Optional: true,
-						MarkdownDescription: "Options of the volume driver. NFS through the `local` driver: `{ type = \"nfs\", o = \"addr=10.0.0.5,rw\", device = \":/export/data\" }`."},
-					"volume_labels": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Labels of a volume the mount creates."},
-					"no_copy":       schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Do not copy the image's files at the target into a new volume."},
-					"propagation": schema.StringAttribute{Optional: true, MarkdownDescription: "Mount propagation of a `bind` mount: `private`, `rprivate`, `shared`, `rshared`, `slave` or `rslave`.",
-						Validators: []validator.String{stringvalidator.OneOf("private", "rprivate", "shared", "rshared", "slave", "rslave")}},
-				}},
-			},
-			"networks": schema.ListNestedAttribute{
-				Optional: true, MarkdownDescription: "Networks the tasks attach to, in order. Changing them updates the service in place (a rolling update).",
-				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"id": schema.StringAttribute{Required: true, MarkdownDescription: "ID or name of a swarm-scoped network, e.g. `swarm_network.backend.id`, or `host` or `bridge`, the networks every swarm has (as with `docker service create --network host`). " +
-						"Either spelling plans no change. Each network once: an entry for a network another entry attaches already (the same way, or once by ID and once by name) is refused at plan time. " +
-						"A network local to one node (`docker_gwbridge`, `none`, a bridge made outside swarm mode) is refused too: services attach only to swarm-scoped networks.",
-						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
-					"aliases":        stringList("Extra DNS names of the service on this network."),
-					"driver_options": stringMap("Driver options of the attachment."),
-				}},
-			},
-			"secrets": fileRefsAttribute("Secrets made available to the tasks as files (under `/run/secrets/` unless `file_name` is absolute). A secret's data never appears in the service.", "secret", "swarm_secret.db.id"),
-			"configs": fileRefsAttribute("Configs made available to the tasks as files.", "config", "swarm_config.nginx.id"),
-			"pids_limit": schema.Int64Attribute{CustomType: wholeType{}, Optional: true, MarkdownDescription: "Most processes (and threads) in each task's container.",
-				Validators: []validator.Int64{int64validator.AtLeast(1)}},
-			"hostname": schema.StringAttribute{Optional: true, MarkdownDescription: "Container hostname (Go templates such as `{{.Task.Slot}}` allowed).",
-				Validators: []validator.String{notEmpty("hostname")}},
-			"user": schema.StringAttribute{Optional: true, MarkdownDescription: "User (and group) the process runs as, `user[:group]`.",
-				Validators: []validator.String{notEmpty("user")}},
-			"groups": stringList("Additional groups of the process."),
-			"workdir": schema.StringAttribute{Optional: true, MarkdownDescription: "Working directory, an absolute path.",
-				Validators: []validator.String{check{summary: "Invalid Working Directory", text: orchestrator.CheckContainerPath}}},
-			"read_only": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Mount the container's root filesystem read-only."},
-			"init":      schema.BoolAttribute{Optional: true, MarkdownDescription: "Run an init process as PID 1. Left out, the daemon's default applies. An import reads `false`, which the Docker CLI writes for every service it creates, as left out."},
-			"stop_signal": schema.StringAttribute{Optional: true, MarkdownDescription: "Signal that stops the container, e.g. `SIGINT`.",
-				Validators: []validator.String{check{summary: "Invalid Stop Signal", text: orchestrator.CheckSignal}}},
-			"stop_grace_period": duration("Time between the stop signal and SIGKILL."),
-			"cap_add": schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Kernel capabilities to add, e.g. `CAP_NET_ADMIN`.",
-				Validators: []validator.Set{check{summary: "Unknown Capability", text: orchestrator.CheckCapability}}},
-			"cap_drop": schema.SetAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Kernel capabilities to drop.",
-				Validators: []validator.Set{check{summary: "Unknown Capability", text: orchestrator.CheckCapability}}},
-			"sysctls": stringMap("Namespaced kernel parameters, e.g. `net.core.somaxconn`."),
-			"ulimits": schema.MapNestedAttribute{
-				Optional: true, MarkdownDescription: "Resource limits by name (`nofile`, `nproc`, ...).",
-				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"soft": schema.Int64Attribute{CustomType: wholeType{}, Required: true, MarkdownDescription: "Soft limit."},
-					"hard": schema.Int64Attribute{CustomType: wholeType{}, Required: true, MarkdownDescription: "Hard limit."},
-				}},
-			},
-			"extra_hosts": schema.MapAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: "Extra /etc/hosts entries: host name to IP address."},
-			"dns_config": schema.SingleNestedAttribute{
-				Optional: true, MarkdownDescription: "Resolver configuration of the containers.",
-				Attributes: map[string]schema.Attribute{
-					"nameservers": stringList("Name server IP addresses."),
-					"search":      stringList("Search domains."),
-					"options":     stringList("resolv.conf options such as `ndots:2`."),
-				},
-			},
-			"log_driver": schema.SingleNestedAttribute{
-				Optional: true, MarkdownDescription: "Logging driver of the containers. Left out, the daemon's default applies.",
-				Attributes: map[string]schema.Attribute{
-					"name": schema.StringAttribute{Required: true, MarkdownDescription: "Driver name, e.g. `json-file` or `local`.",
-						Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
-					"options": stringMap("Driver options."),
-				},
-			},
-			"rolling_update": updateConfigAttribute("How Swarm rolls tasks onto a new spec (its UpdateConfig). Defaults are Swarm's.", []string{"pause", "continue", "rollback"}),
-			"rollback":       updateConfigAttribute("How Swarm rolls back to the previous spec (its RollbackConfig). Defaults are Swarm's.", []string{"pause", "continue"}),
-			"wait": schema.SingleNestedAttribute{
-				Optional: true, Computed: true,
-				MarkdownDescription: "Whether and how apply waits for the rollout. By default it waits until every slot runs a healthy task of the new spec, stable for `rolling_update.monitor`.",
-				Default: objectdefault.StaticValue(types.ObjectValueMust(waitAttrTypes, map[string]attr.Value{
-					"converge": serviceDefaults.Wait.Converge, "progress_deadline": serviceDefaults.Wait.ProgressDeadline,
-				})),
-				Attributes: map[string]schema.Attribute{
-					"converge": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(serviceDefaults.Wait.Converge.ValueBool()),
-						MarkdownDescription: "Wait for convergence (default). `false` returns as soon as Swarm accepted the change."},
-					"progress_deadline": schema.StringAttribute{CustomType: durationType, Optional: true,
-						MarkdownDescription: "Fail the rollout when no task of the new spec starts running for this long (Swarm itself has no such deadline), e.g. a task stuck pending for lack of a node. With `rolling_update.failure_action = \"rollback\"` the provider then rolls the service back and waits for the rollback. A task that no node of the swarm can ever run (a log or volume driver no node has, a platform no node runs, a reservation larger than any node) fails the rollout at once, deadline or not."},
-				},
-			},
-			"force_update": schema.Int64Attribute{CustomType: wholeType{},
-				Optional: true, Computed: true,
-				MarkdownDescription: "A counter: raising it restarts every task with the same spec (for example to pick up a new config, or to rebalance). Left out, the current value is kept.",
-				Validators:          []validator.Int64{int64validator.AtLeast(0)},
-				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()},
-			},
-			"update_state": schema.StringAttribute{
-				Computed:            true,
-				MarkdownDescription: "State of the last rollout: `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused` or `rollback_completed`; null before the first update. It follows `rolling_update.failure_action` when a rollout fails: `paused` also where every slot already had the new spec, so Swarm had nothing left to pause. A paused rollout shows in the next plan, and the next apply resumes it. After an apply that stopped waiting for the service (it was interrupted, or ran out of time), the next plan shows this attribute as known after the apply: that apply waits for the service's convergence, writing nothing the plan does not show, and fails if its tasks fail.",
-			},
-			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
-			"version": schema.Int64Attribute{CustomType: wholeType{},
-				Computed: true, MarkdownDescription: "Swarm's version of the service object; changes with every write.",
-			},
-			"running_replicas": schema.Int64Attribute{CustomType: wholeType{},
-				Computed: true, MarkdownDescription: "Tasks running when the service was last read.",
-			},
-		},
+		Attributes:          attributes,
 	}
 }
 
@@ -461,8 +328,8 @@ func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest
 // addJobError refuses to import a job: swarm_service would read it as a replicated service.
 func addJobError(diags *diag.Diagnostics, spec swarm.ServiceSpec) {
 	diags.AddError("Cannot Import a Job", fmt.Sprintf("Importing service %q: it runs in mode %q: it is a job, whose tasks run to completion, not a service whose tasks keep running. "+
-		"swarm_service manages replicated and global services only; jobs are not modelled yet (a swarm_job resource will manage them). "+
-		"Remove the import (the import block, or the terraform import command) and leave the job to the Docker CLI, or recreate it as a replicated or global service and import that.",
+		"swarm_service manages replicated and global services only; swarm_job manages jobs. "+
+		"Remove the import (the import block, or the terraform import command) and import the job into a swarm_job resource instead (an import block with to = swarm_job.<name>, the same id).",
 		spec.Name, orchestrator.ModeOf(spec)))
 }
 
@@ -470,7 +337,7 @@ func addJobError(diags *diag.Diagnostics, spec swarm.ServiceSpec) {
 func addJobWarning(diags *diag.Diagnostics, spec swarm.ServiceSpec) {
 	diags.AddWarning("Service Is a Job", fmt.Sprintf("State holds service %q, which runs in mode %q: it is a job, whose tasks run to completion. "+
 		"swarm_service manages replicated and global services only and cannot change a job in place, so the plan shows its mode as it is and replaces it with a service as configured. "+
-		"To keep the job, take it out of state instead (a removed block with destroy = false, or terraform state rm).", spec.Name, orchestrator.ModeOf(spec)))
+		"To keep the job, take it out of state instead (a removed block with destroy = false, or terraform state rm) and import it into a swarm_job resource.", spec.Name, orchestrator.ModeOf(spec)))
 }
 
 // unconfirmedKey marks, in private state, a write whose convergence no apply has seen: the wait
@@ -545,15 +412,22 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 		addPathError(&resp.Diagnostics, path.Root("replicas"), "Replicas Not Allowed In Global Mode",
 			"A global service runs one task on every eligible node; remove replicas, or use mode = \"replicated\".")
 	}
-	spec := configuredSpec(ctx, req.Config)
-	unknown := unknownPaths(req.Config.Raw)
+	validateTaskConfig(ctx, req.Config, &resp.Diagnostics)
+}
+
+// validateTaskConfig checks the container and task attributes of a configuration (a service's
+// or a job's): the engine's rules of a spec (CheckServiceSpec), leaving out those that read a
+// value not known yet, and mount options given for another mount type.
+func validateTaskConfig(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostics) {
+	spec := configuredSpec(ctx, cfg)
+	unknown := unknownPaths(cfg.Raw)
 	for _, p := range orchestrator.CheckServiceSpec(spec) {
 		if !readsUnknown(p, unknown) {
-			addProblems(&resp.Diagnostics, []orchestrator.FieldProblem{p}, true)
+			addProblems(diags, []orchestrator.FieldProblem{p}, true)
 		}
 	}
 	var mounts []mountModel
-	if d := req.Config.GetAttribute(ctx, path.Root("mounts"), &mounts); d.HasError() {
+	if d := cfg.GetAttribute(ctx, path.Root("mounts"), &mounts); d.HasError() {
 		return // unknown list: checked again at apply
 	}
 	for i, m := range mounts {
@@ -561,12 +435,12 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 			continue
 		}
 		if m.Type.ValueString() != "tmpfs" && !m.TmpfsSize.IsNull() {
-			addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName("tmpfs_size"), "Tmpfs Size On Non-Tmpfs Mount", "tmpfs_size applies only to type = \"tmpfs\".")
+			addPathError(diags, path.Root("mounts").AtListIndex(i).AtName("tmpfs_size"), "Tmpfs Size On Non-Tmpfs Mount", "tmpfs_size applies only to type = \"tmpfs\".")
 		}
 		for attr, set := range map[string]bool{"tmpfs_mode": !m.TmpfsMode.IsNull(), "driver": !m.Driver.IsNull(), "driver_options": m.DriverOptions != nil,
 			"volume_labels": m.VolumeLabels != nil, "no_copy": m.NoCopy.ValueBool(), "propagation": !m.Propagation.IsNull()} {
 			if want := mountOptionType[attr]; set && m.Type.ValueString() != want {
-				addPathError(&resp.Diagnostics, path.Root("mounts").AtListIndex(i).AtName(attr), "Option Of Another Mount Type",
+				addPathError(diags, path.Root("mounts").AtListIndex(i).AtName(attr), "Option Of Another Mount Type",
 					fmt.Sprintf("%s applies only to type = %q.", attr, want))
 			}
 		}
@@ -627,18 +501,18 @@ func networkTargets(ctx context.Context, cfg attributeGetter) []string {
 	return targets
 }
 
-// planNetworks checks, when the networks change, that they are swarm networks, each attached
-// once, as the engine resolves them now (PlanServiceNetworks). When the swarm cannot be read,
-// the check is left to the write, which makes it again.
-func (r *serviceResource) planNetworks(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if r.engine == nil || req.Plan.Raw.IsNull() {
+// planNetworks checks, when the networks of a service or a job change, that they are swarm
+// networks, each attached once, as the engine resolves them now (PlanServiceNetworks). When the
+// swarm cannot be read, the check is left to the write, which makes it again.
+func planNetworks(ctx context.Context, engine *orchestrator.Engine, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if engine == nil || req.Plan.Raw.IsNull() {
 		return
 	}
 	targets := networkTargets(ctx, req.Plan)
 	if !req.State.Raw.IsNull() && slices.Equal(targets, networkTargets(ctx, req.State)) {
 		return
 	}
-	problems, err := r.engine.PlanServiceNetworks(ctx, targets)
+	problems, err := engine.PlanServiceNetworks(ctx, targets)
 	if err != nil {
 		// The engine resolves the networks again before it writes the service.
 		tflog.Warn(ctx, "the service's networks could not be checked at plan time", map[string]any{"error": err.Error()})
@@ -666,7 +540,7 @@ func (m serviceModel) applyOptions(write orchestrator.WriteOptions) orchestrator
 // ModifyPlan shows a paused rollout as a change (the next apply resumes it) and says when a
 // change restarts tasks, so a reviewer sees it in the plan.
 func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	r.planNetworks(ctx, req, resp)
+	planNetworks(ctx, r.engine, req, resp)
 	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
 		return
 	}

@@ -38,6 +38,8 @@ type serviceStatusModel struct {
 	RecentErrors    []taskErrorModel `tfsdk:"recent_errors"`
 	Healthy         types.Bool       `tfsdk:"healthy"`
 	Summary         types.String     `tfsdk:"summary"`
+	CompletedTasks  wholeValue       `tfsdk:"completed_tasks"`
+	FailedTasks     wholeValue       `tfsdk:"failed_tasks"`
 }
 
 type taskErrorModel struct {
@@ -68,8 +70,10 @@ func (d *serviceStatusDataSource) Schema(_ context.Context, _ datasource.SchemaR
 		"running_replicas": count("Slots (nodes, for a global service) whose task runs. A task on a node that is down does not count, nor does a task being replaced."),
 		"healthy_replicas": count("Running tasks that are healthy. Where the service has a `healthcheck`, a running task is healthy: Swarm reports such a task as running only once its healthcheck passed, and stops it when the healthcheck fails. " +
 			"Where it has none, there is no sign of health but staying up, so a task counts once it has run for `rolling_update.monitor` (5s by default), as Swarm's rolling update judges a new task."),
-		"update_state":   text("Swarm's state of the last rollout: `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused` or `rollback_completed`; null if the service was never updated."),
-		"update_message": text("Swarm's message about the last rollout, e.g. why it paused; null if none."),
+		"completed_tasks": count("A job's tasks that completed (exited 0) in its current run, as `docker service ls` counts them; 0 for a service."),
+		"failed_tasks":    count("A job's tasks that failed in its current run (a run starts with every write of the job); 0 for a service, whose failed tasks are in `recent_errors`."),
+		"update_state":    text("Swarm's state of the last rollout: `updating`, `paused`, `completed`, `rollback_started`, `rollback_paused` or `rollback_completed`; null if the service was never updated."),
+		"update_message":  text("Swarm's message about the last rollout, e.g. why it paused; null if none."),
 		"recent_errors": schema.ListNestedAttribute{
 			Computed: true,
 			MarkdownDescription: fmt.Sprintf("The service's tasks that failed in the last %d minutes, newest first, at most %d (Swarm keeps only the last few ended tasks of each slot). "+
@@ -132,6 +136,8 @@ func serviceStatusFrom(st orchestrator.ServiceStatus) serviceStatusModel {
 		RecentErrors:    []taskErrorModel{},
 		Healthy:         types.BoolValue(st.OK),
 		Summary:         types.StringValue(st.Summary),
+		CompletedTasks:  intValue(int64(st.Completed)),
+		FailedTasks:     intValue(int64(st.Failed)),
 	}
 	for _, r := range st.RecentErrors {
 		e := taskErrorModel{TaskID: types.StringValue(r.ID), Slot: intNull(), Node: types.StringValue(r.Node), State: types.StringValue(r.State),
