@@ -94,6 +94,9 @@ type WriteOptions struct {
 	// differ from it now, someone changed them after the plan was made, and the write stops
 	// with a ChangedError rather than overwrite a change no one reviewed. Nil skips the check.
 	PlannedFrom *swarm.ServiceSpec
+	// KeepTag writes the image as given: a tag is not pinned to its digest (a stack's
+	// resolve_image "never", as `docker stack deploy --resolve-image never`).
+	KeepTag bool
 }
 
 // ChangedError is a service whose owned fields changed after the plan was made.
@@ -162,6 +165,11 @@ type WriteResult struct {
 
 // CreateService creates a service from spec and returns its ID. It does not wait.
 func (e *Engine) CreateService(ctx context.Context, spec swarm.ServiceSpec) (WriteResult, error) {
+	return e.createService(ctx, spec, WriteOptions{})
+}
+
+// createService is CreateService with the options of the write that apply to a create.
+func (e *Engine) createService(ctx context.Context, spec swarm.ServiceSpec, opts WriteOptions) (WriteResult, error) {
 	defer e.Invalidate()
 	res := WriteResult{Outcome: OutcomeCreated, Kind: ChangeTaskTemplate}
 	auth, err := encodedAuthFor(e.cfg.RegistryAuth, imageOf(spec))
@@ -171,7 +179,9 @@ func (e *Engine) CreateService(ctx context.Context, spec swarm.ServiceSpec) (Wri
 	if err := e.resolveRefs(ctx, &spec); err != nil {
 		return res, err
 	}
-	res.Warnings = append(res.Warnings, e.pinImage(ctx, &spec, auth)...)
+	if !opts.KeepTag {
+		res.Warnings = append(res.Warnings, e.pinImage(ctx, &spec, auth)...)
+	}
 	res.Since = e.clock.before(time.Now())
 	lost := false // an earlier attempt's answer was lost: it may have created the service
 	err = e.retry(ctx, "create service "+spec.Name, func(ctx context.Context) error {
@@ -240,7 +250,7 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 			}
 		}
 		desired := mergeDesired(spec, observed.Spec)
-		if imageOf(desired) != imageOf(observed.Spec) {
+		if imageOf(desired) != imageOf(observed.Spec) && !opts.KeepTag {
 			res.Warnings = append(res.Warnings, e.pinImage(ctx, &desired, auth)...)
 		}
 		res.Kind = Classify(observed.Spec, desired)

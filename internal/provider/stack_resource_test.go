@@ -1,0 +1,316 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/client"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
+	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
+)
+
+const stackAddr = "swarm_stack.app"
+
+// stackConfig is a swarm_stack of the compose file in dir, with the test images as variables.
+func stackConfig(name, dir string, extra string) string {
+	return fmt.Sprintf(`
+resource "swarm_stack" "app" {
+  name          = %q
+  compose_files = [%q]
+  environment = {
+    IMAGE    = %q
+    IMAGE_V2 = %q
+  }
+%s
+}
+`, name, filepath.Join(dir, "docker-compose.yml"), os.Getenv("TEST_IMAGE"), os.Getenv("TEST_IMAGE_V2"), extra)
+}
+
+// stackCompose is a small stack: web (published on port in host mode, healthchecked, with a config), api
+// (with a secret from a file, an env_file, on front and on the internal network), and worker when withWorker.
+func stackCompose(port int, apiImage string, withWorker bool) string {
+	worker := ""
+	if withWorker {
+		worker = `
+  worker:
+    image: ${IMAGE}
+    environment: {VERSION: worker-v1}
+    networks: [back]
+`
+	}
+	return fmt.Sprintf(`
+services:
+  web:
+    image: ${IMAGE}
+    environment: {VERSION: web-v1}
+    ports:
+      - {target: 8080, published: %d, mode: host}
+    networks: [front]
+    configs:
+      - source: web_conf
+        target: /etc/web/web.conf
+    healthcheck:
+      test: ["CMD", "/app", "health"]
+      interval: 1s
+      timeout: 2s
+      retries: 3
+    deploy:
+      update_config: {monitor: 2s} # stop-first: the old task frees the host port
+  api:
+    image: %s
+    env_file: ./api.env
+    networks: [front, back]
+    secrets: [db_password]
+    healthcheck:
+      test: ["CMD", "/app", "health"]
+      interval: 1s
+    deploy:
+      replicas: 1
+      endpoint_mode: dnsrr # this machine's kernel has no IPVS: service VIPs do not route
+      resources: {limits: {memory: 64M}}
+      update_config: {order: start-first, monitor: 2s, failure_action: rollback}
+%s
+networks:
+  front: {}
+  back: {internal: true}
+secrets:
+  db_password:
+    file: ./db_password.txt
+configs:
+  web_conf:
+    file: ./web.conf
+`, port, apiImage, worker)
+}
+
+// stackLeft lists the services, networks, secrets and configs labelled as the stack's.
+func stackLeft(t *testing.T, cli *client.Client, stack string) []string {
+	t.Helper()
+	ctx := context.Background()
+	f := filters.NewArgs(filters.Arg("label", orchestrator.StackNamespaceLabel+"="+stack))
+	var out []string
+	services, err := cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range services {
+		out = append(out, "service "+s.Spec.Name)
+	}
+	nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nets {
+		out = append(out, "network "+n.Name)
+	}
+	secrets, err := cli.SecretList(ctx, swarm.SecretListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets {
+		out = append(out, "secret "+s.Spec.Name)
+	}
+	configs, err := cli.ConfigList(ctx, swarm.ConfigListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range configs {
+		out = append(out, "config "+c.Spec.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// stackCLI runs the docker CLI against the test engine, in dir, and answers its output.
+func stackCLI(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("docker", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+acctest.DockerHost())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// A stack deployed by swarm_stack, then changed the ways a team changes one: the CLI's stack
+// commands work on it; one service's image changes and only its tasks restart, the apply
+// waiting for them; a secret file changes and rotates with no failed request through the
+// stack, the old version collected; a service removed from the file is pruned; destroy
+// removes everything the stack made and nothing else. After every apply the plan is empty.
+func TestAccStackResource_lifecycle(t *testing.T) {
+	acctest.Parallel(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("the docker CLI is not on PATH")
+	}
+	cli := acctest.Docker(t)
+	stack := acctest.Name("stk")
+	port := acctest.FreePort(t)
+	dir := t.TempDir()
+	image, imageV2 := "${IMAGE}", "${IMAGE_V2}"
+	write := func(apiImage, password string, worker bool) {
+		acctest.WriteFile(t, dir, "docker-compose.yml", stackCompose(port, apiImage, worker))
+		acctest.WriteFile(t, dir, "api.env", "VERSION=api-v1\n")
+		acctest.WriteFile(t, dir, "db_password.txt", password)
+		acctest.WriteFile(t, dir, "web.conf", "upstream = http://api:8080\n")
+	}
+	write(image, "first-password", true)
+	// An object of another stack's kind that is not the stack's: destroy leaves it.
+	other := acctest.Name("stkother")
+	if _, err := cli.ConfigCreate(context.Background(), swarm.ConfigSpec{Annotations: swarm.Annotations{Name: other}, Data: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.ConfigRemove(context.Background(), other) })
+	config := stackConfig(stack, dir, "")
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	var webTasks, apiTasks []string
+	var traffic *load
+	version := func(key string) tfjsonpath.Path {
+		return tfjsonpath.New("services").AtMapKey(key).AtMapKey("version")
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if left := stackLeft(t, cli, stack); len(left) > 0 {
+				return fmt.Errorf("destroy left %s", strings.Join(left, ", "))
+			}
+			if _, _, err := cli.ConfigInspectWithRaw(context.Background(), other); err != nil {
+				return fmt.Errorf("destroy removed a config that was not the stack's: %v", err)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(stackAddr, tfjsonpath.New("services").AtMapKey("api").AtMapKey("name"), knownvalue.StringExact(stack+"_api")),
+					statecheck.ExpectKnownValue(stackAddr, tfjsonpath.New("services").AtMapKey("api").AtMapKey("replicas"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue(stackAddr, tfjsonpath.New("services").AtMapKey("web").AtMapKey("image"), knownvalue.StringExact(os.Getenv("TEST_IMAGE"))),
+					statecheck.ExpectKnownValue(stackAddr, tfjsonpath.New("files"), knownvalue.MapSizeExact(4)),
+				},
+				Check: func(*terraform.State) error {
+					if got := get(t, base+"/fetch?url=http://api:8080/"); !strings.Contains(got, "api-v1") {
+						return fmt.Errorf("web → api answered %q", got)
+					}
+					listed := stackCLI(t, dir, "stack", "services", "--format", "{{.Name}}", stack)
+					for _, key := range []string{"web", "api", "worker"} {
+						if !strings.Contains(listed, stack+"_"+key+"\n") {
+							return fmt.Errorf("docker stack services does not list %s_%s:\n%s", stack, key, listed)
+						}
+					}
+					if ls := stackCLI(t, dir, "stack", "ls", "--format", "{{.Name}} {{.Services}}"); !strings.Contains(ls, stack+" 3\n") {
+						return fmt.Errorf("docker stack ls does not list %s with 3 services:\n%s", stack, ls)
+					}
+					if ps := stackCLI(t, dir, "stack", "ps", "--filter", "desired-state=running", "--format", "{{.Name}} {{.CurrentState}}", stack); strings.Count(ps, "Running") != 3 {
+						return fmt.Errorf("docker stack ps does not show 3 running tasks:\n%s", ps)
+					}
+					webTasks, apiTasks = acctest.RunningTaskIDs(t, cli, stack+"_web"), acctest.RunningTaskIDs(t, cli, stack+"_api")
+					return nil
+				},
+			},
+			{
+				// api's image changes: only api restarts, and the apply waits for it.
+				PreConfig: func() { write(imageV2, "first-password", true) },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(stackAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue(stackAddr, version("api")),
+					plancheck.ExpectKnownValue(stackAddr, tfjsonpath.New("services").AtMapKey("api").AtMapKey("image"), knownvalue.StringExact(os.Getenv("TEST_IMAGE_V2"))),
+					plancheck.ExpectKnownValue(stackAddr, version("web"), knownvalue.NotNull()),
+					plancheck.ExpectKnownValue(stackAddr, version("worker"), knownvalue.NotNull()),
+				}},
+				Check: func(*terraform.State) error {
+					if got := acctest.RunningTaskIDs(t, cli, stack+"_web"); !slices.Equal(got, webTasks) {
+						return fmt.Errorf("web's tasks restarted: %v, were %v", got, webTasks)
+					}
+					got := acctest.RunningTaskIDs(t, cli, stack+"_api")
+					if len(got) != 1 || slices.Contains(apiTasks, got[0]) {
+						return fmt.Errorf("api's tasks are %v, were %v: want one new task, running when the apply ended", got, apiTasks)
+					}
+					svc := acctest.InspectService(t, cli, stack+"_api")
+					if svc.UpdateStatus == nil || svc.UpdateStatus.State != swarm.UpdateStateCompleted {
+						return fmt.Errorf("api's rollout is %+v when the apply ended, want completed", svc.UpdateStatus)
+					}
+					return nil
+				},
+			},
+			{
+				// The secret file changes under a client sending requests through web to api.
+				PreConfig: func() {
+					write(imageV2, "second-password", true)
+					traffic = startLoad(base + "/fetch?url=http://api:8080/")
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(stackAddr, version("api")),
+					plancheck.ExpectKnownValue(stackAddr, version("web"), knownvalue.NotNull()),
+				}},
+				Check: func(*terraform.State) error {
+					ok, failed := traffic.stop()
+					t.Logf("under rotation: %d requests answered, %d failed", ok, failed)
+					if ok == 0 || failed > 0 {
+						return fmt.Errorf("during the rotation %d requests were answered and %d failed", ok, failed)
+					}
+					for _, v := range acctest.ReadTaskFile(t, cli, stack+"_api", "/run/secrets/db_password") {
+						if v != "second-password" {
+							return fmt.Errorf("an api task reads a password of %d bytes, not the new one", len(v))
+						}
+					}
+					var secrets []string
+					for _, o := range stackLeft(t, cli, stack) {
+						if strings.HasPrefix(o, "secret ") {
+							secrets = append(secrets, o)
+						}
+					}
+					if len(secrets) != 1 {
+						return fmt.Errorf("after the rotation the stack has secrets %v, want one", secrets)
+					}
+					return nil
+				},
+			},
+			{
+				// worker leaves the file: it is pruned.
+				PreConfig: func() { write(imageV2, "second-password", false) },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue(stackAddr, tfjsonpath.New("services"), knownvalue.MapSizeExact(2)),
+					plancheck.ExpectKnownValue(stackAddr, version("api"), knownvalue.NotNull()),
+				}},
+				Check: func(*terraform.State) error {
+					if _, _, err := cli.ServiceInspectWithRaw(context.Background(), stack+"_worker", swarm.ServiceInspectOptions{}); err == nil {
+						return fmt.Errorf("worker was not pruned")
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// waitStackGone waits until nothing labelled as the stack's is left.
+func waitStackGone(t *testing.T, cli *client.Client, stack string) {
+	acctest.Eventually(t, time.Minute, "stack "+stack+" gone", func() (bool, string, error) {
+		left := stackLeft(t, cli, stack)
+		return len(left) == 0, strings.Join(left, ", "), nil
+	})
+}
