@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -313,4 +314,64 @@ func waitStackGone(t *testing.T, cli *client.Client, stack string) {
 		left := stackLeft(t, cli, stack)
 		return len(left) == 0, strings.Join(left, ", "), nil
 	})
+}
+
+// Bad compose files fail at plan time, at compose_files, with the compose path of the value
+// and what is allowed; the service rules are swarm_service's, reported at compose paths. These
+// run without a swarm.
+func TestStackValidation(t *testing.T) {
+	acctest.Parallel(t)
+	tests := []struct {
+		name, compose string
+		want          string
+	}{
+		{"memory reservation above the limit", `
+services:
+  api:
+    image: app:v1
+    deploy:
+      resources:
+        limits: {memory: 64M}
+        reservations: {memory: 128M}
+`, `(?s)Reservation Above Limit.*compose_files.*services\.api\.deploy\.resources\.reservations\.memory: the memory reservation \(128MiB\) is above the memory limit \(64MiB\)`},
+		{"the same published port twice", `
+services:
+  web:
+    image: app:v1
+    ports: ["8080:80", "8080:81"]
+`, `(?s)Duplicate Published Port.*services\.web\.ports\[1\]`},
+		{"unknown deploy mode", `
+services:
+  web:
+    image: app:v1
+    deploy: {mode: daemonset}
+`, `(?s)services\.web\.deploy\.mode`},
+		{"no image", `
+services:
+  web:
+    command: ["x"]
+`, `(?s)Missing Image.*services\.web\.image: a service of a stack needs an image`},
+		{"a secret file that does not exist", `
+services:
+  web:
+    image: app:v1
+    secrets: [pw]
+secrets:
+  pw: {file: ./missing.txt}
+`, `(?s)secrets\.pw`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			acctest.WriteFile(t, dir, "docker-compose.yml", tc.compose)
+			resource.UnitTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      stackConfig("valid", dir, ""),
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`)),
+				}},
+			})
+		})
+	}
 }
