@@ -374,9 +374,8 @@ func (r *stackResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	switch {
 	case key == nil:
 		plan.Files = types.MapUnknown(types.StringType)
-	case !creating && state.Files.IsNull() && !changed:
-		// Imported and not applied since: the swarm runs what the files say, so nothing to do
-		// until a file changes something.
+	case !creating && state.Files.IsNull() && !changed && plan.ComposeFiles.Equal(state.ComposeFiles) && plan.Environment.Equal(state.Environment):
+		// State without files and nothing to write: nothing to record either.
 		plan.Files = state.Files
 	default:
 		plan.Files = filesValue(c)

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -139,12 +138,13 @@ func stackLeft(t *testing.T, cli *client.Client, stack string) []string {
 	return out
 }
 
-// stackCLI runs the docker CLI against the test engine, in dir, and answers its output.
+// stackCLI runs the docker CLI against the test engine, in dir, with the test images as
+// IMAGE and IMAGE_V2, and answers its output.
 func stackCLI(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("docker", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+acctest.DockerHost())
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+acctest.DockerHost(), "IMAGE="+os.Getenv("TEST_IMAGE"), "IMAGE_V2="+os.Getenv("TEST_IMAGE_V2"))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -308,11 +308,103 @@ func TestAccStackResource_lifecycle(t *testing.T) {
 	})
 }
 
-// waitStackGone waits until nothing labelled as the stack's is left.
-func waitStackGone(t *testing.T, cli *client.Client, stack string) {
-	acctest.Eventually(t, time.Minute, "stack "+stack+" gone", func() (bool, string, error) {
-		left := stackLeft(t, cli, stack)
-		return len(left) == 0, strings.Join(left, ", "), nil
+// A stack deployed with `docker stack deploy` is imported by its name. The first plan with the
+// same files writes no service (every service's version stays known: only compose_files,
+// environment and files are recorded), and its apply restarts no task and keeps the CLI's
+// secret and config; the plan after it is empty. A changed secret file then rotates from the
+// CLI's fixed name to a versioned secret, and the CLI's is removed.
+func TestAccStackResource_adoptCLIStack(t *testing.T) {
+	acctest.Parallel(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("the docker CLI is not on PATH")
+	}
+	cli := acctest.Docker(t)
+	stack := acctest.Name("stkadopt")
+	dir := t.TempDir()
+	port := acctest.FreePort(t)
+	write := func(password string) {
+		acctest.WriteFile(t, dir, "docker-compose.yml", stackCompose(port, "${IMAGE}", false))
+		acctest.WriteFile(t, dir, "api.env", "VERSION=api-v1\n")
+		acctest.WriteFile(t, dir, "db_password.txt", password)
+		acctest.WriteFile(t, dir, "web.conf", "upstream = http://api:8080\n")
+	}
+	write("cli-password")
+	stackCLI(t, dir, "stack", "deploy", "--detach=false", "-c", "docker-compose.yml", stack)
+	t.Cleanup(func() {
+		if len(stackLeft(t, cli, stack)) > 0 {
+			stackCLI(t, dir, "stack", "rm", "--detach=false", stack)
+		}
+	})
+	tasks := map[string][]string{}
+	for _, key := range []string{"web", "api"} {
+		tasks[key] = acctest.RunningTaskIDs(t, cli, stack+"_"+key)
+	}
+	before := stackLeft(t, cli, stack)
+	config := stackConfig(stack, dir, "")
+	version := func(key string) tfjsonpath.Path {
+		return tfjsonpath.New("services").AtMapKey(key).AtMapKey("version")
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if left := stackLeft(t, cli, stack); len(left) > 0 {
+				return fmt.Errorf("destroy left %s", strings.Join(left, ", "))
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				Config:             config,
+				ResourceName:       stackAddr,
+				ImportState:        true,
+				ImportStateId:      stack,
+				ImportStatePersist: true,
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue(stackAddr, version("web"), knownvalue.NotNull()),
+					plancheck.ExpectKnownValue(stackAddr, version("api"), knownvalue.NotNull()),
+				}},
+				Check: func(*terraform.State) error {
+					for key, was := range tasks {
+						if got := acctest.RunningTaskIDs(t, cli, stack+"_"+key); !slices.Equal(got, was) {
+							return fmt.Errorf("%s's tasks are %v, were %v before the adoption", key, got, was)
+						}
+					}
+					if got := stackLeft(t, cli, stack); !slices.Equal(got, before) {
+						return fmt.Errorf("the stack's objects are %v, were %v before the adoption", got, before)
+					}
+					return nil
+				},
+			},
+			{
+				PreConfig: func() { write("terraform-password") },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(stackAddr, version("api")),
+					plancheck.ExpectKnownValue(stackAddr, version("web"), knownvalue.NotNull()),
+				}},
+				Check: func(*terraform.State) error {
+					for _, v := range acctest.ReadTaskFile(t, cli, stack+"_api", "/run/secrets/db_password") {
+						if v != "terraform-password" {
+							return fmt.Errorf("an api task reads a password of %d bytes, not the new one", len(v))
+						}
+					}
+					var secrets []string
+					for _, o := range stackLeft(t, cli, stack) {
+						if strings.HasPrefix(o, "secret ") {
+							secrets = append(secrets, o)
+						}
+					}
+					if len(secrets) != 1 || secrets[0] == "secret "+stack+"_db_password" {
+						return fmt.Errorf("after the rotation the stack has secrets %v, want one new version", secrets)
+					}
+					return nil
+				},
+			},
+		},
 	})
 }
 
