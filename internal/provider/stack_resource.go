@@ -229,8 +229,8 @@ func addStackError(diags *diag.Diagnostics, stack string, done orchestrator.Stac
 		addEngineError(diags, "Cannot Deploy Stack Service", doing+" could not be written; the services after it in key order were not written either", se.Err)
 		return
 	}
-	addEngineError(diags, "Stack Service Did Not Converge", doing+" did not converge. "+rolloutOutcome(se.Name, se.Err)+
-		" The services after it in key order were not written, and nothing was pruned; state records what runs, so the next plan shows the change again.", se.Err)
+	addEngineError(diags, "Stack Service Did Not Converge", doing+" did not converge (below: how its rollout ended, and why its tasks failed). "+
+		"The services after it in key order were not written, and nothing was pruned. State records what runs, so the next plan shows the change again; a paused rollout is resumed by the next apply.", se.Err)
 }
 
 func (r *stackResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -467,3 +467,71 @@ secrets:
 		})
 	}
 }
+
+// A failing version of one service (an env_file line that makes it exit at start) fails the
+// apply with its exit code and log tail; Swarm rolls it back, as the file's
+// update_config.failure_action says; the other service is not touched. State tells the truth:
+// the next plan shows the change again, and with the file put back it is empty.
+func TestAccStackResource_failedRollout(t *testing.T) {
+	acctest.Parallel(t)
+	cli := acctest.Docker(t)
+	stack := acctest.Name("stkfail")
+	dir := t.TempDir()
+	port := acctest.FreePort(t)
+	write := func(env string) {
+		acctest.WriteFile(t, dir, "docker-compose.yml", stackCompose(port, "${IMAGE}", false))
+		acctest.WriteFile(t, dir, "api.env", env)
+		acctest.WriteFile(t, dir, "db_password.txt", "password")
+		acctest.WriteFile(t, dir, "web.conf", "upstream = http://api:8080\n")
+	}
+	write("VERSION=api-v1\n")
+	config := stackConfig(stack, dir, "")
+	var webTasks []string
+	var apiVersion uint64
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: func(*terraform.State) error {
+					webTasks = acctest.RunningTaskIDs(t, cli, stack+"_web")
+					return nil
+				},
+			},
+			{
+				PreConfig:   func() { write("VERSION=api-v2\nFAIL_ON_START=1\n") },
+				Config:      config,
+				ExpectError: regexp.MustCompile(`(?s)Stack\s+Service\s+Did\s+Not\s+Converge.*services\.api.*rolled\s+the\s+service\s+back.*exit\s+code\s+3.*FAIL_ON_START\s+is\s+set`),
+			},
+			{
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+				PreConfig: func() {
+					if got := acctest.RunningTaskIDs(t, cli, stack+"_web"); !slices.Equal(got, webTasks) {
+						t.Fatalf("web's tasks are %v, were %v: the failed apply touched web", got, webTasks)
+					}
+					svc := acctest.InspectService(t, cli, stack+"_api")
+					if svc.UpdateStatus == nil || svc.UpdateStatus.State != swarm.UpdateStateRollbackCompleted {
+						t.Fatalf("api's rollout is %+v, want rolled back", svc.UpdateStatus)
+					}
+					apiVersion = svc.Version.Index
+				},
+			},
+			{
+				PreConfig: func() { write("VERSION=api-v1\n") },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+				Check: func(*terraform.State) error {
+					if v := acctest.InspectService(t, cli, stack+"_api").Version.Index; v != apiVersion {
+						return fmt.Errorf("api was written (version %d, was %d), though it runs what the file says", v, apiVersion)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
