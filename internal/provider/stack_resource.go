@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/swarm"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -202,7 +203,7 @@ func (r *stackResource) deploy(ctx context.Context, plan stackModel, prior *stac
 		return
 	}
 	plan.ID = types.StringValue(name)
-	plan.Services = stackServicesFrom(name, live)
+	plan.Services = stackServicesAfter(name, live, plan.Services)
 	plan.Files = filesValue(c)
 	if err != nil {
 		plan.Files = priorFiles
@@ -213,6 +214,23 @@ func (r *stackResource) deploy(ctx context.Context, plan stackModel, prior *stac
 	if err != nil {
 		addStackError(diags, name, done, err)
 	}
+}
+
+// stackServicesAfter is the services map after a deploy: each service as it runs, except those
+// the plan left as state had them (not written: their version known in the plan), which stay as
+// planned until the next refresh.
+func stackServicesAfter(stack string, live map[string]swarm.Service, planned types.Map) types.Map {
+	elems := stackServicesFrom(stack, live).Elements()
+	for key, v := range planned.Elements() {
+		o, ok := v.(types.Object)
+		if _, running := elems[key]; !ok || !running || !known(o) {
+			continue
+		}
+		if version, ok := o.Attributes()["version"].(types.Int64); ok && known(version) {
+			elems[key] = o
+		}
+	}
+	return types.MapValueMust(stackServiceType, elems)
 }
 
 // addStackError reports a deploy that failed: which service, how its rollout ended, and the
@@ -343,6 +361,12 @@ func (r *stackResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 			}
 			if p.Change == orchestrator.ChangeNone {
 				m.Version = types.Int64Value(int64(p.Live.Version.Index))
+				if prior, ok := state.Services.Elements()[s.Key]; ok && !creating {
+					// Not written: as state has it (a plan without refresh stays empty when
+					// a scaling policy resized the service since).
+					services[s.Key] = prior
+					continue
+				}
 			}
 			if p.Change == orchestrator.ChangeTaskTemplate {
 				rolling = append(rolling, rolloutPreview(s.Key, s.Spec, *p.Live))

@@ -535,3 +535,60 @@ func TestAccStackResource_failedRollout(t *testing.T) {
 		},
 	})
 }
+
+// A swarm_scaling_policy targets a stack's service by services["api"].id and owns its replica
+// count: a redeploy that rolls api onto a new spec keeps the policy's count (the file says 1),
+// and the plans stay empty (docker/cli#2235).
+func TestAccStackResource_policyOwnedReplicas(t *testing.T) {
+	acctest.Parallel(t)
+	cli := acctest.Docker(t)
+	stack := acctest.Name("stkpol")
+	dir := t.TempDir()
+	port := acctest.FreePort(t)
+	write := func(version string) {
+		acctest.WriteFile(t, dir, "docker-compose.yml", stackCompose(port, "${IMAGE}", false))
+		acctest.WriteFile(t, dir, "api.env", "VERSION="+version+"\n")
+		acctest.WriteFile(t, dir, "db_password.txt", "password")
+		acctest.WriteFile(t, dir, "web.conf", "upstream = http://api:8080\n")
+	}
+	write("api-v1")
+	config := stackConfig(stack, dir, "") + `
+resource "swarm_scaling_policy" "api" {
+  service_id   = swarm_stack.app.services["api"].id
+  min_replicas = 2
+  max_replicas = 2
+}
+`
+	liveReplicas := func(want uint64) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			svc := acctest.InspectService(t, cli, stack+"_api")
+			if got := *svc.Spec.Mode.Replicated.Replicas; got != want {
+				return fmt.Errorf("api runs %d replicas, want %d", got, want)
+			}
+			return nil
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: config, Check: liveReplicas(2)},
+			{
+				PreConfig: func() { write("api-v2") },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(stackAddr, tfjsonpath.New("services").AtMapKey("api").AtMapKey("version")),
+					plancheck.ExpectKnownValue(stackAddr, tfjsonpath.New("services").AtMapKey("api").AtMapKey("replicas"), knownvalue.Int64Exact(2)),
+				}},
+				Check: resource.ComposeTestCheckFunc(liveReplicas(2), func(*terraform.State) error {
+					for _, v := range acctest.ReadTaskFile(t, cli, stack+"_api", "/proc/self/environ") {
+						if !strings.Contains(v, "VERSION=api-v2") {
+							return fmt.Errorf("an api task does not run the new spec")
+						}
+					}
+					return nil
+				}),
+			},
+		},
+	})
+}
