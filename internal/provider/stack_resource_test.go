@@ -592,3 +592,58 @@ resource "swarm_scaling_policy" "api" {
 		},
 	})
 }
+
+// The runnable example examples/stacks/compose, applied as a user would: requests cross
+// web → api → store; the plan after apply is empty. A changed env file then plans a rolling
+// update of api that the plan names, a compose key Swarm ignores is listed in a warning, and
+// after the apply the plan is empty again.
+func TestAccStack_composeExample(t *testing.T) {
+	acctest.Parallel(t)
+	ctx := context.Background()
+	tf := acctest.NewTerraformFrom(t, "examples/stacks/compose")
+	for _, f := range []string{"docker-compose.yml", "api.env", "db_password.txt", "web.conf"} {
+		b, err := os.ReadFile(filepath.Join(acctest.RepoRoot(t), "examples/stacks/compose", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		acctest.WriteFile(t, tf.Dir, f, string(b))
+	}
+	port := acctest.FreePort(t)
+	tf.SetEnv("TF_VAR_name", acctest.Name("stkex"))
+	tf.SetEnv("TF_VAR_image", os.Getenv("TEST_IMAGE"))
+	tf.SetEnv("TF_VAR_web_port", fmt.Sprint(port))
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := tf.Run(ctx, append(args, "-input=false", "-no-color")...)
+		if err != nil {
+			t.Fatalf("terraform %s: %v\n%s", args[0], err, out)
+		}
+		return out
+	}
+	run("apply", "-auto-approve")
+	if got := get(t, fmt.Sprintf("http://127.0.0.1:%d/fetch?url=http://api:8080/fetch%%3Furl%%3Dhttp://store:8080/", port)); !strings.Contains(got, "version=store-v1") {
+		t.Fatalf("web → api → store answered %q", got)
+	}
+	run("plan", "-detailed-exitcode")
+
+	acctest.WriteFile(t, tf.Dir, "api.env", "VERSION=api-v2\nSTORE_URL=http://store:8080/\n")
+	compose, err := os.ReadFile(filepath.Join(tf.Dir, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acctest.WriteFile(t, tf.Dir, "docker-compose.yml", strings.Replace(string(compose), "  store:\n", "  store:\n    container_name: store\n", 1))
+	out, err := tf.Run(ctx, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	if err == nil {
+		t.Fatalf("the plan after changing api.env is empty:\n%s", out)
+	}
+	for _, want := range []string{"Rolling Update Planned", "services.api", "services.store.container_name", "version  = ", "(known after apply)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the plan does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "services.web (") || strings.Contains(out, "services.store (") {
+		t.Errorf("the plan says a service other than api restarts:\n%s", out)
+	}
+	run("apply", "-auto-approve")
+	run("plan", "-detailed-exitcode")
+}
