@@ -155,8 +155,9 @@ func stackCLI(t *testing.T, dir string, args ...string) string {
 // A stack deployed by swarm_stack, then changed the ways a team changes one: the CLI's stack
 // commands work on it; one service's image changes and only its tasks restart, the apply
 // waiting for them; a secret file changes and rotates with no failed request through the
-// stack, the old version collected; a service removed from the file is pruned; destroy
-// removes everything the stack made and nothing else. After every apply the plan is empty.
+// stack, the old version collected; a service removed from the file is pruned; a change made
+// with the Docker CLI is planned back; destroy removes everything the stack made and nothing
+// else. After every apply the plan is empty.
 func TestAccStackResource_lifecycle(t *testing.T) {
 	acctest.Parallel(t)
 	if _, err := exec.LookPath("docker"); err != nil {
@@ -300,6 +301,24 @@ func TestAccStackResource_lifecycle(t *testing.T) {
 				Check: func(*terraform.State) error {
 					if _, _, err := cli.ServiceInspectWithRaw(context.Background(), stack+"_worker", swarm.ServiceInspectOptions{}); err == nil {
 						return fmt.Errorf("worker was not pruned")
+					}
+					return nil
+				},
+			},
+			{
+				// Drift made with the Docker CLI shows as a change of that service, and the
+				// apply puts the file's spec back.
+				PreConfig: func() {
+					stackCLI(t, dir, "service", "update", "--detach=true", "--env-add", "DRIFT=1", stack+"_api")
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(stackAddr, version("api")),
+					plancheck.ExpectKnownValue(stackAddr, version("web"), knownvalue.NotNull()),
+				}},
+				Check: func(*terraform.State) error {
+					if env := acctest.InspectService(t, cli, stack+"_api").Spec.TaskTemplate.ContainerSpec.Env; slices.Contains(env, "DRIFT=1") {
+						return fmt.Errorf("api keeps the drift: env %v", env)
 					}
 					return nil
 				},
