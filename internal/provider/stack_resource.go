@@ -120,6 +120,17 @@ func (r *stackResource) Create(ctx context.Context, req resource.CreateRequest, 
 	}
 	ctx, cancel := withTimeout(ctx, plan.Timeouts.Create, defaultStackApplyTimeout, &resp.Diagnostics)
 	defer cancel()
+	name := plan.Name.ValueString()
+	r.engine.Invalidate()
+	live, err := r.engine.StackServices(ctx, name)
+	if err != nil {
+		addEngineError(&resp.Diagnostics, "Cannot Create Stack", fmt.Sprintf("Looking for services of stack %q", name), err)
+		return
+	}
+	if len(live) > 0 {
+		addStackExistsError(&resp.Diagnostics, name, live)
+		return
+	}
 	key := newHashKey()
 	writePrivate(ctx, resp.Private, stackHashKeyKey, hex.EncodeToString(key), &resp.Diagnostics)
 	r.deploy(ctx, plan, nil, key, &resp.State, &resp.Diagnostics)
@@ -214,6 +225,15 @@ func (r *stackResource) deploy(ctx context.Context, plan stackModel, prior *stac
 	if err != nil {
 		addStackError(diags, name, done, err)
 	}
+}
+
+// addStackExistsError refuses to create a stack whose name runs services already: take it
+// into state with an import instead, which writes nothing before the plan shows it.
+func addStackExistsError(diags *diag.Diagnostics, name string, live map[string]swarm.Service) {
+	names := sortedKeys(live)
+	diags.AddAttributeError(path.Root("name"), "Stack Already Exists", fmt.Sprintf("Creating stack %q: the swarm runs services of that stack already (%s), deployed with docker stack deploy or by another configuration. "+
+		"To manage it with this configuration, import it first:\n\n  import {\n    to = swarm_stack.<name>\n    id = %q\n  }\n\nor `terraform import swarm_stack.<name> %s`; the plan then shows what the files change. Otherwise choose another name.",
+		name, strings.Join(names, ", "), name, name))
 }
 
 // stackServicesAfter is the services map after a deploy: each service as it runs, except those
@@ -348,6 +368,12 @@ func (r *stackResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		return
 	}
 	addWarnings(&resp.Diagnostics, sp.Warnings)
+	if creating {
+		if live, err := r.engine.StackServices(ctx, name); err == nil && len(live) > 0 {
+			addStackExistsError(&resp.Diagnostics, name, live)
+			return
+		}
+	}
 	services, changed := map[string]attr.Value{}, false
 	var rolling []string
 	for i, s := range stack.Services {

@@ -666,3 +666,30 @@ func TestAccStack_composeExample(t *testing.T) {
 	run("apply", "-auto-approve")
 	run("plan", "-detailed-exitcode")
 }
+
+// Creating a stack whose name runs services already (deployed with the CLI) is refused at plan
+// time, with the import that takes it into state; nothing is written.
+func TestAccStackResource_existingStackRefused(t *testing.T) {
+	acctest.Parallel(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("the docker CLI is not on PATH")
+	}
+	cli := acctest.Docker(t)
+	stack := acctest.Name("stkexists")
+	dir := t.TempDir()
+	acctest.WriteFile(t, dir, "docker-compose.yml", "services:\n  web:\n    image: ${IMAGE}\n    deploy: {replicas: 0}\n")
+	stackCLI(t, dir, "stack", "deploy", "--detach=true", "-c", "docker-compose.yml", stack)
+	t.Cleanup(func() { stackCLI(t, dir, "stack", "rm", "--detach=false", stack) })
+	version := acctest.InspectService(t, cli, stack+"_web").Version.Index
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      stackConfig(stack, dir, ""),
+			ExpectError: regexp.MustCompile(`(?s)Stack Already Exists.*` + stack + `_web.*terraform\s+import\s+swarm_stack`),
+		}},
+	})
+	if v := acctest.InspectService(t, cli, stack+"_web").Version.Index; v != version {
+		t.Fatalf("the CLI's service was written (version %d, was %d)", v, version)
+	}
+}
