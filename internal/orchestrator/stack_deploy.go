@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/docker/docker/api/types/swarm"
 )
@@ -171,21 +172,27 @@ type StackDeployOptions struct {
 
 // StackDeployed is what a deploy did, service by service.
 type StackDeployed struct {
-	// Services are the apply steps made, in key order, up to the one that failed.
+	// Services are the apply steps made, by key.
 	Services map[string]Applied
+	// Failed are the errors of the services whose apply step failed, by key.
+	Failed map[string]error
 	// Pruned are the services removed, by name.
 	Pruned []string
-	// Failed is the key of the service whose apply step failed; "" when none did.
-	Failed string
 }
 
+// stackParallelism is how many services a deploy writes and waits for at once: Terraform's own
+// default parallelism. docker stack deploy writes them all at once.
+const stackParallelism = 10
+
 // DeployStack deploys st as plan (PlanStack) says, in the CLI's order: the networks and the
-// secret and config versions that do not exist yet, then every service whose plan changes it
-// through ApplyService (one at a time, in key order; the first that fails stops the deploy, so
-// the services after it are not written), then, with opts.Prune, the removals. The error is
-// the first failure; a *StackServiceError names the service whose step failed.
+// secret and config versions that do not exist yet; then every service whose plan changes it,
+// each through ApplyService (write, wait with the rollout verdict, read back), stackParallelism
+// at a time, as the CLI writes them all before it waits; then, when every service converged and
+// opts.Prune says so, the removals. A service's failure does not stop the others' steps (each
+// rolls back or pauses as its own settings say); the error is then a *StackServiceError for
+// each failed service, joined, in key order.
 func (e *Engine) DeployStack(ctx context.Context, st *Stack, plan *StackPlan, opts StackDeployOptions) (StackDeployed, error) {
-	out := StackDeployed{Services: map[string]Applied{}}
+	out := StackDeployed{Services: map[string]Applied{}, Failed: map[string]error{}}
 	for _, n := range st.Networks {
 		if n.External {
 			continue
@@ -212,6 +219,9 @@ func (e *Engine) DeployStack(ctx context.Context, st *Stack, plan *StackPlan, op
 			return out, fmt.Errorf("create %s %s (%s): %w", o.Kind, o.VersionName(), o.Path, err)
 		}
 	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, stackParallelism)
 	for i, s := range st.Services {
 		sp := plan.Services[i]
 		id := ""
@@ -225,12 +235,27 @@ func (e *Engine) DeployStack(ctx context.Context, st *Stack, plan *StackPlan, op
 			aopts.Write.PlannedFrom = &planned
 			aopts.Write.Resume = IsPaused(*sp.Live)
 		}
-		a, err := e.ApplyService(ctx, id, s.Spec, aopts)
-		out.Services[s.Key] = a
-		if err != nil {
-			out.Failed = s.Key
-			return out, &StackServiceError{Key: s.Key, Name: s.Spec.Name, Err: err}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			a, err := e.ApplyService(ctx, id, s.Spec, aopts)
+			mu.Lock()
+			defer mu.Unlock()
+			out.Services[s.Key] = a
+			if err != nil {
+				out.Failed[s.Key] = &StackServiceError{Key: s.Key, Name: s.Spec.Name, Err: err}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(out.Failed) > 0 {
+		errs := make([]error, 0, len(out.Failed))
+		for _, key := range sortedKeys(out.Failed) {
+			errs = append(errs, out.Failed[key])
 		}
+		return out, errors.Join(errs...)
 	}
 	if !opts.Prune {
 		return out, nil

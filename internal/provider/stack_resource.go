@@ -204,7 +204,7 @@ func (r *stackResource) deploy(ctx context.Context, plan stackModel, prior *stac
 		addWarnings(diags, done.Services[key].Write.Warnings)
 		addWarnings(diags, done.Services[key].Verdict.Warnings)
 	}
-	tflog.Info(ctx, "stack deployed", map[string]any{"stack": name, "written": len(done.Services), "pruned": done.Pruned, "failed": done.Failed})
+	tflog.Info(ctx, "stack deployed", map[string]any{"stack": name, "written": len(done.Services), "pruned": done.Pruned, "failed": sortedKeys(done.Failed)})
 
 	// Record what runs, whatever happened.
 	r.engine.Invalidate()
@@ -253,22 +253,26 @@ func stackServicesAfter(stack string, live map[string]swarm.Service, planned typ
 	return types.MapValueMust(stackServiceType, elems)
 }
 
-// addStackError reports a deploy that failed: which service, how its rollout ended, and the
-// engine's error with the tasks' exit codes and log tails.
+// addStackError reports a deploy that failed: for each service that failed, how its rollout
+// ended and the engine's error with the tasks' exit codes and log tails.
 func addStackError(diags *diag.Diagnostics, stack string, done orchestrator.StackDeployed, err error) {
-	var se *orchestrator.StackServiceError
-	if !errors.As(err, &se) {
-		addEngineError(diags, "Cannot Deploy Stack", fmt.Sprintf("Deploying stack %q, before any service was written", stack), err)
+	if len(done.Failed) == 0 {
+		addEngineError(diags, "Cannot Deploy Stack", fmt.Sprintf("Deploying stack %q, before any service was written (or removing what the files no longer have)", stack), err)
 		return
 	}
-	a := done.Services[se.Key]
-	doing := fmt.Sprintf("Deploying stack %q: service %s (services.%s)", stack, se.Name, se.Key)
-	if !a.Wrote {
-		addEngineError(diags, "Cannot Deploy Stack Service", doing+" could not be written; the services after it in key order were not written either", se.Err)
-		return
+	for _, key := range sortedKeys(done.Failed) {
+		se := &orchestrator.StackServiceError{}
+		if !errors.As(done.Failed[key], &se) {
+			continue
+		}
+		doing := fmt.Sprintf("Deploying stack %q: service %s (services.%s)", stack, se.Name, se.Key)
+		if !done.Services[key].Wrote {
+			addEngineError(diags, "Cannot Deploy Stack Service", doing+" could not be written. The other services were deployed as planned, and nothing was pruned", se.Err)
+			continue
+		}
+		addEngineError(diags, "Stack Service Did Not Converge", doing+" did not converge (below: how its rollout ended, and why its tasks failed). "+
+			"The other services were deployed as planned, and nothing was pruned. State records what runs, so the next plan shows the change again; a paused rollout is resumed by the next apply.", se.Err)
 	}
-	addEngineError(diags, "Stack Service Did Not Converge", doing+" did not converge (below: how its rollout ended, and why its tasks failed). "+
-		"The services after it in key order were not written, and nothing was pruned. State records what runs, so the next plan shows the change again; a paused rollout is resumed by the next apply.", se.Err)
 }
 
 func (r *stackResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
