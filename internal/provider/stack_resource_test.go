@@ -693,3 +693,48 @@ func TestAccStackResource_existingStackRefused(t *testing.T) {
 		t.Fatalf("the CLI's service was written (version %d, was %d)", v, version)
 	}
 }
+
+// resolve_image as the CLI's --resolve-image: "never" writes the tag as the file gives it;
+// "always" asks the registry at plan time, so the service, which runs an unpinned tag, plans a
+// rolling update onto the digest the tag names, and the plan after it is empty.
+func TestAccStackResource_resolveImage(t *testing.T) {
+	acctest.Parallel(t)
+	cli := acctest.Docker(t)
+	image := acctest.Env(t, "TEST_REGISTRY_IMAGE")
+	registry, user, password := acctest.Env(t, "TEST_REGISTRY"), acctest.Env(t, "TEST_REGISTRY_USER"), acctest.Env(t, "TEST_REGISTRY_PASSWORD")
+	stack := acctest.Name("stkresolve")
+	dir := t.TempDir()
+	acctest.WriteFile(t, dir, "docker-compose.yml", fmt.Sprintf("services:\n  app:\n    image: %s\n    deploy: {replicas: 0}\n", image))
+	config := func(resolve string) string {
+		return fmt.Sprintf(`
+provider "swarm" {
+  registry_auth = [{ address = %q, username = %q, password = %q }]
+}
+`, registry, user, password) + stackConfig(stack, dir, fmt.Sprintf("  resolve_image = %q", resolve))
+	}
+	runs := func(want func(string) bool, what string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			if got := acctest.InspectService(t, cli, stack+"_app").Spec.TaskTemplate.ContainerSpec.Image; !want(got) {
+				return fmt.Errorf("the service runs %s, want %s", got, what)
+			}
+			return nil
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config("never"),
+				Check:  runs(func(s string) bool { return s == image }, image+" as written"),
+			},
+			{
+				Config: config("always"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(stackAddr, tfjsonpath.New("services").AtMapKey("app").AtMapKey("version")),
+				}},
+				Check: runs(func(s string) bool { return strings.HasPrefix(s, image+"@sha256:") }, image+" pinned to its digest"),
+			},
+		},
+	})
+}
