@@ -615,7 +615,8 @@ resource "swarm_scaling_policy" "api" {
 // The runnable example examples/stacks/compose, applied as a user would: requests cross
 // web → api → store; the plan after apply is empty. A changed env file then plans a rolling
 // update of api that the plan names, a compose key Swarm ignores is listed in a warning, and
-// after the apply the plan is empty again.
+// after the apply the plan is empty again. The secret file's content is in no output and not
+// in state.
 func TestAccStack_composeExample(t *testing.T) {
 	acctest.Parallel(t)
 	ctx := context.Background()
@@ -663,8 +664,22 @@ func TestAccStack_composeExample(t *testing.T) {
 	if strings.Contains(out, "services.web (") || strings.Contains(out, "services.store (") {
 		t.Errorf("the plan says a service other than api restarts:\n%s", out)
 	}
-	run("apply", "-auto-approve")
+	out = run("apply", "-auto-approve")
 	run("plan", "-detailed-exitcode")
+
+	// The secret file's content reaches no output and no state: only its keyed hash.
+	secret, err := os.ReadFile(filepath.Join(tf.Dir, "db_password.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := os.ReadFile(filepath.Join(tf.Dir, "terraform.tfstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	word := strings.TrimSpace(string(secret))
+	if strings.Contains(out, word) || strings.Contains(string(state), word) {
+		t.Fatalf("the secret file's content shows in the apply output or in state")
+	}
 }
 
 // Creating a stack whose name runs services already (deployed with the CLI) is refused at plan
