@@ -78,7 +78,7 @@ func (r *stackResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 			"environment": schema.MapAttribute{
 				ElementType: types.StringType, Optional: true,
 				MarkdownDescription: "Variables the files interpolate (`${VAR}`), and the values of `environment` entries and env-file lines that name a variable without a value. " +
-					"These are all the variables the files see: the environment of the process running Terraform is not read, so that a plan is the same on a laptop, in CI and in a Terraform Cloud run (whose environment differs). Pass a variable through on purpose, e.g. `{ TAG = var.tag }`.",
+					"These are all the variables the files see: the environment of the process running Terraform is not read, so that a plan is the same on a laptop, in CI and in a Terraform Cloud run (whose environment differs). Pass a variable through on purpose, e.g. `{ TAG = var.tag }`. A `${VAR}` with neither a value here nor a default in the file reads as an empty string, and the plan warns of it.",
 			},
 			"resolve_image": schema.StringAttribute{
 				Optional: true, Computed: true, Default: stringdefault.StaticString("changed"),
