@@ -230,6 +230,10 @@ func rolloutPreview(key string, spec swarm.ServiceSpec, live swarm.Service) stri
 	if u.Parallelism == 0 {
 		batch = "all at once"
 	}
+	monitor := u.Monitor
+	if monitor == 0 {
+		monitor = orchestrator.DefaultUpdateConfig().Monitor // Swarm's when the file gives none
+	}
 	order, action := u.Order, u.FailureAction
 	if order == "" {
 		order = swarm.UpdateOrderStopFirst
@@ -237,5 +241,5 @@ func rolloutPreview(key string, spec swarm.ServiceSpec, live swarm.Service) stri
 	if action == "" {
 		action = swarm.UpdateFailureActionPause
 	}
-	return fmt.Sprintf("services.%s (%s) restarts %s: %s, %s, each batch monitored for %s; on failure Swarm will %s.", key, live.Spec.Name, tasks, batch, order, u.Monitor, action)
+	return fmt.Sprintf("services.%s (%s) restarts %s: %s, %s, each batch monitored for %s; on failure Swarm will %s.", key, live.Spec.Name, tasks, batch, order, monitor, action)
 }

@@ -753,3 +753,58 @@ provider "swarm" {
 		},
 	})
 }
+
+// With prune = false, a service the files no longer have keeps running and stays in the
+// services map, and the plans say so; with prune = true the next apply removes it.
+func TestAccStackResource_pruneFalse(t *testing.T) {
+	acctest.Parallel(t)
+	cli := acctest.Docker(t)
+	stack := acctest.Name("stkprune")
+	dir := t.TempDir()
+	write := func(services ...string) {
+		compose := "services:\n"
+		for _, s := range services {
+			compose += fmt.Sprintf("  %s:\n    image: ${IMAGE}\n    deploy: {replicas: 0}\n", s)
+		}
+		acctest.WriteFile(t, dir, "docker-compose.yml", compose)
+	}
+	write("a", "b")
+	exists := func(want bool) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			_, _, err := cli.ServiceInspectWithRaw(context.Background(), stack+"_b", swarm.ServiceInspectOptions{})
+			if got := err == nil; got != want {
+				return fmt.Errorf("service b exists: %v, want %v", got, want)
+			}
+			return nil
+		}
+	}
+	services := tfjsonpath.New("services")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if left := stackLeft(t, cli, stack); len(left) > 0 {
+				return fmt.Errorf("destroy left %s", strings.Join(left, ", "))
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{Config: stackConfig(stack, dir, "  prune = false"), Check: exists(true)},
+			{
+				PreConfig: func() { write("a") },
+				Config:    stackConfig(stack, dir, "  prune = false"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue(stackAddr, services, knownvalue.MapSizeExact(2)),
+				}},
+				Check: exists(true),
+			},
+			{
+				Config: stackConfig(stack, dir, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue(stackAddr, services, knownvalue.MapSizeExact(1)),
+				}},
+				Check: exists(false),
+			},
+		},
+	})
+}
