@@ -80,7 +80,9 @@ func TestStackServicesAfter(t *testing.T) {
 	})
 	got := stackServicesAfter("s", live, planned).Elements()
 	version := func(key string) types.Int64 {
-		return got[key].(types.Object).Attributes()["version"].(types.Int64)
+		o, _ := got[key].(types.Object)
+		v, _ := o.Attributes()["version"].(types.Int64)
+		return v
 	}
 	if len(got) != 3 || got["old"] != nil {
 		t.Fatalf("services %v: want web, api and new", got)
