@@ -97,6 +97,8 @@ type WriteOptions struct {
 	// KeepTag writes the image as given: a tag is not pinned to its digest (a stack's
 	// resolve_image "never", as `docker stack deploy --resolve-image never`).
 	KeepTag bool
+	// also are fields the write owns besides ownedFields (a stack's: stackOwnedFields).
+	also []ownedField
 }
 
 // ChangedError is a service whose owned fields changed after the plan was made.
@@ -249,7 +251,7 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 				return swarm.ServiceSpec{}, false, &ChangedError{Service: observed.Spec.Name, Fields: changed}
 			}
 		}
-		desired := mergeDesired(spec, observed.Spec)
+		desired := mergeDesired(spec, observed.Spec, opts.also...)
 		if imageOf(desired) != imageOf(observed.Spec) && !opts.KeepTag {
 			res.Warnings = append(res.Warnings, e.pinImage(ctx, &desired, auth)...)
 		}
@@ -408,12 +410,13 @@ func imageOf(spec swarm.ServiceSpec) string {
 	return spec.TaskTemplate.ContainerSpec.Image
 }
 
-// mergeDesired is the "mutate" step: the fields the desired spec owns (ownedFields), every
-// other field as the service has it. Within the owned fields: labels the engine owns stay as
-// they are, a digest the engine pinned stays while the image is the same, a force_update of 0
-// keeps the service's counter, and a replica count a scaling policy owns stays as it is.
-func mergeDesired(desired, observed swarm.ServiceSpec) swarm.ServiceSpec {
-	out := mergeOwned(desired, observed)
+// mergeDesired is the "mutate" step: the fields the desired spec owns (ownedFields, and also),
+// every other field as the service has it. Within the owned fields: labels the engine owns
+// stay as they are, a digest the engine pinned stays while the image is the same, a
+// force_update of 0 keeps the service's counter, and a replica count a scaling policy owns
+// stays as it is.
+func mergeDesired(desired, observed swarm.ServiceSpec, also ...ownedField) swarm.ServiceSpec {
+	out := mergeOwned(desired, observed, also...)
 	if cs, ocs := out.TaskTemplate.ContainerSpec, observed.TaskTemplate.ContainerSpec; cs != nil && ocs != nil {
 		// The same image without a digest: keep the digest the engine pinned, so other changes
 		// never roll tasks onto whatever the tag points at today. A raised force_update is the

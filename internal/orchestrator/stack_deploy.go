@@ -148,13 +148,14 @@ func referredByName(services map[string]swarm.Service, kind ObjectKind, name str
 }
 
 // planWrite is what UpdateService would change in observed to make it spec, without writing:
-// the same merge of the owned fields and the same comparison. A spec that refers to a network,
+// the same merge of the owned fields (with the stack's: stackOwnedFields) and the same
+// comparison. A spec that refers to a network,
 // secret or config not made yet changes the tasks; a paused rollout is resumed (a write).
 func (e *Engine) planWrite(ctx context.Context, observed swarm.Service, spec swarm.ServiceSpec) ChangeKind {
 	if err := e.resolveRefs(ctx, &spec); err != nil {
 		return ChangeTaskTemplate
 	}
-	kind := Classify(observed.Spec, mergeDesired(spec, observed.Spec))
+	kind := Classify(observed.Spec, mergeDesired(spec, observed.Spec, stackOwnedFields...))
 	if kind == ChangeNone && IsPaused(observed) {
 		kind = ChangeTaskTemplate
 	}
@@ -234,6 +235,7 @@ func (e *Engine) DeployStack(ctx context.Context, st *Stack, plan *StackPlan, op
 			planned := sp.Live.Spec
 			aopts.Write.PlannedFrom = &planned
 			aopts.Write.Resume = IsPaused(*sp.Live)
+			aopts.Write.also = stackOwnedFields
 		}
 		wg.Add(1)
 		go func() {

@@ -808,3 +808,41 @@ func TestAccStackResource_pruneFalse(t *testing.T) {
 		},
 	})
 }
+
+// The fields a compose file sets that swarm_service does not model (tty, stdin_open,
+// oom_score_adj, ...) are the stack's too: a change of one plans an update of that service,
+// and the apply writes it.
+func TestAccStackResource_ownsWhatTheFileSets(t *testing.T) {
+	acctest.Parallel(t)
+	cli := acctest.Docker(t)
+	stack := acctest.Name("stkown")
+	dir := t.TempDir()
+	write := func(tty bool) {
+		acctest.WriteFile(t, dir, "docker-compose.yml", fmt.Sprintf("services:\n  a:\n    image: ${IMAGE}\n    tty: %v\n    stdin_open: %v\n    deploy: {replicas: 0}\n", tty, tty))
+	}
+	write(false)
+	tty := func(want bool) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			cs := acctest.InspectService(t, cli, stack+"_a").Spec.TaskTemplate.ContainerSpec
+			if cs.TTY != want || cs.OpenStdin != want {
+				return fmt.Errorf("tty %v, stdin_open %v: want %v", cs.TTY, cs.OpenStdin, want)
+			}
+			return nil
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: stackConfig(stack, dir, ""), Check: tty(false)},
+			{
+				PreConfig: func() { write(true) },
+				Config:    stackConfig(stack, dir, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(stackAddr, tfjsonpath.New("services").AtMapKey("a").AtMapKey("version")),
+				}},
+				Check: tty(true),
+			},
+		},
+	})
+}
