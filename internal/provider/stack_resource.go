@@ -270,6 +270,12 @@ func addStackError(diags *diag.Diagnostics, stack string, done orchestrator.Stac
 			addEngineError(diags, "Cannot Deploy Stack Service", doing+" could not be written. The other services were deployed as planned, and nothing was pruned", se.Err)
 			continue
 		}
+		var cut *orchestrator.TimeoutError
+		if errors.As(se.Err, &cut) {
+			addEngineError(diags, "Stack Service Did Not Converge", doing+" was written, but the apply stopped waiting for it before it converged. Swarm goes on with its rollout (`docker stack ps "+stack+"` shows where it stands); "+
+				"the next plan shows a change of it only where it differs from the files, and nothing was pruned.", se.Err)
+			continue
+		}
 		addEngineError(diags, "Stack Service Did Not Converge", doing+" did not converge (below: how its rollout ended, and why its tasks failed). "+
 			"The other services were deployed as planned, and nothing was pruned. State records what runs, so the next plan shows the change again; a paused rollout is resumed by the next apply.", se.Err)
 	}
