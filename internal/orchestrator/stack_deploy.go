@@ -169,6 +169,9 @@ type StackDeployOptions struct {
 	// Prune removes the services the files no longer have, then the stack's networks,
 	// secrets and configs that nothing uses any more.
 	Prune bool
+	// Confirm are writes an earlier deploy stopped waiting for, by service key: a service the
+	// plan does not change is waited for again (ApplyOptions.Confirm).
+	Confirm map[string]WriteResult
 }
 
 // StackDeployed is what a deploy did, service by service.
@@ -186,8 +189,8 @@ type StackDeployed struct {
 const stackParallelism = 10
 
 // DeployStack deploys st as plan (PlanStack) says, in the CLI's order: the networks and the
-// secret and config versions that do not exist yet; then every service whose plan changes it,
-// each through ApplyService (write, wait with the rollout verdict, read back), stackParallelism
+// secret and config versions that do not exist yet; then every service whose plan changes it
+// (or whose earlier write opts.Confirm waits for), each through ApplyService (write, wait with the rollout verdict, read back), stackParallelism
 // at a time, as the CLI writes them all before it waits; then, when every service converged and
 // opts.Prune says so, the removals. A service's failure does not stop the others' steps (each
 // rolls back or pauses as its own settings say); the error is then a *StackServiceError for
@@ -228,8 +231,13 @@ func (e *Engine) DeployStack(ctx context.Context, st *Stack, plan *StackPlan, op
 		id := ""
 		aopts := opts.Apply
 		if sp.Live != nil {
-			if sp.Change == ChangeNone {
+			confirm, pending := opts.Confirm[s.Key]
+			if sp.Change == ChangeNone && !pending {
 				continue
+			}
+			if pending {
+				confirm.ID = sp.Live.ID
+				aopts.Confirm = &confirm
 			}
 			id = sp.Live.ID
 			planned := sp.Live.Spec

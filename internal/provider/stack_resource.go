@@ -133,7 +133,7 @@ func (r *stackResource) Create(ctx context.Context, req resource.CreateRequest, 
 	}
 	key := newHashKey()
 	writePrivate(ctx, resp.Private, stackHashKeyKey, hex.EncodeToString(key), &resp.Diagnostics)
-	r.deploy(ctx, plan, nil, key, &resp.State, &resp.Diagnostics)
+	r.deploy(ctx, plan, nil, key, nil, resp.Private, &resp.State, &resp.Diagnostics)
 }
 
 func (r *stackResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -171,13 +171,17 @@ func (r *stackResource) Update(ctx context.Context, req resource.UpdateRequest, 
 		key = newHashKey()
 		writePrivate(ctx, resp.Private, stackHashKeyKey, hex.EncodeToString(key), &resp.Diagnostics)
 	}
-	r.deploy(ctx, plan, &state, key, &resp.State, &resp.Diagnostics)
+	pending := map[string]unconfirmedWrite{}
+	readPrivate(ctx, req.Private, unconfirmedKey, &pending)
+	r.deploy(ctx, plan, &state, key, pending, resp.Private, &resp.State, &resp.Diagnostics)
 }
 
 // deploy loads the stack, plans it against the swarm as it is now and deploys it, then records
 // what runs: the new files only when every service converged, so that after a failure the next
-// plan shows the change again.
-func (r *stackResource) deploy(ctx context.Context, plan stackModel, prior *stackModel, key []byte, st *tfsdk.State, diags *diag.Diagnostics) {
+// plan shows the change again. pending are the writes an earlier apply stopped waiting for (in
+// private state under unconfirmedKey, by service key): waited for again, and kept there until
+// a wait sees them converge.
+func (r *stackResource) deploy(ctx context.Context, plan stackModel, prior *stackModel, key []byte, pending map[string]unconfirmedWrite, private privateSetter, st *tfsdk.State, diags *diag.Diagnostics) {
 	name := plan.Name.ValueString()
 	src, ok := plan.composeSource(ctx, key, diags)
 	if !ok {
@@ -197,9 +201,15 @@ func (r *stackResource) deploy(ctx context.Context, plan stackModel, prior *stac
 		return
 	}
 	addWarnings(diags, sp.Warnings)
-	opts := orchestrator.StackDeployOptions{Apply: orchestrator.ApplyOptions{Converge: true}, Prune: plan.Prune.ValueBool()}
+	opts := orchestrator.StackDeployOptions{Apply: orchestrator.ApplyOptions{Converge: true}, Prune: plan.Prune.ValueBool(), Confirm: map[string]orchestrator.WriteResult{}}
 	opts.Apply.Write.KeepTag = plan.ResolveImage.ValueString() == "never"
+	for k, w := range pending {
+		if w.Format == 1 {
+			opts.Confirm[k] = w.result("")
+		}
+	}
 	done, err := r.engine.DeployStack(ctx, stack, sp, opts)
+	writePrivate(ctx, private, unconfirmedKey, stillUnconfirmed(pending, done), diags)
 	for _, key := range sortedKeys(done.Services) {
 		addWarnings(diags, done.Services[key].Write.Warnings)
 		addWarnings(diags, done.Services[key].Verdict.Warnings)
@@ -225,6 +235,28 @@ func (r *stackResource) deploy(ctx context.Context, plan stackModel, prior *stac
 	if err != nil {
 		addStackError(diags, name, done, err)
 	}
+}
+
+// stillUnconfirmed are the writes whose convergence no apply has seen after a deploy: those
+// whose wait it cut short (timed out or interrupted), and those pending before that it did not
+// wait for (a failed wait leaves them pending too); nil for none.
+func stillUnconfirmed(pending map[string]unconfirmedWrite, done orchestrator.StackDeployed) map[string]unconfirmedWrite {
+	out := map[string]unconfirmedWrite{}
+	for k, w := range pending {
+		if a, waited := done.Services[k]; !waited || !a.Waited {
+			out[k] = w
+		}
+	}
+	for k, err := range done.Failed {
+		var cut *orchestrator.TimeoutError
+		if errors.As(err, &cut) && done.Services[k].Wrote {
+			out[k] = unconfirmed(done.Services[k].Awaited)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // addStackExistsError refuses to create a stack whose name runs services already: take it
@@ -384,8 +416,10 @@ func (r *stackResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 			return
 		}
 	}
+	pending := map[string]unconfirmedWrite{}
+	readPrivate(ctx, req.Private, unconfirmedKey, &pending)
 	services, changed := map[string]attr.Value{}, false
-	var rolling []string
+	var rolling, unconfirmedNames []string
 	for i, s := range stack.Services {
 		p := sp.Services[i]
 		m := stackServiceModel{ID: types.StringUnknown(), Name: types.StringValue(s.Spec.Name), Image: types.StringValue(s.Spec.Labels[orchestrator.StackImageLabel]),
@@ -395,7 +429,11 @@ func (r *stackResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 			if orchestrator.ReplicasOwnedElsewhere(p.Live.Spec) && m.Replicas.IsNull() == stackReplicas(p.Live.Spec).IsNull() {
 				m.Replicas = stackReplicas(p.Live.Spec)
 			}
-			if p.Change == orchestrator.ChangeNone {
+			if _, ok := pending[s.Key]; ok && p.Change == orchestrator.ChangeNone {
+				// Waited for again by the apply: what it reads back is known after it.
+				unconfirmedNames = append(unconfirmedNames, fmt.Sprintf("services.%s (%s)", s.Key, s.Spec.Name))
+				changed = true
+			} else if p.Change == orchestrator.ChangeNone {
 				m.Version = types.Int64Value(int64(p.Live.Version.Index))
 				if prior, ok := state.Services.Elements()[s.Key]; ok && !creating {
 					// Not written: as state has it (a plan without refresh stays empty when
@@ -410,6 +448,10 @@ func (r *stackResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 		}
 		changed = changed || p.Change != orchestrator.ChangeNone
 		services[s.Key] = m.value()
+	}
+	if len(unconfirmedNames) > 0 {
+		resp.Diagnostics.AddWarning("Convergence Not Confirmed", fmt.Sprintf("The last apply of stack %q wrote these services but stopped waiting for them (it was interrupted, or ran out of time) before they converged, and no apply has seen them converge since:\n  %s\n"+
+			"This apply waits for them as that one would have, writing nothing to them that this plan does not show, and fails with their tasks' errors if they fail.", name, strings.Join(unconfirmedNames, "\n  ")))
 	}
 	if len(rolling) > 0 {
 		resp.Diagnostics.AddWarning("Rolling Update Planned", fmt.Sprintf("This change to stack %q restarts the tasks of %d service(s):\n  %s", name, len(rolling), strings.Join(rolling, "\n  ")))

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -842,6 +843,64 @@ func TestAccStackResource_ownsWhatTheFileSets(t *testing.T) {
 					plancheck.ExpectUnknownValue(stackAddr, tfjsonpath.New("services").AtMapKey("a").AtMapKey("version")),
 				}},
 				Check: tty(true),
+			},
+		},
+	})
+}
+
+// An apply that runs out of time while a service rolls records the write as not confirmed:
+// the next plan shows that service's version as known after apply and says why, and the next
+// apply waits for it (writing nothing) until it converges; the plan after that is empty.
+func TestAccStackResource_convergenceNotConfirmed(t *testing.T) {
+	acctest.Parallel(t)
+	cli := acctest.Docker(t)
+	stack := acctest.Name("stkwait")
+	dir := t.TempDir()
+	write := func(version, monitor string) {
+		acctest.WriteFile(t, dir, "docker-compose.yml", fmt.Sprintf(`
+services:
+  a:
+    image: ${IMAGE}
+    environment: {VERSION: %s}
+    deploy:
+      update_config: {monitor: %s}
+`, version, monitor))
+	}
+	write("v1", "1s")
+	var started *time.Time
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: stackConfig(stack, dir, "")},
+			{
+				// The new spec is watched for 30s, the apply may take 4s.
+				PreConfig:   func() { write("v2", "30s") },
+				Config:      stackConfig(stack, dir, `  timeouts = { update = "4s" }`),
+				ExpectError: regexp.MustCompile(`(?s)Stack\s+Service\s+Did\s+Not\s+Converge.*services\.a.*stopped\s+waiting`),
+			},
+			{
+				PreConfig: func() {
+					if u := acctest.InspectService(t, cli, stack+"_a").UpdateStatus; u != nil {
+						started = u.StartedAt
+					}
+				},
+				Config: stackConfig(stack, dir, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(stackAddr, tfjsonpath.New("services").AtMapKey("a").AtMapKey("version")),
+				}},
+				Check: func(*terraform.State) error {
+					// Swarm bumps the version as the rollout's status changes: the update's start
+					// time tells whether the apply wrote the service again.
+					u := acctest.InspectService(t, cli, stack+"_a").UpdateStatus
+					if u == nil || u.State != swarm.UpdateStateCompleted {
+						return fmt.Errorf("the apply ended before the rollout completed: %+v", u)
+					}
+					if started == nil || u.StartedAt == nil || !u.StartedAt.Equal(*started) {
+						return fmt.Errorf("the service was written again: its update started at %v, the cut-short one at %v", u.StartedAt, started)
+					}
+					return nil
+				},
 			},
 		},
 	})
