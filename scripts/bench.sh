@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark of BENCHMARKS.md in one run (what `make bench` runs): the machine, then
 # plan cost at scale (bench-plan.sh), scaling policies (bench-scaling.sh), creating services
-# (bench-create.sh), a rolling update (bench-rollout.sh) and continuous autoscaling
+# (bench-create.sh), a rolling update (bench-rollout.sh), stacks (bench-stack.sh) and continuous autoscaling
 # (bench-autoscaler.sh: POLICIES, INTERVAL); every figure is printed as
 # median/min/max with the load average it ran under, recorded in OUT/results.tsv (and as a
 # Markdown table in OUT/results.md), and the plan figures are plotted to OUT/plan-seconds.png.
@@ -30,6 +30,7 @@ bash scripts/bench-plan.sh
 bash scripts/bench-scaling.sh
 bash scripts/bench-create.sh
 bash scripts/bench-rollout.sh
+bash scripts/bench-stack.sh
 bash scripts/bench-autoscaler.sh
 bash scripts/bench-plot.sh "$RESULTS" "$OUT/plan-seconds.png"
 # The table of BENCHMARKS.md.

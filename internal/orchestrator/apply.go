@@ -56,7 +56,7 @@ func (e *Engine) ApplyService(ctx context.Context, id string, spec swarm.Service
 	var a Applied
 	var err error
 	if id == "" {
-		a.Write, err = e.CreateService(ctx, spec)
+		a.Write, err = e.createService(ctx, spec, opts.Write)
 	} else {
 		a.Write, err = e.UpdateService(ctx, id, spec, opts.Write)
 	}

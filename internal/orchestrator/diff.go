@@ -109,8 +109,24 @@ func NormaliseSpec(spec swarm.ServiceSpec) swarm.ServiceSpec {
 	if out.RollbackConfig == nil {
 		out.RollbackConfig = DefaultUpdateConfig()
 	}
+	for _, u := range []*swarm.UpdateConfig{out.UpdateConfig, out.RollbackConfig} {
+		// Settings given in part: the daemon fills in the rest.
+		if u.FailureAction == "" {
+			u.FailureAction = swarm.UpdateFailureActionPause
+		}
+		if u.Order == "" {
+			u.Order = swarm.UpdateOrderStopFirst
+		}
+	}
 	if tt.Placement != nil {
 		sort.Strings(tt.Placement.Constraints)
+	}
+	if r := out.Mode.Replicated; r != nil && r.Replicas == nil {
+		one := uint64(1) // the daemon's count for a replicated service that gives none
+		r.Replicas = &one
+	}
+	if out.EndpointSpec != nil && out.EndpointSpec.Mode == "" {
+		out.EndpointSpec.Mode = swarm.ResolutionModeVIP // the daemon's default
 	}
 	if out.EndpointSpec != nil && out.EndpointSpec.Mode == swarm.ResolutionModeVIP && len(out.EndpointSpec.Ports) == 0 {
 		out.EndpointSpec = nil

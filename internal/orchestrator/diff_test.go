@@ -166,3 +166,35 @@ func TestVersionLess(t *testing.T) {
 		t.Error("olderAPI compares dotted numbers with " + MinAPIVersion)
 	}
 }
+
+// What a compose file leaves out and the daemon fills in (the replica count, the endpoint mode
+// beside published ports, the failure action and order of update settings given in part) is
+// no change: a stack deployed from the file re-plans empty.
+func TestClassifyDaemonFilledStackValues(t *testing.T) {
+	one := uint64(1)
+	ports := []swarm.PortConfig{{TargetPort: 8080, PublishedPort: 8080, PublishMode: swarm.PortConfigPublishModeHost}}
+	observed := swarm.ServiceSpec{
+		Annotations:    swarm.Annotations{Name: "web"},
+		TaskTemplate:   swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "app:v1"}},
+		Mode:           swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
+		EndpointSpec:   &swarm.EndpointSpec{Mode: swarm.ResolutionModeVIP, Ports: ports},
+		UpdateConfig:   &swarm.UpdateConfig{Parallelism: 1, FailureAction: swarm.UpdateFailureActionPause, Monitor: 2 * time.Second, Order: swarm.UpdateOrderStopFirst},
+		RollbackConfig: &swarm.UpdateConfig{Parallelism: 1, FailureAction: swarm.UpdateFailureActionPause, Order: swarm.UpdateOrderStopFirst},
+	}
+	desired := swarm.ServiceSpec{
+		Annotations:    swarm.Annotations{Name: "web"},
+		TaskTemplate:   swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "app:v1"}},
+		Mode:           swarm.ServiceMode{Replicated: &swarm.ReplicatedService{}},
+		EndpointSpec:   &swarm.EndpointSpec{Ports: ports},
+		UpdateConfig:   &swarm.UpdateConfig{Parallelism: 1, Monitor: 2 * time.Second},
+		RollbackConfig: &swarm.UpdateConfig{Parallelism: 1},
+	}
+	if got := Classify(observed, desired); got != ChangeNone {
+		t.Errorf("Classify = %s, want %s", got, ChangeNone)
+	}
+	two := uint64(2)
+	observed.Mode.Replicated.Replicas = &two
+	if got := Classify(observed, desired); got != ChangeScale {
+		t.Errorf("2 replicas running, the file giving none: Classify = %s, want %s", got, ChangeScale)
+	}
+}

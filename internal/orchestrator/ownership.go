@@ -138,11 +138,23 @@ func (m specMap) set(path string, v any) {
 	obj[keys[len(keys)-1]] = v
 }
 
-// mergeOwned takes the owned fields from desired and keeps every other field of observed.
-func mergeOwned(desired, observed swarm.ServiceSpec) swarm.ServiceSpec {
+// stackOwnedFields are the fields a stack's compose files set that swarm_service does not
+// model: a stack's write owns them too, so that a change of one in the files reaches the
+// service (and the CLI's value of one is put back), as docker stack deploy writes them.
+var stackOwnedFields = []ownedField{
+	{path: "TaskTemplate.ContainerSpec.TTY", name: "tty"},
+	{path: "TaskTemplate.ContainerSpec.OpenStdin", name: "stdin_open"},
+	{path: "TaskTemplate.ContainerSpec.Isolation", name: "isolation"},
+	{path: "TaskTemplate.ContainerSpec.OomScoreAdj", name: "oom_score_adj"},
+	{path: "TaskTemplate.ContainerSpec.Privileges.CredentialSpec", name: "credential_spec"},
+}
+
+// mergeOwned takes the owned fields (and those in also) from desired and keeps every other
+// field of observed.
+func mergeOwned(desired, observed swarm.ServiceSpec, also ...ownedField) swarm.ServiceSpec {
 	out, d := toSpecMap(observed), toSpecMap(desired)
 	nd, no := toSpecMap(NormaliseSpec(desired)), toSpecMap(NormaliseSpec(observed))
-	for _, f := range ownedFields {
+	for _, f := range append(append([]ownedField(nil), ownedFields...), also...) {
 		if reflect.DeepEqual(prune(ownedValue(f, nd)), prune(ownedValue(f, no))) {
 			// The same value, spelled as the daemon keeps it (defaults left out or written
 			// out, another order): written as it is, so that an equal spelling never restarts

@@ -97,6 +97,11 @@ type WriteOptions struct {
 	// Rerun writes a job even when its spec is unchanged, with its force_update counter raised
 	// by one, so that Swarm runs it again (every write of a job starts a new run).
 	Rerun bool
+	// KeepTag writes the image as given: a tag is not pinned to its digest (a stack's
+	// resolve_image "never", as `docker stack deploy --resolve-image never`).
+	KeepTag bool
+	// also are fields the write owns besides ownedFields (a stack's: stackOwnedFields).
+	also []ownedField
 }
 
 // ChangedError is a service whose owned fields changed after the plan was made.
@@ -165,6 +170,11 @@ type WriteResult struct {
 
 // CreateService creates a service from spec and returns its ID. It does not wait.
 func (e *Engine) CreateService(ctx context.Context, spec swarm.ServiceSpec) (WriteResult, error) {
+	return e.createService(ctx, spec, WriteOptions{})
+}
+
+// createService is CreateService with the options of the write that apply to a create.
+func (e *Engine) createService(ctx context.Context, spec swarm.ServiceSpec, opts WriteOptions) (WriteResult, error) {
 	defer e.Invalidate()
 	res := WriteResult{Outcome: OutcomeCreated, Kind: ChangeTaskTemplate}
 	auth, err := encodedAuthFor(e.cfg.RegistryAuth, imageOf(spec))
@@ -174,7 +184,9 @@ func (e *Engine) CreateService(ctx context.Context, spec swarm.ServiceSpec) (Wri
 	if err := e.resolveRefs(ctx, &spec); err != nil {
 		return res, err
 	}
-	res.Warnings = append(res.Warnings, e.pinImage(ctx, &spec, auth)...)
+	if !opts.KeepTag {
+		res.Warnings = append(res.Warnings, e.pinImage(ctx, &spec, auth)...)
+	}
 	res.Since = e.clock.before(time.Now())
 	lost := false // an earlier attempt's answer was lost: it may have created the service
 	err = e.retry(ctx, "create service "+spec.Name, func(ctx context.Context) error {
@@ -242,8 +254,8 @@ func (e *Engine) UpdateService(ctx context.Context, id string, spec swarm.Servic
 				return swarm.ServiceSpec{}, false, &ChangedError{Service: observed.Spec.Name, Fields: changed}
 			}
 		}
-		desired := mergeDesired(spec, observed.Spec)
-		if imageOf(desired) != imageOf(observed.Spec) {
+		desired := mergeDesired(spec, observed.Spec, opts.also...)
+		if imageOf(desired) != imageOf(observed.Spec) && !opts.KeepTag {
 			res.Warnings = append(res.Warnings, e.pinImage(ctx, &desired, auth)...)
 		}
 		if opts.Rerun {
@@ -404,13 +416,14 @@ func imageOf(spec swarm.ServiceSpec) string {
 	return spec.TaskTemplate.ContainerSpec.Image
 }
 
-// mergeDesired is the "mutate" step: the fields the desired spec owns (ownedFields), every
-// other field as the service has it. Within the owned fields: labels the engine owns stay as
-// they are, a digest the engine pinned stays while the image is the same, a force_update of 0
-// keeps the service's counter, and a replica count a scaling policy owns stays as it is. A job
-// owns no rollout or endpoint settings (jobNotOwned): those stay as the service has them.
-func mergeDesired(desired, observed swarm.ServiceSpec) swarm.ServiceSpec {
-	out := mergeOwned(desired, observed)
+// mergeDesired is the "mutate" step: the fields the desired spec owns (ownedFields, and also),
+// every other field as the service has it. Within the owned fields: labels the engine owns
+// stay as they are, a digest the engine pinned stays while the image is the same, a
+// force_update of 0 keeps the service's counter, and a replica count a scaling policy owns
+// stays as it is. A job owns no rollout or endpoint settings (jobNotOwned): those stay as the
+// service has them.
+func mergeDesired(desired, observed swarm.ServiceSpec, also ...ownedField) swarm.ServiceSpec {
+	out := mergeOwned(desired, observed, also...)
 	if cs, ocs := out.TaskTemplate.ContainerSpec, observed.TaskTemplate.ContainerSpec; cs != nil && ocs != nil {
 		// The same image without a digest: keep the digest the engine pinned, so other changes
 		// never roll tasks onto whatever the tag points at today. A raised force_update is the

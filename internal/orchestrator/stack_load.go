@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v4"
 )
@@ -208,6 +209,7 @@ func (c *Compose) parseFiles(names []string) ([]*composeFile, []FieldProblem) {
 		keyErrs, warnings := checkComposeKeys(m, abs, versionMinor(v))
 		errs = append(errs, keyErrs...)
 		c.Warnings = appendNew(c.Warnings, warnings...)
+		c.Warnings = appendNew(c.Warnings, c.unsetVariables(m, abs)...)
 		delete(m, "version") // checked: compose-go would only warn that it is obsolete
 		files = append(files, &composeFile{path: abs, dict: m})
 	}
@@ -280,6 +282,24 @@ func (c *Compose) details(path string, doc map[string]any) types.ConfigDetails {
 		env[k] = v
 	}
 	return types.ConfigDetails{WorkingDir: c.WorkingDir, Environment: env, ConfigFiles: []types.ConfigFile{{Filename: path, Config: doc}}}
+}
+
+// unsetVariables warns of each ${VAR} of a file that the variables do not set and that has no
+// default: it reads as an empty string (compose-go only logs that). The CLI reads the shell's
+// environment; here only the caller's variables count, so a variable the shell used to set is
+// easily missed.
+func (c *Compose) unsetVariables(doc map[string]any, file string) []FieldProblem {
+	vars := template.ExtractVariables(doc, nil)
+	var out []FieldProblem
+	for _, name := range sortedKeys(vars) {
+		v := vars[name]
+		if _, set := c.variables[name]; set || v.Required || v.DefaultValue != "" || v.PresenceValue != "" {
+			continue
+		}
+		out = append(out, problem("", "Variable Not Set", fmt.Sprintf("%s reads ${%s}, which the stack's variables do not set: it reads as an empty string. "+
+			"Only the variables given to the stack count (the environment of the process is not read); give it a value there, or a default in the file (${%s:-value}).", file, name, name)))
+	}
+	return out
 }
 
 // loaderOptions make compose-go load one file as it is written, in canonical form: no

@@ -236,6 +236,10 @@ services:
 	if got := s.TaskTemplate.ContainerSpec.Env; !cmp.Equal(got, want) {
 		t.Errorf("env = %q, want %q", got, want)
 	}
+	// The one variable read without a value or a default is named in a warning.
+	if got := problemsAt(st.Warnings); got != ": Variable Not Set" || !strings.Contains(st.Warnings[0].Detail, "${FROM_PROCESS}") {
+		t.Errorf("warnings: %s (%v), want one Variable Not Set for FROM_PROCESS", got, st.Warnings)
+	}
 
 	dir = composeDir(t, map[string]string{"docker-compose.yml": "services:\n  api:\n    image: ${IMAGE:?give the image}\n"})
 	_, err = loadCompose(t, dir, nil, "docker-compose.yml")

@@ -243,7 +243,7 @@ func engineConfig(m providerModel) (orchestrator.Config, bool) {
 
 func (p *swarmProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{NewServiceResource, NewJobResource, NewScalingPolicyResource, NewNodeResource, NewNetworkResource, NewSecretResource, NewConfigResource,
-		NewAutoscalerResource}
+		NewAutoscalerResource, NewStackResource}
 }
 
 func (p *swarmProvider) DataSources(context.Context) []func() datasource.DataSource {
