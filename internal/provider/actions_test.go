@@ -1,0 +1,307 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
+)
+
+// Actions need Terraform 1.14 or newer, which terraform-plugin-testing's steps do not drive:
+// these tests run the terraform binary themselves (acctest.ModernTerraform), in a directory
+// whose configuration holds the resources and the action blocks.
+
+// modernTerraform is a directory of config run by Terraform >= 1.14, applied once and checked
+// to plan empty.
+func modernTerraform(t *testing.T, config string) *acctest.Terraform {
+	t.Helper()
+	acctest.SkipUnlessAcc(t)
+	bin := acctest.ModernTerraform(t)
+	tf := acctest.NewTerraform(t, config)
+	tf.UseBinary(bin)
+	return tf
+}
+
+// applyEmpty applies the configuration, then checks that the next plan is empty.
+func applyEmpty(t *testing.T, tf *acctest.Terraform, args ...string) {
+	t.Helper()
+	out, err := tf.Run(context.Background(), append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, args...)...)
+	if err != nil {
+		t.Fatalf("terraform apply %v: %v\n%s", args, err, out)
+	}
+	planEmpty(t, tf)
+}
+
+// planEmpty fails the test unless the next plan proposes no change.
+func planEmpty(t *testing.T, tf *acctest.Terraform) {
+	t.Helper()
+	out, err := tf.Run(context.Background(), "plan", "-detailed-exitcode", "-input=false", "-no-color")
+	if err != nil {
+		t.Fatalf("expected an empty plan: %v\n%s", err, out)
+	}
+}
+
+// invoke runs an action with terraform apply -invoke and returns what terraform printed.
+func invoke(tf *acctest.Terraform, address string) (string, error) {
+	return tf.Run(context.Background(), "apply", "-invoke="+address, "-auto-approve", "-input=false", "-no-color")
+}
+
+func restartConfig(name, image string) string {
+	return fmt.Sprintf(`provider "swarm" {}
+
+resource "swarm_service" "api" {
+  name     = %q
+  image    = %q
+  replicas = 2
+  rolling_update = { parallelism = 2, monitor = "1s" }
+}
+
+action "swarm_service_restart" "api" {
+  config {
+    service_id = swarm_service.api.name
+    timeout    = "5m"
+  }
+}
+`, name, image)
+}
+
+// A restart replaces every task of the service with a new one of the same spec; the spec
+// changes only in its force_update counter, and the next plan is empty.
+func TestAccServiceRestartAction(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("restart")
+	tf := modernTerraform(t, restartConfig(name, acctest.Env(t, "TEST_IMAGE")))
+	applyEmpty(t, tf)
+	cli := acctest.Docker(t)
+	before := acctest.InspectService(t, cli, name)
+	oldTasks := acctest.RunningTaskIDs(t, cli, name)
+	if len(oldTasks) != 2 {
+		t.Fatalf("before the restart: running tasks %v, want 2", oldTasks)
+	}
+
+	out, err := invoke(tf, "action.swarm_service_restart.api")
+	if err != nil {
+		t.Fatalf("invoke: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "restarted: 2 of 2 tasks replaced and running") {
+		t.Errorf("the invoke did not report the restart:\n%s", out)
+	}
+	after := acctest.InspectService(t, cli, name)
+	newTasks := acctest.RunningTaskIDs(t, cli, name)
+	if len(newTasks) != 2 {
+		t.Errorf("after the restart: running tasks %v, want 2", newTasks)
+	}
+	for _, id := range newTasks {
+		if slices.Contains(oldTasks, id) {
+			t.Errorf("task %s ran before the restart and still runs (before %v, after %v)", id, oldTasks, newTasks)
+		}
+	}
+	if got, want := after.Spec.TaskTemplate.ForceUpdate, before.Spec.TaskTemplate.ForceUpdate+1; got != want {
+		t.Errorf("force_update = %d, want %d", got, want)
+	}
+	same := after.Spec
+	same.TaskTemplate.ForceUpdate = before.Spec.TaskTemplate.ForceUpdate
+	if diff := specDiff(before.Spec, same); diff != "" {
+		t.Errorf("the restart changed the spec beyond force_update: %s", diff)
+	}
+	planEmpty(t, tf)
+}
+
+// specDiff says how two specs differ, by their JSON, or "".
+func specDiff(a, b swarm.ServiceSpec) string {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) == string(jb) {
+		return ""
+	}
+	return fmt.Sprintf("before %s\nafter  %s", ja, jb)
+}
+
+// A restart whose new tasks crash-loop fails the invoke, naming the exit code and the log
+// tail of a failed task.
+func TestAccServiceRestartAction_crashLoopFails(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("restartfail")
+	img := acctest.Env(t, "TEST_IMAGE")
+	cli := acctest.Docker(t)
+	// A service whose tasks exit 1 at once (Swarm restarts them for ever): made with the
+	// docker CLI, as a service Terraform does not manage.
+	acctest.RemoveServiceAtCleanup(t, cli, name)
+	if out, err := exec.Command("docker", "service", "create", "--detach", "--name", name, "--restart-delay", "1s",
+		"--update-monitor", "2s", "--entrypoint", "/app", img, "cat", "/missing/config.yml").CombinedOutput(); err != nil {
+		t.Fatalf("docker service create: %v\n%s", err, out)
+	}
+	tf := modernTerraform(t, fmt.Sprintf(`provider "swarm" {}
+
+action "swarm_service_restart" "broken" {
+  config {
+    service_id = %q
+    timeout    = "3m"
+  }
+}
+`, name))
+	out, err := invoke(tf, "action.swarm_service_restart.broken")
+	if err == nil {
+		t.Fatalf("the restart of a crash-looping service succeeded:\n%s", out)
+	}
+	want := acctest.ErrorPattern(`Service Restart Failed.*Restarting service "` + name + `".*exit code 1.*open /missing/config.yml: no such file or directory`)
+	if !want.MatchString(out) {
+		t.Errorf("the failed invoke does not match %s:\n%s", want, out)
+	}
+}
+
+func jobRunConfig(job, image string) string {
+	return fmt.Sprintf(`provider "swarm" {}
+
+resource "swarm_job" "migrate" {
+  name    = %q
+  image   = %q
+  command = ["/app", "cat", "/proc/version"]
+}
+
+action "swarm_job_run" "migrate" {
+  config {
+    job_id = swarm_job.migrate.id
+  }
+}
+`, job, image)
+}
+
+// jobIteration is a job's run counter.
+func jobIteration(t *testing.T, name string) uint64 {
+	t.Helper()
+	svc := acctest.InspectService(t, acctest.Docker(t), name)
+	if svc.JobStatus == nil {
+		t.Fatalf("service %s has no job status", name)
+	}
+	return svc.JobStatus.JobIteration.Index
+}
+
+// swarm_job_run runs a job again and waits for the run; the job's resource plans empty after.
+func TestAccJobRunAction(t *testing.T) {
+	acctest.Parallel(t)
+	job := acctest.Name("jobrun")
+	tf := modernTerraform(t, jobRunConfig(job, acctest.Env(t, "TEST_IMAGE")))
+	applyEmpty(t, tf)
+	before := jobIteration(t, job)
+	out, err := invoke(tf, "action.swarm_job_run.migrate")
+	if err != nil {
+		t.Fatalf("invoke: %v\n%s", err, out)
+	}
+	if after := jobIteration(t, job); after <= before {
+		t.Errorf("job iteration %d after the run, %d before: the job did not run again", after, before)
+	}
+	if !strings.Contains(out, "completed run") {
+		t.Errorf("the invoke did not report the completed run:\n%s", out)
+	}
+	planEmpty(t, tf)
+}
+
+// The issue's main example (examples/actions/migrate-before-update): a migration job run
+// before_update of the API service. An update of the service runs the job, and the job's run
+// ends before the service's rollout starts; a failed run stops the apply before the service
+// changes.
+func TestAccJobRunAction_beforeUpdateTrigger(t *testing.T) {
+	acctest.Parallel(t)
+	job, svc := acctest.Name("migrate"), acctest.Name("api")
+	img := acctest.Env(t, "TEST_IMAGE")
+	config := func(migration, version string) string {
+		return fmt.Sprintf(`provider "swarm" {}
+
+resource "swarm_job" "migrate" {
+  name    = %q
+  image   = %q
+  command = ["/app", "cat", %q]
+}
+
+action "swarm_job_run" "migrate" {
+  config {
+    job_id = swarm_job.migrate.id
+  }
+}
+
+resource "swarm_service" "api" {
+  name  = %q
+  image = %q
+  env   = { VERSION = %q }
+
+  lifecycle {
+    action_trigger {
+      events  = [before_update]
+      actions = [action.swarm_job_run.migrate]
+    }
+  }
+}
+`, job, img, migration, svc, img, version)
+	}
+	tf := modernTerraform(t, config("/proc/version", "v1"))
+	applyEmpty(t, tf)
+	cli := acctest.Docker(t)
+	first := jobIteration(t, job)
+
+	tf.Configure(t, config("/proc/version", "v2"))
+	applyEmpty(t, tf)
+	if got := jobIteration(t, job); got != first+1 {
+		t.Errorf("job iteration %d after the service's update, want %d (one run before the update)", got, first+1)
+	}
+	api := acctest.InspectService(t, cli, svc)
+	if api.UpdateStatus == nil || api.UpdateStatus.StartedAt == nil {
+		t.Fatalf("service %s has no update status after its update", svc)
+	}
+	ended := lastTaskEnd(t, job)
+	if !ended.Before(*api.UpdateStatus.StartedAt) {
+		t.Errorf("the migration's run ended at %s, after the service's rollout started at %s", ended, *api.UpdateStatus.StartedAt)
+	}
+
+	// A migration that fails stops the apply before the service changes. The job's file is
+	// changed by an update of the job itself, which runs first, so it is changed outside the
+	// trigger: the job's command names a missing file and the service's version moves on.
+	tf.Configure(t, strings.Replace(config("/proc/version", "v3"), `["/app", "cat", "/proc/version"]`, `["/app", "cat", "/migrations/v3.sql"]`, 1))
+	out, err := tf.Run(context.Background(), "apply", "-auto-approve", "-input=false", "-no-color")
+	if err == nil {
+		t.Fatalf("the apply with a failing migration succeeded:\n%s", out)
+	}
+	if env := acctest.InspectService(t, cli, svc).Spec.TaskTemplate.ContainerSpec.Env; !slices.Contains(env, "VERSION=v2") {
+		t.Errorf("service %s has env %v after the failed migration; want VERSION=v2 (unchanged)", svc, env)
+	}
+	if !acctest.ErrorPattern(`/migrations/v3.sql`).MatchString(out) {
+		t.Errorf("the failed apply does not name the migration's error:\n%s", out)
+	}
+	// Fixed, the migration runs and the service rolls out.
+	tf.Configure(t, config("/proc/version", "v3"))
+	applyEmpty(t, tf)
+}
+
+// lastTaskEnd is when the last task of a job's current run ended.
+func lastTaskEnd(t *testing.T, job string) time.Time {
+	t.Helper()
+	svc := acctest.InspectService(t, acctest.Docker(t), job)
+	tasks, err := acctest.Docker(t).TaskList(context.Background(), swarm.TaskListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last time.Time
+	for _, task := range tasks {
+		if task.ServiceID != svc.ID || task.JobIteration == nil || task.JobIteration.Index != svc.JobStatus.JobIteration.Index {
+			continue
+		}
+		if task.Status.State != swarm.TaskStateComplete {
+			t.Fatalf("task %s of job %s's last run is %s, want complete", task.ID, job, task.Status.State)
+		}
+		if task.Status.Timestamp.After(last) {
+			last = task.Status.Timestamp
+		}
+	}
+	if last.IsZero() {
+		t.Fatalf("job %s has no task in its current run", job)
+	}
+	return last
+}
