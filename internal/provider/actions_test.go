@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -304,4 +305,115 @@ func lastTaskEnd(t *testing.T, job string) time.Time {
 		t.Fatalf("job %s has no task in its current run", job)
 	}
 	return last
+}
+
+// A rollback restores the previous image (v1 -> v2 -> rollback -> v1 runs); the next plan
+// proposes the configuration's v2 again, and its apply rolls the service forward.
+func TestAccServiceRollbackAction(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("rollback")
+	v1, v2 := acctest.Env(t, "TEST_IMAGE"), acctest.Env(t, "TEST_IMAGE_V2")
+	config := func(image string) string {
+		return fmt.Sprintf(`provider "swarm" {}
+
+resource "swarm_service" "api" {
+  name     = %q
+  image    = %q
+  replicas = 2
+  rolling_update = { monitor = "1s" }
+  rollback       = { parallelism = 2, monitor = "1s" }
+}
+
+action "swarm_service_rollback" "api" {
+  config {
+    service_id = swarm_service.api.id
+  }
+}
+`, name, image)
+	}
+	cli := acctest.Docker(t)
+	runningImages := func() []string {
+		var images []string
+		for _, task := range acctest.RunningTasks(t, cli, name) {
+			images = append(images, task.Spec.ContainerSpec.Image)
+		}
+		return images
+	}
+	tf := modernTerraform(t, config(v1))
+	applyEmpty(t, tf)
+	tf.Configure(t, config(v2))
+	applyEmpty(t, tf)
+
+	out, err := invoke(tf, "action.swarm_service_rollback.api")
+	if err != nil {
+		t.Fatalf("invoke: %v\n%s", err, out)
+	}
+	if !acctest.ErrorPattern(`rolled back: 2 of 2 tasks run image ` + regexp.QuoteMeta(v1)).MatchString(out) {
+		t.Errorf("the invoke does not say that %s runs:\n%s", v1, out)
+	}
+	images := runningImages()
+	if len(images) != 2 {
+		t.Errorf("after the rollback: running images %v, want 2 tasks", images)
+	}
+	for _, image := range images {
+		if !strings.HasPrefix(image, v1) {
+			t.Errorf("after the rollback a task runs %s, want %s", image, v1)
+		}
+	}
+	// The configuration still says v2: the plan proposes it again, and the apply restores it.
+	plan, err := tf.Run(context.Background(), "plan", "-detailed-exitcode", "-input=false", "-no-color")
+	if err == nil || !strings.Contains(plan, v2) {
+		t.Errorf("after the rollback, the plan does not propose %s again (%v):\n%s", v2, err, plan)
+	}
+	applyEmpty(t, tf)
+	for _, image := range runningImages() {
+		if !strings.HasPrefix(image, v2) {
+			t.Errorf("after the apply a task runs %s, want %s", image, v2)
+		}
+	}
+}
+
+// A service never updated has no previous spec: the rollback fails and changes nothing.
+func TestAccServiceRollbackAction_noPreviousSpec(t *testing.T) {
+	acctest.Parallel(t)
+	name := acctest.Name("rollbacknone")
+	tf := modernTerraform(t, fmt.Sprintf(`provider "swarm" {}
+
+resource "swarm_service" "api" {
+  name  = %q
+  image = %q
+}
+
+action "swarm_service_rollback" "api" {
+  config {
+    service_id = swarm_service.api.name
+  }
+}
+`, name, acctest.Env(t, "TEST_IMAGE")))
+	applyEmpty(t, tf)
+	out, err := invoke(tf, "action.swarm_service_rollback.api")
+	if err == nil || !acctest.ErrorPattern(`Service Rollback Failed.*has no previous spec to roll back to`).MatchString(out) {
+		t.Errorf("the rollback of a service never updated: %v\n%s", err, out)
+	}
+	planEmpty(t, tf)
+}
+
+// The example examples/actions/migrate-before-update runs as documented: an apply that changes
+// the service runs the migration job once, and plans empty after.
+func TestAccActionsExample_migrateBeforeUpdate(t *testing.T) {
+	acctest.Parallel(t)
+	acctest.SkipUnlessAcc(t)
+	bin := acctest.ModernTerraform(t)
+	prefix := acctest.Name("ex") + "-"
+	tf := acctest.NewTerraformFrom(t, "examples/actions/migrate-before-update")
+	tf.UseBinary(bin)
+	tf.SetEnv("TF_VAR_name_prefix", prefix)
+	tf.SetEnv("TF_VAR_image", acctest.Env(t, "TEST_IMAGE"))
+	applyEmpty(t, tf)
+	first := jobIteration(t, prefix+"migrate")
+	tf.SetEnv("TF_VAR_api_version", "v2")
+	applyEmpty(t, tf)
+	if got := jobIteration(t, prefix+"migrate"); got != first+1 {
+		t.Errorf("job iteration %d after the service's update, want %d", got, first+1)
+	}
 }
