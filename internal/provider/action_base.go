@@ -15,11 +15,12 @@ import (
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
 
-// defaultActionTimeout bounds an action whose configuration sets no timeout.
+// defaultActionTimeout bounds an action whose configuration sets no timeout (the timeout
+// attribute's description says 10m).
 const defaultActionTimeout = 10 * time.Minute
 
 // actionsNote ends every action's description.
-const actionsNote = " Actions need Terraform 1.14 or newer (OpenTofu has none); older Terraform ignores nothing and fails on the `action` block, so keep actions out of configurations that older Terraform runs."
+const actionsNote = " Needs Terraform 1.14 or newer; OpenTofu has no actions."
 
 // actionBase is embedded in every action, as resourceBase is in every resource.
 type actionBase struct {
@@ -38,7 +39,7 @@ func (b *actionBase) connected(diags *diag.Diagnostics) bool {
 // timeoutAttribute is the optional timeout of every action.
 func timeoutAttribute(what string) schema.StringAttribute {
 	return schema.StringAttribute{CustomType: durationType, Optional: true,
-		MarkdownDescription: fmt.Sprintf("How long to wait %s before the action fails, as a Go duration (`90s`, `10m`). Default `%s`. Swarm carries on without Terraform after that.", what, defaultActionTimeout)}
+		MarkdownDescription: fmt.Sprintf("How long to wait %s before the action fails, as a Go duration (`90s`, `10m`). Default `10m`. Swarm carries on without Terraform after that.", what)}
 }
 
 // actionContext bounds ctx by the action's timeout (default defaultActionTimeout).
