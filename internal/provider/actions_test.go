@@ -32,11 +32,11 @@ func modernTerraform(t *testing.T, config string) *acctest.Terraform {
 }
 
 // applyEmpty applies the configuration, then checks that the next plan is empty.
-func applyEmpty(t *testing.T, tf *acctest.Terraform, args ...string) {
+func applyEmpty(t *testing.T, tf *acctest.Terraform) {
 	t.Helper()
-	out, err := tf.Run(context.Background(), append([]string{"apply", "-auto-approve", "-input=false", "-no-color"}, args...)...)
+	out, err := tf.Run(context.Background(), "apply", "-auto-approve", "-input=false", "-no-color")
 	if err != nil {
-		t.Fatalf("terraform apply %v: %v\n%s", args, err, out)
+		t.Fatalf("terraform apply: %v\n%s", err, out)
 	}
 	planEmpty(t, tf)
 }
@@ -415,5 +415,37 @@ func TestAccActionsExample_migrateBeforeUpdate(t *testing.T) {
 	applyEmpty(t, tf)
 	if got := jobIteration(t, prefix+"migrate"); got != first+1 {
 		t.Errorf("job iteration %d after the service's update, want %d", got, first+1)
+	}
+}
+
+// Bad input in an action's config is refused at terraform validate, at its attribute, with
+// what is allowed; nothing runs.
+func TestAccActions_badInputRefusedAtValidate(t *testing.T) {
+	acctest.Parallel(t)
+	tf := modernTerraform(t, `provider "swarm" {}
+
+action "swarm_service_restart" "bad" {
+  config {
+    service_id = "api"
+    timeout    = "soon"
+  }
+}
+
+action "swarm_node_drain" "empty" {
+  config {
+    node_id = ""
+  }
+}
+`)
+	// Runs before the directory's destroy, which would refuse the same input.
+	t.Cleanup(func() { tf.Configure(t, `provider "swarm" {}`) })
+	out, err := tf.Run(context.Background(), "validate", "-no-color")
+	if err == nil {
+		t.Fatalf("terraform validate accepted the bad input:\n%s", out)
+	}
+	for _, want := range []string{`Invalid Duration.*Attribute timeout: .*"soon"`, `node_id.*at least 1`} {
+		if !acctest.ErrorPattern(want).MatchString(out) {
+			t.Errorf("validate does not say %s:\n%s", want, out)
+		}
 	}
 }

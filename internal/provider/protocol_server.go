@@ -84,7 +84,7 @@ func (s releasingServer) MoveResourceState(ctx context.Context, req *tfprotov6.M
 // through unchanged, invocations being streams whose events are read after the call returns.
 // The framework's server implements them; without these, the wrapper would hide them and
 // Terraform would find no action support.
-var _ tfprotov6.ProviderServerWithActions = releasingServer{}
+var _ tfprotov6.ActionServer = releasingServer{}
 
 func (s releasingServer) actions() tfprotov6.ActionServer {
 	return s.ProviderServer.(tfprotov6.ActionServer) //nolint:forcetypeassert // the framework's server always is one
