@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -208,19 +210,24 @@ func TestAccJobRunAction(t *testing.T) {
 
 // The issue's main example (examples/actions/migrate-before-update): a migration job run
 // before_update of the API service. An update of the service runs the job, and the job's run
-// ends before the service's rollout starts; a failed run stops the apply before the service
-// changes.
+// ends before the service's rollout starts. A run that fails (the job reads a file of the host,
+// removed meanwhile; the job itself is unchanged) fails the apply before the service changes;
+// with the file back, the next apply runs the migration and rolls the service out.
 func TestAccJobRunAction_beforeUpdateTrigger(t *testing.T) {
 	acctest.Parallel(t)
 	job, svc := acctest.Name("migrate"), acctest.Name("api")
 	img := acctest.Env(t, "TEST_IMAGE")
-	config := func(migration, version string) string {
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	writeFile(t, ready)
+	config := func(version string) string {
 		return fmt.Sprintf(`provider "swarm" {}
 
 resource "swarm_job" "migrate" {
   name    = %q
   image   = %q
-  command = ["/app", "cat", %q]
+  command = ["/app", "cat", "/input/ready"]
+  mounts  = [{ type = "bind", source = %q, target = "/input", read_only = true }]
 }
 
 action "swarm_job_run" "migrate" {
@@ -241,14 +248,14 @@ resource "swarm_service" "api" {
     }
   }
 }
-`, job, img, migration, svc, img, version)
+`, job, img, dir, svc, img, version)
 	}
-	tf := modernTerraform(t, config("/proc/version", "v1"))
+	tf := modernTerraform(t, config("v1"))
 	applyEmpty(t, tf)
 	cli := acctest.Docker(t)
 	first := jobIteration(t, job)
 
-	tf.Configure(t, config("/proc/version", "v2"))
+	tf.Configure(t, config("v2"))
 	applyEmpty(t, tf)
 	if got := jobIteration(t, job); got != first+1 {
 		t.Errorf("job iteration %d after the service's update, want %d (one run before the update)", got, first+1)
@@ -262,23 +269,28 @@ resource "swarm_service" "api" {
 		t.Errorf("the migration's run ended at %s, after the service's rollout started at %s", ended, *api.UpdateStatus.StartedAt)
 	}
 
-	// A migration that fails stops the apply before the service changes. The job's file is
-	// changed by an update of the job itself, which runs first, so it is changed outside the
-	// trigger: the job's command names a missing file and the service's version moves on.
-	tf.Configure(t, strings.Replace(config("/proc/version", "v3"), `["/app", "cat", "/proc/version"]`, `["/app", "cat", "/migrations/v3.sql"]`, 1))
+	// The migration fails: the apply fails with the task's exit code and log line, and the
+	// service keeps v2.
+	if err := os.Remove(ready); err != nil {
+		t.Fatal(err)
+	}
+	tf.Configure(t, config("v3"))
 	out, err := tf.Run(context.Background(), "apply", "-auto-approve", "-input=false", "-no-color")
 	if err == nil {
 		t.Fatalf("the apply with a failing migration succeeded:\n%s", out)
 	}
+	if want := acctest.ErrorPattern(`Job Run Failed.*exit code 1.*open /input/ready: no such file or directory`); !want.MatchString(out) {
+		t.Errorf("the failed apply does not match %s:\n%s", want, out)
+	}
 	if env := acctest.InspectService(t, cli, svc).Spec.TaskTemplate.ContainerSpec.Env; !slices.Contains(env, "VERSION=v2") {
 		t.Errorf("service %s has env %v after the failed migration; want VERSION=v2 (unchanged)", svc, env)
 	}
-	if !acctest.ErrorPattern(`/migrations/v3.sql`).MatchString(out) {
-		t.Errorf("the failed apply does not name the migration's error:\n%s", out)
-	}
 	// Fixed, the migration runs and the service rolls out.
-	tf.Configure(t, config("/proc/version", "v3"))
+	writeFile(t, ready)
 	applyEmpty(t, tf)
+	if env := acctest.InspectService(t, cli, svc).Spec.TaskTemplate.ContainerSpec.Env; !slices.Contains(env, "VERSION=v3") {
+		t.Errorf("service %s has env %v after the fixed migration; want VERSION=v3", svc, env)
+	}
 }
 
 // lastTaskEnd is when the last task of a job's current run ended.
