@@ -22,6 +22,11 @@ func (e *Engine) RestartService(ctx context.Context, idOrName string, wait WaitO
 	if err != nil {
 		return Applied{}, err
 	}
+	// The spec written back is read fresh, as RunJob's is: the shared snapshot may predate a
+	// change made since, which the write would undo.
+	if st, err = e.ServiceFresh(ctx, st.Service.ID); err != nil {
+		return Applied{}, err
+	}
 	if IsJob(st.Service.Spec) {
 		return Applied{}, fmt.Errorf("service %s is a job (mode %q): run it again with swarm_job_run", st.Service.Spec.Name, ModeOf(st.Service.Spec))
 	}
