@@ -66,6 +66,7 @@ var providerBinary = sync.OnceValues(func() (string, error) {
 type Terraform struct {
 	Dir string
 	env []string
+	bin string
 }
 
 // NewTerraform writes config (provider and resources; the required_providers block is added)
@@ -130,6 +131,12 @@ func (tf *Terraform) Configure(t testing.TB, config string) {
 	}
 }
 
+// UseBinary makes the directory's terraform commands run bin (such as ModernTerraform's)
+// instead of TF_ACC_TERRAFORM_PATH or the terraform on PATH.
+func (tf *Terraform) UseBinary(bin string) {
+	tf.bin = bin
+}
+
 // SetEnv sets an environment variable for the terraform commands run from now on.
 func (tf *Terraform) SetEnv(key, value string) {
 	tf.env = append(tf.env, key+"="+value)
@@ -137,7 +144,10 @@ func (tf *Terraform) SetEnv(key, value string) {
 
 // Command is a terraform command in the directory, not started.
 func (tf *Terraform) Command(ctx context.Context, args ...string) *exec.Cmd {
-	bin := os.Getenv("TF_ACC_TERRAFORM_PATH")
+	bin := tf.bin
+	if bin == "" {
+		bin = os.Getenv("TF_ACC_TERRAFORM_PATH")
+	}
 	if bin == "" {
 		bin = "terraform"
 	}

@@ -43,6 +43,10 @@ type RolloutPoll struct {
 	// RollbackCause is set once the engine has asked Swarm to roll back during this wait: why
 	// it did.
 	RollbackCause string
+	// RollbackAsked says the write was a rollback someone asked for (not one of a failed
+	// update): its rollback_completed means the previous spec runs, to be checked as any
+	// rollout's end is.
+	RollbackAsked bool
 }
 
 // Phase is where a rollout stands.
@@ -152,6 +156,9 @@ func Evaluate(o RolloutPoll) Verdict {
 	case swarm.UpdateStateRollbackPaused:
 		return v.fail(EndingRollbackPaused, "the rollback to the previous spec failed too, and Swarm paused it: "+o.Service.UpdateStatus.Message)
 	case swarm.UpdateStateRollbackCompleted:
+		if o.RollbackAsked {
+			break
+		}
 		if o.RollbackCause != "" {
 			return v.fail(EndingRolledBack, o.RollbackCause+"; the service was rolled back to its previous spec (failure_action \"rollback\")")
 		}
@@ -166,7 +173,7 @@ func Evaluate(o RolloutPoll) Verdict {
 
 	if tooMany && !swarmJudges {
 		switch {
-		case !o.Rollout:
+		case !o.Rollout || o.RollbackAsked: // never roll back a rollback
 			return v.fail(EndingFailed, fmt.Sprintf("%d task(s) failed (%d allowed by max_failure_ratio)", failed, allowed))
 		case uc.FailureAction == swarm.UpdateFailureActionContinue:
 			if !v.AllRunning {
@@ -200,7 +207,7 @@ func Evaluate(o RolloutPoll) Verdict {
 		reason := "no node of the swarm can ever run the new spec's tasks: " + strings.Join(causes, "; ")
 		v.Failures = append(v.Failures, stuck...)
 		switch {
-		case !o.Rollout:
+		case !o.Rollout || o.RollbackAsked:
 			return v.fail(EndingFailed, reason)
 		case uc.FailureAction == swarm.UpdateFailureActionRollback && canRollBack(o.Service):
 			v.RequestRollback, v.Reason = true, reason
@@ -211,7 +218,7 @@ func Evaluate(o RolloutPoll) Verdict {
 	if d := o.ProgressDeadline; d > 0 && o.Stalled > d && o.RollbackCause == "" {
 		stalled := fmt.Sprintf("no progress: no task of the new spec started running for %s (progress_deadline); %d of %d slots run the new spec", d, v.Running, v.Desired)
 		v.Failures = append(v.Failures, v.Pending...)
-		if o.Rollout && uc.FailureAction == swarm.UpdateFailureActionRollback && canRollBack(o.Service) {
+		if o.Rollout && !o.RollbackAsked && uc.FailureAction == swarm.UpdateFailureActionRollback && canRollBack(o.Service) {
 			v.RequestRollback, v.Reason = true, stalled
 			return v
 		}

@@ -531,3 +531,35 @@ func TestEvaluateGlobalWaitsForEligibleNodes(t *testing.T) {
 		})
 	}
 }
+
+// A rollback someone asked for (RollbackService) succeeds at Swarm's rollback_completed once
+// the previous spec's tasks run stable; its failures fail it, and it is never rolled back in
+// turn.
+func TestEvaluateAskedRollback(t *testing.T) {
+	running := []swarm.Task{testTask("a", 1, "n1", swarm.TaskStateRunning, testAfter)}
+	failed := []swarm.Task{testTask("x", 1, "n1", swarm.TaskStateFailed, testAfter)}
+	svc := withPrevious(withUpdateConfig(replicatedService(1), 0, swarm.UpdateFailureActionRollback))
+	tests := []struct {
+		name       string
+		state      swarm.UpdateState
+		tasks      []swarm.Task
+		stable     time.Duration
+		want       Phase
+		wantEnding Ending
+	}{
+		{name: "completed and stable", state: swarm.UpdateStateRollbackCompleted, tasks: running, stable: 10 * time.Second, want: Converged},
+		{name: "completed, monitor window not over", state: swarm.UpdateStateRollbackCompleted, tasks: running, want: Progressing},
+		{name: "still rolling back", state: swarm.UpdateStateRollbackStarted, tasks: running, stable: 10 * time.Second, want: Progressing},
+		{name: "paused by Swarm", state: swarm.UpdateStateRollbackPaused, tasks: failed, want: Failed, wantEnding: EndingRollbackPaused},
+		{name: "its tasks fail after Swarm completed it: failed, not rolled back again", state: swarm.UpdateStateRollbackCompleted, tasks: failed, want: Failed, wantEnding: EndingFailed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Evaluate(RolloutPoll{Service: withUpdateStatus(svc, tc.state, testAfter), UpToDate: tc.tasks, All: tc.tasks, Nodes: testNodes,
+				Since: testSince, Rollout: true, RollbackAsked: true, Stable: tc.stable})
+			if v.Phase != tc.want || v.Ending != tc.wantEnding || v.RequestRollback {
+				t.Fatalf("phase %v ending %q rollback %v (%s); want %v %q without a rollback request", v.Phase, v.Ending, v.RequestRollback, v.Reason, tc.want, tc.wantEnding)
+			}
+		})
+	}
+}

@@ -605,16 +605,23 @@ func (e *Engine) pollDrain(ctx context.Context, res NodeWriteResult) (DrainPoll,
 	if err != nil {
 		return p, 0, err
 	}
-	taskArgs := filters.NewArgs(filters.Arg("desired-state", "running"))
 	for _, s := range services {
 		p.Services[s.ID] = s
-		taskArgs.Add("service", s.ID)
 	}
 	if len(services) == 0 {
 		return p, 0, nil
 	}
-	if p.Tasks, err = e.listTasks(ctx, taskArgs); err != nil {
+	// The tasks are kept by service here, not by a service filter of the call: the daemon
+	// refuses a filter that names a service removed since the list above ("service ... not
+	// found"), which failed a drain whenever another service on the node was removed meanwhile.
+	all, err := e.listTasks(ctx, filters.NewArgs(filters.Arg("desired-state", "running")))
+	if err != nil {
 		return p, 0, err
+	}
+	for _, t := range all {
+		if _, ok := p.Services[t.ServiceID]; ok {
+			p.Tasks = append(p.Tasks, t)
+		}
 	}
 	running := 0
 	for _, t := range p.Tasks {

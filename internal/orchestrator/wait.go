@@ -25,6 +25,12 @@ type WaitOptions struct {
 	// long (Swarm has no such deadline); with failure_action "rollback" the service is rolled
 	// back first. Zero means none.
 	ProgressDeadline time.Duration
+	// Progress, when set, is told each verdict whose reason differs from the one before, for
+	// progress messages while the wait goes on (an action's progress events).
+	Progress func(Verdict)
+	// Rollback says the write waited for is a rollback someone asked for (RollbackService):
+	// Swarm's rollback_completed is then its success, not a failed update.
+	Rollback bool
 }
 
 // NeedsWait says whether a write changed anything that tasks must converge to: a new service,
@@ -61,9 +67,14 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 		poll.Rollout = res.Outcome == OutcomeUpdated && res.Kind == ChangeTaskTemplate
 		poll.ProgressDeadline = opts.ProgressDeadline
 		poll.RollbackCause = cause
+		poll.RollbackAsked = opts.Rollback
 		poll.Stable, poll.Stalled = clock.measure(poll, time.Now())
+		reason := last.Reason
 		last = Evaluate(poll)
 		last.Warnings = slices.Concat(warnings, last.Warnings)
+		if opts.Progress != nil && last.Reason != reason {
+			opts.Progress(last)
+		}
 		if stranded := unseen(StrandedOnDownNode(poll), nudged); last.Phase != Failed && len(stranded) > 0 {
 			// Swarm's updater waits for these tasks until their node is back, then may pause
 			// the rollout for them; a new updater, for the slots left if any, starts when the
@@ -103,7 +114,7 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 			return last, e.rolloutError(ctx, poll, last)
 		case last.RequestRollback:
 			cause, causeFailed = last.Reason, last.Failures
-			if err := e.rollBack(ctx, res.ID); err != nil {
+			if _, err := e.rollBack(ctx, res.ID); err != nil {
 				if gone := e.removedMeanwhile(ctx, res.ID); gone != nil {
 					return last, gone
 				}
@@ -177,11 +188,15 @@ func runningKey(tasks []swarm.Task) string {
 // version check then makes writeService read again and retry. A rollback whose answer was
 // lost is not asked for again once the service is rolling back: a second one would roll
 // forward.
-func (e *Engine) rollBack(ctx context.Context, id string) error {
-	var res WriteResult
-	return e.writeService(ctx, id, swarm.ServiceUpdateOptions{Rollback: "previous"}, &res, rollingBack, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
+func (e *Engine) rollBack(ctx context.Context, id string) (WriteResult, error) {
+	res := WriteResult{ID: id, Outcome: OutcomeUnchanged, Kind: ChangeNone}
+	err := e.writeService(ctx, id, swarm.ServiceUpdateOptions{Rollback: "previous"}, &res, rollingBack, func(observed swarm.Service) (swarm.ServiceSpec, bool, error) {
+		if observed.PreviousSpec != nil {
+			res.Kind = Classify(observed.Spec, *observed.PreviousSpec)
+		}
 		return observed.Spec, true, nil
 	})
+	return res, err
 }
 
 // RestartedRolloutLabel records on a service the tasks stranded on a down node for which the

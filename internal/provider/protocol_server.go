@@ -80,6 +80,28 @@ func (s releasingServer) MoveResourceState(ctx context.Context, req *tfprotov6.M
 	return released(ctx, req, s.ProviderServer.MoveResourceState)
 }
 
+// The action calls (Terraform 1.14 and newer) are made a few times per run: they pass
+// through unchanged, invocations being streams whose events are read after the call returns.
+// The framework's server implements them; without these, the wrapper would hide them and
+// Terraform would find no action support.
+var _ tfprotov6.ActionServer = releasingServer{}
+
+func (s releasingServer) actions() tfprotov6.ActionServer {
+	return s.ProviderServer.(tfprotov6.ActionServer) //nolint:forcetypeassert // the framework's server always is one
+}
+
+func (s releasingServer) ValidateActionConfig(ctx context.Context, req *tfprotov6.ValidateActionConfigRequest) (*tfprotov6.ValidateActionConfigResponse, error) {
+	return s.actions().ValidateActionConfig(ctx, req)
+}
+
+func (s releasingServer) PlanAction(ctx context.Context, req *tfprotov6.PlanActionRequest) (*tfprotov6.PlanActionResponse, error) {
+	return s.actions().PlanAction(ctx, req)
+}
+
+func (s releasingServer) InvokeAction(ctx context.Context, req *tfprotov6.InvokeActionRequest) (*tfprotov6.InvokeActionServerStream, error) {
+	return s.actions().InvokeAction(ctx, req)
+}
+
 func (s releasingServer) ValidateDataResourceConfig(ctx context.Context, req *tfprotov6.ValidateDataResourceConfigRequest) (*tfprotov6.ValidateDataResourceConfigResponse, error) {
 	return released(ctx, req, s.ProviderServer.ValidateDataResourceConfig)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
@@ -25,6 +26,7 @@ import (
 var (
 	_ provider.Provider                   = &swarmProvider{}
 	_ provider.ProviderWithValidateConfig = &swarmProvider{}
+	_ provider.ProviderWithActions        = &swarmProvider{}
 )
 
 // New returns the provider factory for a version string.
@@ -179,6 +181,7 @@ func (p *swarmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	tflog.Debug(ctx, "connected to swarm manager", map[string]any{"host": cfg.Host})
 	resp.ResourceData = engine
 	resp.DataSourceData = engine
+	resp.ActionData = engine
 }
 
 // engineConfig turns the provider block plus DOCKER_* variables into an engine Config. An
@@ -249,4 +252,9 @@ func (p *swarmProvider) Resources(context.Context) []func() resource.Resource {
 func (p *swarmProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{NewServiceDataSource, NewServiceStatusDataSource, NewNodesDataSource, NewClusterDataSource,
 		NewNetworkDataSource, NewSecretDataSource, NewConfigDataSource}
+}
+
+// Actions are the day-2 operations (Terraform 1.14 and newer).
+func (p *swarmProvider) Actions(context.Context) []func() action.Action {
+	return []func() action.Action{NewServiceRestartAction, NewServiceRollbackAction, NewJobRunAction, NewNodeDrainAction, NewNodeActivateAction}
 }
