@@ -99,47 +99,63 @@ func MultiNode(t testing.TB) *Cluster {
 	}
 	c.script = mnFindScript(env["MN_SCRIPT"])
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	cli := c.Client(t)
-	info, err := cli.Info(ctx)
-	if err != nil {
-		t.Fatalf("the multi-node test swarm is not up: its manager %s does not answer (%v); run `make multinode` (bash scripts/multinode.sh up)", c.ManagerHost, err)
-	}
-	if info.Swarm.LocalNodeState != swarm.LocalNodeStateActive || !info.Swarm.ControlAvailable {
-		t.Fatalf("%s is not the manager of an active swarm (state %q); run `bash scripts/multinode.sh up`", c.ManagerHost, info.Swarm.LocalNodeState)
-	}
-	nodes, err := cli.NodeList(ctx, swarm.NodeListOptions{})
-	if err != nil && strings.Contains(err.Error(), "does not have a leader") && c.script != "" {
-		// A test cut short while other nodes were managers can leave node 1 without a
-		// quorum; every test after it would fail for that. The harness makes node 1 the
-		// single manager again (scripts/multinode.sh up).
-		t.Logf("the multi-node swarm has no leader (%v): bash %s up", err, c.script)
+	nodes, problem := mnCheck(cli, c)
+	if problem != "" && c.script != "" {
+		// A test cut short (a manager it promoted lost, a quorum lost, a node it stopped)
+		// leaves the swarm in a shape every test after it would fail on. The harness puts it
+		// back as it was made (scripts/multinode.sh up: node 1 the single manager, every node
+		// ready), once, before this test.
+		t.Logf("the multi-node swarm is not as the harness made it (%s): bash %s up", problem, c.script)
 		c.run(t, "up")
-		again, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		nodes, err = cli.NodeList(again, swarm.NodeListOptions{})
+		nodes, problem = mnCheck(cli, c)
 	}
-	if err != nil {
-		t.Fatalf("listing the nodes of the multi-node swarm: %v", err)
+	if problem != "" {
+		t.Fatalf("%s; run `bash scripts/multinode.sh up` (`status` shows the nodes)", problem)
 	}
 	byName := map[string]swarm.Node{}
 	for _, n := range nodes {
 		byName[n.Description.Hostname] = n
 	}
 	for i := range c.Nodes {
-		n, ok := byName[c.Nodes[i].Hostname]
-		if !ok {
-			t.Fatalf("the multi-node swarm has no node %s; run `bash scripts/multinode.sh up`", c.Nodes[i].Hostname)
-		}
-		if n.Status.State != swarm.NodeStateReady {
-			t.Fatalf("node %s of the multi-node swarm is %s, not ready (see `bash scripts/multinode.sh status`; `up` restores it)", c.Nodes[i].Hostname, n.Status.State)
-		}
-		c.Nodes[i].ID = n.ID
+		c.Nodes[i].ID = byName[c.Nodes[i].Hostname].ID
 	}
 	c.Manager = c.Nodes[0]
 	c.Workers = append([]Node(nil), c.Nodes[1:]...)
 	return c
+}
+
+// mnCheck lists the swarm's nodes through its manager, and says what is wrong with them, if
+// anything: the manager does not answer or is no manager, the swarm has no leader, a node is
+// missing or not ready.
+func mnCheck(cli *client.Client, c *Cluster) ([]swarm.Node, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	info, err := cli.Info(ctx)
+	if err != nil {
+		return nil, fmt.Sprintf("its manager %s does not answer (%v)", c.ManagerHost, err)
+	}
+	if info.Swarm.LocalNodeState != swarm.LocalNodeStateActive || !info.Swarm.ControlAvailable {
+		return nil, fmt.Sprintf("%s is not the manager of an active swarm (state %q)", c.ManagerHost, info.Swarm.LocalNodeState)
+	}
+	nodes, err := cli.NodeList(ctx, swarm.NodeListOptions{})
+	if err != nil {
+		return nil, fmt.Sprintf("listing the nodes of the multi-node swarm: %v", err)
+	}
+	byName := map[string]swarm.Node{}
+	for _, n := range nodes {
+		byName[n.Description.Hostname] = n
+	}
+	for _, want := range c.Nodes {
+		n, ok := byName[want.Hostname]
+		if !ok {
+			return nil, fmt.Sprintf("the multi-node swarm has no node %s", want.Hostname)
+		}
+		if n.Status.State != swarm.NodeStateReady {
+			return nil, fmt.Sprintf("node %s of the multi-node swarm is %s, not ready", want.Hostname, n.Status.State)
+		}
+	}
+	return nodes, ""
 }
 
 // Node returns node n (1-based): a member or a spare.

@@ -248,8 +248,10 @@ func TestAccNode_role(t *testing.T) {
 				Check:  waitCheck(t, managerStatus(true)),
 			},
 			{
+				// Raft removes a demoted manager a moment after the apply's write (under load,
+				// longer than the read that follows it).
 				Config: role(w.Hostname, "worker"),
-				Check:  managerStatus(false),
+				Check:  waitCheck(t, managerStatus(false)),
 			},
 		},
 	})
