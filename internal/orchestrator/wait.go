@@ -62,6 +62,11 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 			if ctx.Err() != nil {
 				return last, &TimeoutError{Service: res.ID, Verdict: last, Err: ctx.Err()}
 			}
+			// A service removed between the inspect and the task lists: the daemon refuses a
+			// task filter that names it ("service ... not found"). Its absence is the truth.
+			if gone := e.removedMeanwhile(ctx, res.ID); gone != nil && !errors.Is(err, ErrNotFound) {
+				return last, gone
+			}
 			return last, err
 		}
 		poll.Rollout = res.Outcome == OutcomeUpdated && res.Kind == ChangeTaskTemplate
