@@ -97,6 +97,9 @@ func jobFrom(st *orchestrator.JobState, prior jobModel) jobModel {
 	}
 	m.setRun(st.Run)
 	keepSpellings(reflect.ValueOf(&m).Elem(), reflect.ValueOf(prior))
+	// The embedded task part on its own: reflect cannot set fields reached through an
+	// unexported embedded field.
+	keepSpellings(reflect.ValueOf(&m.taskModel).Elem(), reflect.ValueOf(prior.taskModel))
 	return m
 }
 

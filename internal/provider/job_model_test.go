@@ -15,7 +15,7 @@ import (
 // conversion swarm_service uses, and the run's outcome is recorded as the engine read it.
 func TestJobModelRoundTrip(t *testing.T) {
 	full := fullServiceModel()
-	m := jobModel{ID: types.StringValue("job1"), Name: types.StringValue("migrate"), taskModel: sharedTask(&full),
+	m := jobModel{ID: types.StringValue("job1"), Name: types.StringValue("migrate"), taskModel: full.taskModel,
 		Mode: types.StringValue("replicated"), MaxConcurrent: intValue(2), TotalCompletions: intValue(3),
 		Triggers: map[string]string{"release": "1.5.0"}, ProgressDeadline: durationValue("2m"), Timeouts: full.Timeouts,
 		Version: intValue(7), Status: types.StringValue("completed"), Completions: intValue(3),
@@ -46,5 +46,16 @@ func TestJobModelRoundTrip(t *testing.T) {
 	if got.Mode.ValueString() != "global" || !got.MaxConcurrent.IsNull() || !got.TotalCompletions.IsNull() || got.Status.ValueString() != "running" ||
 		got.Completions.ValueInt64() != 2 || !got.LastRunEnded.IsNull() || got.LastRunStarted.ValueString() != "2026-12-03T20:00:00Z" {
 		t.Errorf("global job read as %+v", got)
+	}
+}
+
+// A job's read keeps the configured spelling of its task attributes, as a service's does
+// (they are embedded: the spellings are kept through the task part itself).
+func TestJobReadKeepsSpellings(t *testing.T) {
+	prior := jobModel{ID: types.StringValue("job1"), Name: types.StringValue("migrate"), Mode: types.StringValue("replicated"),
+		taskModel: taskModel{Image: imageValue("tools:1"), StopGracePeriod: durationValue("0.5m")}}
+	st := &orchestrator.JobState{ServiceState: orchestrator.ServiceState{Service: swarm.Service{ID: "job1", Spec: prior.toSpec()}}}
+	if got := jobFrom(st, prior).StopGracePeriod.ValueString(); got != "0.5m" {
+		t.Errorf("stop_grace_period read back as %q, want the configured %q", got, "0.5m")
 	}
 }

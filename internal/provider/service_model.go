@@ -25,50 +25,21 @@ import (
 )
 
 type serviceModel struct {
-	ID              types.String           `tfsdk:"id"`
-	Name            types.String           `tfsdk:"name"`
-	Image           kindValue              `tfsdk:"image"`
-	Command         []string               `tfsdk:"command"`
-	Args            []string               `tfsdk:"args"`
-	Env             map[string]string      `tfsdk:"env"`
-	Labels          map[string]string      `tfsdk:"labels"`
-	ContainerLabels map[string]string      `tfsdk:"container_labels"`
-	Mode            types.String           `tfsdk:"mode"`
-	Replicas        wholeValue             `tfsdk:"replicas"`
-	Ports           []portModel            `tfsdk:"ports"`
-	EndpointMode    types.String           `tfsdk:"endpoint_mode"`
-	Healthcheck     *healthcheckModel      `tfsdk:"healthcheck"`
-	Resources       *resourcesModel        `tfsdk:"resources"`
-	RestartPolicy   *restartPolicyModel    `tfsdk:"restart_policy"`
-	Placement       *placementModel        `tfsdk:"placement"`
-	Mounts          []mountModel           `tfsdk:"mounts"`
-	Hostname        types.String           `tfsdk:"hostname"`
-	User            types.String           `tfsdk:"user"`
-	Groups          []string               `tfsdk:"groups"`
-	Workdir         types.String           `tfsdk:"workdir"`
-	ReadOnly        types.Bool             `tfsdk:"read_only"`
-	Init            types.Bool             `tfsdk:"init"`
-	StopSignal      types.String           `tfsdk:"stop_signal"`
-	StopGracePeriod kindValue              `tfsdk:"stop_grace_period"`
-	CapAdd          []string               `tfsdk:"cap_add"`
-	CapDrop         []string               `tfsdk:"cap_drop"`
-	Sysctls         map[string]string      `tfsdk:"sysctls"`
-	Ulimits         map[string]ulimitModel `tfsdk:"ulimits"`
-	ExtraHosts      map[string]string      `tfsdk:"extra_hosts"`
-	Networks        []networkModel         `tfsdk:"networks"`
-	Secrets         []fileRefModel         `tfsdk:"secrets"`
-	Configs         []fileRefModel         `tfsdk:"configs"`
-	PidsLimit       wholeValue             `tfsdk:"pids_limit"`
-	DNSConfig       *dnsConfigModel        `tfsdk:"dns_config"`
-	LogDriver       *logDriverModel        `tfsdk:"log_driver"`
-	RollingUpdate   *updateConfigModel     `tfsdk:"rolling_update"`
-	Rollback        *updateConfigModel     `tfsdk:"rollback"`
-	Wait            *waitModel             `tfsdk:"wait"`
-	ForceUpdate     wholeValue             `tfsdk:"force_update"`
-	UpdateState     types.String           `tfsdk:"update_state"`
-	Timeouts        timeouts.Value         `tfsdk:"timeouts"`
-	Version         wholeValue             `tfsdk:"version"`
-	RunningReplicas wholeValue             `tfsdk:"running_replicas"`
+	ID   types.String `tfsdk:"id"`
+	Name types.String `tfsdk:"name"`
+	taskModel
+	Mode            types.String       `tfsdk:"mode"`
+	Replicas        wholeValue         `tfsdk:"replicas"`
+	Ports           []portModel        `tfsdk:"ports"`
+	EndpointMode    types.String       `tfsdk:"endpoint_mode"`
+	RollingUpdate   *updateConfigModel `tfsdk:"rolling_update"`
+	Rollback        *updateConfigModel `tfsdk:"rollback"`
+	Wait            *waitModel         `tfsdk:"wait"`
+	ForceUpdate     wholeValue         `tfsdk:"force_update"`
+	UpdateState     types.String       `tfsdk:"update_state"`
+	Timeouts        timeouts.Value     `tfsdk:"timeouts"`
+	Version         wholeValue         `tfsdk:"version"`
+	RunningReplicas wholeValue         `tfsdk:"running_replicas"`
 }
 
 // updateConfigModel mirrors Swarm's UpdateConfig (rolling_update) and RollbackConfig (rollback).
@@ -192,7 +163,7 @@ var serviceDefaults = struct {
 
 // toSpec turns the model into the engine's desired spec.
 func (m serviceModel) toSpec() swarm.ServiceSpec {
-	task, labels := sharedTask(&m).toTaskSpec()
+	task, labels := m.taskModel.toTaskSpec()
 	task.ForceUpdate = uint64(m.ForceUpdate.ValueInt64())
 	spec := swarm.ServiceSpec{
 		Annotations:    swarm.Annotations{Name: m.Name.ValueString(), Labels: labels},
@@ -228,7 +199,7 @@ func serviceFrom(st *orchestrator.ServiceState, prior serviceModel) serviceModel
 		Version:         intValue(int64(svc.Version.Index)),
 		RunningReplicas: intValue(int64(st.RunningReplicas)),
 	}
-	setTask(&m, taskFrom(st, sharedTask(&prior)))
+	m.taskModel = taskFrom(st, prior.taskModel)
 	m.Mode, m.Replicas = modeFrom(spec, prior.Replicas)
 	m.EndpointMode, m.Ports = endpointFrom(spec.EndpointSpec, prior.Ports)
 	if us := svc.UpdateStatus; us != nil && us.State != "" {
@@ -239,6 +210,9 @@ func serviceFrom(st *orchestrator.ServiceState, prior serviceModel) serviceModel
 		m.Wait = &w
 	}
 	keepSpellings(reflect.ValueOf(&m).Elem(), reflect.ValueOf(prior))
+	// The embedded task part on its own: reflect cannot set fields reached through an
+	// unexported embedded field.
+	keepSpellings(reflect.ValueOf(&m.taskModel).Elem(), reflect.ValueOf(prior.taskModel))
 	return m
 }
 

@@ -67,12 +67,13 @@ func TestFixturesAreComplete(t *testing.T) {
 		"placement": placementFixture, "mounts[1]": mountFixtures[1], "ports[0]": portFixture, "dns_config": dnsConfigFixture,
 		"log_driver": logDriverFixture, "rolling_update": updateFixture, "ulimits.nofile": ulimitsFixture["nofile"],
 		"networks[0]": networkFixture, "secrets[0]": fileRefFixture,
-		"service": fullServiceModel(),
+		"service": fullServiceModel(), "service.taskModel": fullServiceModel().taskModel,
 	} {
 		rv := reflect.Indirect(reflect.ValueOf(v))
 		for i := range rv.NumField() {
 			f, name := rv.Field(i), name+"."+rv.Type().Field(i).Name
 			switch {
+			case rv.Type().Field(i).Anonymous: // checked on its own: "service.taskModel"
 			case optionalInFixture[name]:
 			case f.IsZero():
 				t.Errorf("%s is not set in the fixture", name)
@@ -156,20 +157,22 @@ func TestBlockRoundTrips(t *testing.T) {
 
 func fullServiceModel() serviceModel {
 	return serviceModel{
-		ID: types.StringValue("svc1"), Name: types.StringValue("web"), Image: imageValue("app:v1"),
-		Command: []string{"/app"}, Args: []string{"serve"}, Env: map[string]string{"A": "1"},
-		Labels: map[string]string{"team": "web"}, ContainerLabels: map[string]string{"role": "api"},
+		ID: types.StringValue("svc1"), Name: types.StringValue("web"),
 		Mode: types.StringValue("replicated"), Replicas: intValue(3),
 		Ports: []portModel{portFixture}, EndpointMode: types.StringValue("dnsrr"),
-		Healthcheck: healthcheckFixture, Resources: resourcesFixture, RestartPolicy: restartPolicyFixture,
-		Placement: placementFixture, Mounts: mountFixtures,
-		Hostname: types.StringValue("web-{{.Task.Slot}}"), User: types.StringValue("65534:65534"), Groups: []string{"65533"},
-		Workdir: types.StringValue("/srv"), ReadOnly: types.BoolValue(true), Init: types.BoolValue(true),
-		StopSignal: types.StringValue("SIGINT"), StopGracePeriod: durationValue("7s"),
-		CapAdd: []string{"CAP_NET_ADMIN"}, CapDrop: []string{"CAP_MKNOD"}, Sysctls: map[string]string{"net.core.somaxconn": "1024"},
-		Ulimits: ulimitsFixture, ExtraHosts: map[string]string{"db.internal": "10.1.2.3"},
-		Networks: []networkModel{networkFixture}, Secrets: []fileRefModel{fileRefFixture}, Configs: []fileRefModel{fileRefFixture}, PidsLimit: intValue(200),
-		DNSConfig: dnsConfigFixture, LogDriver: logDriverFixture, RollingUpdate: updateFixture,
+		taskModel: taskModel{Image: imageValue("app:v1"),
+			Command: []string{"/app"}, Args: []string{"serve"}, Env: map[string]string{"A": "1"},
+			Labels: map[string]string{"team": "web"}, ContainerLabels: map[string]string{"role": "api"},
+			Healthcheck: healthcheckFixture, Resources: resourcesFixture, RestartPolicy: restartPolicyFixture,
+			Placement: placementFixture, Mounts: mountFixtures,
+			Hostname: types.StringValue("web-{{.Task.Slot}}"), User: types.StringValue("65534:65534"), Groups: []string{"65533"},
+			Workdir: types.StringValue("/srv"), ReadOnly: types.BoolValue(true), Init: types.BoolValue(true),
+			StopSignal: types.StringValue("SIGINT"), StopGracePeriod: durationValue("7s"),
+			CapAdd: []string{"CAP_NET_ADMIN"}, CapDrop: []string{"CAP_MKNOD"}, Sysctls: map[string]string{"net.core.somaxconn": "1024"},
+			Ulimits: ulimitsFixture, ExtraHosts: map[string]string{"db.internal": "10.1.2.3"},
+			Networks: []networkModel{networkFixture}, Secrets: []fileRefModel{fileRefFixture}, Configs: []fileRefModel{fileRefFixture}, PidsLimit: intValue(200),
+			DNSConfig: dnsConfigFixture, LogDriver: logDriverFixture},
+		RollingUpdate: updateFixture,
 		Rollback: &updateConfigModel{Parallelism: intValue(3), Delay: durationValue("1s"), FailureAction: types.StringValue("continue"),
 			Monitor: durationValue("2s"), MaxFailureRatio: types.Float64Value(0.5), Order: types.StringValue("stop-first")},
 		Wait:        &waitModel{Converge: types.BoolValue(false), ProgressDeadline: durationValue("2m")},
@@ -186,7 +189,7 @@ func TestServiceModelRoundTrip(t *testing.T) {
 	svc := swarm.Service{ID: "svc1", Meta: swarm.Meta{Version: swarm.Version{Index: 42}}, Spec: m.toSpec(),
 		UpdateStatus: &swarm.UpdateStatus{State: swarm.UpdateStateCompleted}}
 	got := serviceFrom(&orchestrator.ServiceState{Service: svc, RunningReplicas: 3}, m)
-	if diff := cmp.Diff(m, got, attrEqual, cmp.AllowUnexported(kindValue{})); diff != "" {
+	if diff := cmp.Diff(m, got, attrEqual, cmp.AllowUnexported(kindValue{}, serviceModel{})); diff != "" {
 		t.Errorf("model -> spec -> model (-want +got):\n%s", diff)
 	}
 }
@@ -262,7 +265,7 @@ func TestEmptyBlocksRoundTrip(t *testing.T) {
 	svc := swarm.Service{ID: "svc1", Meta: swarm.Meta{Version: swarm.Version{Index: 42}}, Spec: orchestrator.NormaliseSpec(m.toSpec()),
 		UpdateStatus: &swarm.UpdateStatus{State: swarm.UpdateStateCompleted}}
 	got := serviceFrom(&orchestrator.ServiceState{Service: svc, RunningReplicas: 3}, m)
-	if diff := cmp.Diff(m, got, attrEqual, cmp.AllowUnexported(kindValue{}, wholeValue{})); diff != "" {
+	if diff := cmp.Diff(m, got, attrEqual, cmp.AllowUnexported(kindValue{}, wholeValue{}, serviceModel{})); diff != "" {
 		t.Errorf("empty blocks (-configured +read back):\n%s", diff)
 	}
 	m.Resources = &resourcesModel{}

@@ -6,8 +6,6 @@ package provider
 // service; completions and triggers of a job) around them.
 
 import (
-	"reflect"
-
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -167,9 +165,8 @@ func taskAttributes(rp restartPolicyModel, restartDoc string) map[string]schema.
 	}
 }
 
-// taskModel is the model part of the container and task attributes. A resource's model has
-// these fields too, with the same tfsdk tags: sharedTask and setTask move them between the
-// two (by tag), so the conversions below are the only ones.
+// taskModel is the model part of the container and task attributes, embedded in the models of
+// swarm_service and swarm_job: the conversions below are the only ones.
 type taskModel struct {
 	Image           kindValue              `tfsdk:"image"`
 	Command         []string               `tfsdk:"command"`
@@ -290,32 +287,5 @@ func taskFrom(st *orchestrator.ServiceState, prior taskModel) taskModel {
 		RestartPolicy:   restartPolicyFrom(spec.TaskTemplate.RestartPolicy),
 		Placement:       placementFrom(spec.TaskTemplate.Placement, prior.Placement),
 		LogDriver:       logDriverFrom(spec.TaskTemplate.LogDriver, prior.LogDriver),
-	}
-}
-
-// sharedTask returns the task attributes of a resource model (a pointer to a struct with the
-// fields of taskModel).
-func sharedTask(model any) taskModel {
-	var t taskModel
-	copyByTag(reflect.ValueOf(&t).Elem(), reflect.ValueOf(model).Elem())
-	return t
-}
-
-// setTask puts the task attributes into a resource model (a pointer to one).
-func setTask(model any, t taskModel) {
-	copyByTag(reflect.ValueOf(model).Elem(), reflect.ValueOf(t))
-}
-
-// copyByTag sets each field of dst from the field of src with the same tfsdk tag, where dst
-// has one. Every field of taskModel is in each resource model (TestTaskModelFields).
-func copyByTag(dst, src reflect.Value) {
-	fields := map[string]int{}
-	for i := range dst.NumField() {
-		fields[dst.Type().Field(i).Tag.Get("tfsdk")] = i
-	}
-	for i := range src.NumField() {
-		if j, ok := fields[src.Type().Field(i).Tag.Get("tfsdk")]; ok {
-			dst.Field(j).Set(src.Field(i))
-		}
 	}
 }
