@@ -163,7 +163,7 @@ var serviceDefaults = struct {
 
 // toSpec turns the model into the engine's desired spec.
 func (m serviceModel) toSpec() swarm.ServiceSpec {
-	task, labels := m.taskModel.toTaskSpec()
+	task, labels := m.toTaskSpec()
 	task.ForceUpdate = uint64(m.ForceUpdate.ValueInt64())
 	spec := swarm.ServiceSpec{
 		Annotations:    swarm.Annotations{Name: m.Name.ValueString(), Labels: labels},
