@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/swarm"
@@ -91,5 +93,44 @@ func TestStackServicesAfter(t *testing.T) {
 		if v := version(key); v.ValueInt64() != want {
 			t.Errorf("%s: version %s, want %d", key, v, want)
 		}
+	}
+}
+
+func TestParseStackImportID(t *testing.T) {
+	tests := []struct {
+		raw     string
+		want    stackImportID
+		wantErr string
+	}{
+		{raw: "app", want: stackImportID{Name: "app"}},
+		{raw: "app:docker-compose.yml", want: stackImportID{Name: "app", ComposeFiles: []string{"docker-compose.yml"}}},
+		{raw: "app:a.yml,prod/b.yml", want: stackImportID{Name: "app", ComposeFiles: []string{"a.yml", "prod/b.yml"}}},
+		{raw: `app:C:\stacks\a.yml`, want: stackImportID{Name: "app", ComposeFiles: []string{`C:\stacks\a.yml`}}},
+		{raw: `{"name":"app","compose_files":["a.yml"],"environment":{"TAG":"v1"}}`,
+			want: stackImportID{Name: "app", ComposeFiles: []string{"a.yml"}, Environment: map[string]string{"TAG": "v1"}}},
+		{raw: "", wantErr: "takes its name"},
+		{raw: "app:", wantErr: "a compose file name is empty"},
+		{raw: "app:a.yml,", wantErr: "a compose file name is empty"},
+		{raw: "bad name:a.yml", wantErr: "takes its name"},
+		{raw: `{"name":"app","files":["a.yml"]}`, wantErr: `unknown field "files"`},
+		{raw: `{"name":"app","environment":{"TAG":"v1"}}`, wantErr: "environment is given without compose_files"},
+		{raw: `{"name":`, wantErr: "does not parse"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			got, err := parseStackImportID(tt.raw)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one saying %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -326,20 +327,85 @@ func (r *stackResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 	}
 }
 
-// ImportState takes a stack's name, e.g. one `docker stack deploy` made. Read fills in its
-// services; compose_files and environment come from the configuration, and the first apply
-// records the files (it writes nothing to a service whose spec the files do not change).
+// ImportState takes a stack's name, e.g. one `docker stack deploy` made, or the name with the
+// files it was deployed from (see parseStackImportID). Read fills in its services. With the
+// files, the import records them as an apply would (compose_files, environment and the files'
+// keyed hashes), so the first plan with the same configuration is empty; with the name alone,
+// compose_files and environment come from the configuration, and the first apply records them
+// (it writes nothing to a service whose spec the files do not change).
 func (r *stackResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if err := orchestrator.CheckName(req.ID); err != nil {
-		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("Importing a stack takes its name (the com.docker.stack.namespace label, as `docker stack ls` lists it): %v.", err))
+	id, err := parseStackImportID(req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
 		return
 	}
-	for attr, v := range map[string]attr.Value{
-		"id": types.StringValue(req.ID), "name": types.StringValue(req.ID), "resolve_image": types.StringValue("changed"), "prune": types.BoolValue(true),
-	} {
+	key := newHashKey()
+	values := map[string]attr.Value{
+		"id": types.StringValue(id.Name), "name": types.StringValue(id.Name), "resolve_image": types.StringValue("changed"), "prune": types.BoolValue(true),
+	}
+	if len(id.ComposeFiles) > 0 {
+		m := stackModel{Environment: types.MapNull(types.StringType)}
+		m.ComposeFiles, _ = types.ListValueFrom(ctx, types.StringType, id.ComposeFiles)
+		if id.Environment != nil {
+			m.Environment, _ = types.MapValueFrom(ctx, types.StringType, id.Environment)
+		}
+		src, ok := m.composeSource(ctx, key, &resp.Diagnostics)
+		if !ok {
+			return
+		}
+		c, err := orchestrator.LoadCompose(ctx, src)
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot Import Stack", fmt.Sprintf("Reading the compose files named in the import ID of stack %q, to record them as an apply would: %v", id.Name, err))
+			return
+		}
+		values["compose_files"], values["environment"], values["files"] = m.ComposeFiles, m.Environment, filesValue(c)
+	}
+	for attr, v := range values {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attr), v)...)
 	}
-	writePrivate(ctx, resp.Private, stackHashKeyKey, hex.EncodeToString(newHashKey()), &resp.Diagnostics)
+	writePrivate(ctx, resp.Private, stackHashKeyKey, hex.EncodeToString(key), &resp.Diagnostics)
+}
+
+// stackImportID is what an import ID of swarm_stack names.
+type stackImportID struct {
+	Name         string            `json:"name"`
+	ComposeFiles []string          `json:"compose_files"`
+	Environment  map[string]string `json:"environment"`
+}
+
+// parseStackImportID reads the three forms of a stack's import ID: its name (`app`); the name
+// and its compose files, in order, after a colon (`app:docker-compose.yml,prod.yml`); or a JSON
+// object with name, compose_files and environment, for files that interpolate variables (in an
+// import block: id = jsonencode({ name = "app", compose_files = [...], environment = {...} })).
+func parseStackImportID(raw string) (stackImportID, error) {
+	const forms = "Importing a stack takes its name (the com.docker.stack.namespace label, as `docker stack ls` lists it), optionally with its compose files (`app:docker-compose.yml,prod.yml`), " +
+		"or a JSON object with name, compose_files and environment (`jsonencode({ name = \"app\", compose_files = [\"docker-compose.yml\"], environment = { TAG = \"v1\" } })`)"
+	var id stackImportID
+	if strings.HasPrefix(strings.TrimSpace(raw), "{") {
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&id); err != nil {
+			return id, fmt.Errorf("%s: the JSON form does not parse: %v", forms, err)
+		}
+	} else {
+		name, files, found := strings.Cut(raw, ":")
+		id.Name = name
+		if found {
+			id.ComposeFiles = strings.Split(files, ",")
+		}
+	}
+	if err := orchestrator.CheckName(id.Name); err != nil {
+		return id, fmt.Errorf("%s: %v", forms, err)
+	}
+	for _, f := range id.ComposeFiles {
+		if strings.TrimSpace(f) == "" {
+			return id, fmt.Errorf("%s: a compose file name is empty", forms)
+		}
+	}
+	if id.Environment != nil && len(id.ComposeFiles) == 0 {
+		return id, fmt.Errorf("%s: environment is given without compose_files", forms)
+	}
+	return id, nil
 }
 
 // ValidateConfig loads and converts the compose files when their names and variables are

@@ -328,10 +328,10 @@ func TestAccStackResource_lifecycle(t *testing.T) {
 	})
 }
 
-// A stack deployed with `docker stack deploy` is imported by its name. The first plan with the
-// same files writes no service (every service's version stays known: only compose_files,
-// environment and files are recorded), and its apply restarts no task and keeps the CLI's
-// secret and config; the plan after it is empty. A changed secret file then rotates from the
+// A stack deployed with `docker stack deploy` is imported by its name with its files and
+// variables (the JSON form of the import ID). The first plan with the same configuration is
+// empty, and its apply restarts no task and keeps the CLI's secret and config. Imported by its
+// name alone, it reads the same but for the files, which the first apply records. A changed secret file then rotates from the
 // CLI's fixed name to a versioned secret, and the CLI's is removed.
 func TestAccStackResource_adoptCLIStack(t *testing.T) {
 	acctest.Parallel(t)
@@ -361,6 +361,8 @@ func TestAccStackResource_adoptCLIStack(t *testing.T) {
 	}
 	before := stackLeft(t, cli, stack)
 	config := stackConfig(stack, dir, "")
+	importID := fmt.Sprintf(`{"name":%q,"compose_files":[%q],"environment":{"IMAGE":%q,"IMAGE_V2":%q}}`,
+		stack, filepath.Join(dir, "docker-compose.yml"), os.Getenv("TEST_IMAGE"), os.Getenv("TEST_IMAGE_V2"))
 	version := func(key string) tfjsonpath.Path {
 		return tfjsonpath.New("services").AtMapKey(key).AtMapKey("version")
 	}
@@ -378,14 +380,13 @@ func TestAccStackResource_adoptCLIStack(t *testing.T) {
 				Config:             config,
 				ResourceName:       stackAddr,
 				ImportState:        true,
-				ImportStateId:      stack,
+				ImportStateId:      importID,
 				ImportStatePersist: true,
 			},
 			{
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					plancheck.ExpectKnownValue(stackAddr, version("web"), knownvalue.NotNull()),
-					plancheck.ExpectKnownValue(stackAddr, version("api"), knownvalue.NotNull()),
+					plancheck.ExpectEmptyPlan(),
 				}},
 				Check: func(*terraform.State) error {
 					for key, was := range tasks {
@@ -398,6 +399,15 @@ func TestAccStackResource_adoptCLIStack(t *testing.T) {
 					}
 					return nil
 				},
+			},
+			{
+				// By its name alone: everything but what only the files say.
+				Config:                  config,
+				ResourceName:            stackAddr,
+				ImportState:             true,
+				ImportStateId:           stack,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"compose_files", "environment", "files"},
 			},
 			{
 				PreConfig: func() { write("terraform-password") },
