@@ -16,17 +16,20 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/sirupsen/logrus"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -158,6 +161,7 @@ func LoadCompose(ctx context.Context, src ComposeSource) (*Compose, error) {
 		return nil, &ComposeError{Problems: []FieldProblem{problem("", "No Compose File", "A stack needs at least one compose file.")}}
 	}
 	c := &Compose{variables: maps.Clone(src.Variables), hashKey: src.HashKey, data: map[string]*hiddenBytes{}}
+	defer c.captureParserLog()()
 	files, errs := c.parseFiles(src.Files)
 	if len(errs) == 0 {
 		errs = c.canonicalise(ctx, files)
@@ -622,4 +626,38 @@ func titleCase(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// parserLog serialises the loads that capture compose-go's log, which is logrus's global
+// logger: a load holds it while it runs (a few milliseconds).
+var parserLog sync.Mutex
+
+// captureParserLog turns what compose-go logs while this load runs (a deprecated key, a YAML
+// 1.1 boolean) into warnings of the load, instead of lines on the provider's stderr that
+// Terraform shows no one. It returns the function that puts the logger back.
+func (c *Compose) captureParserLog() func() {
+	parserLog.Lock()
+	l := logrus.StandardLogger()
+	out, hooks := l.Out, l.ReplaceHooks(logrus.LevelHooks{})
+	l.SetOutput(io.Discard)
+	l.AddHook(parserLogHook{c})
+	return func() {
+		l.ReplaceHooks(hooks)
+		l.SetOutput(out)
+		parserLog.Unlock()
+	}
+}
+
+type parserLogHook struct{ c *Compose }
+
+func (parserLogHook) Levels() []logrus.Level {
+	return []logrus.Level{logrus.PanicLevel, logrus.FatalLevel, logrus.ErrorLevel, logrus.WarnLevel}
+}
+
+func (h parserLogHook) Fire(e *logrus.Entry) error {
+	if strings.Contains(e.Message, "variable is not set") {
+		return nil // said at its compose path, with what to do, by unsetVariables
+	}
+	h.c.Warnings = appendNew(h.c.Warnings, problem("", "Compose File Warning", "The compose parser warns: "+e.Message))
+	return nil
 }
