@@ -310,12 +310,16 @@ func promoteWorkers(t *testing.T, c *acctest.Cluster) {
 		setRole(t, cli, w, swarm.NodeRoleWorker)
 	}
 	waitManagers(t, cli, c.Manager.ID, c.Manager.ID)
+	// One at a time, each a reachable manager before the next: a promotion renews the node's
+	// certificate through the managers' CA, which needs Raft to commit, and a second promotion
+	// while the first joins Raft left the node a worker with renewals timing out (CI6:
+	// "failed to renew the certificate ... context deadline exceeded" on mn-3 for two minutes).
 	ids := []string{c.Manager.ID}
 	for _, w := range c.Workers {
 		setRole(t, cli, w, swarm.NodeRoleManager)
 		ids = append(ids, w.ID)
+		waitManagers(t, cli, c.Manager.ID, ids...)
 	}
-	waitManagers(t, cli, c.Manager.ID, ids...)
 }
 
 // setRole gives node n a role. A demotion of the leader moves the leadership, and a change
