@@ -27,6 +27,7 @@ var (
 	_ resource.Resource                = &autoscalerResource{}
 	_ resource.ResourceWithConfigure   = &autoscalerResource{}
 	_ resource.ResourceWithImportState = &autoscalerResource{}
+	_ resource.ResourceWithIdentity    = &autoscalerResource{}
 )
 
 // NewAutoscalerResource is the swarm_autoscaler resource: the autoscaling controller
@@ -103,6 +104,12 @@ func autoscalerFrom(st *orchestrator.ServiceState, prior autoscalerModel) autosc
 
 func (r *autoscalerResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_autoscaler"
+}
+
+// IdentitySchema: the controller is a service, known by its ID and by its name, which is
+// unique among the swarm's services and cannot change (a new name replaces it).
+func (r *autoscalerResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByIDAndName("The controller service's ID. An import block may give the service's name here instead.", "The controller service's name.")
 }
 
 func (r *autoscalerResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {

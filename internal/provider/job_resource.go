@@ -27,6 +27,7 @@ var (
 	_ resource.Resource                   = &jobResource{}
 	_ resource.ResourceWithConfigure      = &jobResource{}
 	_ resource.ResourceWithImportState    = &jobResource{}
+	_ resource.ResourceWithIdentity       = &jobResource{}
 	_ resource.ResourceWithValidateConfig = &jobResource{}
 	_ resource.ResourceWithModifyPlan     = &jobResource{}
 )
@@ -40,6 +41,12 @@ type jobResource struct {
 
 func (r *jobResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_job"
+}
+
+// IdentitySchema: a job is a service, known by its ID and by its name, which cannot change
+// (a new name replaces the job).
+func (r *jobResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByIDAndName("The job's service ID. An import block may give the job's name here instead.", "The job's name, unique among the swarm's services.")
 }
 
 func (r *jobResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {

@@ -32,6 +32,7 @@ var (
 	_ resource.Resource                   = &networkResource{}
 	_ resource.ResourceWithConfigure      = &networkResource{}
 	_ resource.ResourceWithImportState    = &networkResource{}
+	_ resource.ResourceWithIdentity       = &networkResource{}
 	_ resource.ResourceWithValidateConfig = &networkResource{}
 	_ resource.ResourceWithModifyPlan     = &networkResource{}
 )
@@ -75,6 +76,12 @@ var ipamAttrTypes = map[string]attr.Type{"subnet": types.StringType, "gateway": 
 
 func (r *networkResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_network"
+}
+
+// IdentitySchema: a network is known by its ID and by its name, which is unique in the swarm
+// and cannot change (a new name replaces the network).
+func (r *networkResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByIDAndName("The network's ID. An import block may give the network's name here instead.", "The network's name, unique in the swarm.")
 }
 
 func (r *networkResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {

@@ -27,6 +27,7 @@ var (
 	_ resource.Resource                   = &nodeResource{}
 	_ resource.ResourceWithConfigure      = &nodeResource{}
 	_ resource.ResourceWithImportState    = &nodeResource{}
+	_ resource.ResourceWithIdentity       = &nodeResource{}
 	_ resource.ResourceWithModifyPlan     = &nodeResource{}
 	_ resource.ResourceWithValidateConfig = &nodeResource{}
 )
@@ -47,6 +48,12 @@ const (
 
 func (r *nodeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_node"
+}
+
+// IdentitySchema: a node is known by its ID alone. Its hostname is the machine's, can change
+// under the swarm, and need not be unique.
+func (r *nodeResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByID("The node's swarm ID. An import block may give its hostname here instead.")
 }
 
 func (r *nodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {

@@ -381,6 +381,16 @@ func (r *objectResource) remove(ctx context.Context, m objectModel, diags *diag.
 	}
 }
 
+// IdentitySchema: a secret or config is known by its ID and by its name, which is unique among
+// its kind in the swarm. Both change in place when a new value of a name_prefix object is
+// rotated in: the identity is the object that holds the value now, so the resource declares
+// a mutable identity (MutableIdentity in Metadata) rather than keep naming a superseded
+// object, which the engine removes once no service uses it.
+func (r *objectResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByIDAndName(fmt.Sprintf("The %s's ID. An import block may give the %s's name here instead.", r.kind, r.kind),
+		fmt.Sprintf("The %s's name, unique among the swarm's %ss.", r.kind, r.kind))
+}
+
 // ImportState takes the object's ID or name.
 func (r *objectResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if !r.connected(&resp.Diagnostics) {

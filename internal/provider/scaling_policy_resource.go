@@ -32,6 +32,7 @@ var (
 	_ resource.Resource                   = &scalingPolicyResource{}
 	_ resource.ResourceWithConfigure      = &scalingPolicyResource{}
 	_ resource.ResourceWithImportState    = &scalingPolicyResource{}
+	_ resource.ResourceWithIdentity       = &scalingPolicyResource{}
 	_ resource.ResourceWithValidateConfig = &scalingPolicyResource{}
 	_ resource.ResourceWithModifyPlan     = &scalingPolicyResource{}
 	_ resource.ResourceWithUpgradeState   = &scalingPolicyResource{}
@@ -51,6 +52,12 @@ var rulesAttrTypes = map[string]attr.Type{"stabilization_window": durationType, 
 
 func (r *scalingPolicyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_scaling_policy"
+}
+
+// IdentitySchema: a policy is the service it is attached to (one policy per service), known by
+// that service's ID; it has no name of its own.
+func (r *scalingPolicyResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByID("The ID of the service the policy is attached to. An import block may give the service's name here instead.")
 }
 
 func (r *scalingPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {

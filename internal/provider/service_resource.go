@@ -39,6 +39,7 @@ var (
 	_ resource.Resource                   = &serviceResource{}
 	_ resource.ResourceWithConfigure      = &serviceResource{}
 	_ resource.ResourceWithImportState    = &serviceResource{}
+	_ resource.ResourceWithIdentity       = &serviceResource{}
 	_ resource.ResourceWithValidateConfig = &serviceResource{}
 	_ resource.ResourceWithModifyPlan     = &serviceResource{}
 	_ resource.ResourceWithUpgradeState   = &serviceResource{}
@@ -59,6 +60,12 @@ const (
 
 func (r *serviceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_service"
+}
+
+// IdentitySchema: a service is known by its ID and by its name, which is unique among the
+// swarm's services and cannot change (a new name replaces the service).
+func (r *serviceResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByIDAndName("The service's swarm ID. An import block may give the service's name here instead.", "The service's name, unique among the swarm's services.")
 }
 
 func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -34,6 +35,7 @@ var (
 	_ resource.Resource                   = &stackResource{}
 	_ resource.ResourceWithConfigure      = &stackResource{}
 	_ resource.ResourceWithImportState    = &stackResource{}
+	_ resource.ResourceWithIdentity       = &stackResource{}
 	_ resource.ResourceWithValidateConfig = &stackResource{}
 	_ resource.ResourceWithModifyPlan     = &stackResource{}
 )
@@ -52,6 +54,16 @@ const (
 
 func (r *stackResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_stack"
+}
+
+// IdentitySchema: a stack is its name (the com.docker.stack.namespace label); it has no swarm
+// ID, and its id attribute repeats the name.
+func (r *stackResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{
+		Attributes: map[string]identityschema.Attribute{
+			"name": identityschema.StringAttribute{RequiredForImport: true, Description: "The stack's name, as `docker stack ls` lists it."},
+		},
+	}
 }
 
 func (r *stackResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
