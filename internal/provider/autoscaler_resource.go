@@ -167,6 +167,7 @@ func checkInterval(s string) error {
 }
 
 func (r *autoscalerResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan autoscalerModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -186,6 +187,7 @@ func (r *autoscalerResource) Create(ctx context.Context, req resource.CreateRequ
 }
 
 func (r *autoscalerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer setReadIdentity(ctx, req.State, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state autoscalerModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -205,6 +207,7 @@ func (r *autoscalerResource) Read(ctx context.Context, req resource.ReadRequest,
 }
 
 func (r *autoscalerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan, state autoscalerModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -258,9 +261,10 @@ func (r *autoscalerResource) ImportState(ctx context.Context, req resource.Impor
 	if !r.connected(&resp.Diagnostics) {
 		return
 	}
-	st, err := r.engine.Service(ctx, req.ID)
+	key := importKey(ctx, req, "id", &resp.Diagnostics)
+	st, err := r.engine.Service(ctx, key)
 	if err != nil {
-		addEngineError(&resp.Diagnostics, "Cannot Import the Autoscaling Controller", "Looking up service "+req.ID, err)
+		addEngineError(&resp.Diagnostics, "Cannot Import the Autoscaling Controller", "Looking up service "+key, err)
 		return
 	}
 	if _, ok := orchestrator.AutoscalerSettingsOf(st.Service.Spec); !ok {
@@ -269,4 +273,6 @@ func (r *autoscalerResource) ImportState(ctx context.Context, req resource.Impor
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), st.Service.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), st.Service.Spec.Name)...)
+	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 }

@@ -222,6 +222,7 @@ func (r *objectResource) newVersionUnderName(state objectModel, prefixed bool, r
 }
 
 func (r *objectResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	plan := r.model()
 	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -232,6 +233,7 @@ func (r *objectResource) Create(ctx context.Context, req resource.CreateRequest,
 
 // Read refreshes the shared fields; the rest of the model stays as it is in state.
 func (r *objectResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer setReadIdentity(ctx, req.State, &resp.State, resp.Identity, &resp.Diagnostics)
 	state := r.model()
 	resp.Diagnostics.Append(req.State.Get(ctx, state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -252,6 +254,7 @@ func (r *objectResource) Read(ctx context.Context, req resource.ReadRequest, res
 }
 
 func (r *objectResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	plan, state := r.model(), r.model()
 	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, state)...)
@@ -396,12 +399,15 @@ func (r *objectResource) ImportState(ctx context.Context, req resource.ImportSta
 	if !r.connected(&resp.Diagnostics) {
 		return
 	}
-	o, err := r.engine.Object(ctx, r.kind, req.ID)
+	key := importKey(ctx, req, "id", &resp.Diagnostics)
+	o, err := r.engine.Object(ctx, r.kind, key)
 	if err != nil {
-		addEngineError(&resp.Diagnostics, fmt.Sprintf("Cannot Import %s", title(r.kind)), fmt.Sprintf("Looking up %s %s", r.kind, req.ID), err)
+		addEngineError(&resp.Diagnostics, fmt.Sprintf("Cannot Import %s", title(r.kind)), fmt.Sprintf("Looking up %s %s", r.kind, key), err)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), o.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), o.Name)...)
+	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
 // title is a kind as a word of a diagnostic's summary: "Secret", "Network".

@@ -150,6 +150,7 @@ func (r *scalingPolicyResource) Schema(ctx context.Context, _ resource.SchemaReq
 }
 
 func (r *scalingPolicyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan scalingPolicyModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -161,6 +162,7 @@ func (r *scalingPolicyResource) Create(ctx context.Context, req resource.CreateR
 }
 
 func (r *scalingPolicyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer setReadIdentity(ctx, req.State, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state scalingPolicyModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -238,6 +240,7 @@ func (r *scalingPolicyResource) readController(ctx context.Context, m *scalingPo
 }
 
 func (r *scalingPolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan scalingPolicyModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -277,9 +280,10 @@ func (r *scalingPolicyResource) ImportState(ctx context.Context, req resource.Im
 	if !r.connected(&resp.Diagnostics) {
 		return
 	}
-	t, err := r.engine.ScalingTarget(ctx, req.ID)
+	key := importKey(ctx, req, "id", &resp.Diagnostics)
+	t, err := r.engine.ScalingTarget(ctx, key)
 	if err != nil {
-		addEngineError(&resp.Diagnostics, "Cannot Import Scaling Policy", "Looking up service "+req.ID, err)
+		addEngineError(&resp.Diagnostics, "Cannot Import Scaling Policy", "Looking up service "+key, err)
 		return
 	}
 	if t.Policy == nil {
@@ -287,6 +291,7 @@ func (r *scalingPolicyResource) ImportState(ctx context.Context, req resource.Im
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), t.Service.ID)...)
+	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
 // ValidateConfig reports the policy's rules (the engine's) at their attributes. A rule that

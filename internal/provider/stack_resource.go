@@ -125,6 +125,7 @@ func (r *stackResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 }
 
 func (r *stackResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan stackModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -149,6 +150,7 @@ func (r *stackResource) Create(ctx context.Context, req resource.CreateRequest, 
 }
 
 func (r *stackResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer setReadIdentity(ctx, req.State, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state stackModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -170,6 +172,7 @@ func (r *stackResource) Read(ctx context.Context, req resource.ReadRequest, resp
 }
 
 func (r *stackResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan, state stackModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -342,15 +345,17 @@ func (r *stackResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 // services; compose_files and environment come from the configuration, and the first apply
 // records the files (it writes nothing to a service whose spec the files do not change).
 func (r *stackResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	if err := orchestrator.CheckName(req.ID); err != nil {
+	name := importKey(ctx, req, "name", &resp.Diagnostics)
+	if err := orchestrator.CheckName(name); err != nil {
 		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("Importing a stack takes its name (the com.docker.stack.namespace label, as `docker stack ls` lists it): %v.", err))
 		return
 	}
 	for attr, v := range map[string]attr.Value{
-		"id": types.StringValue(req.ID), "name": types.StringValue(req.ID), "resolve_image": types.StringValue("changed"), "prune": types.BoolValue(true),
+		"id": types.StringValue(name), "name": types.StringValue(name), "resolve_image": types.StringValue("changed"), "prune": types.BoolValue(true),
 	} {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attr), v)...)
 	}
+	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	writePrivate(ctx, resp.Private, stackHashKeyKey, hex.EncodeToString(newHashKey()), &resp.Diagnostics)
 }
 
