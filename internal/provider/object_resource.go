@@ -356,6 +356,17 @@ func (r *objectResource) read(ctx context.Context, m *objectModel, keepsHash boo
 		addEngineError(diags, fmt.Sprintf("Cannot Read %s", title(r.kind)), fmt.Sprintf("Reading %s %s", r.kind, m.ID.ValueString()), err)
 		return true
 	}
+	*m = objectFrom(o, *m, keepsHash, r.keyed)
+	return true
+}
+
+// objectFrom is the one function that turns an observed secret or config into the shared
+// fields of its model; prior is the model as state has it. keepsHash says whether state
+// records a hash of the value: the object's hash label is then read back (after an import,
+// the one way to know the value's version). keyed says whether it is a secret, whose
+// data_wo_version its label records.
+func objectFrom(o orchestrator.Object, prior objectModel, keepsHash, keyed bool) objectModel {
+	m := prior
 	m.Name = types.StringValue(o.Name)
 	m.Labels = keepEmptyMap(m.Labels, userLabels(o.Labels))
 	switch h := o.Labels[orchestrator.DataHashLabel]; {
@@ -364,13 +375,13 @@ func (r *objectResource) read(ctx context.Context, m *objectModel, keepsHash boo
 	case h != "":
 		m.DataHash = types.StringValue(h)
 	}
-	if v, err := strconv.ParseInt(o.Labels[orchestrator.DataVersionLabel], 10, 64); err == nil && r.keyed {
+	if v, err := strconv.ParseInt(o.Labels[orchestrator.DataVersionLabel], 10, 64); err == nil && keyed {
 		m.DataVersion = wholeValue{Int64Value: types.Int64Value(v)}
 	}
 	if p := o.Labels[orchestrator.RotationLabel]; p != "" {
 		m.NamePrefix = types.StringValue(p)
 	}
-	return true
+	return m
 }
 
 func (r *objectResource) remove(ctx context.Context, m objectModel, diags *diag.Diagnostics) {

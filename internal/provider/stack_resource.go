@@ -350,9 +350,7 @@ func (r *stackResource) ImportState(ctx context.Context, req resource.ImportStat
 		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("Importing a stack takes its name (the com.docker.stack.namespace label, as `docker stack ls` lists it): %v.", err))
 		return
 	}
-	for attr, v := range map[string]attr.Value{
-		"id": types.StringValue(name), "name": types.StringValue(name), "resolve_image": types.StringValue("changed"), "prune": types.BoolValue(true),
-	} {
+	for attr, v := range stackImported(name) {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attr), v)...)
 	}
 	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
