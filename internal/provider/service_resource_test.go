@@ -816,3 +816,41 @@ resource "swarm_service" "test" {
 	})
 	_ = cli.VolumeRemove(context.Background(), name+"-vol", true)
 }
+
+// A service's identity is its ID and name: set on create, unchanged by an update in place,
+// new with a replacement (a new name), and an import block that gives it plans no change.
+func TestAccIdentity_service(t *testing.T) {
+	identityTerraform(t)
+	name, renamed := acctest.Name("ident"), acctest.Name("ident-re")
+	img1, img2 := acctest.Env(t, "TEST_IMAGE"), acctest.Env(t, "TEST_IMAGE_V2")
+	sameID := statecheck.CompareValue(compare.ValuesSame())
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:            serviceConfig(name, fmt.Sprintf("  image = %q", img1)),
+				ConfigStateChecks: append(identityIs(svcAddr, "id", "name"), sameID.AddStateValue(svcAddr, tfjsonpath.New("id"))),
+			},
+			importByIdentity(svcAddr),
+			{
+				// An update in place (a rolling update) keeps the identity.
+				Config: serviceConfig(name, fmt.Sprintf("  image = %q\n  env = { V = \"2\" }", img2)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: append(identityIs(svcAddr, "id", "name"), sameID.AddStateValue(svcAddr, tfjsonpath.New("id"))),
+			},
+			{
+				// A new name replaces the service: a new identity.
+				Config: serviceConfig(renamed, fmt.Sprintf("  image = %q\n  env = { V = \"2\" }", img2)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				ConfigStateChecks: append(identityIs(svcAddr, "id", "name"),
+					statecheck.ExpectIdentityValue(svcAddr, tfjsonpath.New("name"), knownvalue.StringExact(renamed))),
+			},
+			importByIdentity(svcAddr),
+		},
+	})
+}
