@@ -55,8 +55,7 @@ func (f ListFilter) matchMember(name string, labels map[string]string) bool {
 }
 
 // args are the Docker API filters that narrow a list to candidates: the labels, and the
-// name (which the daemon matches by prefix for Swarm objects and by substring for networks:
-// either way a superset of Match's).
+// name (which the daemon matches by prefix for Swarm objects: a superset of Match's).
 func (f ListFilter) args() filters.Args {
 	args := filters.NewArgs()
 	for _, k := range slices.Sorted(maps.Keys(f.Labels)) {
@@ -184,6 +183,9 @@ var predefinedNetworks = []string{"ingress", "bridge", "host", "none", "docker_g
 // the predefined ones (ingress, bridge, host, none, docker_gwbridge).
 func (e *Engine) ListNetworks(ctx context.Context, f ListFilter) ([]network.Summary, error) {
 	args := f.args()
+	// The daemon's name filter misses swarm networks that have no task on the node it runs
+	// on (Engine 20.10): the name is matched here only.
+	args.Del("name", f.NamePrefix)
 	args.Add("scope", "swarm")
 	list, err := read(ctx, e, "list networks", func(ctx context.Context) ([]network.Summary, error) {
 		return e.cli.NetworkList(ctx, network.ListOptions{Filters: args})
