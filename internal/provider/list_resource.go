@@ -272,7 +272,7 @@ func objectList(kind orchestrator.ObjectKind, description string, model func(orc
 func newSecretList() list.ListResource {
 	return &listResource{listKind: objectList(orchestrator.KindSecret,
 		"Lists the swarm's secrets, as metadata only (name, labels, and the `data_wo_version` the provider recorded): Swarm never gives a secret's value back, and no value nor hash of one is listed. "+
-			"Generated configuration needs the value added (`data_wo`, or `data`) before it validates. A rotating secret (`name_prefix`) is listed once, by its newest version. A stack's secrets are listed only with `stack`.",
+			"Generated configuration needs the value added as `data_wo` before it validates; the plan then writes nothing (with `data` instead, it replaces the secret: state has no hash of the value to compare). A rotating secret (`name_prefix`) is listed once, by its newest version. A stack's secrets are listed only with `stack`.",
 		func(o orchestrator.Object) func(ctx context.Context, state tfsdk.State) (any, diag.Diagnostics) {
 			return fromImport(func(prior secretModel) secretModel {
 				prior.setObject(objectFrom(o, prior.object(), false, true))
