@@ -257,41 +257,54 @@ func objectList(kind orchestrator.ObjectKind, description string, model func(orc
 			found, err := e.ListObjects(ctx, kind, f)
 			var out []listed
 			for _, o := range found {
-				l := listed{display: o.Name, imported: byID(o.ID), read: model(o)}
-				if o.Labels[orchestrator.RotationLabel] != "" {
-					// A rotating object is configured by name_prefix, which excludes name.
-					l.forConfig = []string{"name"}
-				}
-				out = append(out, l)
+				out = append(out, objectListed(o, model))
 			}
 			return out, err
 		},
 	}
 }
 
+// objectListed is one secret or config as a list result.
+func objectListed(o orchestrator.Object, model func(orchestrator.Object) func(ctx context.Context, state tfsdk.State) (any, diag.Diagnostics)) listed {
+	l := listed{display: o.Name, imported: byID(o.ID), read: model(o)}
+	if o.Labels[orchestrator.RotationLabel] != "" {
+		// A rotating object is configured by name_prefix, which excludes name.
+		l.forConfig = []string{"name"}
+	}
+	return l
+}
+
 func newSecretList() list.ListResource {
 	return &listResource{listKind: objectList(orchestrator.KindSecret,
 		"Lists the swarm's secrets, as metadata only (name, labels, and the `data_wo_version` the provider recorded): Swarm never gives a secret's value back, and no value nor hash of one is listed. "+
 			"Generated configuration needs the value added as `data_wo` before it validates; the plan then writes nothing (with `data` instead, it replaces the secret: state has no hash of the value to compare). A rotating secret (`name_prefix`) is listed once, by its newest version. A stack's secrets are listed only with `stack`.",
-		func(o orchestrator.Object) func(ctx context.Context, state tfsdk.State) (any, diag.Diagnostics) {
-			return fromImport(func(prior secretModel) secretModel {
-				prior.setObject(objectFrom(o, prior.object(), false, true))
-				return prior
-			})
-		})}
+		secretListed)}
+}
+
+// secretListed reads a listed secret as its import does, with no hash: state after an import
+// keeps none (data is null).
+func secretListed(o orchestrator.Object) func(ctx context.Context, state tfsdk.State) (any, diag.Diagnostics) {
+	return fromImport(func(prior secretModel) secretModel {
+		prior.setObject(objectFrom(o, prior.object(), false, true))
+		return prior
+	})
 }
 
 func newConfigList() list.ListResource {
 	return &listResource{listKind: objectList(orchestrator.KindConfig,
 		"Lists the swarm's configs, as metadata only (name, labels, template driver): no content nor hash of it is listed, though the import reads the content back. "+
 			"Generated configuration needs `data` filled in, e.g. `data = file(\"nginx.conf\")`. A rotating config (`name_prefix`) is listed once, by its newest version. A stack's configs are listed only with `stack`.",
-		func(o orchestrator.Object) func(ctx context.Context, state tfsdk.State) (any, diag.Diagnostics) {
-			return fromImport(func(prior configModel) configModel {
-				prior.setObject(objectFrom(o, prior.object(), false, false))
-				prior.TemplateDriver = stringOrNull(o.TemplateDriver)
-				return prior
-			})
-		})}
+		configListed)}
+}
+
+// configListed reads a listed config as its import does, but for the content and its hash,
+// which the import's read takes back and a list result leaves out.
+func configListed(o orchestrator.Object) func(ctx context.Context, state tfsdk.State) (any, diag.Diagnostics) {
+	return fromImport(func(prior configModel) configModel {
+		prior.setObject(objectFrom(o, prior.object(), false, false))
+		prior.TemplateDriver = stringOrNull(o.TemplateDriver)
+		return prior
+	})
 }
 
 func newNodeList() list.ListResource {

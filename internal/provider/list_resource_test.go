@@ -13,7 +13,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/list"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
 	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
+	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
 
 // List resources need Terraform 1.14 or newer (terraform query): these tests run the binary
@@ -267,4 +275,83 @@ func planChanges(t *testing.T, tf *acctest.Terraform) []plannedChange {
 		t.Fatalf("read the plan: %v", err)
 	}
 	return plan.ResourceChanges
+}
+
+// listRequest is a list request for a resource, with its schemas, as the framework makes it.
+func listRequest(t *testing.T, r resource.ResourceWithIdentity, include bool) list.ListRequest {
+	t.Helper()
+	ctx := context.Background()
+	var s resource.SchemaResponse
+	r.Schema(ctx, resource.SchemaRequest{}, &s)
+	var id resource.IdentitySchemaResponse
+	r.IdentitySchema(ctx, resource.IdentitySchemaRequest{}, &id)
+	return list.ListRequest{IncludeResource: include, ResourceSchema: s.Schema, ResourceIdentitySchema: id.IdentitySchema}
+}
+
+// A secret or config is listed as metadata: the identity, name or name_prefix, labels, a
+// secret's data_wo_version and a config's template driver, and no value nor hash of one, even
+// where the object's labels record a hash; a rotating object's result has no name, which its
+// configuration (name_prefix) must not set.
+func TestObjectListResult(t *testing.T) {
+	ctx := context.Background()
+	labels := map[string]string{"team": "shop", orchestrator.DataHashLabel: "0f1e2d3c", orchestrator.RotationLabel: "db-", orchestrator.DataVersionLabel: "3"}
+	for _, tc := range []struct {
+		name  string
+		r     resource.ResourceWithIdentity
+		read  func(orchestrator.Object) func(context.Context, tfsdk.State) (any, diag.Diagnostics)
+		obj   orchestrator.Object
+		nulls []string
+		want  map[string]string
+	}{
+		{"secret", NewSecretResource().(resource.ResourceWithIdentity), secretListed,
+			orchestrator.Object{Kind: orchestrator.KindSecret, ID: "s1", Name: "db-0123456789", Labels: labels},
+			[]string{"name", "data", "data_wo", "data_hash"}, map[string]string{"id": "s1", "name_prefix": "db-"}},
+		{"config", NewConfigResource().(resource.ResourceWithIdentity), configListed,
+			orchestrator.Object{Kind: orchestrator.KindConfig, ID: "c1", Name: "nginx", Labels: map[string]string{"team": "shop", orchestrator.DataHashLabel: "0f1e2d3c"},
+				Data: []byte("listen 80"), TemplateDriver: "golang"},
+			[]string{"data", "data_hash", "name_prefix"}, map[string]string{"id": "c1", "name": "nginx", "template_driver": "golang"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lr := &listResource{}
+			res := lr.result(ctx, listRequest(t, tc.r, true), objectListed(tc.obj, tc.read))
+			if res.Diagnostics.HasError() {
+				t.Fatalf("diagnostics: %v", res.Diagnostics)
+			}
+			for attr, want := range tc.want {
+				var v types.String
+				if d := res.Resource.GetAttribute(ctx, path.Root(attr), &v); d.HasError() || v.ValueString() != want {
+					t.Errorf("%s = %s, want %q (%v)", attr, v, want, d)
+				}
+			}
+			for _, attr := range tc.nulls {
+				var v types.String
+				if d := res.Resource.GetAttribute(ctx, path.Root(attr), &v); d.HasError() || !v.IsNull() {
+					t.Errorf("%s = %s, want null (%v)", attr, v, d)
+				}
+			}
+			var got map[string]string
+			res.Resource.GetAttribute(ctx, path.Root("labels"), &got)
+			if !maps.Equal(got, map[string]string{"team": "shop"}) {
+				t.Errorf("labels = %v, want the user's only", got)
+			}
+			var id, name types.String
+			res.Identity.GetAttribute(ctx, path.Root("id"), &id)
+			res.Identity.GetAttribute(ctx, path.Root("name"), &name)
+			if id.ValueString() != tc.obj.ID || name.ValueString() != tc.obj.Name {
+				t.Errorf("identity id=%s name=%s, want %s %s", id, name, tc.obj.ID, tc.obj.Name)
+			}
+			if tc.name == "secret" {
+				var v wholeValue
+				res.Resource.GetAttribute(ctx, path.Root("data_wo_version"), &v)
+				if v.ValueInt64() != 3 {
+					t.Errorf("data_wo_version = %s, want 3", v)
+				}
+			}
+			// Without IncludeResource: the identity alone.
+			bare := lr.result(ctx, listRequest(t, tc.r, false), objectListed(tc.obj, tc.read))
+			if !bare.Resource.Raw.IsNull() || bare.Identity.Raw.IsNull() {
+				t.Errorf("without IncludeResource: resource %v, identity %v", bare.Resource.Raw, bare.Identity.Raw)
+			}
+		})
+	}
 }

@@ -143,6 +143,9 @@ func TestProtocolServerListResources(t *testing.T) {
 	if _, ok := ProtocolServer("test")().(tfprotov6.ProviderServerWithListResource); !ok {
 		t.Fatal("ProtocolServer's server does not implement the list calls")
 	}
+	for name, level := range LogLevelDefaults(os.Getenv) { // quiet, as main.go sets it up
+		t.Setenv(name, level)
+	}
 	c := newProtoClient(t)
 	meta := c.call(t, "GetMetadata", nil)
 	var listed []string
