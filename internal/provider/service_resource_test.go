@@ -820,7 +820,7 @@ resource "swarm_service" "test" {
 // A service's identity is its ID and name: set on create, unchanged by an update in place,
 // new with a replacement (a new name), and an import block that gives it plans no change.
 func TestAccIdentity_service(t *testing.T) {
-	identityTerraform(t)
+	acctest.IdentityTerraform(t)
 	name, renamed := acctest.Name("ident"), acctest.Name("ident-re")
 	img1, img2 := acctest.Env(t, "TEST_IMAGE"), acctest.Env(t, "TEST_IMAGE_V2")
 	sameID := statecheck.CompareValue(compare.ValuesSame())
@@ -830,16 +830,16 @@ func TestAccIdentity_service(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config:            serviceConfig(name, fmt.Sprintf("  image = %q", img1)),
-				ConfigStateChecks: append(identityIs(svcAddr, "id", "name"), sameID.AddStateValue(svcAddr, tfjsonpath.New("id"))),
+				ConfigStateChecks: append(acctest.IdentityIs(svcAddr, "id", "name"), sameID.AddStateValue(svcAddr, tfjsonpath.New("id"))),
 			},
-			importByIdentity(svcAddr),
+			acctest.ImportByIdentity(svcAddr),
 			{
 				// An update in place (a rolling update) keeps the identity.
 				Config: serviceConfig(name, fmt.Sprintf("  image = %q\n  env = { V = \"2\" }", img2)),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionUpdate)},
 				},
-				ConfigStateChecks: append(identityIs(svcAddr, "id", "name"), sameID.AddStateValue(svcAddr, tfjsonpath.New("id"))),
+				ConfigStateChecks: append(acctest.IdentityIs(svcAddr, "id", "name"), sameID.AddStateValue(svcAddr, tfjsonpath.New("id"))),
 			},
 			{
 				// A new name replaces the service: a new identity.
@@ -847,10 +847,10 @@ func TestAccIdentity_service(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionDestroyBeforeCreate)},
 				},
-				ConfigStateChecks: append(identityIs(svcAddr, "id", "name"),
+				ConfigStateChecks: append(acctest.IdentityIs(svcAddr, "id", "name"),
 					statecheck.ExpectIdentityValue(svcAddr, tfjsonpath.New("name"), knownvalue.StringExact(renamed))),
 			},
-			importByIdentity(svcAddr),
+			acctest.ImportByIdentity(svcAddr),
 		},
 	})
 }
