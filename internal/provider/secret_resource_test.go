@@ -419,7 +419,7 @@ resource "swarm_secret" "test" {
 // makes a new secret in place, and the identity names the new one (ID and name) with no
 // identity error; an import block that gives the identity plans no change.
 func TestAccIdentity_secretRotation(t *testing.T) {
-	identityTerraform(t)
+	acctest.IdentityTerraform(t)
 	prefix, service := acctest.Name("ident-sec")+"-", acctest.Name("ident-secsvc")
 	changed := statecheck.CompareValue(compare.ValuesDiffer())
 	resource.Test(t, resource.TestCase{
@@ -428,17 +428,17 @@ func TestAccIdentity_secretRotation(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config:            secretWithService(prefix, service, "first-value", 1, `{ team = "a" }`),
-				ConfigStateChecks: append(identityIs(secretAddr, "id", "name"), changed.AddStateValue(secretAddr, tfjsonpath.New("id"))),
+				ConfigStateChecks: append(acctest.IdentityIs(secretAddr, "id", "name"), changed.AddStateValue(secretAddr, tfjsonpath.New("id"))),
 			},
-			importByIdentity(secretAddr),
+			acctest.ImportByIdentity(secretAddr),
 			{
 				Config: secretWithService(prefix, service, "second-value", 2, `{ team = "a" }`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(secretAddr, plancheck.ResourceActionUpdate),
 				}},
-				ConfigStateChecks: append(identityIs(secretAddr, "id", "name"), changed.AddStateValue(secretAddr, tfjsonpath.New("id"))),
+				ConfigStateChecks: append(acctest.IdentityIs(secretAddr, "id", "name"), changed.AddStateValue(secretAddr, tfjsonpath.New("id"))),
 			},
-			importByIdentity(secretAddr),
+			acctest.ImportByIdentity(secretAddr),
 		},
 	})
 }

@@ -350,7 +350,7 @@ func withStateAttributes(t *testing.T, state []byte, values map[string]any) []by
 // The plan imports it and changes nothing, the apply writes nothing to the service (its
 // version stays), and the identity in state then holds the service's real ID and its name.
 func TestAccIdentity_serviceFromDockerCLIByName(t *testing.T) {
-	identityTerraform(t)
+	acctest.IdentityTerraform(t)
 	if _, err := exec.LookPath("docker"); err != nil {
 		t.Skip("no docker CLI on PATH")
 	}
@@ -371,7 +371,7 @@ func TestAccIdentity_serviceFromDockerCLIByName(t *testing.T) {
 			ConfigPlanChecks: resource.ConfigPlanChecks{
 				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("swarm_service.adopted", plancheck.ResourceActionNoop)},
 			},
-			ConfigStateChecks: append(identityIs("swarm_service.adopted", "id", "name"),
+			ConfigStateChecks: append(acctest.IdentityIs("swarm_service.adopted", "id", "name"),
 				statecheck.ExpectIdentityValue("swarm_service.adopted", tfjsonpath.New("name"), knownvalue.StringExact(name))),
 			Check: func(*terraform.State) error {
 				after := acctest.InspectService(t, cli, name)

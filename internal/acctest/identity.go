@@ -1,4 +1,4 @@
-package provider
+package acctest
 
 import (
 	"testing"
@@ -7,22 +7,20 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-
-	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
 )
 
-// identityTerraform runs the test's resource.Test with a Terraform that keeps identities
-// (1.12 and newer: the shared 1.15 binary), or skips the test where there is none. The
-// variable is the test's own (t.Setenv), so such a test does not run in parallel.
-func identityTerraform(t *testing.T) {
+// IdentityTerraform runs the test's resource.Test with a Terraform that keeps resource
+// identities (1.12 and newer: the shared modern binary), or skips the test where there is
+// none. The variable is the test's own (t.Setenv), so such a test does not run in parallel.
+func IdentityTerraform(t *testing.T) {
 	t.Helper()
-	acctest.SkipUnlessAcc(t)
-	t.Setenv("TF_ACC_TERRAFORM_PATH", acctest.ModernTerraform(t))
+	SkipUnlessAcc(t)
+	t.Setenv("TF_ACC_TERRAFORM_PATH", ModernTerraform(t))
 }
 
-// identityIs checks that the identity of the resource at addr has exactly the attributes
+// IdentityIs checks that the identity of the resource at addr has exactly the attributes
 // attrs, each equal to the state attribute of the same name.
-func identityIs(addr string, attrs ...string) []statecheck.StateCheck {
+func IdentityIs(addr string, attrs ...string) []statecheck.StateCheck {
 	want := map[string]knownvalue.Check{}
 	checks := []statecheck.StateCheck{statecheck.ExpectIdentity(addr, want)}
 	for _, a := range attrs {
@@ -32,9 +30,9 @@ func identityIs(addr string, attrs ...string) []statecheck.StateCheck {
 	return checks
 }
 
-// importByIdentity is a step that imports the resource at addr with an import block that
+// ImportByIdentity is a step that imports the resource at addr with an import block that
 // gives its identity (every attribute of the identity in state), under the previous step's
-// configuration: the plan must import it and change nothing.
-func importByIdentity(addr string) resource.TestStep {
+// configuration: the plan must import it, with the same identity, and change nothing.
+func ImportByIdentity(addr string) resource.TestStep {
 	return resource.TestStep{ResourceName: addr, ImportState: true, ImportStateKind: resource.ImportBlockWithResourceIdentity}
 }
