@@ -543,3 +543,24 @@ func TestAccAutoscaler_leaderLost(t *testing.T) {
 		},
 	})
 }
+
+// The controller's identity is its service's ID and name: set on create, and an import
+// block that gives it plans no change. (On the multi-node swarm, where no other test's
+// continuous policy can meet this controller.)
+func TestAccIdentity_autoscaler(t *testing.T) {
+	acctest.IdentityTerraform(t)
+	c := acctest.MultiNode(t)
+	ctl := acctest.Name("mn-ident-ctl")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: factories,
+		CheckDestroy:             controllerGone(t, c, ctl),
+		Steps: []resource.TestStep{
+			{
+				Config: providerBlock(c.ManagerHost) + controllerBlock(t, c, ctl, ""),
+				ConfigStateChecks: append(acctest.IdentityIs(controllerAddr, "id", "name"),
+					statecheck.ExpectIdentityValue(controllerAddr, tfjsonpath.New("name"), knownvalue.StringExact(ctl))),
+			},
+			acctest.ImportByIdentity(controllerAddr),
+		},
+	})
+}

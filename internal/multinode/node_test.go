@@ -269,3 +269,35 @@ func waitCheck(t *testing.T, check resource.TestCheckFunc) resource.TestCheckFun
 		return last
 	}
 }
+
+// A node's identity is its ID: a label change (an update in place) keeps it, and an import
+// block that gives it plans no change. The label is the test's own, on node 1.
+func TestAccIdentity_node(t *testing.T) {
+	acctest.IdentityTerraform(t)
+	c := acctest.MultiNode(t)
+	cli := c.Client(t)
+	restoreNodesAtCleanup(t, cli)
+	n, key := c.Node(1), acctest.Name("ident")
+	config := func(v string) string {
+		return nodeConfig(c.ManagerHost, fmt.Sprintf("  hostname = %q\n  labels = { %q = %q }", n.Hostname, key, v))
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: factories,
+		Steps: []resource.TestStep{
+			{
+				Config: config("a"),
+				ConfigStateChecks: append(acctest.IdentityIs(nodeAddr, "id"),
+					statecheck.ExpectIdentityValue(nodeAddr, tfjsonpath.New("id"), knownvalue.StringExact(n.ID))),
+			},
+			acctest.ImportByIdentity(nodeAddr),
+			{
+				Config: config("b"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(nodeAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: append(acctest.IdentityIs(nodeAddr, "id"),
+					statecheck.ExpectIdentityValue(nodeAddr, tfjsonpath.New("id"), knownvalue.StringExact(n.ID))),
+			},
+		},
+	})
+}

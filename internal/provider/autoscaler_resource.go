@@ -27,6 +27,7 @@ var (
 	_ resource.Resource                = &autoscalerResource{}
 	_ resource.ResourceWithConfigure   = &autoscalerResource{}
 	_ resource.ResourceWithImportState = &autoscalerResource{}
+	_ resource.ResourceWithIdentity    = &autoscalerResource{}
 )
 
 // NewAutoscalerResource is the swarm_autoscaler resource: the autoscaling controller
@@ -105,6 +106,12 @@ func (r *autoscalerResource) Metadata(_ context.Context, req resource.MetadataRe
 	resp.TypeName = req.ProviderTypeName + "_autoscaler"
 }
 
+// IdentitySchema: the controller is a service, known by its ID and by its name, which is
+// unique among the swarm's services and cannot change (a new name replaces it).
+func (r *autoscalerResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByIDAndName("The controller service's ID. An import block may give the service's name here instead.", "The controller service's name.")
+}
+
 func (r *autoscalerResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "The autoscaling controller, as a Swarm service with one task on every manager. It decides and scales, every `interval`, the " +
@@ -160,6 +167,7 @@ func checkInterval(s string) error {
 }
 
 func (r *autoscalerResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan autoscalerModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -179,6 +187,7 @@ func (r *autoscalerResource) Create(ctx context.Context, req resource.CreateRequ
 }
 
 func (r *autoscalerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer setReadIdentity(ctx, req.State, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state autoscalerModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -198,6 +207,7 @@ func (r *autoscalerResource) Read(ctx context.Context, req resource.ReadRequest,
 }
 
 func (r *autoscalerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan, state autoscalerModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -251,9 +261,10 @@ func (r *autoscalerResource) ImportState(ctx context.Context, req resource.Impor
 	if !r.connected(&resp.Diagnostics) {
 		return
 	}
-	st, err := r.engine.Service(ctx, req.ID)
+	key := importKey(ctx, req, "id", &resp.Diagnostics)
+	st, err := r.engine.Service(ctx, key)
 	if err != nil {
-		addEngineError(&resp.Diagnostics, "Cannot Import the Autoscaling Controller", "Looking up service "+req.ID, err)
+		addEngineError(&resp.Diagnostics, "Cannot Import the Autoscaling Controller", "Looking up service "+key, err)
 		return
 	}
 	if _, ok := orchestrator.AutoscalerSettingsOf(st.Service.Spec); !ok {
@@ -262,4 +273,6 @@ func (r *autoscalerResource) ImportState(ctx context.Context, req resource.Impor
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), st.Service.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), st.Service.Spec.Name)...)
+	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 }

@@ -22,6 +22,7 @@ var (
 	_ resource.Resource                     = &configResource{}
 	_ resource.ResourceWithConfigure        = &configResource{}
 	_ resource.ResourceWithImportState      = &configResource{}
+	_ resource.ResourceWithIdentity         = &configResource{}
 	_ resource.ResourceWithModifyPlan       = &configResource{}
 	_ resource.ResourceWithConfigValidators = &configResource{}
 	_ resource.ResourceWithValidateConfig   = &configResource{}
@@ -71,6 +72,7 @@ func configContent(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostic
 
 func (r *configResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_config"
+	resp.ResourceBehavior.MutableIdentity = true // see objectResource.IdentitySchema
 }
 
 func (r *configResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {

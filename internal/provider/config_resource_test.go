@@ -144,3 +144,26 @@ resource "swarm_config" "test" {
 		},
 	})
 }
+
+// A name_prefix config's identity follows its rotation (new content, a new config in place)
+// with no identity error; an import block that gives the identity plans no change.
+func TestAccIdentity_config(t *testing.T) {
+	acctest.IdentityTerraform(t)
+	prefix, service := acctest.Name("ident-conf")+"-", acctest.Name("ident-confsvc")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: configWithService(prefix, service, "a = 1"), ConfigStateChecks: acctest.IdentityIs(configAddr, "id", "name")},
+			acctest.ImportByIdentity(configAddr),
+			{
+				Config: configWithService(prefix, service, "a = 2"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(configAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: acctest.IdentityIs(configAddr, "id", "name"),
+			},
+			acctest.ImportByIdentity(configAddr),
+		},
+	})
+}

@@ -27,6 +27,7 @@ var (
 	_ resource.Resource                   = &jobResource{}
 	_ resource.ResourceWithConfigure      = &jobResource{}
 	_ resource.ResourceWithImportState    = &jobResource{}
+	_ resource.ResourceWithIdentity       = &jobResource{}
 	_ resource.ResourceWithValidateConfig = &jobResource{}
 	_ resource.ResourceWithModifyPlan     = &jobResource{}
 )
@@ -40,6 +41,12 @@ type jobResource struct {
 
 func (r *jobResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_job"
+}
+
+// IdentitySchema: a job is a service, known by its ID and by its name, which cannot change
+// (a new name replaces the job).
+func (r *jobResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByIDAndName("The job's service ID. An import block may give the job's name here instead.", "The job's name, unique among the swarm's services.")
 }
 
 func (r *jobResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -93,6 +100,7 @@ func (r *jobResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp
 }
 
 func (r *jobResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan jobModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -133,6 +141,7 @@ func (r *jobResource) Create(ctx context.Context, req resource.CreateRequest, re
 }
 
 func (r *jobResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer setReadIdentity(ctx, req.State, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state jobModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -164,6 +173,7 @@ func (r *jobResource) Read(ctx context.Context, req resource.ReadRequest, resp *
 }
 
 func (r *jobResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan, state jobModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -226,7 +236,7 @@ func (r *jobResource) Delete(ctx context.Context, req resource.DeleteRequest, re
 
 // ImportState takes a job's service ID or name; Read resolves names.
 func (r *jobResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	resource.ImportStatePassthroughWithIdentity(ctx, path.Root("id"), path.Root("id"), req, resp)
 }
 
 // ModifyPlan checks the job's networks as swarm_service's are checked; plans a run again for a

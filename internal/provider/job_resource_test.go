@@ -809,3 +809,29 @@ func TestAccJob_localNetworkRefusedAtPlan(t *testing.T) {
 		},
 	})
 }
+
+// A job's identity is its ID and name; a change to its task (an update in place that runs
+// it again) keeps it, and an import block that gives it plans no change.
+func TestAccIdentity_job(t *testing.T) {
+	acctest.IdentityTerraform(t)
+	name, img := acctest.Name("ident-job"), acctest.Env(t, "TEST_IMAGE")
+	sameID := statecheck.CompareValue(compare.ValuesSame())
+	body := func(v string) string {
+		return fmt.Sprintf("  image   = %q\n  command = [\"/app\", \"cat\", \"/proc/version\"]\n  env     = { V = %q }", img, v)
+	}
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: jobConfig(name, body("1")), ConfigStateChecks: append(acctest.IdentityIs(jobAddr, "id", "name"), sameID.AddStateValue(jobAddr, tfjsonpath.New("id")))},
+			acctest.ImportByIdentity(jobAddr),
+			{
+				Config: jobConfig(name, body("2")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(jobAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: append(acctest.IdentityIs(jobAddr, "id", "name"), sameID.AddStateValue(jobAddr, tfjsonpath.New("id"))),
+			},
+		},
+	})
+}

@@ -32,6 +32,7 @@ var (
 	_ resource.Resource                   = &networkResource{}
 	_ resource.ResourceWithConfigure      = &networkResource{}
 	_ resource.ResourceWithImportState    = &networkResource{}
+	_ resource.ResourceWithIdentity       = &networkResource{}
 	_ resource.ResourceWithValidateConfig = &networkResource{}
 	_ resource.ResourceWithModifyPlan     = &networkResource{}
 )
@@ -75,6 +76,12 @@ var ipamAttrTypes = map[string]attr.Type{"subnet": types.StringType, "gateway": 
 
 func (r *networkResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_network"
+}
+
+// IdentitySchema: a network is known by its ID and by its name, which is unique in the swarm
+// and cannot change (a new name replaces the network).
+func (r *networkResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByIDAndName("The network's ID. An import block may give the network's name here instead.", "The network's name, unique in the swarm.")
 }
 
 func (r *networkResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -222,6 +229,7 @@ func networkFrom(n network.Summary, prior networkResourceModel) networkResourceM
 }
 
 func (r *networkResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan networkResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -240,6 +248,7 @@ func (r *networkResource) Create(ctx context.Context, req resource.CreateRequest
 }
 
 func (r *networkResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer setReadIdentity(ctx, req.State, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state networkResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -260,6 +269,7 @@ func (r *networkResource) Read(ctx context.Context, req resource.ReadRequest, re
 
 // Update has nothing to write: every attribute that can change replaces the network.
 func (r *networkResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan networkResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
@@ -292,9 +302,10 @@ func (r *networkResource) ImportState(ctx context.Context, req resource.ImportSt
 	if !r.connected(&resp.Diagnostics) {
 		return
 	}
-	n, err := r.engine.Network(ctx, req.ID)
+	key := importKey(ctx, req, "id", &resp.Diagnostics)
+	n, err := r.engine.Network(ctx, key)
 	if err != nil {
-		addEngineError(&resp.Diagnostics, "Cannot Import Network", "Looking up network "+req.ID, err)
+		addEngineError(&resp.Diagnostics, "Cannot Import Network", "Looking up network "+key, err)
 		return
 	}
 	if orchestrator.Predefined(n) {
@@ -303,6 +314,8 @@ func (r *networkResource) ImportState(ctx context.Context, req resource.ImportSt
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), n.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), n.Name)...)
+	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
 func (r *networkResource) readInto(ctx context.Context, id string, prior networkResourceModel, st stateSetter, diags *diag.Diagnostics) {

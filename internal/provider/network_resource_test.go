@@ -549,3 +549,22 @@ resource "swarm_service" "test" {
 		},
 	})
 }
+
+// A network's identity is its ID and name; an import block that gives it plans no change,
+// and one that names a network Swarm never removes (host) is refused as an import ID is.
+func TestAccIdentity_network(t *testing.T) {
+	acctest.IdentityTerraform(t)
+	name := acctest.Name("ident-net")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: networkConfig(name, `  labels = { team = "a" }`), ConfigStateChecks: acctest.IdentityIs(netAddr, "id", "name")},
+			acctest.ImportByIdentity(netAddr),
+			{
+				Config:      networkConfig(name, `  labels = { team = "a" }`) + "import {\n  to = swarm_network.own\n  identity = { id = \"host\" }\n}\nresource \"swarm_network\" \"own\" {\n  name = \"host\"\n}\n",
+				ExpectError: acctest.ErrorPattern(`Cannot Import Network.*Network "host" is one of the networks every swarm has`),
+			},
+		},
+	})
+}

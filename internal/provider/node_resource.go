@@ -27,6 +27,7 @@ var (
 	_ resource.Resource                   = &nodeResource{}
 	_ resource.ResourceWithConfigure      = &nodeResource{}
 	_ resource.ResourceWithImportState    = &nodeResource{}
+	_ resource.ResourceWithIdentity       = &nodeResource{}
 	_ resource.ResourceWithModifyPlan     = &nodeResource{}
 	_ resource.ResourceWithValidateConfig = &nodeResource{}
 )
@@ -47,6 +48,12 @@ const (
 
 func (r *nodeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_node"
+}
+
+// IdentitySchema: a node is known by its ID alone. Its hostname is the machine's, can change
+// under the swarm, and need not be unique.
+func (r *nodeResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByID("The node's swarm ID. An import block may give its hostname here instead.")
 }
 
 func (r *nodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -119,6 +126,7 @@ func (r *nodeResource) ValidateConfig(ctx context.Context, req resource.Validate
 }
 
 func (r *nodeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan, cfg nodeResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
@@ -137,6 +145,7 @@ func (r *nodeResource) Create(ctx context.Context, req resource.CreateRequest, r
 }
 
 func (r *nodeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer setReadIdentity(ctx, req.State, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state nodeResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -156,6 +165,7 @@ func (r *nodeResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 }
 
 func (r *nodeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan, cfg, state nodeResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.Config.Get(ctx, &cfg)...)
@@ -220,13 +230,15 @@ func (r *nodeResource) ImportState(ctx context.Context, req resource.ImportState
 	if !r.connected(&resp.Diagnostics) {
 		return
 	}
-	st, err := r.engine.Node(ctx, req.ID)
+	key := importKey(ctx, req, "id", &resp.Diagnostics)
+	st, err := r.engine.Node(ctx, key)
 	if err != nil {
-		addEngineError(&resp.Diagnostics, "Cannot Import Node", "Looking up node "+req.ID, err)
+		addEngineError(&resp.Diagnostics, "Cannot Import Node", "Looking up node "+key, err)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), st.Node.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("labels"), importedLabels(st))...)
+	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
 // ModifyPlan finds the node the configuration names, so the plan shows it, and has the engine

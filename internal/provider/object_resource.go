@@ -222,6 +222,7 @@ func (r *objectResource) newVersionUnderName(state objectModel, prefixed bool, r
 }
 
 func (r *objectResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	plan := r.model()
 	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -232,6 +233,7 @@ func (r *objectResource) Create(ctx context.Context, req resource.CreateRequest,
 
 // Read refreshes the shared fields; the rest of the model stays as it is in state.
 func (r *objectResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer setReadIdentity(ctx, req.State, &resp.State, resp.Identity, &resp.Diagnostics)
 	state := r.model()
 	resp.Diagnostics.Append(req.State.Get(ctx, state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -252,6 +254,7 @@ func (r *objectResource) Read(ctx context.Context, req resource.ReadRequest, res
 }
 
 func (r *objectResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	plan, state := r.model(), r.model()
 	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, state)...)
@@ -353,6 +356,17 @@ func (r *objectResource) read(ctx context.Context, m *objectModel, keepsHash boo
 		addEngineError(diags, fmt.Sprintf("Cannot Read %s", title(r.kind)), fmt.Sprintf("Reading %s %s", r.kind, m.ID.ValueString()), err)
 		return true
 	}
+	*m = objectFrom(o, *m, keepsHash, r.keyed)
+	return true
+}
+
+// objectFrom is the one function that turns an observed secret or config into the shared
+// fields of its model; prior is the model as state has it. keepsHash says whether state
+// records a hash of the value: the object's hash label is then read back (after an import,
+// the one way to know the value's version). keyed says whether it is a secret, whose
+// data_wo_version its label records.
+func objectFrom(o orchestrator.Object, prior objectModel, keepsHash, keyed bool) objectModel {
+	m := prior
 	m.Name = types.StringValue(o.Name)
 	m.Labels = keepEmptyMap(m.Labels, userLabels(o.Labels))
 	switch h := o.Labels[orchestrator.DataHashLabel]; {
@@ -361,13 +375,13 @@ func (r *objectResource) read(ctx context.Context, m *objectModel, keepsHash boo
 	case h != "":
 		m.DataHash = types.StringValue(h)
 	}
-	if v, err := strconv.ParseInt(o.Labels[orchestrator.DataVersionLabel], 10, 64); err == nil && r.keyed {
+	if v, err := strconv.ParseInt(o.Labels[orchestrator.DataVersionLabel], 10, 64); err == nil && keyed {
 		m.DataVersion = wholeValue{Int64Value: types.Int64Value(v)}
 	}
 	if p := o.Labels[orchestrator.RotationLabel]; p != "" {
 		m.NamePrefix = types.StringValue(p)
 	}
-	return true
+	return m
 }
 
 func (r *objectResource) remove(ctx context.Context, m objectModel, diags *diag.Diagnostics) {
@@ -381,17 +395,30 @@ func (r *objectResource) remove(ctx context.Context, m objectModel, diags *diag.
 	}
 }
 
+// IdentitySchema: a secret or config is known by its ID and by its name, which is unique among
+// its kind in the swarm. Both change in place when a new value of a name_prefix object is
+// rotated in: the identity is the object that holds the value now, so the resource declares
+// a mutable identity (MutableIdentity in Metadata) rather than keep naming a superseded
+// object, which the engine removes once no service uses it.
+func (r *objectResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByIDAndName(fmt.Sprintf("The %s's ID. An import block may give the %s's name here instead.", r.kind, r.kind),
+		fmt.Sprintf("The %s's name, unique among the swarm's %ss.", r.kind, r.kind))
+}
+
 // ImportState takes the object's ID or name.
 func (r *objectResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	if !r.connected(&resp.Diagnostics) {
 		return
 	}
-	o, err := r.engine.Object(ctx, r.kind, req.ID)
+	key := importKey(ctx, req, "id", &resp.Diagnostics)
+	o, err := r.engine.Object(ctx, r.kind, key)
 	if err != nil {
-		addEngineError(&resp.Diagnostics, fmt.Sprintf("Cannot Import %s", title(r.kind)), fmt.Sprintf("Looking up %s %s", r.kind, req.ID), err)
+		addEngineError(&resp.Diagnostics, fmt.Sprintf("Cannot Import %s", title(r.kind)), fmt.Sprintf("Looking up %s %s", r.kind, key), err)
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), o.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), o.Name)...)
+	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
 // title is a kind as a word of a diagnostic's summary: "Secret", "Network".

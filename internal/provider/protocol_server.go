@@ -102,6 +102,23 @@ func (s releasingServer) InvokeAction(ctx context.Context, req *tfprotov6.Invoke
 	return s.actions().InvokeAction(ctx, req)
 }
 
+// The list calls (Terraform 1.14 and newer; `terraform query`) are made once per list block:
+// they pass through unchanged as the action calls do, a listing being a stream whose results
+// are read after the call returns. Without these, Terraform would find no list resource.
+var _ tfprotov6.ListResourceServer = releasingServer{}
+
+func (s releasingServer) lists() tfprotov6.ListResourceServer {
+	return s.ProviderServer.(tfprotov6.ListResourceServer) //nolint:forcetypeassert // the framework's server always is one
+}
+
+func (s releasingServer) ValidateListResourceConfig(ctx context.Context, req *tfprotov6.ValidateListResourceConfigRequest) (*tfprotov6.ValidateListResourceConfigResponse, error) {
+	return s.lists().ValidateListResourceConfig(ctx, req)
+}
+
+func (s releasingServer) ListResource(ctx context.Context, req *tfprotov6.ListResourceRequest) (*tfprotov6.ListResourceServerStream, error) {
+	return s.lists().ListResource(ctx, req)
+}
+
 func (s releasingServer) ValidateDataResourceConfig(ctx context.Context, req *tfprotov6.ValidateDataResourceConfigRequest) (*tfprotov6.ValidateDataResourceConfigResponse, error) {
 	return released(ctx, req, s.ProviderServer.ValidateDataResourceConfig)
 }

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 // keepingServer keeps the context of every request, as the framework does until StopProvider.
@@ -128,4 +131,58 @@ func liveHeap() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// listTypes are the resource types that have a list resource.
+var listTypes = []string{"swarm_service", "swarm_job", "swarm_stack", "swarm_network", "swarm_secret", "swarm_config", "swarm_node"}
+
+// The list calls pass through ProtocolServer, served as main.go serves it: the metadata and
+// the schema name every list resource, and a list block's config is validated by the
+// framework (without the pass-through, tf6server answers that the provider lists nothing).
+func TestProtocolServerListResources(t *testing.T) {
+	if _, ok := ProtocolServer("test")().(tfprotov6.ProviderServerWithListResource); !ok {
+		t.Fatal("ProtocolServer's server does not implement the list calls")
+	}
+	for name, level := range LogLevelDefaults(os.Getenv) { // quiet, as main.go sets it up
+		t.Setenv(name, level)
+	}
+	c := newProtoClient(t)
+	meta := c.call(t, "GetMetadata", nil)
+	var listed []string
+	lists := meta.Get(meta.Descriptor().Fields().ByName("list_resources")).List()
+	for i := range lists.Len() {
+		m := lists.Get(i).Message()
+		listed = append(listed, m.Get(m.Descriptor().Fields().ByName("type_name")).String())
+	}
+	schemas := c.call(t, "GetProviderSchema", nil)
+	inSchema := schemas.Get(schemas.Descriptor().Fields().ByName("list_resource_schemas")).Map()
+	for _, typ := range listTypes {
+		if !slices.Contains(listed, typ) {
+			t.Errorf("GetMetadata lists no list resource %s (it lists %v)", typ, listed)
+		}
+		if !inSchema.Has(protoreflect.ValueOfString(typ).MapKey()) {
+			t.Errorf("GetProviderSchema has no list resource schema for %s", typ)
+		}
+	}
+
+	resp, err := providerserver.NewProtocol6(New("test")())().GetProviderSchema(context.Background(), &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	configType := resp.ListResourceSchemas["swarm_service"].ValueType()
+	validate := func(config string) []string {
+		req := protoMessage(t, "tfplugin6.ValidateListResourceConfig.Request", map[string]any{
+			"type_name": "swarm_service", "config": dynamicValue(t, encode(t, configType, config))})
+		out := dynamicpb.NewMessage(protoDescriptor(t, "tfplugin6.ValidateListResourceConfig.Response"))
+		if err := c.conn.Invoke(context.Background(), "/tfplugin6.Provider/ValidateListResourceConfig", req, out); err != nil {
+			t.Fatalf("ValidateListResourceConfig: %v", err)
+		}
+		return diagnosticSummaries(out)
+	}
+	if got := validate(`{"name_prefix": "web-", "labels": {"team": "shop"}, "stack": "shop"}`); len(got) != 0 {
+		t.Errorf("a valid list config: diagnostics %v", got)
+	}
+	if got := validate(`{"stack": "no spaces allowed"}`); !slices.Contains(got, "ERROR: Invalid Stack Name") {
+		t.Errorf("a bad stack name: diagnostics %v, want Invalid Stack Name", got)
+	}
 }

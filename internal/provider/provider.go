@@ -27,6 +27,7 @@ var (
 	_ provider.Provider                   = &swarmProvider{}
 	_ provider.ProviderWithValidateConfig = &swarmProvider{}
 	_ provider.ProviderWithActions        = &swarmProvider{}
+	_ provider.ProviderWithListResources  = &swarmProvider{}
 )
 
 // New returns the provider factory for a version string.
@@ -182,6 +183,7 @@ func (p *swarmProvider) Configure(ctx context.Context, req provider.ConfigureReq
 	resp.ResourceData = engine
 	resp.DataSourceData = engine
 	resp.ActionData = engine
+	resp.ListResourceData = engine
 }
 
 // engineConfig turns the provider block plus DOCKER_* variables into an engine Config. An

@@ -32,6 +32,7 @@ var (
 	_ resource.Resource                   = &scalingPolicyResource{}
 	_ resource.ResourceWithConfigure      = &scalingPolicyResource{}
 	_ resource.ResourceWithImportState    = &scalingPolicyResource{}
+	_ resource.ResourceWithIdentity       = &scalingPolicyResource{}
 	_ resource.ResourceWithValidateConfig = &scalingPolicyResource{}
 	_ resource.ResourceWithModifyPlan     = &scalingPolicyResource{}
 	_ resource.ResourceWithUpgradeState   = &scalingPolicyResource{}
@@ -51,6 +52,12 @@ var rulesAttrTypes = map[string]attr.Type{"stabilization_window": durationType, 
 
 func (r *scalingPolicyResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_scaling_policy"
+}
+
+// IdentitySchema: a policy is the service it is attached to (one policy per service), known by
+// that service's ID; it has no name of its own.
+func (r *scalingPolicyResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByID("The ID of the service the policy is attached to. An import block may give the service's name here instead.")
 }
 
 func (r *scalingPolicyResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -143,6 +150,7 @@ func (r *scalingPolicyResource) Schema(ctx context.Context, _ resource.SchemaReq
 }
 
 func (r *scalingPolicyResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan scalingPolicyModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -154,6 +162,7 @@ func (r *scalingPolicyResource) Create(ctx context.Context, req resource.CreateR
 }
 
 func (r *scalingPolicyResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer setReadIdentity(ctx, req.State, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state scalingPolicyModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -231,6 +240,7 @@ func (r *scalingPolicyResource) readController(ctx context.Context, m *scalingPo
 }
 
 func (r *scalingPolicyResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan scalingPolicyModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -270,9 +280,10 @@ func (r *scalingPolicyResource) ImportState(ctx context.Context, req resource.Im
 	if !r.connected(&resp.Diagnostics) {
 		return
 	}
-	t, err := r.engine.ScalingTarget(ctx, req.ID)
+	key := importKey(ctx, req, "id", &resp.Diagnostics)
+	t, err := r.engine.ScalingTarget(ctx, key)
 	if err != nil {
-		addEngineError(&resp.Diagnostics, "Cannot Import Scaling Policy", "Looking up service "+req.ID, err)
+		addEngineError(&resp.Diagnostics, "Cannot Import Scaling Policy", "Looking up service "+key, err)
 		return
 	}
 	if t.Policy == nil {
@@ -280,6 +291,7 @@ func (r *scalingPolicyResource) ImportState(ctx context.Context, req resource.Im
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), t.Service.ID)...)
+	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
 // ValidateConfig reports the policy's rules (the engine's) at their attributes. A rule that

@@ -552,3 +552,27 @@ resource "swarm_service" "test" {
 		})
 	}
 }
+
+// A policy's identity is the ID of its service; new bounds (an update in place) keep it, and
+// an import block that gives it plans no change.
+func TestAccIdentity_scalingPolicy(t *testing.T) {
+	acctest.IdentityTerraform(t)
+	name, img := acctest.Name("ident-pol"), acctest.Env(t, "TEST_IMAGE")
+	service := fmt.Sprintf("  image = %q\n  replicas = 1", img)
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: policyConfig(name, service, "  min_replicas = 1\n  max_replicas = 2"), ConfigStateChecks: acctest.IdentityIs(policyAddr, "id")},
+			acctest.ImportByIdentity(policyAddr),
+			{
+				Config: policyConfig(name, service, "  min_replicas = 1\n  max_replicas = 3"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(policyAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: append(acctest.IdentityIs(policyAddr, "id"),
+					statecheck.ExpectIdentityValueMatchesStateAtPath(policyAddr, tfjsonpath.New("id"), tfjsonpath.New("service_id"))),
+			},
+		},
+	})
+}

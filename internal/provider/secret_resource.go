@@ -23,6 +23,7 @@ var (
 	_ resource.Resource                     = &secretResource{}
 	_ resource.ResourceWithConfigure        = &secretResource{}
 	_ resource.ResourceWithImportState      = &secretResource{}
+	_ resource.ResourceWithIdentity         = &secretResource{}
 	_ resource.ResourceWithModifyPlan       = &secretResource{}
 	_ resource.ResourceWithConfigValidators = &secretResource{}
 	_ resource.ResourceWithUpgradeState     = &secretResource{}
@@ -85,6 +86,7 @@ func secretContent(ctx context.Context, cfg tfsdk.Config, diags *diag.Diagnostic
 
 func (r *secretResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_secret"
+	resp.ResourceBehavior.MutableIdentity = true // see objectResource.IdentitySchema
 }
 
 func (r *secretResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {

@@ -414,3 +414,31 @@ resource "swarm_secret" "test" {
 		t.Error("the state file still holds the hash or its key")
 	}
 }
+
+// A name_prefix secret's identity follows its rotation: a new value under a running service
+// makes a new secret in place, and the identity names the new one (ID and name) with no
+// identity error; an import block that gives the identity plans no change.
+func TestAccIdentity_secretRotation(t *testing.T) {
+	acctest.IdentityTerraform(t)
+	prefix, service := acctest.Name("ident-sec")+"-", acctest.Name("ident-secsvc")
+	changed := statecheck.CompareValue(compare.ValuesDiffer())
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:            secretWithService(prefix, service, "first-value", 1, `{ team = "a" }`),
+				ConfigStateChecks: append(acctest.IdentityIs(secretAddr, "id", "name"), changed.AddStateValue(secretAddr, tfjsonpath.New("id"))),
+			},
+			acctest.ImportByIdentity(secretAddr),
+			{
+				Config: secretWithService(prefix, service, "second-value", 2, `{ team = "a" }`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(secretAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: append(acctest.IdentityIs(secretAddr, "id", "name"), changed.AddStateValue(secretAddr, tfjsonpath.New("id"))),
+			},
+			acctest.ImportByIdentity(secretAddr),
+		},
+	})
+}

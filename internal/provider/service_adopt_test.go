@@ -14,10 +14,13 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
@@ -340,4 +343,43 @@ func withStateAttributes(t *testing.T, state []byte, values map[string]any) []by
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A service made with `docker service create` is adopted by an import block that names it
+// through its identity: the identity's id takes the service's name, as an import ID does.
+// The plan imports it and changes nothing, the apply writes nothing to the service (its
+// version stays), and the identity in state then holds the service's real ID and its name.
+func TestAccIdentity_serviceFromDockerCLIByName(t *testing.T) {
+	acctest.IdentityTerraform(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("no docker CLI on PATH")
+	}
+	name, image := acctest.Name("ident-cli"), acctest.Env(t, "TEST_IMAGE")
+	cli := acctest.Docker(t)
+	acctest.RemoveServiceAtCleanup(t, cli, name)
+	var before swarm.Service
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			PreConfig: func() {
+				dockerCLI(t, "", "service", "create", "--detach", "--no-resolve-image", "--name", name, image)
+				before = acctest.InspectService(t, cli, name)
+			},
+			Config: fmt.Sprintf("import {\n  to = swarm_service.adopted\n  identity = { id = %[1]q }\n}\n", name) +
+				fmt.Sprintf("resource \"swarm_service\" \"adopted\" {\n  name  = %q\n  image = %q\n}\n", name, image),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("swarm_service.adopted", plancheck.ResourceActionNoop)},
+			},
+			ConfigStateChecks: append(acctest.IdentityIs("swarm_service.adopted", "id", "name"),
+				statecheck.ExpectIdentityValue("swarm_service.adopted", tfjsonpath.New("name"), knownvalue.StringExact(name))),
+			Check: func(*terraform.State) error {
+				after := acctest.InspectService(t, cli, name)
+				if after.ID != before.ID || after.Version.Index != before.Version.Index {
+					return fmt.Errorf("the adopting apply wrote to the service: %s@%d -> %s@%d", before.ID, before.Version.Index, after.ID, after.Version.Index)
+				}
+				return nil
+			},
+		}},
+	})
 }

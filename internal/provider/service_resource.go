@@ -39,6 +39,7 @@ var (
 	_ resource.Resource                   = &serviceResource{}
 	_ resource.ResourceWithConfigure      = &serviceResource{}
 	_ resource.ResourceWithImportState    = &serviceResource{}
+	_ resource.ResourceWithIdentity       = &serviceResource{}
 	_ resource.ResourceWithValidateConfig = &serviceResource{}
 	_ resource.ResourceWithModifyPlan     = &serviceResource{}
 	_ resource.ResourceWithUpgradeState   = &serviceResource{}
@@ -59,6 +60,12 @@ const (
 
 func (r *serviceResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_service"
+}
+
+// IdentitySchema: a service is known by its ID and by its name, which is unique among the
+// swarm's services and cannot change (a new name replaces the service).
+func (r *serviceResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityByIDAndName("The service's swarm ID. An import block may give the service's name here instead.", "The service's name, unique among the swarm's services.")
 }
 
 func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -146,6 +153,7 @@ func (r *serviceResource) Schema(ctx context.Context, _ resource.SchemaRequest, 
 }
 
 func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan serviceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -186,6 +194,7 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 }
 
 func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer setReadIdentity(ctx, req.State, &resp.State, resp.Identity, &resp.Diagnostics)
 	var id types.String
 	var version, running wholeValue
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("id"), &id)...)
@@ -233,6 +242,7 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 }
 
 func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan, state serviceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -373,7 +383,7 @@ const adoptedKey = "adopted"
 
 // ImportState takes a service ID or name; Read resolves names.
 func (r *serviceResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resource.ImportStatePassthroughID(ctx, path.Root("id"), req, resp)
+	resource.ImportStatePassthroughWithIdentity(ctx, path.Root("id"), path.Root("id"), req, resp)
 	writePrivate(ctx, resp.Private, adoptedKey, true, &resp.Diagnostics)
 }
 

@@ -2,10 +2,14 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -815,4 +819,111 @@ resource "swarm_service" "test" {
 		},
 	})
 	_ = cli.VolumeRemove(context.Background(), name+"-vol", true)
+}
+
+// A service's identity is its ID and name: set on create, unchanged by an update in place,
+// new with a replacement (a new name), and an import block that gives it plans no change.
+func TestAccIdentity_service(t *testing.T) {
+	acctest.IdentityTerraform(t)
+	name, renamed := acctest.Name("ident"), acctest.Name("ident-re")
+	img1, img2 := acctest.Env(t, "TEST_IMAGE"), acctest.Env(t, "TEST_IMAGE_V2")
+	sameID := statecheck.CompareValue(compare.ValuesSame())
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:            serviceConfig(name, fmt.Sprintf("  image = %q", img1)),
+				ConfigStateChecks: append(acctest.IdentityIs(svcAddr, "id", "name"), sameID.AddStateValue(svcAddr, tfjsonpath.New("id"))),
+			},
+			acctest.ImportByIdentity(svcAddr),
+			{
+				// An update in place (a rolling update) keeps the identity.
+				Config: serviceConfig(name, fmt.Sprintf("  image = %q\n  env = { V = \"2\" }", img2)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: append(acctest.IdentityIs(svcAddr, "id", "name"), sameID.AddStateValue(svcAddr, tfjsonpath.New("id"))),
+			},
+			{
+				// A new name replaces the service: a new identity.
+				Config: serviceConfig(renamed, fmt.Sprintf("  image = %q\n  env = { V = \"2\" }", img2)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(svcAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				ConfigStateChecks: append(acctest.IdentityIs(svcAddr, "id", "name"),
+					statecheck.ExpectIdentityValue(svcAddr, tfjsonpath.New("name"), knownvalue.StringExact(renamed))),
+			},
+			acctest.ImportByIdentity(svcAddr),
+		},
+	})
+}
+
+// State written by a Terraform that keeps no identity (the one on PATH, 1.11) goes on with
+// one that does: its refresh fills the identity in and plans nothing for a service that
+// runs, and plans to create one removed outside Terraform meanwhile (a Read that removes a
+// resource whose state has no identity yet must still return one, or the framework fails
+// the refresh: "Missing Resource Identity After Read").
+func TestAccIdentity_stateFromOlderTerraform(t *testing.T) {
+	modern := acctest.ModernTerraform(t)
+	kept, gone := acctest.Name("ident-kept"), acctest.Name("ident-gone")
+	img := acctest.Env(t, "TEST_IMAGE")
+	cli := acctest.Docker(t)
+	tf := acctest.NewTerraform(t, "provider \"swarm\" {}\n"+
+		fmt.Sprintf("resource \"swarm_service\" \"kept\" {\n  name  = %q\n  image = %q\n}\n", kept, img)+
+		fmt.Sprintf("resource \"swarm_service\" \"gone\" {\n  name  = %q\n  image = %q\n}\n", gone, img))
+	tf.UseBinary("terraform")
+	ctx := context.Background()
+	if out, err := tf.Run(ctx, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("apply with the Terraform on PATH: %v\n%s", err, out)
+	}
+	if err := cli.ServiceRemove(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	tf.UseBinary(modern)
+	out, err := tf.Run(ctx, "plan", "-input=false", "-no-color", "-detailed-exitcode")
+	if code := exitCode(err); code != 2 || !strings.Contains(out, "swarm_service.gone will be created") || !strings.Contains(out, "1 to add, 0 to change, 0 to destroy") {
+		t.Fatalf("the plan with Terraform 1.12+ exits %d (%v), want 2 and only the removed service created:\n%s", code, err, out)
+	}
+	if out, err := tf.Run(ctx, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("apply with Terraform 1.12+: %v\n%s", err, out)
+	}
+	if out, err := tf.Run(ctx, "plan", "-input=false", "-no-color", "-detailed-exitcode"); err != nil {
+		t.Fatalf("the plan after the apply is not empty: %v\n%s", err, out)
+	}
+	raw, err := os.ReadFile(filepath.Join(tf.Dir, "terraform.tfstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state struct {
+		Resources []struct {
+			Name      string `json:"name"`
+			Instances []struct {
+				Attributes map[string]any `json:"attributes"`
+				Identity   map[string]any `json:"identity"`
+			} `json:"instances"`
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(raw, &state); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range state.Resources {
+		for _, i := range r.Instances {
+			if i.Identity["id"] != i.Attributes["id"] || i.Identity["name"] != i.Attributes["name"] {
+				t.Errorf("swarm_service.%s has identity %v, want its id %v and name %v", r.Name, i.Identity, i.Attributes["id"], i.Attributes["name"])
+			}
+		}
+	}
+}
+
+// exitCode is a command's exit status: 0 when it succeeded, -1 when it did not run.
+func exitCode(err error) int {
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.ExitCode()
+	}
+	return -1
 }

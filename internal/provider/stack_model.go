@@ -243,3 +243,11 @@ func rolloutPreview(key string, spec swarm.ServiceSpec, live swarm.Service) stri
 	}
 	return fmt.Sprintf("services.%s (%s) restarts %s: %s, %s, each batch monitored for %s; on failure Swarm will %s.", key, live.Spec.Name, tasks, batch, order, monitor, action)
 }
+
+// stackImported is what an import of a stack sets before its read: its name, and the
+// defaults of the attributes the configuration may leave out.
+func stackImported(name string) map[string]attr.Value {
+	return map[string]attr.Value{
+		"id": types.StringValue(name), "name": types.StringValue(name), "resolve_image": types.StringValue("changed"), "prune": types.BoolValue(true),
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -35,6 +36,7 @@ var (
 	_ resource.Resource                   = &stackResource{}
 	_ resource.ResourceWithConfigure      = &stackResource{}
 	_ resource.ResourceWithImportState    = &stackResource{}
+	_ resource.ResourceWithIdentity       = &stackResource{}
 	_ resource.ResourceWithValidateConfig = &stackResource{}
 	_ resource.ResourceWithModifyPlan     = &stackResource{}
 )
@@ -53,6 +55,16 @@ const (
 
 func (r *stackResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_stack"
+}
+
+// IdentitySchema: a stack is its name (the com.docker.stack.namespace label); it has no swarm
+// ID, and its id attribute repeats the name.
+func (r *stackResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {
+	resp.IdentitySchema = identityschema.Schema{
+		Attributes: map[string]identityschema.Attribute{
+			"name": identityschema.StringAttribute{RequiredForImport: true, Description: "The stack's name, as `docker stack ls` lists it."},
+		},
+	}
 }
 
 func (r *stackResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -114,6 +126,7 @@ func (r *stackResource) Schema(ctx context.Context, _ resource.SchemaRequest, re
 }
 
 func (r *stackResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan stackModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -138,6 +151,7 @@ func (r *stackResource) Create(ctx context.Context, req resource.CreateRequest, 
 }
 
 func (r *stackResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	defer setReadIdentity(ctx, req.State, &resp.State, resp.Identity, &resp.Diagnostics)
 	var state stackModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	if resp.Diagnostics.HasError() || !r.connected(&resp.Diagnostics) {
@@ -159,6 +173,7 @@ func (r *stackResource) Read(ctx context.Context, req resource.ReadRequest, resp
 }
 
 func (r *stackResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	defer setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	var plan, state stackModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -334,15 +349,13 @@ func (r *stackResource) Delete(ctx context.Context, req resource.DeleteRequest, 
 // compose_files and environment come from the configuration, and the first apply records them
 // (it writes nothing to a service whose spec the files do not change).
 func (r *stackResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	id, err := parseStackImportID(req.ID)
+	id, err := parseStackImportID(importKey(ctx, req, "name", &resp.Diagnostics))
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid Import ID", err.Error())
 		return
 	}
 	key := newHashKey()
-	values := map[string]attr.Value{
-		"id": types.StringValue(id.Name), "name": types.StringValue(id.Name), "resolve_image": types.StringValue("changed"), "prune": types.BoolValue(true),
-	}
+	values := stackImported(id.Name)
 	if len(id.ComposeFiles) > 0 {
 		m := stackModel{Environment: types.MapNull(types.StringType)}
 		m.ComposeFiles, _ = types.ListValueFrom(ctx, types.StringType, id.ComposeFiles)
@@ -363,6 +376,7 @@ func (r *stackResource) ImportState(ctx context.Context, req resource.ImportStat
 	for attr, v := range values {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attr), v)...)
 	}
+	setIdentity(ctx, &resp.State, resp.Identity, &resp.Diagnostics)
 	writePrivate(ctx, resp.Private, stackHashKeyKey, hex.EncodeToString(key), &resp.Diagnostics)
 }
 

@@ -917,3 +917,43 @@ services:
 		},
 	})
 }
+
+// A stack's identity is its name: a redeploy (changed compose file, services updated in
+// place) keeps it. An import block that gives it imports the stack, with the same identity;
+// its plan is an update that records the files, as after any import of a stack (the
+// adoption test shows that apply restarts no task).
+func TestAccIdentity_stack(t *testing.T) {
+	acctest.IdentityTerraform(t)
+	stack, dir := acctest.Name("ident-stk"), t.TempDir()
+	write := func(v string) {
+		acctest.WriteFile(t, dir, "docker-compose.yml", fmt.Sprintf("services:\n  web:\n    image: ${IMAGE}\n    environment: {VERSION: %s}\n", v))
+	}
+	write("v1")
+	config := stackConfig(stack, dir, "")
+	resource.Test(t, resource.TestCase{
+		PreCheck:                 func() { testAccPreCheck(t) },
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: append(acctest.IdentityIs(stackAddr, "name"),
+					statecheck.ExpectIdentityValue(stackAddr, tfjsonpath.New("name"), knownvalue.StringExact(stack))),
+			},
+			{
+				PreConfig: func() { write("v2") },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(stackAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: append(acctest.IdentityIs(stackAddr, "name"),
+					statecheck.ExpectIdentityValue(stackAddr, tfjsonpath.New("name"), knownvalue.StringExact(stack))),
+			},
+			func() resource.TestStep {
+				s := acctest.ImportByIdentity(stackAddr)
+				s.ExpectNonEmptyPlan = true
+				s.ImportPlanChecks.PreApply = []plancheck.PlanCheck{plancheck.ExpectResourceAction(stackAddr, plancheck.ResourceActionUpdate)}
+				return s
+			}(),
+		},
+	})
+}

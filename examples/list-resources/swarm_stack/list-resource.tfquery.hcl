@@ -1,0 +1,4 @@
+# Every stack deployed with docker stack deploy, once per namespace.
+list "swarm_stack" "all" {
+  provider = swarm
+}
