@@ -44,23 +44,25 @@ type goreleaserConfig struct {
 }
 
 type goreleaserBuild struct {
-	ID           string   `yaml:"id"`
-	Main         string   `yaml:"main"`
-	Binary       string   `yaml:"binary"`
-	Env          []string `yaml:"env"`
-	Flags        []string `yaml:"flags"`
-	Ldflags      []string `yaml:"ldflags"`
-	Goos         []string `yaml:"goos"`
-	Goarch       []string `yaml:"goarch"`
-	ModTimestamp string   `yaml:"mod_timestamp"`
-	Ignore       []struct {
-		Goos   string `yaml:"goos"`
-		Goarch string `yaml:"goarch"`
-	} `yaml:"ignore"`
+	ID           string             `yaml:"id"`
+	Main         string             `yaml:"main"`
+	Binary       string             `yaml:"binary"`
+	Env          []string           `yaml:"env"`
+	Flags        []string           `yaml:"flags"`
+	Ldflags      []string           `yaml:"ldflags"`
+	Goos         []string           `yaml:"goos"`
+	Goarch       []string           `yaml:"goarch"`
+	ModTimestamp string             `yaml:"mod_timestamp"`
+	Ignore       []goreleaserIgnore `yaml:"ignore"`
 	// Not implemented here: the build fails when one is set.
 	Targets []string `yaml:"targets"`
 	Tags    []string `yaml:"tags"`
 	Dir     string   `yaml:"dir"`
+}
+
+type goreleaserIgnore struct {
+	Goos   string `yaml:"goos"`
+	Goarch string `yaml:"goarch"`
 }
 
 type goreleaserArchive struct {
@@ -144,7 +146,7 @@ func loadRelease(path, version string) (*release, error) {
 	rel := &release{projectName: cfg.ProjectName, version: version, cfg: cfg}
 	if rel.projectName == "" {
 		// goreleaser names the project after the repository, which is the module's last element.
-		if rel.projectName, err = moduleBase("go.mod"); err != nil {
+		if rel.projectName, err = moduleBase(filepath.Join(filepath.Dir(path), "go.mod")); err != nil {
 			return nil, err
 		}
 	}
