@@ -325,7 +325,8 @@ func (r *release) buildOne(dist string, p platform) error {
 	if err != nil {
 		return err
 	}
-	if err := writeZip(filepath.Join(dist, name+".zip"), append([]string{out}, files...)); err != nil {
+	// goreleaser adds the archive's files first, then the binary.
+	if err := writeZip(filepath.Join(dist, name+".zip"), append(files, out)); err != nil {
 		return err
 	}
 	fmt.Printf("  %-14s %5.1fs  %s.zip\n", p, time.Since(start).Seconds(), name)
