@@ -15,8 +15,9 @@
 #               the zh: hashes must be SHA256SUMS's entries and the h1: hashes those of the zips
 #  4. apply     init, plan, apply, an empty plan again, destroy: a network and a one-replica
 #               service on the test image, against the local swarm (DOCKER_HOST)
-#  5. mirror    the zips as a filesystem mirror (packed layout), the air-gapped install: init
-#               with the lock of step 3 verifies them against it, `providers lock -fs-mirror`
+#  5. mirror    the zips as a filesystem mirror (packed layout), the air-gapped install, and
+#               as a network mirror (the same server, under /mirror/): init with the lock of
+#               step 3 verifies them against it, `providers lock -fs-mirror`/`-net-mirror`
 #               keeps it, and a mirror holding a wrong zip is refused
 #
 # Terraform records zh: hashes only from a signed SHA256SUMS (a registry), never from a
@@ -115,19 +116,20 @@ go build -o "$work/releasecheck" ./scripts/releasecheck
 phase_done build
 
 echo "== registry on 127.0.0.1 over HTTPS"
-"$work/releasecheck" serve -dist "$dist" -keys "$keys" -source "$SOURCE" -addr-file "$work/registry-url" 2>"$work/registry.log" &
+"$work/releasecheck" serve -dist "$dist" -keys "$keys" -source "$SOURCE" -addr-file "$work/server-url" 2>"$work/server.log" &
 server_pid=$!
-until [ -s "$work/registry-url" ]; do
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/registry.log" >&2; fail "the registry did not start"; }
+until [ -s "$work/server-url" ]; do
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; fail "the registry did not start"; }
   sleep 0.1
 done
+server=$(cat "$work/server-url")
 export SSL_CERT_FILE=$keys/ca.pem
 reg=$work/registry
 write_config "$reg"
 cat >"$reg/cli.tfrc" <<EOF
 host "registry.terraform.io" {
   services = {
-    "providers.v1" = "$(cat "$work/registry-url")"
+    "providers.v1" = "$server/v1/providers/"
   }
 }
 
@@ -137,7 +139,7 @@ provider_installation {
   }
 }
 EOF
-echo "serving $(cat "$work/registry-url") for $SOURCE"
+echo "serving $SOURCE at $server (registry protocol under /v1/providers/, network mirror under /mirror/)"
 
 echo "== lock (${LOCK_PLATFORMS[*]})"
 tf_or_fail "$reg" providers lock "${LOCK_PLATFORMS[@]/#/-platform=}"
@@ -172,26 +174,39 @@ if docker service inspect "$name" >/dev/null 2>&1 || docker network inspect "$na
 fi
 phase_done apply
 
-echo "== filesystem mirror (packed layout)"
+echo "== mirrors: filesystem (packed layout) and network (HTTPS on 127.0.0.1)"
+# mirror_workspace DIR INSTALLATION: a configuration that installs with INSTALLATION (the body
+# of provider_installation), with the lock of the lock phase, as a team commits it.
+mirror_workspace() {
+  write_config "$1"
+  printf 'provider_installation {\n%s\n}\n' "$2" >"$1/cli.tfrc"
+  cp "$work/locked.hcl" "$1/.terraform.lock.hcl"
+}
 mirror=$work/mirror
 mkdir -p "$mirror/$SOURCE"
 ln "$dist"/*.zip "$mirror/$SOURCE/"
 air=$work/airgapped
-write_config "$air"
-cat >"$air/cli.tfrc" <<EOF
-provider_installation {
-  filesystem_mirror {
-    path    = "$mirror"
-    include = ["$SOURCE"]
-  }
-}
-EOF
-cp "$work/locked.hcl" "$air/.terraform.lock.hcl"
+mirror_workspace "$air" "  filesystem_mirror {
+    path    = \"$mirror\"
+    include = [\"$SOURCE\"]
+  }"
+net=$work/network-mirror
+mirror_workspace "$net" "  network_mirror {
+    url     = \"$server/mirror/\"
+    include = [\"$SOURCE\"]
+  }"
+# init verifies the mirror's zip against the lock, and providers lock those of the other
+# platforms: the lock stays as the registry made it.
 tf_or_fail "$air" init
-cmp -s "$air/.terraform.lock.hcl" "$work/locked.hcl" || fail "terraform init from the mirror changed the lock file"
 tf_or_fail "$air" providers lock -fs-mirror="$mirror" "${LOCK_PLATFORMS[@]/#/-platform=}"
-verify_lock "$air" -zh
-tf_or_fail "$air" validate
+tf_or_fail "$net" init
+tf_or_fail "$net" providers lock -net-mirror="$server/mirror/" "${LOCK_PLATFORMS[@]/#/-platform=}"
+for dir in "$air" "$net"; do
+  cmp -s "$dir/.terraform.lock.hcl" "$work/locked.hcl" || fail "installing from $(basename "$dir") changed the lock file"
+  tf_or_fail "$dir" validate # starts the installed plugin
+done
+grep -q "^GET /mirror/$SOURCE/$VERSION.json 200" "$work/server.log" ||
+  fail "terraform did not ask the network mirror for $VERSION (log: $work/server.log)"
 # The lock has teeth: a mirror whose linux_amd64 zip holds the same plugin but not the README
 # is refused. (Another platform's zip would pass: a lock's hashes are one set per version.)
 bad=$work/bad-mirror
@@ -201,9 +216,10 @@ rm "$bad/$SOURCE/terraform-provider-swarm_${VERSION}_linux_amd64.zip"
 "$work/releasecheck" zip "$bad/$SOURCE/terraform-provider-swarm_${VERSION}_linux_amd64.zip" \
   "$dist/bin/linux_amd64/terraform-provider-swarm_v$VERSION"
 tampered=$work/tampered
-write_config "$tampered"
-sed "s|$mirror|$bad|" "$air/cli.tfrc" >"$tampered/cli.tfrc"
-cp "$work/locked.hcl" "$tampered/.terraform.lock.hcl"
+mirror_workspace "$tampered" "  filesystem_mirror {
+    path    = \"$bad\"
+    include = [\"$SOURCE\"]
+  }"
 if tf "$tampered" init; then fail "terraform init accepted a mirror zip that does not match the lock"; fi
 grep -q "doesn't match any of" "$tampered/terraform.log" ||
   { tail -n 20 "$tampered/terraform.log" >&2; fail "terraform init failed on the wrong zip, but not on its checksum"; }
@@ -211,7 +227,7 @@ phase_done mirror
 
 ok=1
 echo
-echo "release-check passed: $SOURCE $VERSION installed from a signed registry and from a filesystem mirror, planned, applied and destroyed"
+echo "release-check passed: $SOURCE $VERSION installed from a signed registry, a filesystem mirror and a network mirror; planned, applied and destroyed"
 t_phase=$t_start
 phase_done total
 printf '  %s\n' "${phases[@]}"

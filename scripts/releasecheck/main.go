@@ -3,8 +3,8 @@
 //
 //	releasecheck build        cross-builds the platforms .goreleaser.yml names and lays out
 //	                          its release assets (zips, SHA256SUMS, its signature, manifest)
-//	releasecheck serve        serves them over the provider registry protocol, HTTPS on
-//	                          127.0.0.1 with a CA of its own
+//	releasecheck serve        serves them over the provider registry protocol and the network
+//	                          mirror protocol, HTTPS on 127.0.0.1 with a CA of its own
 //	releasecheck verify-lock  checks the hashes terraform recorded in .terraform.lock.hcl
 //	                          against the assets
 //	releasecheck zip          packs files into a zip as build does (for a package that is

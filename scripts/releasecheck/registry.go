@@ -79,7 +79,8 @@ func (r *release) sign(sums, keys string) error {
 	return os.WriteFile(filepath.Join(keys, "signing-key.id"), []byte(entity.PrimaryKey.KeyIdString()), 0o644)
 }
 
-// registry answers the provider registry protocol (versions and download) for the assets in
+// registry answers the provider registry protocol (versions and download, under
+// /v1/providers/) and the provider network mirror protocol (under /mirror/) for the assets in
 // one dist directory, and serves the assets themselves under /files/.
 type registry struct {
 	dist      string
@@ -95,7 +96,7 @@ func runServe(args []string) error {
 	dist := fs.String("dist", "", "directory of the release assets (required)")
 	keys := fs.String("keys", "", "directory of the signing key; the CA certificate is written there too (required)")
 	source := fs.String("source", "", "provider source address, host/namespace/type (required)")
-	addrFile := fs.String("addr-file", "", "file to write the providers.v1 service URL to once listening (required)")
+	addrFile := fs.String("addr-file", "", "file to write the base URL to once listening (required)")
 	_ = fs.Parse(args)
 	if *dist == "" || *keys == "" || *source == "" || *addrFile == "" {
 		fs.Usage()
@@ -126,6 +127,11 @@ func runServe(args []string) error {
 	mux.HandleFunc("GET "+prefix+"{version}/download/{os}/{arch}", func(w http.ResponseWriter, req *http.Request) {
 		reg.download(w, req, base)
 	})
+	mirror := "/mirror/" + *source + "/"
+	mux.HandleFunc("GET "+mirror+"index.json", reg.mirrorIndex)
+	mux.HandleFunc("GET "+mirror+"{file}", func(w http.ResponseWriter, req *http.Request) {
+		reg.mirrorVersion(w, req, base)
+	})
 	mux.Handle("GET /files/", http.StripPrefix("/files/", http.FileServer(http.Dir(*dist))))
 	srv := &http.Server{
 		Handler:           logRequests(mux),
@@ -142,13 +148,13 @@ func runServe(args []string) error {
 		_ = srv.Shutdown(shutdown)
 	}()
 	// Written once the socket listens: the script waits for this file, not for a duration.
-	if err := os.WriteFile(*addrFile+".tmp", []byte(base+service), 0o644); err != nil {
+	if err := os.WriteFile(*addrFile+".tmp", []byte(base), 0o644); err != nil {
 		return err
 	}
 	if err := os.Rename(*addrFile+".tmp", *addrFile); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "serving the provider registry protocol for %s at %s\n", *source, base+prefix)
+	fmt.Fprintf(os.Stderr, "serving %s: registry protocol at %s, network mirror at %s\n", *source, base+service, base+"/mirror/")
 	if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -274,6 +280,41 @@ func (reg *registry) download(w http.ResponseWriter, req *http.Request, base str
 		},
 	}
 	writeJSON(w, out)
+}
+
+// mirrorIndex lists the versions, as a network mirror's index.json.
+func (reg *registry) mirrorIndex(w http.ResponseWriter, _ *http.Request) {
+	versions := map[string]struct{}{}
+	for v := range reg.versions {
+		versions[v] = struct{}{}
+	}
+	writeJSON(w, map[string]any{"versions": versions})
+}
+
+// mirrorVersion answers <version>.json: each platform's zip and its zh: hash, which Terraform
+// checks the download against.
+func (reg *registry) mirrorVersion(w http.ResponseWriter, req *http.Request, base string) {
+	version, ok := strings.CutSuffix(req.PathValue("file"), ".json")
+	platforms, known := reg.versions[version]
+	if !ok || !known {
+		http.NotFound(w, req)
+		return
+	}
+	type archive struct {
+		URL    string   `json:"url"`
+		Hashes []string `json:"hashes"`
+	}
+	archives := map[string]archive{}
+	for _, p := range platforms {
+		filename := reg.prefix + version + "_" + p.String() + ".zip"
+		sum, err := fileSHA256(filepath.Join(reg.dist, filename))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		archives[p.String()] = archive{URL: base + "/files/" + filename, Hashes: []string{"zh:" + sum}}
+	}
+	writeJSON(w, map[string]any{"archives": archives})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
