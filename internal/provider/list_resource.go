@@ -215,7 +215,7 @@ func newStackList() list.ListResource {
 	return &listResource{listKind: listKind{
 		typeName: "_stack",
 		description: "Lists the swarm's stacks (the namespaces `docker stack deploy` labels services with, as `docker stack ls` lists them), each once, as `swarm_stack` imports it. " +
-			"`name_prefix` and `stack` apply to the namespace, `labels` to every service of the stack. The compose files are not in the swarm: generated configuration needs `compose_files` filled in.",
+			"`name_prefix` and `stack` apply to the namespace, `labels` to every service of the stack. The compose files are not in the swarm: generated configuration needs `compose_files` filled in, and its import block an ID that names them (`id = \"shop:docker-compose.yml\"`) in place of the identity, which holds the name alone, for a first plan with no change.",
 		list: func(ctx context.Context, e *orchestrator.Engine, f orchestrator.ListFilter) ([]listed, error) {
 			found, err := e.ListStacks(ctx, f)
 			var out []listed

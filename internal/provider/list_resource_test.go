@@ -56,9 +56,10 @@ func listBlock(typ, name, config string) string {
 // one label, and a decoy network with the prefix and another label value) is found by
 // terraform query exactly, by name_prefix, labels and stack; no secret value is listed or
 // generated. The configuration -generate-config-out writes, with the values the docs say to
-// add (the config's data, the secret's data_wo, the stack's compose_files), plans an import of
-// everything and no change but the stack's record of its files; its apply restarts no task and
-// runs the job no more, and the plan after it is empty.
+// add (the config's data, the secret's data_wo, the stack's compose_files, and the stack's
+// import by an ID that names its files in place of the identity, which holds its name only),
+// plans an import of everything and no change; its apply restarts no task and runs the job no
+// more, and the plan after it is empty.
 func TestAccListResources_queryAndAdopt(t *testing.T) {
 	acctest.Parallel(t)
 	acctest.SkipUnlessAcc(t)
@@ -189,13 +190,16 @@ services:
 			t.Errorf("%s holds the secret's value", what)
 		}
 	}
-	// What the docs say to add: the config's content, the secret's value, the compose files.
+	// What the docs say to add: the config's content, the secret's value, the compose files,
+	// and the files in the stack's import ID (its identity is its name alone: imported by it,
+	// the first plan records the files, an update that writes no service).
 	filled := string(generated)
 	for _, edit := range []struct{ re, with string }{
 		{`(?m)^\s*data\s*= null # sensitive\n`, ``},
 		{`(?m)^(\s*)data_wo(\s*)= null # sensitive$`, fmt.Sprintf(`${1}data_wo${2}= file(%q)`, filepath.Join(dir, "secret.txt"))},
 		{`(?m)^(\s*)data(\s*)= null$`, fmt.Sprintf(`${1}data${2}= file(%q)`, filepath.Join(dir, "app.conf"))},
 		{`(?m)^(\s*)compose_files(\s*)= null$`, fmt.Sprintf(`${1}compose_files${2}= [%q]`, compose)},
+		{`identity\s*=\s*\{\s*name\s*=\s*"` + regexp.QuoteMeta(stack) + `"\s*\}`, fmt.Sprintf(`id = %q`, stack+":"+compose)},
 	} {
 		re := regexp.MustCompile(edit.re)
 		if !re.MatchString(filled) {
@@ -212,11 +216,9 @@ services:
 
 	changes := planChanges(t, tf)
 	want := map[string]string{}
-	for _, typ := range []string{"service", "job", "network", "secret", "config"} {
+	for _, typ := range []string{"service", "job", "network", "secret", "config", "stack"} {
 		want["swarm_"+typ] = "import no-op"
 	}
-	// swarm_stack records the compose files on its first apply, writing no service.
-	want["swarm_stack"] = "import update"
 	got := map[string]string{}
 	for _, c := range changes {
 		got[c.Type] = c.what()
