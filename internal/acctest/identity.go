@@ -15,7 +15,7 @@ import (
 func IdentityTerraform(t *testing.T) {
 	t.Helper()
 	SkipUnlessAcc(t)
-	t.Setenv("TF_ACC_TERRAFORM_PATH", ModernTerraform(t))
+	t.Setenv("TF_ACC_TERRAFORM_PATH", modernTerraformFor(t, "Terraform >= 1.12 (resource identity)"))
 }
 
 // IdentityIs checks that the identity of the resource at addr has exactly the attributes

@@ -21,11 +21,18 @@ const ModernTerraformEnv = "TF_ACC_TERRAFORM_MODERN"
 // ../shared/tools/README.md), with its checksum in the same name plus .sha256.
 const modernTerraformGz = "terraform-1.15.9.gz"
 
-// ModernTerraform returns the path of a Terraform binary of version 1.14 or newer:
+// ModernTerraform returns the path of a Terraform binary of version 1.14 or newer (actions,
+// list resources; identities need 1.12):
 // TF_ACC_TERRAFORM_MODERN, else terraform-1.15.9.gz from /work/shared/tools or from
 // ../shared/tools beside the repository, checked against its .sha256 and unpacked once per
 // test process. The test skips, saying why, when there is none.
 func ModernTerraform(t testing.TB) string {
+	t.Helper()
+	return modernTerraformFor(t, "Terraform >= 1.14 (actions, list resources)")
+}
+
+// modernTerraformFor is ModernTerraform with the skip naming what the test needs.
+func modernTerraformFor(t testing.TB, needs string) string {
 	t.Helper()
 	if bin := os.Getenv(ModernTerraformEnv); bin != "" {
 		if _, err := os.Stat(bin); err != nil {
@@ -35,7 +42,7 @@ func ModernTerraform(t testing.TB) string {
 	}
 	bin, err := modernTerraform()
 	if err != nil {
-		t.Skipf("needs Terraform >= 1.14 (actions): %v", err)
+		t.Skipf("needs %s: %v", needs, err)
 	}
 	return bin
 }
