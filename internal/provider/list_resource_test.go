@@ -72,7 +72,7 @@ func TestAccListResources_queryAndAdopt(t *testing.T) {
 	label := "test.query=" + p
 	secretValue := "query-secret-" + p
 	dir := t.TempDir()
-	docker := func(args ...string) string { t.Helper(); return stackCLI(t, dir, args...) }
+	docker := func(args ...string) { t.Helper(); stackCLI(t, dir, args...) }
 	undo := func(args ...string) {
 		t.Cleanup(func() { _ = exec.Command("docker", args...).Run() })
 	}
@@ -305,10 +305,10 @@ func TestObjectListResult(t *testing.T) {
 		nulls []string
 		want  map[string]string
 	}{
-		{"secret", NewSecretResource().(resource.ResourceWithIdentity), secretListed,
+		{"secret", withIdentity(t, NewSecretResource()), secretListed,
 			orchestrator.Object{Kind: orchestrator.KindSecret, ID: "s1", Name: "db-0123456789", Labels: labels},
 			[]string{"name", "data", "data_wo", "data_hash"}, map[string]string{"id": "s1", "name_prefix": "db-"}},
-		{"config", NewConfigResource().(resource.ResourceWithIdentity), configListed,
+		{"config", withIdentity(t, NewConfigResource()), configListed,
 			orchestrator.Object{Kind: orchestrator.KindConfig, ID: "c1", Name: "nginx", Labels: map[string]string{"team": "shop", orchestrator.DataHashLabel: "0f1e2d3c"},
 				Data: []byte("listen 80"), TemplateDriver: "golang"},
 			[]string{"data", "data_hash", "name_prefix"}, map[string]string{"id": "c1", "name": "nginx", "template_driver": "golang"}},
@@ -356,4 +356,14 @@ func TestObjectListResult(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withIdentity is the resource as one that declares an identity; the test fails when it does not.
+func withIdentity(t *testing.T, r resource.Resource) resource.ResourceWithIdentity {
+	t.Helper()
+	ri, ok := r.(resource.ResourceWithIdentity)
+	if !ok {
+		t.Fatalf("%T declares no identity", r)
+	}
+	return ri
 }
