@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/action/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
@@ -34,6 +36,44 @@ func (b *actionBase) Configure(_ context.Context, req action.ConfigureRequest, r
 // connected reports whether the provider reached a Docker engine, with an error if not.
 func (b *actionBase) connected(diags *diag.Diagnostics) bool {
 	return connected(b.engine, diags)
+}
+
+// targetSchema is the schema of an action on one object: attr names the object (an ID or a
+// name, what it says), and the optional timeout bounds the wait for what waitsFor says.
+func targetSchema(description, attr, what, waitsFor string) schema.Schema {
+	return schema.Schema{
+		MarkdownDescription: description + actionsNote,
+		Attributes: map[string]schema.Attribute{
+			attr: schema.StringAttribute{Required: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+				MarkdownDescription: what},
+			"timeout": timeoutAttribute(waitsFor),
+		},
+	}
+}
+
+// targetConfig is the configuration of an action on one object (targetSchema's).
+type targetConfig interface {
+	target() (idOrName string, timeout kindValue)
+}
+
+func (m *serviceActionModel) target() (string, kindValue) {
+	return m.ServiceID.ValueString(), m.Timeout
+}
+func (m *jobRunActionModel) target() (string, kindValue) { return m.JobID.ValueString(), m.Timeout }
+func (m *nodeActionModel) target() (string, kindValue)   { return m.NodeID.ValueString(), m.Timeout }
+
+// begin reads an action's configuration into m and bounds ctx by its timeout, giving the
+// object the action is on. ok is false, with the diagnostics said, when the configuration
+// does not read or the provider reached no engine; cancel is then nil.
+func (b *actionBase) begin(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse, m targetConfig) (
+	target string, actx context.Context, cancel context.CancelFunc, ok bool) {
+	resp.Diagnostics.Append(req.Config.Get(ctx, m)...)
+	if resp.Diagnostics.HasError() || !b.connected(&resp.Diagnostics) {
+		return "", nil, nil, false
+	}
+	target, timeout := m.target()
+	actx, cancel = actionContext(ctx, timeout)
+	return target, actx, cancel, true
 }
 
 // timeoutAttribute is the optional timeout of every action.

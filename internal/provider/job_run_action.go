@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/action"
-	"github.com/hashicorp/terraform-plugin-framework/action/schema"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
@@ -33,27 +30,18 @@ func (a *jobRunAction) Metadata(_ context.Context, req action.MetadataRequest, r
 }
 
 func (a *jobRunAction) Schema(_ context.Context, _ action.SchemaRequest, resp *action.SchemaResponse) {
-	resp.Schema = schema.Schema{
-		MarkdownDescription: "Runs a job (a `swarm_job`, or any service in `replicated-job` or `global-job` mode) again, as it is, and waits until the run completes. " +
-			"A failed run fails the action with the failed tasks' exit codes and last log lines. " +
-			"Triggered `before_update` of a service, it runs a migration before the service's new tasks start; a failed run stops the apply before the service changes. " +
-			"The job's spec changes only in its `force_update` counter, so the next plan of its `swarm_job` shows no change; the job's `last_run` attributes are read at the next refresh." + actionsNote,
-		Attributes: map[string]schema.Attribute{
-			"job_id": schema.StringAttribute{Required: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
-				MarkdownDescription: "The job to run: its ID or its name (e.g. `swarm_job.migrate.id`)."},
-			"timeout": timeoutAttribute("for the run to complete"),
-		},
-	}
+	resp.Schema = targetSchema("Runs a job (a `swarm_job`, or any service in `replicated-job` or `global-job` mode) again, as it is, and waits until the run completes. "+
+		"A failed run fails the action with the failed tasks' exit codes and last log lines. "+
+		"Triggered `before_update` of a service, it runs a migration before the service's new tasks start; a failed run stops the apply before the service changes. "+
+		"The job's spec changes only in its `force_update` counter, so the next plan of its `swarm_job` shows no change; the job's `last_run` attributes are read at the next refresh.",
+		"job_id", "The job to run: its ID or its name (e.g. `swarm_job.migrate.id`).", "for the run to complete")
 }
 
 func (a *jobRunAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
-	var m jobRunActionModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || !a.connected(&resp.Diagnostics) {
+	name, ctx, cancel, ok := a.begin(ctx, req, resp, &jobRunActionModel{})
+	if !ok {
 		return
 	}
-	name := m.JobID.ValueString()
-	ctx, cancel := actionContext(ctx, m.Timeout)
 	defer cancel()
 	job, err := a.engine.Job(ctx, name)
 	if err != nil {

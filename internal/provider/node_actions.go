@@ -6,10 +6,7 @@ import (
 	"strings"
 
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/action"
-	"github.com/hashicorp/terraform-plugin-framework/action/schema"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
@@ -61,25 +58,15 @@ func (a *nodeAvailabilityAction) Schema(_ context.Context, _ action.SchemaReques
 		desc = "Makes a node active again, as `docker node update --availability active` does, so that Swarm may schedule tasks on it. Swarm does not move running tasks back by itself: new tasks (a rollout, a `swarm_service_restart`) may use the node."
 		timeout = "for the write"
 	}
-	desc += " Only the availability changes: the node is not adopted. A `swarm_node` resource that sets `availability` sees the change as drift and puts its own value back at the next apply." + actionsNote
-	resp.Schema = schema.Schema{
-		MarkdownDescription: desc,
-		Attributes: map[string]schema.Attribute{
-			"node_id": schema.StringAttribute{Required: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
-				MarkdownDescription: "The node: its ID or its host name (e.g. `swarm_node.worker.id`)."},
-			"timeout": timeoutAttribute(timeout),
-		},
-	}
+	desc += " Only the availability changes: the node is not adopted. A `swarm_node` resource that sets `availability` sees the change as drift and puts its own value back at the next apply."
+	resp.Schema = targetSchema(desc, "node_id", "The node: its ID or its host name (e.g. `swarm_node.worker.id`).", timeout)
 }
 
 func (a *nodeAvailabilityAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
-	var m nodeActionModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || !a.connected(&resp.Diagnostics) {
+	node, ctx, cancel, ok := a.begin(ctx, req, resp, &nodeActionModel{})
+	if !ok {
 		return
 	}
-	node := m.NodeID.ValueString()
-	ctx, cancel := actionContext(ctx, m.Timeout)
 	defer cancel()
 	progress(resp, "making node %s %s", node, a.availability)
 	applied, err := a.engine.SetNodeAvailability(ctx, node, a.availability, 0)

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/action"
-	"github.com/hashicorp/terraform-plugin-framework/action/schema"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
@@ -35,26 +32,17 @@ func (a *serviceRestartAction) Metadata(_ context.Context, req action.MetadataRe
 }
 
 func (a *serviceRestartAction) Schema(_ context.Context, _ action.SchemaRequest, resp *action.SchemaResponse) {
-	resp.Schema = schema.Schema{
-		MarkdownDescription: "Restarts every task of a service with the same spec, as `docker service update --force` does: Swarm replaces the tasks in the order and batches of the service's `rolling_update` settings. " +
-			"The action waits until the new tasks run (stable for the monitor window), and fails with the failing tasks' exit codes and last log lines when they do not; the service's failure action applies as in any rollout. " +
-			"The service's spec changes only in its `force_update` counter, which no configuration manages, so the next plan of a `swarm_service` is empty." + actionsNote,
-		Attributes: map[string]schema.Attribute{
-			"service_id": schema.StringAttribute{Required: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
-				MarkdownDescription: "The service to restart: its ID or its name (e.g. `swarm_service.api.id`)."},
-			"timeout": timeoutAttribute("for the new tasks"),
-		},
-	}
+	resp.Schema = targetSchema("Restarts every task of a service with the same spec, as `docker service update --force` does: Swarm replaces the tasks in the order and batches of the service's `rolling_update` settings. "+
+		"The action waits until the new tasks run (stable for the monitor window), and fails with the failing tasks' exit codes and last log lines when they do not; the service's failure action applies as in any rollout. "+
+		"The service's spec changes only in its `force_update` counter, which no configuration manages, so the next plan of a `swarm_service` is empty.",
+		"service_id", "The service to restart: its ID or its name (e.g. `swarm_service.api.id`).", "for the new tasks")
 }
 
 func (a *serviceRestartAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
-	var m serviceActionModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || !a.connected(&resp.Diagnostics) {
+	name, ctx, cancel, ok := a.begin(ctx, req, resp, &serviceActionModel{})
+	if !ok {
 		return
 	}
-	name := m.ServiceID.ValueString()
-	ctx, cancel := actionContext(ctx, m.Timeout)
 	defer cancel()
 	progress(resp, "restarting service %s", name)
 	applied, err := a.engine.RestartService(ctx, name, orchestrator.WaitOptions{Progress: rolloutProgress(resp, name)})

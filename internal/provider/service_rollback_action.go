@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/action"
-	"github.com/hashicorp/terraform-plugin-framework/action/schema"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
@@ -27,26 +24,17 @@ func (a *serviceRollbackAction) Metadata(_ context.Context, req action.MetadataR
 }
 
 func (a *serviceRollbackAction) Schema(_ context.Context, _ action.SchemaRequest, resp *action.SchemaResponse) {
-	resp.Schema = schema.Schema{
-		MarkdownDescription: "Asks Swarm to roll a service back to its previous spec, as `docker service rollback` does (with the service's `rollback` settings), waits until the previous spec's tasks run, and says which image now runs. " +
-			"A service never updated has no previous spec, and the action fails without changing it. " +
-			"**The configuration still declares the newer spec:** the next plan of the service's `swarm_service` proposes it again, and an apply rolls the service forward. Change the configuration to keep the rollback." + actionsNote,
-		Attributes: map[string]schema.Attribute{
-			"service_id": schema.StringAttribute{Required: true, Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
-				MarkdownDescription: "The service to roll back: its ID or its name (e.g. `swarm_service.api.id`)."},
-			"timeout": timeoutAttribute("for the previous spec's tasks"),
-		},
-	}
+	resp.Schema = targetSchema("Asks Swarm to roll a service back to its previous spec, as `docker service rollback` does (with the service's `rollback` settings), waits until the previous spec's tasks run, and says which image now runs. "+
+		"A service never updated has no previous spec, and the action fails without changing it. "+
+		"**The configuration still declares the newer spec:** the next plan of the service's `swarm_service` proposes it again, and an apply rolls the service forward. Change the configuration to keep the rollback.",
+		"service_id", "The service to roll back: its ID or its name (e.g. `swarm_service.api.id`).", "for the previous spec's tasks")
 }
 
 func (a *serviceRollbackAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
-	var m serviceActionModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || !a.connected(&resp.Diagnostics) {
+	name, ctx, cancel, ok := a.begin(ctx, req, resp, &serviceActionModel{})
+	if !ok {
 		return
 	}
-	name := m.ServiceID.ValueString()
-	ctx, cancel := actionContext(ctx, m.Timeout)
 	defer cancel()
 	progress(resp, "rolling service %s back to its previous spec", name)
 	applied, err := a.engine.RollbackService(ctx, name, orchestrator.WaitOptions{Progress: rolloutProgress(resp, name)})
