@@ -8,5 +8,4 @@ var (
 	ParityNetwork = parityNetwork
 	ParityObjects = parityObjects
 	ObjectNames   = objectNames
-	StackObjects  = stackObjects
 )

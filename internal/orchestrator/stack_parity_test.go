@@ -220,7 +220,7 @@ func TestStackParity(t *testing.T) {
 	}
 	t.Cleanup(func() { // when the test stopped before its own removal
 		for _, stack := range []string{cliStack, engStack} {
-			if len(stackObjects(t, cli, stack)) == 0 {
+			if len(acctest.StackObjects(t, cli, stack)) == 0 {
 				continue
 			}
 			cmd := exec.Command("docker", "stack", "rm", "--detach=false", stack)
@@ -303,47 +303,10 @@ func TestStackParity(t *testing.T) {
 	for _, stack := range []string{cliStack, engStack} {
 		docker("stack", "rm", "--detach=false", stack)
 		acctest.Eventually(t, time.Minute, "stack "+stack+" gone", func() (bool, string, error) {
-			left := stackObjects(t, cli, stack)
+			left := acctest.StackObjects(t, cli, stack)
 			return len(left) == 0, "left: " + strings.Join(left, ", "), nil
 		})
 	}
-}
-
-// stackObjects lists the services, networks, secrets and configs labelled as stack's.
-func stackObjects(t *testing.T, cli *client.Client, stack string) []string {
-	t.Helper()
-	ctx := context.Background()
-	f := filters.NewArgs(filters.Arg("label", StackNamespaceLabel+"="+stack))
-	var out []string
-	services, err := cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range services {
-		out = append(out, "service "+s.Spec.Name)
-	}
-	nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range nets {
-		out = append(out, "network "+n.Name)
-	}
-	secrets, err := cli.SecretList(ctx, swarm.SecretListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range secrets {
-		out = append(out, "secret "+s.Spec.Name)
-	}
-	configs, err := cli.ConfigList(ctx, swarm.ConfigListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range configs {
-		out = append(out, "config "+c.Spec.Name)
-	}
-	return out
 }
 
 // objectNames maps the IDs of networks, secrets and configs to their names.

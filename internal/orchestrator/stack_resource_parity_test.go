@@ -64,7 +64,7 @@ func TestAccStackResourceParity(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		for _, stack := range []string{cliStack, tfStack} {
-			if len(orchestrator.StackObjects(t, cli, stack)) > 0 {
+			if len(acctest.StackObjects(t, cli, stack)) > 0 {
 				docker("stack", "rm", "--detach=false", stack)
 			}
 		}
@@ -94,7 +94,7 @@ resource "swarm_stack" "app" {
 			"swarm": func() (tfprotov6.ProviderServer, error) { return provider.ProtocolServer("test")(), nil },
 		},
 		CheckDestroy: func(*terraform.State) error {
-			if left := orchestrator.StackObjects(t, cli, tfStack); len(left) > 0 {
+			if left := acctest.StackObjects(t, cli, tfStack); len(left) > 0 {
 				return fmt.Errorf("destroy left %s", strings.Join(left, ", "))
 			}
 			return nil
@@ -136,7 +136,7 @@ resource "swarm_stack" "app" {
 					docker("stack", "rm", "--detach=false", tfStack)
 					// A node lists a removed network for a few seconds more.
 					acctest.Eventually(t, time.Minute, "stack "+tfStack+" gone", func() (bool, string, error) {
-						left := orchestrator.StackObjects(t, cli, tfStack)
+						left := acctest.StackObjects(t, cli, tfStack)
 						return len(left) == 0, "left: " + strings.Join(left, ", "), nil
 					})
 				},

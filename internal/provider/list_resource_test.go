@@ -105,7 +105,7 @@ services:
       labels: { test.query: %[1]s }
 `, p, os.Getenv("TEST_IMAGE")))
 	t.Cleanup(func() {
-		if len(stackLeft(t, cli, stack)) > 0 {
+		if len(acctest.StackObjects(t, cli, stack)) > 0 {
 			_ = exec.Command("docker", "stack", "rm", stack).Run()
 		}
 	})

@@ -8,15 +8,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
-	"github.com/docker/docker/client"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -25,7 +21,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/swarmform/terraform-provider-swarm/internal/acctest"
-	"github.com/swarmform/terraform-provider-swarm/internal/orchestrator"
 )
 
 const stackAddr = "swarm_stack.app"
@@ -101,44 +96,6 @@ configs:
 `, port, apiImage, worker)
 }
 
-// stackLeft lists the services, networks, secrets and configs labelled as the stack's.
-func stackLeft(t *testing.T, cli *client.Client, stack string) []string {
-	t.Helper()
-	ctx := context.Background()
-	f := filters.NewArgs(filters.Arg("label", orchestrator.StackNamespaceLabel+"="+stack))
-	var out []string
-	services, err := cli.ServiceList(ctx, swarm.ServiceListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range services {
-		out = append(out, "service "+s.Spec.Name)
-	}
-	nets, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range nets {
-		out = append(out, "network "+n.Name)
-	}
-	secrets, err := cli.SecretList(ctx, swarm.SecretListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range secrets {
-		out = append(out, "secret "+s.Spec.Name)
-	}
-	configs, err := cli.ConfigList(ctx, swarm.ConfigListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range configs {
-		out = append(out, "config "+c.Spec.Name)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // stackCLI runs the docker CLI against the test engine, in dir, with the test images as
 // IMAGE and IMAGE_V2, and answers its output.
 func stackCLI(t *testing.T, dir string, args ...string) string {
@@ -194,7 +151,7 @@ func TestAccStackResource_lifecycle(t *testing.T) {
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
-			if left := stackLeft(t, cli, stack); len(left) > 0 {
+			if left := acctest.StackObjects(t, cli, stack); len(left) > 0 {
 				return fmt.Errorf("destroy left %s", strings.Join(left, ", "))
 			}
 			if _, _, err := cli.ConfigInspectWithRaw(context.Background(), other); err != nil {
@@ -280,7 +237,7 @@ func TestAccStackResource_lifecycle(t *testing.T) {
 						}
 					}
 					var secrets []string
-					for _, o := range stackLeft(t, cli, stack) {
+					for _, o := range acctest.StackObjects(t, cli, stack) {
 						if strings.HasPrefix(o, "secret ") {
 							secrets = append(secrets, o)
 						}
@@ -351,7 +308,7 @@ func TestAccStackResource_adoptCLIStack(t *testing.T) {
 	write("cli-password")
 	stackCLI(t, dir, "stack", "deploy", "--detach=false", "-c", "docker-compose.yml", stack)
 	t.Cleanup(func() {
-		if len(stackLeft(t, cli, stack)) > 0 {
+		if len(acctest.StackObjects(t, cli, stack)) > 0 {
 			stackCLI(t, dir, "stack", "rm", "--detach=false", stack)
 		}
 	})
@@ -359,7 +316,7 @@ func TestAccStackResource_adoptCLIStack(t *testing.T) {
 	for _, key := range []string{"web", "api"} {
 		tasks[key] = acctest.RunningTaskIDs(t, cli, stack+"_"+key)
 	}
-	before := stackLeft(t, cli, stack)
+	before := acctest.StackObjects(t, cli, stack)
 	config := stackConfig(stack, dir, "")
 	importID := fmt.Sprintf(`{"name":%q,"compose_files":[%q],"environment":{"IMAGE":%q,"IMAGE_V2":%q}}`,
 		stack, filepath.Join(dir, "docker-compose.yml"), os.Getenv("TEST_IMAGE"), os.Getenv("TEST_IMAGE_V2"))
@@ -370,7 +327,7 @@ func TestAccStackResource_adoptCLIStack(t *testing.T) {
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
-			if left := stackLeft(t, cli, stack); len(left) > 0 {
+			if left := acctest.StackObjects(t, cli, stack); len(left) > 0 {
 				return fmt.Errorf("destroy left %s", strings.Join(left, ", "))
 			}
 			return nil
@@ -394,7 +351,7 @@ func TestAccStackResource_adoptCLIStack(t *testing.T) {
 							return fmt.Errorf("%s's tasks are %v, were %v before the adoption", key, got, was)
 						}
 					}
-					if got := stackLeft(t, cli, stack); !slices.Equal(got, before) {
+					if got := acctest.StackObjects(t, cli, stack); !slices.Equal(got, before) {
 						return fmt.Errorf("the stack's objects are %v, were %v before the adoption", got, before)
 					}
 					return nil
@@ -423,7 +380,7 @@ func TestAccStackResource_adoptCLIStack(t *testing.T) {
 						}
 					}
 					var secrets []string
-					for _, o := range stackLeft(t, cli, stack) {
+					for _, o := range acctest.StackObjects(t, cli, stack) {
 						if strings.HasPrefix(o, "secret ") {
 							secrets = append(secrets, o)
 						}
@@ -796,7 +753,7 @@ func TestAccStackResource_pruneFalse(t *testing.T) {
 		PreCheck:                 func() { testAccPreCheck(t) },
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
-			if left := stackLeft(t, cli, stack); len(left) > 0 {
+			if left := acctest.StackObjects(t, cli, stack); len(left) > 0 {
 				return fmt.Errorf("destroy left %s", strings.Join(left, ", "))
 			}
 			return nil
