@@ -111,8 +111,9 @@ type NodeApplied struct {
 
 // ApplyNode writes the settings to node id (claim: adopt a node no resource manages yet),
 // follows a drain until the node's tasks run elsewhere (or no task of them has started for
-// drainDeadline), and reads the node back with a context that outlives ctx. The error is the
-// write's (a *NodeRoleError, ErrNodeAdopted) or the drain's.
+// drainDeadline), follows a role change until Raft has made it (WaitRole), and reads the node
+// back with a context that outlives ctx. The error is the write's (a *NodeRoleError,
+// ErrNodeAdopted), the drain's or the role change's (a *RoleWaitError).
 func (e *Engine) ApplyNode(ctx context.Context, id string, want NodeSettings, claim bool, drainDeadline time.Duration) (NodeApplied, error) {
 	var a NodeApplied
 	var err error
@@ -123,9 +124,20 @@ func (e *Engine) ApplyNode(ctx context.Context, id string, want NodeSettings, cl
 	if a.Write.Draining {
 		_, err = e.WaitDrained(ctx, a.Write, drainDeadline)
 	}
+	if a.Write.Role != "" && err == nil {
+		if werr := e.WaitRole(ctx, id, a.Write.Role, 0); werr != nil {
+			err = &RoleWaitError{Err: werr}
+		}
+	}
 	if a.Node, a.ReadErr = e.NodeFresh(context.WithoutCancel(ctx), id); a.ReadErr != nil {
 		a.Node = nil
 		a.ReadErr = fmt.Errorf("read node %s back: %w", id, a.ReadErr)
 	}
 	return a, err
 }
+
+// RoleWaitError is a role change that Swarm took but had not carried out when the wait ended.
+type RoleWaitError struct{ Err error }
+
+func (e *RoleWaitError) Error() string { return e.Err.Error() }
+func (e *RoleWaitError) Unwrap() error { return e.Err }

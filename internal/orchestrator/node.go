@@ -34,6 +34,10 @@ const NodeAdoptionFormat = 1
 // elsewhere before the wait gives up.
 const DefaultDrainDeadline = 2 * time.Minute
 
+// DefaultRoleDeadline is how long a role change may take to reach Raft (a promoted node a
+// reachable manager, a demoted one out of the managers) before the wait gives up.
+const DefaultRoleDeadline = 2 * time.Minute
+
 // ErrNodeAdopted is returned when a second configuration tries to adopt a node.
 var ErrNodeAdopted = errors.New("the node is already managed by a swarm_node resource")
 
@@ -295,6 +299,8 @@ type NodeWriteResult struct {
 	// Draining says the write drained the node: its tasks are being moved, and WaitDrained
 	// follows them.
 	Draining bool
+	// Role is the role the write gave the node, when it changed it (WaitRole follows it).
+	Role swarm.NodeRole
 	// Moving are the services that had tasks meant to run on the node before it was drained.
 	Moving []string
 	// Since is when the write was made, on the manager's clock.
@@ -330,6 +336,10 @@ func (e *Engine) WriteNode(ctx context.Context, id string, want NodeSettings, cl
 			}
 		}
 		desired, _ := adoptNode(observed.Spec, rec, want)
+		res.Role = ""
+		if want.Role != "" && want.Role != nodeRole(&observed) {
+			res.Role = want.Role
+		}
 		res.Draining = desired.Availability == swarm.NodeAvailabilityDrain && observed.Spec.Availability != swarm.NodeAvailabilityDrain
 		if res.Draining {
 			moving, err := e.servicesOnNode(ctx, observed.ID)
@@ -520,6 +530,56 @@ func (e *DrainError) Error() string {
 		fmt.Fprintf(&b, "\n- task %s (service %s): %s: %s", shortID(t.ID), t.Service, t.State, t.Message)
 	}
 	return b.String()
+}
+
+// RoleTaken says whether Raft has made a role change that the node's spec asks for: a
+// promoted node is a reachable manager, a demoted one is no manager at all. Until then, why
+// not.
+func RoleTaken(n swarm.Node, role swarm.NodeRole) (bool, string) {
+	ms := n.ManagerStatus
+	switch {
+	case role == swarm.NodeRoleManager && ms == nil:
+		return false, "not yet a member of the managers' Raft group"
+	case role == swarm.NodeRoleManager && ms.Reachability != swarm.ReachabilityReachable:
+		return false, fmt.Sprintf("a manager that Raft reports %s", ms.Reachability)
+	case role == swarm.NodeRoleWorker && ms != nil:
+		return false, "still a member of the managers' Raft group"
+	}
+	return true, ""
+}
+
+// WaitRole follows a role change written to node id until Raft has made it (RoleTaken),
+// deadline has passed (zero: DefaultRoleDeadline), or ctx ends. A promotion takes a few
+// seconds (the node gets a manager certificate and joins Raft); a demotion too (Raft removes
+// the member, the node stops its manager).
+func (e *Engine) WaitRole(ctx context.Context, id string, role swarm.NodeRole, deadline time.Duration) error {
+	defer e.Invalidate()
+	if deadline <= 0 {
+		deadline = DefaultRoleDeadline
+	}
+	tick := time.NewTicker(e.PollInterval)
+	defer tick.Stop()
+	start, why := time.Now(), "not read yet"
+	for {
+		st, err := e.NodeFresh(ctx, id)
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("following node %s's change to %s: %w", id, role, err)
+		}
+		if err == nil {
+			var taken bool
+			if taken, why = RoleTaken(st.Node, role); taken {
+				return nil
+			}
+		}
+		if time.Since(start) >= deadline {
+			return fmt.Errorf("node %s was made a %s, and after %s Swarm has not carried it out: it is %s", id, role, deadline, why)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gave up waiting for node %s to become a %s (it is %s): %w", id, role, why, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // WaitDrained follows a drain until every task has moved (EvaluateDrain), the drain stalls

@@ -288,3 +288,28 @@ func TestEvaluateDrain(t *testing.T) {
 		})
 	}
 }
+
+func TestRoleTaken(t *testing.T) {
+	reachable := &swarm.ManagerStatus{Reachability: swarm.ReachabilityReachable}
+	for _, tc := range []struct {
+		name   string
+		status *swarm.ManagerStatus
+		role   swarm.NodeRole
+		taken  bool
+		why    string
+	}{
+		{"promoted, in Raft and reachable", reachable, swarm.NodeRoleManager, true, ""},
+		{"promoted, not in Raft yet", nil, swarm.NodeRoleManager, false, "not yet a member"},
+		{"promoted, in Raft but unreachable", &swarm.ManagerStatus{Reachability: swarm.ReachabilityUnreachable}, swarm.NodeRoleManager, false, "Raft reports unreachable"},
+		{"promoted, in Raft, reachability unknown", &swarm.ManagerStatus{Reachability: swarm.ReachabilityUnknown}, swarm.NodeRoleManager, false, "Raft reports unknown"},
+		{"demoted, out of Raft", nil, swarm.NodeRoleWorker, true, ""},
+		{"demoted, still in Raft", reachable, swarm.NodeRoleWorker, false, "still a member"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			taken, why := RoleTaken(swarm.Node{ManagerStatus: tc.status}, tc.role)
+			if taken != tc.taken || !strings.Contains(why, tc.why) {
+				t.Errorf("RoleTaken = %v, %q; want %v, %q", taken, why, tc.taken, tc.why)
+			}
+		})
+	}
+}

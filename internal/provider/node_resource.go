@@ -92,7 +92,8 @@ func (r *nodeResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			"availability": owned("`active`, `pause` (no new tasks) or `drain` (no tasks: Swarm moves the node's replicated tasks to other nodes, and the apply waits until they run there, see `progress_deadline`). "+
 				"Left out, it is not managed and shows the node's. Destroying the resource makes an availability it set `active` again.", "active", "pause", "drain"),
 			"role": owned("`manager` or `worker`. Left out, it is not managed and shows the node's. A demotion is refused at plan time when it would cut the provider off (the manager it talks to), "+
-				"leave the swarm without a manager, or cost the swarm its quorum; a node that is down is not promoted. Destroying the resource leaves the role as it is.", "manager", "worker"),
+				"leave the swarm without a manager, or cost the swarm its quorum; a node that is down is not promoted. The apply waits until Raft has carried a change out (a promoted node a reachable manager, a demoted one out of the managers). "+
+				"Destroying the resource leaves the role as it is.", "manager", "worker"),
 			"progress_deadline": schema.StringAttribute{CustomType: durationType, Optional: true,
 				MarkdownDescription: fmt.Sprintf("When draining: fail the apply when none of the node's tasks has started on another node for this long, for example because no other node has room (the error gives Swarm's reason). Default `%s`.", strings.TrimSuffix(orchestrator.DefaultDrainDeadline.String(), "0s"))},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Update: true, Delete: true}),
@@ -202,6 +203,14 @@ func (r *nodeResource) write(ctx context.Context, id string, plan, cfg nodeResou
 		return
 	}
 	diags.Append(st.Set(ctx, nodeResourceFrom(a.Node, plan))...)
+	var roleWait *orchestrator.RoleWaitError
+	if errors.As(err, &roleWait) {
+		addPathError(diags, path.Root("role"), "Role Change Not Carried Out", fmt.Sprintf("Node %s's role is %s in its spec (state records it so), but Swarm has not made it so: %v. "+
+			"Swarm keeps trying: a promoted node joins the managers' Raft group once it is reachable and a quorum of the managers agrees, a demoted one leaves it once the others can spare it. "+
+			"`docker node ls` shows its manager status.",
+			a.Node.Node.Description.Hostname, a.Node.Node.Spec.Role, roleWait.Err))
+		return
+	}
 	if err != nil {
 		addEngineError(diags, "Node Drain Did Not Complete", fmt.Sprintf("Node %s is drained (state records it so), but not all of its tasks run elsewhere yet. "+
 			"Swarm keeps trying to place them; `docker service ps` shows where they stand. Make room on other nodes (or relax the services' constraints), then apply again.", a.Node.Node.Description.Hostname), err)
