@@ -411,23 +411,38 @@ func objectRefs(spec swarm.ServiceSpec, kind ObjectKind) []string {
 	return ids
 }
 
-// CollectSuperseded removes the versions of rotating secrets and configs that a service moved
-// off (referred to by its previous spec, not by its spec) once no service uses them and a
-// newer version of their group exists. It runs after the service converged on its new spec.
-func (e *Engine) CollectSuperseded(ctx context.Context, svc swarm.Service) error {
-	if svc.PreviousSpec == nil {
-		return nil
-	}
+// movedOff lists the secrets and configs (by ID) that spec before refers to and after does not.
+func movedOff(before, after swarm.ServiceSpec) map[ObjectKind][]string {
+	var out map[ObjectKind][]string
 	for _, kind := range []ObjectKind{KindSecret, KindConfig} {
-		left := map[string]bool{}
-		for _, id := range objectRefs(*svc.PreviousSpec, kind) {
-			left[id] = true
+		kept := map[string]bool{}
+		for _, id := range objectRefs(after, kind) {
+			kept[id] = true
 		}
-		for _, id := range objectRefs(svc.Spec, kind) {
-			delete(left, id)
+		for _, id := range objectRefs(before, kind) {
+			if !kept[id] {
+				if out == nil {
+					out = map[ObjectKind][]string{}
+				}
+				out[kind] = append(out[kind], id)
+				kept[id] = true
+			}
 		}
-		if len(left) == 0 {
+	}
+	return out
+}
+
+// CollectSuperseded removes the secrets and configs a service moved off (a write's MovedOff)
+// that are versions of a rotating group, once no service uses them and a newer version of
+// their group exists. It runs after the service converged on its new spec.
+func (e *Engine) CollectSuperseded(ctx context.Context, moved map[ObjectKind][]string) error {
+	for _, kind := range []ObjectKind{KindSecret, KindConfig} {
+		if len(moved[kind]) == 0 {
 			continue
+		}
+		left := map[string]bool{}
+		for _, id := range moved[kind] {
+			left[id] = true
 		}
 		objects, err := e.Objects(ctx, kind)
 		if err != nil {

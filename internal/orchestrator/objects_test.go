@@ -1,8 +1,11 @@
 package orchestrator
 
 import (
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/swarm"
 )
 
 func TestNewestInGroup(t *testing.T) {
@@ -33,6 +36,40 @@ func TestNewestInGroup(t *testing.T) {
 			got, ok := newestInGroup(tt.list, tt.prefix)
 			if ok != (tt.want != "") || got.ID != tt.want {
 				t.Errorf("newestInGroup = %q, %v; want %q", got.ID, ok, tt.want)
+			}
+		})
+	}
+}
+
+// What a write moves a service off is taken from the specs before and after it: the
+// collection of superseded versions no longer depends on the service's PreviousSpec, which a
+// later write (a controller's scale during the wait) replaces.
+func TestMovedOff(t *testing.T) {
+	spec := func(secrets, configs []string) swarm.ServiceSpec {
+		cs := &swarm.ContainerSpec{}
+		for _, id := range secrets {
+			cs.Secrets = append(cs.Secrets, &swarm.SecretReference{SecretID: id})
+		}
+		for _, id := range configs {
+			cs.Configs = append(cs.Configs, &swarm.ConfigReference{ConfigID: id})
+		}
+		return swarm.ServiceSpec{TaskTemplate: swarm.TaskSpec{ContainerSpec: cs}}
+	}
+	for _, tc := range []struct {
+		name          string
+		before, after swarm.ServiceSpec
+		want          map[ObjectKind][]string
+	}{
+		{"nothing referred to", swarm.ServiceSpec{}, swarm.ServiceSpec{}, nil},
+		{"the same references", spec([]string{"s1"}, []string{"c1"}), spec([]string{"s1"}, []string{"c1"}), nil},
+		{"a secret rotated", spec([]string{"s1", "s9"}, nil), spec([]string{"s2", "s9"}, nil), map[ObjectKind][]string{KindSecret: {"s1"}}},
+		{"a config rotated, a secret added", spec(nil, []string{"c1"}), spec([]string{"s1"}, []string{"c2"}), map[ObjectKind][]string{KindConfig: {"c1"}}},
+		{"one secret mounted twice, both dropped", spec([]string{"s1", "s1"}, nil), spec(nil, nil), map[ObjectKind][]string{KindSecret: {"s1"}}},
+		{"everything dropped", spec([]string{"s1"}, []string{"c1"}), swarm.ServiceSpec{}, map[ObjectKind][]string{KindSecret: {"s1"}, KindConfig: {"c1"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := movedOff(tc.before, tc.after); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("movedOff = %v, want %v", got, tc.want)
 			}
 		})
 	}

@@ -166,6 +166,11 @@ type WriteResult struct {
 	Warnings []string
 	// Since is when the write was made; convergence only counts tasks from then on.
 	Since time.Time
+	// MovedOff are the secrets and configs (by ID) the service's spec referred to before the
+	// write and no longer does: once it converged, CollectSuperseded removes those that are
+	// superseded versions no service uses. Taken at the write, not from the service's
+	// PreviousSpec, which any later write (an autoscaler's scale) replaces.
+	MovedOff map[ObjectKind][]string
 }
 
 // CreateService creates a service from spec and returns its ID. It does not wait.
@@ -298,7 +303,7 @@ func (e *Engine) writeService(ctx context.Context, id string, opts swarm.Service
 				return e.wrap("inspect service "+id, err)
 			}
 			if lost != nil && observed.Version.Index > lost.version.Index && landed(observed, lost.spec) {
-				res.Outcome, res.Kind, res.Since = OutcomeUpdated, lost.kind, lost.since
+				res.Outcome, res.Kind, res.Since, res.MovedOff = OutcomeUpdated, lost.kind, lost.since, lost.movedOff
 				return nil
 			}
 			desired, write, err := mutate(observed)
@@ -313,11 +318,11 @@ func (e *Engine) writeService(ctx context.Context, id string, opts swarm.Service
 					continue
 				}
 				if Transient(err) {
-					lost = &lostWrite{spec: desired, version: observed.Version, kind: res.Kind, since: res.Since}
+					lost = &lostWrite{spec: desired, version: observed.Version, kind: res.Kind, since: res.Since, movedOff: movedOff(observed.Spec, desired)}
 				}
 				return e.wrap("update service "+observed.Spec.Name, err)
 			}
-			res.Outcome = OutcomeUpdated
+			res.Outcome, res.MovedOff = OutcomeUpdated, movedOff(observed.Spec, desired)
 			res.Warnings = append(res.Warnings, resp.Warnings...)
 			return nil
 		}
@@ -326,10 +331,11 @@ func (e *Engine) writeService(ctx context.Context, id string, opts swarm.Service
 
 // lostWrite is a service write whose answer did not come.
 type lostWrite struct {
-	spec    swarm.ServiceSpec
-	version swarm.Version
-	kind    ChangeKind
-	since   time.Time
+	spec     swarm.ServiceSpec
+	version  swarm.Version
+	kind     ChangeKind
+	since    time.Time
+	movedOff map[ObjectKind][]string
 }
 
 // sameSpec says a lost write landed when the service now has the spec that was sent.

@@ -104,7 +104,7 @@ func (e *Engine) WaitConverged(ctx context.Context, res WriteResult, opts WaitOp
 			if res.Outcome == OutcomeUpdated {
 				// Versions of rotating secrets and configs the service moved off are
 				// removed once no service uses them; a failure here fails nothing.
-				if err := e.CollectSuperseded(context.WithoutCancel(ctx), poll.Service); err != nil {
+				if err := e.CollectSuperseded(context.WithoutCancel(ctx), res.MovedOff); err != nil {
 					last.Warnings = append(last.Warnings, "superseded secrets or configs could not be removed (the next rotation tries again): "+err.Error())
 				}
 			}
