@@ -435,16 +435,19 @@ func TestAccFault_nodeDrainedDuringRollout(t *testing.T) {
 }
 
 // interruptTwice sends terraform SIGINT and, at once, SIGINT again, as a user pressing Ctrl-C
-// twice; terraform exits at once, with an error. Two signals sent back to back may reach the
-// process as one, so the second is sent every 10 ms until terraform says it took it (or has
-// exited).
+// twice; terraform exits with an error. Two signals sent back to back may reach the process as
+// one, so the second is sent every millisecond until terraform says it took it, or has exited.
+// Terraform takes a second interrupt only until the provider has answered the first, and this
+// provider answers within milliseconds (its wait ends on the cancellation): when terraform
+// exited on the first alone (CI8 saw it once in 10 ms steps), the caller's checks, which hold
+// for both endings, still run, and the log says which it was.
 func interruptTwice(t *testing.T, run *applyRun) {
 	t.Helper()
 	if err := run.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
 	for !strings.Contains(run.out.String(), "Two interrupts received") && !run.exited() {
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 		_ = run.cmd.Process.Signal(os.Interrupt) // fails once terraform has exited
 	}
 	out, err := run.wait(t)
@@ -454,7 +457,10 @@ func interruptTwice(t *testing.T, run *applyRun) {
 		t.Fatalf("terraform apply after two SIGINTs: %v, want an exit with an error\n%s", err, out)
 	}
 	if !strings.Contains(out, "Two interrupts received") {
-		t.Errorf("terraform did not take the second interrupt:\n%s", out)
+		if !strings.Contains(out, "Interrupt received") {
+			t.Fatalf("terraform took neither interrupt:\n%s", out)
+		}
+		t.Logf("terraform exited on the first interrupt: the provider had answered it before the second came")
 	}
 }
 
